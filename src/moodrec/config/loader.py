@@ -1,0 +1,159 @@
+"""Load ``Settings`` from a YAML profile plus environment variables.
+
+Precedence (lowest → highest): schema defaults, the YAML profile, ``MOODREC_<SECTION>__<FIELD>``
+environment variables (e.g. ``MOODREC_SANDBOX__SEED=7``). Secrets are read only from the
+environment (``MOODREC_SPOTIFY_CLIENT_SECRET``, ``MOODREC_GENIUS_TOKEN``, ...); a profile that
+contains a secret is rejected so that secrets never end up in a repository.
+"""
+
+from __future__ import annotations
+
+import os
+import typing
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import BaseModel, ValidationError
+
+from moodrec.config.schema import Secrets, Settings
+from moodrec.errors import ConfigError
+
+ENV_PREFIX = "MOODREC_"
+PROFILE_DIR_ENV = "MOODREC_CONFIG_DIR"
+_SECRET_ENV = {name: f"{ENV_PREFIX}{name.upper()}" for name in Secrets.model_fields}
+
+
+def config_dir() -> Path:
+    """The folder holding the YAML profiles: ``$MOODREC_CONFIG_DIR`` or ``./config``."""
+    return Path(os.environ.get(PROFILE_DIR_ENV, "config"))
+
+
+def profile_path(profile: str | Path) -> Path:
+    """Resolve a profile name (``demo``) or a path (``config/demo.yaml``) to a file."""
+    p = Path(profile)
+    if p.suffix in {".yaml", ".yml"} or p.exists():
+        return p
+    return config_dir() / f"{profile}.yaml"
+
+
+def _allowed_fields(model: type[BaseModel], loc: tuple[Any, ...]) -> list[str] | None:
+    """The field names allowed at ``loc``'s parent (for "unknown key" messages)."""
+    current: Any = model
+    for part in loc[:-1]:
+        if not (isinstance(current, type) and issubclass(current, BaseModel)):
+            return None
+        field = current.model_fields.get(str(part))
+        if field is None:
+            return None
+        current = field.annotation
+        # unwrap Optional[X]
+        args = [a for a in typing.get_args(current) if a is not type(None)]
+        if args and len(args) == 1:
+            current = args[0]
+    if isinstance(current, type) and issubclass(current, BaseModel):
+        return sorted(current.model_fields)
+    return None
+
+
+def format_validation_error(exc: ValidationError, source: str) -> str:
+    """Turn a pydantic error into lines naming the source, the field and what is allowed."""
+    lines = [f"invalid configuration in {source}:"]
+    for err in exc.errors():
+        loc = tuple(err["loc"])
+        field = ".".join(str(x) for x in loc) or "<root>"
+        msg = err["msg"]
+        if err["type"] == "extra_forbidden":
+            allowed = _allowed_fields(Settings, loc)
+            msg = "unknown key" + (f"; allowed keys: {', '.join(allowed)}" if allowed else "")
+        elif err["type"] == "literal_error":
+            expected = (err.get("ctx") or {}).get("expected")
+            msg = f"{msg} (allowed values: {expected})" if expected else msg
+        got = err.get("input")
+        hide = isinstance(got, Mapping) or err["type"] == "missing" or loc[:1] == ("secrets",)
+        shown = "" if hide else f" (got {got!r})"
+        lines.append(f"  field '{field}': {msg}{shown}")
+    return "\n".join(lines)
+
+
+def _env_overrides(environ: Mapping[str, str]) -> dict[str, Any]:
+    """``MOODREC_SECTION__FIELD=value`` → ``{"section": {"field": value}}`` (values as YAML)."""
+    out: dict[str, Any] = {}
+    for key, raw in environ.items():
+        if not key.startswith(ENV_PREFIX) or "__" not in key:
+            continue
+        parts = key[len(ENV_PREFIX) :].lower().split("__")
+        node = out
+        for part in parts[:-1]:
+            node = node.setdefault(part, {})
+        node[parts[-1]] = yaml.safe_load(raw) if raw != "" else None
+    return out
+
+
+def _merge(base: dict[str, Any], extra: Mapping[str, Any]) -> dict[str, Any]:
+    merged = dict(base)
+    for k, v in extra.items():
+        if isinstance(v, Mapping) and isinstance(merged.get(k), Mapping):
+            merged[k] = _merge(dict(merged[k]), v)
+        else:
+            merged[k] = v
+    return merged
+
+
+def load_settings(
+    profile: str | Path = "demo",
+    *,
+    environ: Mapping[str, str] | None = None,
+    overrides: Mapping[str, Any] | None = None,
+) -> Settings:
+    """Load and validate the settings for ``profile``.
+
+    Parameters
+    ----------
+    profile
+        A profile name under ``config/`` (``demo``) or a path to a YAML file.
+    environ
+        Environment to read overrides and secrets from (default ``os.environ``).
+    overrides
+        Nested values applied last (used by the CLI, e.g. ``{"sandbox": {"seed": 7}}``).
+
+    Raises
+    ------
+    ConfigError
+        The file is missing or not YAML, holds a secret, or a key/value is invalid; the
+        message names the file, the field and the allowed keys or values.
+    """
+    environ = os.environ if environ is None else environ
+    path = profile_path(profile)
+    if not path.is_file():
+        available = sorted(p.stem for p in config_dir().glob("*.yaml"))
+        raise ConfigError(
+            f"config profile {str(profile)!r} not found at {path} "
+            f"(available profiles: {', '.join(available) or 'none'})"
+        )
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"{path}: not valid YAML: {exc}") from exc
+    if not isinstance(data, dict):
+        raise ConfigError(f"{path}: the top level must be a mapping of sections")
+    if "secrets" in data:
+        raise ConfigError(
+            f"{path}: field 'secrets' is not allowed in a profile; set secrets in the environment "
+            f"({', '.join(sorted(_SECRET_ENV.values()))})"
+        )
+    data.setdefault("profile", path.stem)
+    try:
+        Settings.model_validate(data)  # first pass: errors name the YAML file alone
+    except ValidationError as exc:
+        raise ConfigError(format_validation_error(exc, str(path))) from None
+    env_part = _env_overrides(environ)
+    secrets = {name: environ[var] for name, var in _SECRET_ENV.items() if environ.get(var)}
+    merged = _merge(_merge(data, env_part), overrides or {})
+    merged["secrets"] = secrets
+    try:
+        return Settings.model_validate(merged)
+    except ValidationError as exc:
+        source = f"{path} + environment ({ENV_PREFIX}*) + command-line overrides"
+        raise ConfigError(format_validation_error(exc, source)) from None

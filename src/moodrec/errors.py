@@ -1,0 +1,23 @@
+"""One exception hierarchy for moodrec.
+
+Every error a user can cause (bad config, bad input file, missing dataset) is a
+``MoodrecError`` subclass with a message that names the file, line or field.
+"""
+
+from __future__ import annotations
+
+
+class MoodrecError(Exception):
+    """Base class of every error moodrec raises on purpose."""
+
+
+class ConfigError(MoodrecError):
+    """A configuration profile or environment variable is wrong."""
+
+
+class InputDataError(MoodrecError):
+    """An input file is missing, unreadable or not in the expected layout."""
+
+
+class CatalogueError(MoodrecError):
+    """A dataset is missing from the catalogue or does not match its fingerprint."""

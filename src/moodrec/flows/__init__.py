@@ -1,0 +1,1 @@
+"""Prefect flows: wiring only, one per stage plus the whole pipeline."""

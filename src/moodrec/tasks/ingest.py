@@ -1,0 +1,57 @@
+"""Prefect tasks: register a raw listening log and ingest it into the canonical tables."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from prefect import get_run_logger, task
+
+from moodrec.catalogue import Catalogue
+from moodrec.config.schema import IngestConfig
+from moodrec.errors import InputDataError
+from moodrec.ingest.lastfm1k import ingest_lastfm1k
+from moodrec.storage import DatasetRef, write_json_atomic
+from moodrec.tasks.common import CHECKPOINT_CACHE
+
+#: the tables ``ingest_lastfm1k`` writes, recorded under these names
+INGEST_DATASETS = ("events", "tracks", "artists", "users", "plays", "sessions", "rejects")
+
+
+@task(name="register-raw-input")
+def register_raw_input(name: str, path: str, data_dir: str) -> DatasetRef:
+    """Fingerprint a user-supplied raw file (never modified) and record it in the manifest."""
+    p = Path(path)
+    if not p.is_file():
+        raise InputDataError(f"{name}: input file {p} does not exist")
+    return Catalogue(data_dir).register(name, p)
+
+
+@task(name="ingest-lastfm1k", cache_policy=CHECKPOINT_CACHE, persist_result=True)
+def ingest_listening_log(
+    log: DatasetRef, profile: DatasetRef | None, cfg: IngestConfig, data_dir: str
+) -> dict[str, Any]:
+    """Ingest a Last.fm-1K-layout log into ``interim/`` and register every table.
+
+    Returns ``{"refs": {name: DatasetRef}, "summary": dict}``.
+    """
+    logger = get_run_logger()
+    catalogue = Catalogue(data_dir)
+    result = ingest_lastfm1k(
+        Path(log.path),
+        catalogue.layer_dir("interim"),
+        cfg,
+        profile_path=Path(profile.path) if profile else None,
+    )
+    if result.n_rejected:
+        logger.warning(
+            "%d of %d lines rejected; see %s", result.n_rejected, result.n_lines,
+            result.outputs["rejects"],
+        )
+    summary_path = write_json_atomic(catalogue.path("ingest_summary"), result.summary)
+    refs = catalogue.register_many({**result.outputs, "ingest_summary": summary_path})
+    logger.info(
+        "ingested %d events (%d users, %d tracks, %d artists, %d sessions)",
+        result.n_events, result.n_users, result.n_tracks, result.n_artists, result.n_sessions,
+    )
+    return {"refs": refs, "summary": result.summary}

@@ -1,0 +1,102 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from pydantic import SecretStr, ValidationError
+
+from moodrec.config import IngestConfig, SandboxConfig, load_settings
+from moodrec.errors import ConfigError
+
+
+def write(tmp_path: Path, text: str, name: str = "p.yaml") -> Path:
+    p = tmp_path / name
+    p.write_text(text, encoding="utf-8")
+    return p
+
+
+def test_repo_profiles_all_validate(config_env: Path) -> None:
+    names = sorted(p.stem for p in config_env.glob("*.yaml"))
+    assert {"demo", "tiny", "lastfm1k"} <= set(names)
+    for name in names:
+        settings = load_settings(name, environ={})
+        assert settings.profile == name
+
+
+def test_demo_profile_values(config_env: Path) -> None:
+    s = load_settings("demo", environ={})
+    assert s.sandbox == SandboxConfig(profile="demo", seed=42)
+    assert s.ingest.source == "sandbox"
+    assert s.ingest.session_gap_minutes == 30
+
+
+def test_unknown_key_names_file_field_and_allowed_keys(tmp_path: Path) -> None:
+    p = write(tmp_path, "sandbox:\n  profile: tiny\n  sede: 3\n")
+    with pytest.raises(ConfigError) as err:
+        load_settings(p, environ={})
+    msg = str(err.value)
+    assert str(p) in msg
+    assert "sandbox.sede" in msg
+    assert "allowed keys: profile, seed" in msg
+
+
+def test_bad_literal_names_allowed_values(tmp_path: Path) -> None:
+    p = write(tmp_path, "sandbox:\n  profile: huge\n")
+    with pytest.raises(ConfigError) as err:
+        load_settings(p, environ={})
+    msg = str(err.value)
+    assert "sandbox.profile" in msg
+    assert "'tiny'" in msg and "'demo'" in msg and "'large'" in msg
+    assert "huge" in msg
+
+
+def test_unknown_section_is_rejected(tmp_path: Path) -> None:
+    p = write(tmp_path, "ingset:\n  source: sandbox\n")
+    with pytest.raises(ConfigError, match=r"field 'ingset': unknown key; allowed keys: .*ingest"):
+        load_settings(p, environ={})
+
+
+def test_secrets_in_a_profile_are_refused(tmp_path: Path) -> None:
+    p = write(tmp_path, "secrets:\n  genius_token: abc\n")
+    with pytest.raises(ConfigError, match="environment"):
+        load_settings(p, environ={})
+
+
+def test_secrets_come_from_environment_and_stay_masked(tmp_path: Path) -> None:
+    p = write(tmp_path, "sandbox:\n  profile: tiny\n")
+    env = {"MOODREC_GENIUS_TOKEN": "tok-123", "MOODREC_SPOTIFY_CLIENT_SECRET": "s3cr3t"}
+    s = load_settings(p, environ=env)
+    assert isinstance(s.secrets.genius_token, SecretStr)
+    assert s.secrets.genius_token.get_secret_value() == "tok-123"
+    dumped = s.model_dump_json() + repr(s) + str(s)
+    assert "tok-123" not in dumped and "s3cr3t" not in dumped
+
+
+def test_env_overrides_and_bad_env_value(tmp_path: Path) -> None:
+    p = write(tmp_path, "sandbox:\n  profile: tiny\n  seed: 1\n")
+    assert load_settings(p, environ={"MOODREC_SANDBOX__SEED": "9"}).sandbox.seed == 9
+    with pytest.raises(ConfigError, match=r"sandbox\.seed"):
+        load_settings(p, environ={"MOODREC_SANDBOX__SEED": "-4"})
+
+
+def test_missing_profile_lists_available(config_env: Path) -> None:
+    with pytest.raises(ConfigError, match=r"available profiles: .*demo"):
+        load_settings("nope", environ={})
+
+
+def test_invalid_yaml(tmp_path: Path) -> None:
+    p = write(tmp_path, "sandbox: [unclosed\n")
+    with pytest.raises(ConfigError, match="not valid YAML"):
+        load_settings(p, environ={})
+
+
+def test_stage_configs_are_frozen_and_strict() -> None:
+    cfg = IngestConfig()
+    with pytest.raises(ValidationError):
+        cfg.session_gap_minutes = 5  # type: ignore[misc]
+    with pytest.raises(ValidationError):
+        IngestConfig(sesion_gap=5)  # type: ignore[call-arg]
+    with pytest.raises(ValidationError, match="log_path is required"):
+        IngestConfig(source="lastfm1k")
+    with pytest.raises(ValidationError, match="rating_min"):
+        IngestConfig(rating_min=10, rating_max=3)
