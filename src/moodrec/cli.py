@@ -20,7 +20,9 @@ app.add_typer(sandbox_app, name="sandbox")
 app.add_typer(ingest_app, name="ingest")
 app.add_typer(config_app, name="config")
 
-ProfileOpt = Annotated[str, typer.Option("--profile", "-p", help="config profile name or YAML path")]
+ProfileOpt = Annotated[
+    str, typer.Option("--profile", "-p", help="config profile name or YAML path")
+]
 
 
 def _fail(exc: Exception) -> None:
@@ -104,7 +106,9 @@ def ingest_lastfm1k_cmd(
 
     try:
         cfg = IngestConfig(
-            source="lastfm1k", log_path=path, profile_path=profiles,
+            source="lastfm1k",
+            log_path=path,
+            profile_path=profiles,
             session_gap_minutes=session_gap_minutes,
         )
     except ValidationError as exc:

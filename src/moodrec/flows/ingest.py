@@ -19,13 +19,18 @@ def _inputs(settings: Settings, data_dir: str) -> tuple[DatasetRef, DatasetRef |
     """The raw log and profile file: generated sandbox world or the configured files."""
     if settings.ingest.source == "sandbox":
         world = run_checkpoint_task(
-            generate_sandbox_world, settings.sandbox, data_dir,
-            refs_of=lambda refs: refs, data_dir=data_dir,
+            generate_sandbox_world,
+            settings.sandbox,
+            data_dir,
+            refs_of=lambda refs: refs,
+            data_dir=data_dir,
         )
         return world["sandbox_log"], world["sandbox_profile"]
     cfg = settings.ingest
     log = register_raw_input(
-        "lastfm1k_log", str(cfg.log_path), data_dir  # required by IngestConfig for this source
+        "lastfm1k_log",
+        str(cfg.log_path),
+        data_dir,  # required by IngestConfig for this source
     )
     profile = (
         register_raw_input("lastfm1k_profile", str(cfg.profile_path), data_dir)
@@ -50,8 +55,13 @@ def ingest_flow(profile: str = "demo", overrides: dict[str, Any] | None = None) 
     data_dir = str(Path(settings.paths.data_dir).resolve())
     log, profile_ref = _inputs(settings, data_dir)
     result = run_checkpoint_task(
-        ingest_listening_log, log, profile_ref, settings.ingest, data_dir,
-        refs_of=lambda r: r["refs"], data_dir=data_dir,
+        ingest_listening_log,
+        log,
+        profile_ref,
+        settings.ingest,
+        data_dir,
+        refs_of=lambda r: r["refs"],
+        data_dir=data_dir,
     )
     synthetic = settings.ingest.source == "sandbox"
     publish_checkpoints("ingest", result["refs"], result["summary"], settings.profile, synthetic)

@@ -45,13 +45,19 @@ def ingest_listening_log(
     )
     if result.n_rejected:
         logger.warning(
-            "%d of %d lines rejected; see %s", result.n_rejected, result.n_lines,
+            "%d of %d lines rejected; see %s",
+            result.n_rejected,
+            result.n_lines,
             result.outputs["rejects"],
         )
     summary_path = write_json_atomic(catalogue.path("ingest_summary"), result.summary)
     refs = catalogue.register_many({**result.outputs, "ingest_summary": summary_path})
     logger.info(
         "ingested %d events (%d users, %d tracks, %d artists, %d sessions)",
-        result.n_events, result.n_users, result.n_tracks, result.n_artists, result.n_sessions,
+        result.n_events,
+        result.n_users,
+        result.n_tracks,
+        result.n_artists,
+        result.n_sessions,
     )
     return {"refs": refs, "summary": result.summary}

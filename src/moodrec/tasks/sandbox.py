@@ -29,8 +29,13 @@ def generate_sandbox_world(cfg: SandboxConfig, data_dir: str) -> dict[str, Datas
     summary = generate_world(cfg, out)
     logger.info(
         "sandbox world %s seed %d: %d users, %d artists, %d tracks, %d events in %s",
-        cfg.profile, cfg.seed, summary.n_users, summary.n_artists, summary.n_tracks,
-        summary.n_events, out,
+        cfg.profile,
+        cfg.seed,
+        summary.n_users,
+        summary.n_artists,
+        summary.n_tracks,
+        summary.n_events,
+        out,
     )
     return Catalogue(data_dir).register_many(
         {
