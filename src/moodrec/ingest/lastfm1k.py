@@ -1,0 +1,314 @@
+"""Ingest a Last.fm-1K-layout listening log into moodrec's canonical tables.
+
+Outputs (in ``out_dir``; Parquet with zstd, integer ids dense from 0, deterministic):
+
+``events``    ``user_id`` i32, ``ts`` timestamp[us, UTC], ``artist_id`` i32, ``track_id``
+              i32, ``session_id`` i64; sorted by ``user_id, ts`` (file order on ties).
+``tracks``    ``track_id, track_mbid, artist_id, artist_name, track_name, name_variants,
+              n_events, n_listeners``.
+``artists``   ``artist_id, artist_mbid, artist_name, name_variants, n_events``.
+``users``     ``user_id, user, gender, age, country, registered, n_events``. Users with
+              events get ids ``0..n-1`` (sorted by name); with a profile file, profile
+              users without events follow with ``n_events = 0``.
+``plays``     ``user_id, track_id, plays, first_ts, last_ts, rating, confidence``.
+``sessions``  ``session_id, user_id, start, end, n_events, n_tracks``.
+``rejects``   TSV ``line<TAB>reason<TAB>content`` (1-based physical line numbers).
+
+An empty log gives valid empty tables. Nothing is written until the whole input has
+been read and checked, and every file is written atomically (temp file + rename).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import polars as pl
+
+from moodrec.config.schema import IngestConfig
+from moodrec.errors import InputDataError
+from moodrec.ingest.canonical import canonicalise
+from moodrec.ingest.reader import Reject, read_log
+from moodrec.ingest.sessions import assign_sessions, build_plays, build_sessions
+from moodrec.ingest.summary import MBID_STATS_KEY, summarize_events
+from moodrec.storage import atomic_path, write_text_atomic
+
+logger = logging.getLogger(__name__)
+
+LOG_FILENAME = "userid-timestamp-artid-artname-traid-traname.tsv"
+PROFILE_FILENAME = "userid-profile.tsv"
+OUTPUT_NAMES = ("events", "tracks", "artists", "users", "plays", "sessions", "rejects")
+
+
+@dataclass(frozen=True)
+class IngestResult:
+    """What :func:`ingest_lastfm1k` wrote and counted (``n_lines == n_events + n_rejected``)."""
+
+    out_dir: Path
+    outputs: dict[str, Path]
+    n_lines: int
+    n_events: int
+    n_rejected: int
+    n_users: int  # users with at least one event
+    n_tracks: int
+    n_artists: int
+    n_sessions: int
+    summary: dict[str, Any] = field(default_factory=dict)
+
+
+class _Laps:
+    """Wall time of consecutive steps, for the debug log."""
+
+    def __init__(self) -> None:
+        self.t = time.perf_counter()
+        self.steps: dict[str, float] = {}
+
+    def __call__(self, name: str) -> None:
+        now = time.perf_counter()
+        self.steps[name] = round(now - self.t, 3)
+        self.t = now
+
+    def report(self) -> str:
+        return ", ".join(f"{k} {v:.2f}s" for k, v in self.steps.items())
+
+
+def read_profiles(path: Path) -> pl.DataFrame:
+    """Read ``userid-profile.tsv`` (``#id, gender, age, country, registered``).
+
+    Parameters
+    ----------
+    path
+        Tab-separated profile file with that header; empty fields are null;
+        ``registered`` like ``Aug 13, 2006``.
+
+    Returns
+    -------
+    pl.DataFrame
+        ``user, gender, age`` (Int16), ``country``, ``registered`` (Date).
+
+    Raises
+    ------
+    InputDataError
+        Missing file or unexpected header.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise InputDataError(f"user profile file {path} does not exist")
+    try:
+        df = pl.read_csv(
+            path,
+            separator="\t",
+            quote_char=None,
+            infer_schema=False,
+            truncate_ragged_lines=True,
+            encoding="utf8-lossy",
+        )
+    except pl.exceptions.PolarsError as exc:
+        raise InputDataError(f"{path}: cannot read the profile file ({exc})") from exc
+    expected = ["#id", "gender", "age", "country", "registered"]
+    if df.columns[:5] != expected:
+        raise InputDataError(f"{path}: expected header {expected}, found {df.columns}")
+    return (
+        df.select(
+            pl.col("#id").str.strip_chars().alias("user"),
+            pl.col("gender").str.strip_chars(),
+            pl.col("age").str.strip_chars().cast(pl.Int16, strict=False),
+            pl.col("country").str.strip_chars(),
+            pl.col("registered").str.strip_chars().str.strptime(pl.Date, "%b %d, %Y", strict=False),
+        )
+        .filter(pl.col("user").is_not_null())
+        .unique(subset="user", keep="first", maintain_order=True)
+    )
+
+
+def _write_parquet(df: pl.DataFrame, path: Path, metadata: dict[str, str] | None = None) -> Path:
+    with atomic_path(path) as tmp:
+        df.write_parquet(tmp, compression="zstd", compression_level=1, metadata=metadata)
+    return path
+
+
+def _write_rejects(rejects: list[Reject], path: Path) -> Path:
+    lines = ["line\treason\tcontent"]
+    lines.extend(f"{r.line}\t{r.reason}\t{r.content}" for r in rejects)
+    return write_text_atomic(path, "\n".join(lines) + "\n")
+
+
+def ingest_lastfm1k(
+    log_path: Path,
+    out_dir: Path,
+    cfg: IngestConfig,
+    profile_path: Path | None = None,
+) -> IngestResult:
+    """Ingest a Last.fm-1K-layout log into the canonical tables in ``out_dir``.
+
+    Parameters
+    ----------
+    log_path
+        ``user<TAB>ISO-8601 UTC<TAB>artist-mbid<TAB>artist<TAB>track-mbid<TAB>track``,
+        no header, UTF-8, no quoting. Malformed lines (wrong column count, invalid
+        UTF-8, unparsable timestamp, empty user id, empty line) go to ``rejects.tsv``.
+    out_dir
+        Output folder (created).
+    cfg
+        Session gap, rating range and confidence parameters.
+    profile_path
+        Optional ``userid-profile.tsv`` joined onto ``users``.
+
+    Returns
+    -------
+    IngestResult
+        Output paths, counts and :func:`~moodrec.ingest.summary.summarize_events`.
+
+    Raises
+    ------
+    InputDataError
+        The log or profile file is missing or unreadable.
+    """
+    t0 = time.perf_counter()
+    log_path, out_dir = Path(log_path), Path(out_dir)
+    profiles = read_profiles(profile_path) if profile_path is not None else None
+    if cfg.threads and cfg.threads != pl.thread_pool_size():
+        logger.info(
+            "threads=%d ignored: polars' pool is fixed per process at %d (POLARS_MAX_THREADS)",
+            cfg.threads,
+            pl.thread_pool_size(),
+        )
+    parsed = read_log(log_path)
+    t_read = time.perf_counter()
+    lap = _Laps()
+    with ThreadPoolExecutor(max_workers=3) as pool:
+        # canonical ids (small tables, partly single-threaded) overlap the event sort
+        canon_job = pool.submit(canonicalise, parsed.combos)
+        users = (
+            parsed.events.group_by("user")
+            .len("n_events")
+            .with_columns(pl.col("user").cast(pl.String))
+            .sort("user")
+            .with_row_index("user_id")
+            .with_columns(pl.col("user_id").cast(pl.Int32), pl.col("n_events").cast(pl.Int64))
+        )
+        # user categorical codes -> dense user ids through a small lookup array
+        ucode_map = (
+            parsed.events.select(pl.col("user").unique())
+            .with_columns(pl.col("user").cast(pl.String).alias("name"))
+            .join(users.select(pl.col("user").alias("name"), "user_id"), on="name")
+            .select(pl.col("user").to_physical().alias("code"), "user_id")
+        )
+        lookup = np.zeros(int(ucode_map["code"].max() or 0) + 1, dtype=np.int32)
+        lookup[ucode_map["code"].to_numpy()] = ucode_map["user_id"].to_numpy()
+        codes = parsed.events["user"].to_physical().to_numpy()
+        events = (
+            pl.DataFrame(
+                [
+                    pl.Series("user_id", lookup[codes], dtype=pl.Int32),
+                    parsed.events["ts"],
+                    parsed.events["combo"],
+                ]
+            )
+            .sort("user_id", "ts", maintain_order=True)
+            .pipe(assign_sessions, cfg.session_gap_minutes)
+        )
+        del parsed.events
+        lap("events")
+        canon = canon_job.result()
+        lap("canonical (wait)")
+        combo = events["combo"].to_numpy()
+        events = events.select(
+            "user_id",
+            "ts",
+            pl.Series("artist_id", canon.key_map["artist_id"].to_numpy()[combo], dtype=pl.Int32),
+            pl.Series("track_id", canon.key_map["track_id"].to_numpy()[combo], dtype=pl.Int32),
+            "session_id",
+        )
+        del combo
+        stats_meta = {MBID_STATS_KEY.decode(): json.dumps(canon.stats, sort_keys=True)}
+        out_dir.mkdir(parents=True, exist_ok=True)
+        jobs = {
+            "events": pool.submit(_write_parquet, events, out_dir / "events.parquet", stats_meta)
+        }
+        sessions = build_sessions(events)
+        lap("sessions")
+        plays = build_plays(events, cfg)
+        lap("plays")
+        listeners = plays.group_by("track_id").len("n_listeners")
+        tracks = canon.tracks.join(listeners, on="track_id", how="left").with_columns(
+            pl.col("n_listeners").fill_null(0).cast(pl.Int64)
+        )
+        users_out = _users_table(users, profiles)
+
+        summary = summarize_events(
+            events,
+            sessions,
+            n_tracks=tracks.height,
+            n_artists=canon.artists.height,
+            mbid_stats=canon.stats,
+        )
+        lap("summary")
+        logger.debug("build steps: %s", lap.report())
+        t_build = time.perf_counter()
+
+        # writes run beside the remaining work; everything was read and checked before the
+        # first write, so a bad input never half-replaces earlier outputs
+        for name, table in [
+            ("tracks", tracks),
+            ("artists", canon.artists),
+            ("users", users_out),
+            ("plays", plays),
+            ("sessions", sessions),
+        ]:
+            jobs[name] = pool.submit(_write_parquet, table, out_dir / f"{name}.parquet")
+        jobs["rejects"] = pool.submit(_write_rejects, parsed.rejects, out_dir / "rejects.tsv")
+        outputs = {name: job.result() for name, job in jobs.items()}
+    t_end = time.perf_counter()
+    logger.info(
+        "ingested %s: %d lines, %d events, %d rejected in %.1fs "
+        "(read %.1fs, build %.1fs, write %.1fs)",
+        log_path,
+        parsed.n_lines,
+        events.height,
+        len(parsed.rejects),
+        t_end - t0,
+        t_read - t0,
+        t_build - t_read,
+        t_end - t_build,
+    )
+    return IngestResult(
+        out_dir=out_dir,
+        outputs=outputs,
+        n_lines=parsed.n_lines,
+        n_events=events.height,
+        n_rejected=len(parsed.rejects),
+        n_users=users.height,
+        n_tracks=tracks.height,
+        n_artists=canon.artists.height,
+        n_sessions=sessions.height,
+        summary=summary,
+    )
+
+
+def _users_table(users: pl.DataFrame, profiles: pl.DataFrame | None) -> pl.DataFrame:
+    """Users with events (ids 0..n-1), then profile-only users; profile columns joined."""
+    cols = {
+        "gender": pl.String,
+        "age": pl.Int16,
+        "country": pl.String,
+        "registered": pl.Date,
+    }
+    if profiles is None:
+        out = users.with_columns(pl.lit(None, dtype=t).alias(c) for c, t in cols.items())
+    else:
+        out = users.join(profiles, on="user", how="left", maintain_order="left")
+        extra = (
+            profiles.join(users, on="user", how="anti")
+            .sort("user")
+            .with_row_index("user_id", offset=users.height)
+            .with_columns(pl.col("user_id").cast(pl.Int32), pl.lit(0, pl.Int64).alias("n_events"))
+        )
+        out = pl.concat([out, extra], how="diagonal")
+    return out.select("user_id", "user", *cols, "n_events")
