@@ -69,7 +69,7 @@ def format_validation_error(exc: ValidationError, source: str) -> str:
             msg = "unknown key" + (f"; allowed keys: {', '.join(allowed)}" if allowed else "")
         elif err["type"] == "literal_error":
             expected = (err.get("ctx") or {}).get("expected")
-            msg = f"{msg} (allowed values: {expected})" if expected else msg
+            msg = f"allowed values: {expected}" if expected else msg
         got = err.get("input")
         hide = isinstance(got, Mapping) or err["type"] == "missing" or loc[:1] == ("secrets",)
         shown = "" if hide else f" (got {got!r})"

@@ -31,6 +31,7 @@ import pyarrow as pa
 
 from moodrec.config.schema import SandboxConfig
 from moodrec.errors import MoodrecError
+from moodrec.ingest.lastfm1k import LOG_FILENAME, PROFILE_FILENAME
 from moodrec.sandbox import vocab
 from moodrec.sandbox.catalog import (
     Artists,
@@ -58,8 +59,6 @@ from moodrec.storage import atomic_path, write_json_atomic, write_parquet_atomic
 
 logger = logging.getLogger(__name__)
 
-LOG_FILENAME = "userid-timestamp-artid-artname-traid-traname.tsv"
-PROFILE_FILENAME = "userid-profile.tsv"
 WORLD_FILENAME = "world.json"
 TRUTH_DIRNAME = "truth"
 #: Bumped whenever the same (profile, seed) would produce different bytes.
