@@ -17,7 +17,7 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 demo: $(STAMP)
-	PREFECT_SERVER_ANALYTICS_ENABLED=false $(BIN)/moodrec run --profile demo
+	$(BIN)/moodrec run --profile demo
 
 test: $(STAMP)
 	$(BIN)/ruff check src tests benchmarks

@@ -4,6 +4,7 @@ or a pure stage function. The only module that prints."""
 from __future__ import annotations
 
 import json
+import os
 import sys
 from pathlib import Path
 from typing import Annotated, Any
@@ -16,9 +17,11 @@ app = typer.Typer(add_completion=False, no_args_is_help=True, help=__doc__)
 sandbox_app = typer.Typer(no_args_is_help=True, help="The synthetic sandbox world.")
 ingest_app = typer.Typer(no_args_is_help=True, help="Read listening logs into canonical tables.")
 config_app = typer.Typer(no_args_is_help=True, help="Inspect configuration profiles.")
+data_app = typer.Typer(no_args_is_help=True, help="Download and profile data sets.")
 app.add_typer(sandbox_app, name="sandbox")
 app.add_typer(ingest_app, name="ingest")
 app.add_typer(config_app, name="config")
+app.add_typer(data_app, name="data")
 
 ProfileOpt = Annotated[
     str, typer.Option("--profile", "-p", help="config profile name or YAML path")
@@ -47,13 +50,10 @@ def run(
     except MoodrecError as exc:
         _fail(exc)
         return
-    ingest = result["ingest"]
-    if ingest["synthetic"]:
-        typer.echo("SYNTHETIC sandbox data (not real listeners).")
-    typer.echo(f"data folder: {ingest['data_dir']}")
-    for name, ref in sorted(ingest["refs"].items()):
-        rows = "" if ref.rows is None else f"{ref.rows:>12,} rows"
-        typer.echo(f"  {name:<16}{rows:>18}  {ref.fingerprint[:12]}  {ref.path}")
+    typer.echo(f"data folder: {result['ingest']['data_dir']}")
+    for stage, stage_result in result.items():
+        typer.echo(f"{stage}:")
+        _echo_refs(stage_result)
 
 
 @sandbox_app.command("generate")
@@ -126,6 +126,77 @@ def ingest_lastfm1k_cmd(
     )
 
 
+def _run_flow(call: Any) -> Any:
+    """Run a flow, turning moodrec's own errors into a clean exit."""
+    try:
+        return call()
+    except MoodrecError as exc:
+        _fail(exc)
+
+
+@ingest_app.command("hetrec")
+def ingest_hetrec_cmd(
+    folder: Annotated[Path, typer.Argument(help="the unpacked hetrec2011-lastfm-2k folder")],
+    profile: ProfileOpt = "demo",
+) -> None:
+    """Ingest HetRec 2011 Last.fm (plays, users, artists, tags) into interim/hetrec/."""
+    from moodrec.flows.logs import hetrec_ingest_flow
+
+    result = _run_flow(lambda: hetrec_ingest_flow(folder=str(folder), profile=profile))
+    _echo_refs(result)
+
+
+@ingest_app.command("scrobbles")
+def ingest_scrobbles_cmd(
+    file: Annotated[Path, typer.Argument(help="a Last.fm scrobble export (CSV)")],
+    user: Annotated[str | None, typer.Option(help="user name (default: file name)")] = None,
+    profile: ProfileOpt = "demo",
+) -> None:
+    """Ingest one user's scrobble export into the canonical tables."""
+    from moodrec.flows.logs import scrobbles_ingest_flow
+
+    result = _run_flow(lambda: scrobbles_ingest_flow(file=str(file), user=user, profile=profile))
+    _echo_refs(result)
+
+
+@data_app.command("download")
+def data_download_cmd(
+    dataset: Annotated[str, typer.Argument(help="lastfm-1k | hetrec-lastfm")],
+    to: Annotated[Path | None, typer.Option(help="target folder")] = None,
+    allow_unverified: Annotated[
+        bool, typer.Option(help="accept an archive with no known checksum")
+    ] = False,
+) -> None:
+    """Download, verify (SHA-256/MD5) and safely unpack a public data set; resumable."""
+    from moodrec.flows.logs import download_flow
+
+    result = _run_flow(
+        lambda: download_flow(
+            dataset=dataset, to=str(to) if to else None, allow_unverified=allow_unverified
+        )
+    )
+    typer.echo(json.dumps(result, indent=2, default=str))
+
+
+@data_app.command("profile")
+def data_profile_cmd(profile: ProfileOpt = "demo") -> None:
+    """Write the dataset profile report (Markdown + PNG) for a profile's ingested data."""
+    from moodrec.flows.logs import profile_flow
+
+    result = _run_flow(lambda: profile_flow(profile=profile))
+    _echo_refs(result)
+
+
+def _echo_refs(result: dict[str, Any] | None) -> None:
+    if not result:
+        return
+    if result.get("synthetic"):
+        typer.echo("SYNTHETIC sandbox data (not real listeners).")
+    for name, ref in sorted(result.get("refs", {}).items()):
+        rows = "" if ref.rows is None else f"{ref.rows:>12,} rows"
+        typer.echo(f"  {name:<24}{rows:>18}  {ref.fingerprint[:12]}  {ref.path}")
+
+
 @config_app.command("show")
 def config_show(profile: ProfileOpt = "demo") -> None:
     """Print the validated settings of a profile (secrets masked)."""
@@ -141,6 +212,9 @@ def config_show(profile: ProfileOpt = "demo") -> None:
 
 def main() -> None:
     """Console entry point."""
+    # moodrec runs offline by default: a temporary Prefect server must not try to phone home
+    # (set PREFECT_SERVER_ANALYTICS_ENABLED=true to opt in).
+    os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
     try:
         app()
     except KeyboardInterrupt:  # pragma: no cover - interactive only

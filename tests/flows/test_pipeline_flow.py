@@ -50,7 +50,10 @@ def test_pipeline_runs_caches_and_publishes(harness, config_env, tmp_path: Path)
 
     state = pipeline_flow(profile="tiny", overrides=overrides, return_state=True)
     assert state.is_completed()
-    result = state.result()["ingest"]
+    results = state.result()
+    profile_report = results["profile"]["refs"]["profile_report"].path
+    assert Path(profile_report).read_text().splitlines()[0] == SYNTHETIC_BANNER
+    result = results["ingest"]
     refs = result["refs"]
     assert result["synthetic"] is True
     events = pd.read_parquet(refs["events"].path)

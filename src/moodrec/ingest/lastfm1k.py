@@ -34,7 +34,7 @@ import polars as pl
 from moodrec.config.schema import IngestConfig
 from moodrec.errors import InputDataError
 from moodrec.ingest.canonical import canonicalise
-from moodrec.ingest.reader import Reject, read_log
+from moodrec.ingest.reader import ParsedLog, Reject, read_log
 from moodrec.ingest.sessions import assign_sessions, build_plays, build_sessions
 from moodrec.ingest.summary import MBID_STATS_KEY, summarize_events
 from moodrec.storage import atomic_path, write_text_atomic
@@ -180,7 +180,46 @@ def ingest_lastfm1k(
             pl.thread_pool_size(),
         )
     parsed = read_log(log_path)
+    return write_canonical(parsed, out_dir, cfg, profiles=profiles, source=log_path, t0=t0)
+
+
+def write_canonical(
+    parsed: ParsedLog,
+    out_dir: Path,
+    cfg: IngestConfig,
+    profiles: pl.DataFrame | None = None,
+    source: Path | str = "<memory>",
+    t0: float | None = None,
+) -> IngestResult:
+    """Build and write the canonical tables from an already parsed log.
+
+    Other listening-log formats (personal scrobble exports, ...) reuse the Last.fm 1K
+    canonicalisation by building a :class:`~moodrec.ingest.reader.ParsedLog` and calling
+    this function.
+
+    Parameters
+    ----------
+    parsed
+        Events (``user`` Categorical, ``ts``, ``combo``), distinct name combinations and
+        rejected lines, as :func:`~moodrec.ingest.reader.read_log` returns them.
+    out_dir
+        Output folder (created).
+    cfg
+        Session gap, rating range and confidence parameters.
+    profiles
+        Optional :func:`read_profiles` frame joined onto ``users``.
+    source
+        The input, for log messages only.
+    t0
+        ``time.perf_counter()`` at the start of the read (timing log only).
+
+    Returns
+    -------
+    IngestResult
+    """
+    out_dir = Path(out_dir)
     t_read = time.perf_counter()
+    t0 = t_read if t0 is None else t0
     lap = _Laps()
     with ThreadPoolExecutor(max_workers=3) as pool:
         # canonical ids (small tables, partly single-threaded) overlap the event sort
@@ -269,7 +308,7 @@ def ingest_lastfm1k(
     logger.info(
         "ingested %s: %d lines, %d events, %d rejected in %.1fs "
         "(read %.1fs, build %.1fs, write %.1fs)",
-        log_path,
+        source,
         parsed.n_lines,
         events.height,
         len(parsed.rejects),

@@ -97,6 +97,26 @@ def build_plays(events: pl.DataFrame, cfg: IngestConfig) -> pl.DataFrame:
             "last_ts",
         )
     )
+    return rate_plays(plays, cfg)
+
+
+def rate_plays(plays: pl.DataFrame, cfg: IngestConfig) -> pl.DataFrame:
+    """Add the seed's ``rating`` and the implicit-feedback ``confidence`` to play counts.
+
+    Parameters
+    ----------
+    plays
+        ``user_id`` and ``plays``, **sorted by** ``user_id`` (any other columns are kept).
+    cfg
+        ``rating_min``, ``rating_max``, ``confidence_alpha``, ``confidence_epsilon``.
+
+    Returns
+    -------
+    pl.DataFrame
+        ``plays`` plus ``rating`` = log(1 + plays) rescaled per user to
+        ``[rating_min, rating_max]`` (the midpoint when all of a user's counts are equal) and
+        ``confidence`` = 1 + alpha * log(1 + plays / epsilon), both Float32.
+    """
     lo, hi = cfg.rating_min, cfg.rating_max
     # log1p is monotonic: per-user extremes of log1p(plays) come from those of plays
     per_user = (
