@@ -197,6 +197,30 @@ def _echo_refs(result: dict[str, Any] | None) -> None:
         typer.echo(f"  {name:<24}{rows:>18}  {ref.fingerprint[:12]}  {ref.path}")
 
 
+@app.command()
+def topics(profile: ProfileOpt = "demo") -> None:
+    """Lyrics → clean tokens → LDA sweep → topics, per-track topic vectors and a topic map."""
+    from moodrec.flows.topics import topics_flow
+
+    _echo_refs(_run_flow(lambda: topics_flow(profile=profile)))
+
+
+@app.command()
+def genres(profile: ProfileOpt = "demo") -> None:
+    """Genre co-occurrence graph, super-genres, genre embeddings and the song map."""
+    from moodrec.flows.genres import genres_flow
+
+    _echo_refs(_run_flow(lambda: genres_flow(profile=profile)))
+
+
+@app.command()
+def clusters(profile: ProfileOpt = "demo") -> None:
+    """Cluster tracks by audio features and by lyric topics; pick a model by three criteria."""
+    from moodrec.flows.genres import clusters_flow
+
+    _echo_refs(_run_flow(lambda: clusters_flow(profile=profile)))
+
+
 @config_app.command("show")
 def config_show(profile: ProfileOpt = "demo") -> None:
     """Print the validated settings of a profile (secrets masked)."""

@@ -68,20 +68,29 @@ def test_pipeline_runs_caches_and_publishes(harness, config_env, tmp_path: Path)
         assert manifest[name]["fingerprint"] == refs[name].fingerprint
     first = _task_states(state.state_details.flow_run_id)
     assert first["ingest-lastfm1k"] == ["Completed"]
-    assert first["generate-sandbox-world"] == ["Completed"]
+    # the world is generated once; later stages that read it get it from cache
+    world_states = sorted(first["generate-sandbox-world"])
+    assert world_states == ["Cached"] * (len(world_states) - 1) + ["Completed"]
 
     # unchanged re-run: the checkpoint tasks are served from cache, outputs untouched
     state2 = pipeline_flow(profile="tiny", overrides=overrides, return_state=True)
     second = _task_states(state2.state_details.flow_run_id)
     assert second["ingest-lastfm1k"] == ["Cached"]
-    assert second["generate-sandbox-world"] == ["Cached"]
+    assert set(second["generate-sandbox-world"]) == {"Cached"}
+    assert all(
+        states == ["Cached"] * len(states)
+        for name, states in second.items()
+        # subflow wrappers, artifact publishing and raw-input fingerprinting always run
+        if name not in {"ingest", "profile", "topics", "clusters", "genres"}
+        and not name.startswith(("publish", "register"))
+    ), second
     assert state2.result()["ingest"]["refs"] == refs
 
     # a deleted checkpoint is noticed: the stale cache hit is refreshed, the file comes back
     Path(refs["plays"].path).unlink()
     state3 = pipeline_flow(profile="tiny", overrides=overrides, return_state=True)
     third = _task_states(state3.state_details.flow_run_id)
-    assert third["ingest-lastfm1k"] == ["Cached", "Completed"]
+    assert sorted(third["ingest-lastfm1k"]) == ["Cached", "Completed"]
     assert Path(refs["plays"].path).is_file()
     assert state3.result()["ingest"]["refs"]["plays"].fingerprint == refs["plays"].fingerprint
 

@@ -258,7 +258,7 @@ def test_default_sources_have_no_unverified_checksums(repo_root: Path) -> None:
     assert set(cfg.datasets) == {"lastfm-1k", "hetrec-lastfm"}
     # the official archive checksums could not be verified offline: none is invented
     assert all(s.sha256 is None and s.md5 is None for s in cfg.datasets.values())
-    from_yaml = load_download_config(repo_root / "config" / "downloads.yaml")
+    from_yaml = load_download_config(repo_root / "config" / "datasets" / "downloads.yaml")
     for name, src in cfg.datasets.items():
         got = from_yaml.datasets[name]
         assert (got.url, got.expected_files, got.file_md5) == (

@@ -9,13 +9,16 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, model_validator
+from pydantic import Field, model_validator
 
+from moodrec.clustering.config import ClusteringConfig
+from moodrec.config.base import Secrets, StageConfig
+from moodrec.enrich.stage import EnrichConfig
+from moodrec.genres.config import GenresConfig
+from moodrec.text.config import LyricsConfig
+from moodrec.topics.config import TopicsConfig
 
-class StageConfig(BaseModel):
-    """Base for every stage config: immutable, unknown keys rejected."""
-
-    model_config = ConfigDict(frozen=True, extra="forbid")
+__all__ = ["IngestConfig", "PathsConfig", "SandboxConfig", "Secrets", "Settings", "StageConfig"]
 
 
 SandboxProfile = Literal["tiny", "demo", "large"]
@@ -60,15 +63,6 @@ class PathsConfig(StageConfig):
     data_dir: Path = Path("data")
 
 
-class Secrets(StageConfig):
-    """Credentials, read from the environment only; never logged or written."""
-
-    spotify_client_id: str | None = None
-    spotify_client_secret: SecretStr | None = None
-    genius_token: SecretStr | None = None
-    database_password: SecretStr | None = None
-
-
 class Settings(StageConfig):
     """Root settings: the profile's name and one section per stage."""
 
@@ -76,4 +70,9 @@ class Settings(StageConfig):
     paths: PathsConfig = PathsConfig()
     sandbox: SandboxConfig = SandboxConfig()
     ingest: IngestConfig = IngestConfig()
+    lyrics: LyricsConfig = LyricsConfig()
+    topics: TopicsConfig = TopicsConfig()
+    genres: GenresConfig = GenresConfig()
+    clustering: ClusteringConfig = ClusteringConfig()
+    enrich: EnrichConfig = EnrichConfig()
     secrets: Secrets = Secrets()

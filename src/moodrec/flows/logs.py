@@ -28,7 +28,12 @@ from moodrec.tasks.logs import (
     register_hetrec_folder,
 )
 
-DEFAULT_DOWNLOADS_CONFIG = Path("config/downloads.yaml")
+#: the tables a dataset profile reads (1K / scrobbles and HetRec layouts)
+PROFILED_TABLES = frozenset(
+    {"events", "tracks", "artists", "users", "plays", "sessions", "tags", "artist_tags"}
+    | {"tag_assignments", "friends"}
+)
+DEFAULT_DOWNLOADS_CONFIG = Path("config/datasets/downloads.yaml")
 
 
 def _data_dir(profile: str, overrides: dict[str, Any] | None) -> tuple[Any, str]:
@@ -120,7 +125,10 @@ def profile_flow(
     if (interim / HETREC_SUBDIR / "plays.parquet").is_file():
         datasets["hetrec"] = str(interim / HETREC_SUBDIR)
     fingerprints = {
-        name: fingerprint_files(sorted(Path(folder).glob("*.parquet")))
+        # only the listening tables: later stages write other Parquet files beside them
+        name: fingerprint_files(
+            sorted(p for p in Path(folder).glob("*.parquet") if p.stem in PROFILED_TABLES)
+        )
         for name, folder in datasets.items()
     }
     synthetic = "sandbox" in datasets

@@ -37,7 +37,7 @@ from typing import Any
 import httpx
 from pydantic import Field, field_validator
 
-from moodrec.config.schema import StageConfig
+from moodrec.config.base import StageConfig
 from moodrec.errors import ConfigError, InputDataError, MoodrecError
 from moodrec.storage import write_json_atomic
 
@@ -90,7 +90,7 @@ class DatasetSource(StageConfig):
 
 #: official archive locations. Checksums are left empty on purpose: they could not be
 #: verified offline here, and a wrong one would be worse than none. Supply them (e.g. in
-#: config/downloads.yaml) before downloading, or set allow_unverified.
+#: config/datasets/downloads.yaml) before downloading, or set allow_unverified.
 DEFAULT_SOURCES: dict[str, DatasetSource] = {
     "lastfm-1k": DatasetSource(
         url="http://mtg.upf.edu/static/datasets/last.fm/lastfm-dataset-1K.tar.gz",

@@ -1,0 +1,161 @@
+"""Topic-stage benchmark: cleaning throughput, one LDA fit on 100k docs, real-lyrics sweep.
+
+Run ``python -m benchmarks.bench_topics [--docs 100000] [--workers 0] [--skip-real]``.
+
+* Cleaning: docs/s of :func:`moodrec.text.clean_lyrics` (all cores) on ``--docs`` raw lyrics
+  written by the sandbox lyrics generator (45 % with Genius artifacts, 8 planted topics,
+  English), and on the real 1,000 Genius pop lyrics (one process). Target ≥ 500 docs/s.
+* LDA: one fit, k = 10, 10 passes on the cleaned ``--docs`` corpus (``--workers 0``:
+  gensim LdaModel, reproducible; ``n``: LdaMulticore). Target ≤ 300 s.
+* Real text: the default staged c_v / NPMI / held-out perplexity sweep on
+  ``../shared/data/lyrics_poplyrics_1k_genius`` (skipped when absent).
+
+Writes ``benchmarks/results/topics.json`` and ``topics.md`` atomically.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from moodrec.sandbox.lyrics import generate_lyrics
+from moodrec.sandbox.vocab import TOPICS
+from moodrec.storage import write_json_atomic, write_text_atomic
+from moodrec.text import LyricsConfig, clean_lyrics
+from moodrec.topics.config import TopicsConfig
+from moodrec.topics.corpus import build_corpus
+from moodrec.topics.lda import SweepPoint, fit_lda, run_sweep, select_model, sweep_plan
+from moodrec.topics.views import sweep_markdown
+
+REPO = Path(__file__).resolve().parents[1]
+REAL = REPO.parent / "shared" / "data" / "lyrics_poplyrics_1k_genius" / "poplyric-1k.parquet"
+TARGET_DOCS_S = 500.0
+TARGET_FIT_S = 300.0
+
+
+def synthetic_lyrics(n: int, seed: int = 0) -> pd.DataFrame:
+    """``n`` raw English lyrics from the sandbox generator (sparse planted topic mixtures)."""
+    rng = np.random.default_rng(seed)
+    k = len(TOPICS)
+    mixtures = rng.dirichlet(np.full(k, 0.3), size=n)
+    texts = generate_lyrics(
+        rng,
+        [f"Song {i}" for i in range(n)],
+        [f"Artist {i % 997}" for i in range(n)],
+        mixtures,
+        ["en"] * n,
+    )
+    return pd.DataFrame({"track_id": np.arange(n), "text": texts.raw, "source": "bench"})
+
+
+def bench_cleaning(frame: pd.DataFrame, cfg: LyricsConfig) -> tuple[dict[str, Any], Any]:
+    t = time.perf_counter()
+    result = clean_lyrics(frame, cfg)
+    wall = time.perf_counter() - t
+    return {
+        "docs": len(frame),
+        "wall_s": round(wall, 2),
+        "docs_per_s": round(len(frame) / wall, 1),
+        "status": result.report["status"],
+    }, result
+
+
+def main(argv: list[str] | None = None) -> dict[str, Any]:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--docs", type=int, default=100_000)
+    parser.add_argument("--workers", type=int, default=0)
+    parser.add_argument("--skip-real", action="store_true")
+    parser.add_argument("--out", type=Path, default=REPO / "benchmarks" / "results" / "topics.json")
+    args = parser.parse_args(argv)
+    results: dict[str, Any] = {
+        "machine": {"cpus": os.cpu_count(), "python": platform.python_version()},
+        "targets": {"cleaning_docs_per_s": TARGET_DOCS_S, "lda_fit_s": TARGET_FIT_S},
+    }
+    t = time.perf_counter()
+    frame = synthetic_lyrics(args.docs)
+    results["generate_s"] = round(time.perf_counter() - t, 2)
+    lc = LyricsConfig(n_jobs=0)
+    results["cleaning_synthetic"], cleaned = bench_cleaning(frame, lc)
+    ok = cleaned.frame[cleaned.frame["status"] == "ok"]
+    t = time.perf_counter()
+    corpus = build_corpus(ok["track_id"].to_numpy(), list(ok["tokens"]), lc)
+    results["corpus"] = {
+        "docs": len(corpus.bow),
+        "terms": len(corpus.dictionary),
+        "tokens": int(sum(c for d in corpus.bow for _, c in d)),
+        "build_s": round(time.perf_counter() - t, 2),
+    }
+    tc = TopicsConfig(passes=10, workers=args.workers, alphas=("symmetric",))
+    t = time.perf_counter()
+    fit_lda(corpus.bow, corpus, SweepPoint(10, "symmetric", "symmetric"), tc)
+    fit_s = time.perf_counter() - t
+    results["lda_fit"] = {
+        "k": 10,
+        "passes": 10,
+        "workers": args.workers,
+        "model": "LdaMulticore" if args.workers else "LdaModel",
+        "chunksize": tc.chunksize,
+        "wall_s": round(fit_s, 1),
+    }
+    if not args.skip_real and REAL.is_file():
+        real = pd.read_parquet(REAL)
+        rframe = pd.DataFrame(
+            {"track_id": np.arange(len(real)), "text": real["lyrics"], "source": "poplyrics-1k"}
+        )
+        results["cleaning_real"], rclean = bench_cleaning(rframe, LyricsConfig())
+        rok = rclean.frame[rclean.frame["status"] == "ok"]
+        rcorpus = build_corpus(rok["track_id"].to_numpy(), list(rok["tokens"]), LyricsConfig())
+        rtc = TopicsConfig()
+        t = time.perf_counter()
+        first = run_sweep(rcorpus, sweep_plan(rtc), rtc)
+        second = run_sweep(rcorpus, sweep_plan(rtc, best_k=select_model(first, rtc).k), rtc)
+        sweep = pd.concat([first, second], ignore_index=True)
+        chosen = select_model(sweep, rtc)
+        results["real_sweep"] = {
+            "docs": len(rcorpus.bow),
+            "terms": len(rcorpus.dictionary),
+            "wall_s": round(time.perf_counter() - t, 1),
+            "chosen": chosen.name,
+            "table": sweep.drop(columns=[c for c in sweep if c.endswith("_per_topic")])
+            .round(4)
+            .to_dict(orient="records"),
+        }
+        results["_real_md"] = sweep_markdown(sweep, chosen.name)
+    real_md = results.pop("_real_md", "(real corpus absent or skipped)\n")
+    write_json_atomic(args.out, results)
+    cs = results["cleaning_synthetic"]
+    md = [
+        "# Topic-stage benchmark",
+        "",
+        f"Machine: {results['machine']['cpus']} CPUs, Python {results['machine']['python']}.",
+        "",
+        f"- Cleaning ({cs['docs']:,} sandbox lyrics, all cores): **{cs['docs_per_s']:,} docs/s** "
+        f"(target ≥ {TARGET_DOCS_S:.0f})",
+    ]
+    if "cleaning_real" in results:
+        md.append(
+            f"- Cleaning (1,000 real Genius lyrics, one process): "
+            f"**{results['cleaning_real']['docs_per_s']:,} docs/s**"
+        )
+    lf = results["lda_fit"]
+    md += [
+        f"- LDA fit (k=10, 10 passes, {lf['model']}, {results['corpus']['docs']:,} docs, "
+        f"{results['corpus']['terms']} terms): **{lf['wall_s']} s** (target ≤ {TARGET_FIT_S:.0f})",
+        "",
+        "## c_v sweep on the real pop-lyrics corpus",
+        "",
+        real_md,
+    ]
+    write_text_atomic(args.out.with_suffix(".md"), "\n".join(md))
+    return results
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,1 @@
+"""Clustering of tracks by audio features or lyric-topic vectors (pure code, no Prefect)."""

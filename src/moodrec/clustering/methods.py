@@ -1,0 +1,302 @@
+"""Candidate clusterings of tracks, model selection, bootstrap stability and cluster profiles.
+
+Selection is unsupervised: each candidate (method × k) is scored by silhouette (higher is
+better, on a seeded sample), Davies–Bouldin (lower) and Calinski–Harabasz (higher); the
+default rule picks the best mean rank over the three. Planted labels are never seen here.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from sklearn.cluster import (
+    HDBSCAN,
+    AgglomerativeClustering,
+    KMeans,
+    MiniBatchKMeans,
+    SpectralClustering,
+)
+from sklearn.metrics import (
+    adjusted_rand_score,
+    calinski_harabasz_score,
+    davies_bouldin_score,
+    silhouette_score,
+)
+from sklearn.mixture import GaussianMixture
+from sklearn.neighbors import KNeighborsClassifier
+from sklearn.preprocessing import QuantileTransformer, RobustScaler, StandardScaler
+
+from moodrec.clustering.config import ClusteringConfig
+from moodrec.errors import InputDataError, MoodrecError
+
+logger = logging.getLogger(__name__)
+
+NOISE = -1
+
+
+class ClusteringError(MoodrecError):
+    """No candidate clustering could be fitted or selected."""
+
+
+def feature_matrix(
+    frame: pd.DataFrame, columns: list[str] | tuple[str, ...], scaling: str = "robust"
+) -> np.ndarray:
+    """Scaled float matrix of ``columns``, shape ``(n, len(columns))``.
+
+    ``scaling`` is ``robust`` (median, 5–95 % range, clipped at ±3), ``standard`` (z-scores)
+    or ``quantile`` (ranks mapped to ``[0, 1]``); see ``ClusteringConfig.scaling``.
+
+    NaNs are filled with the column median (0 when a column is all NaN). The frame is not
+    modified.
+
+    Raises
+    ------
+    InputDataError
+        When a column is missing or there are fewer than 3 rows.
+    """
+    missing = [c for c in columns if c not in frame.columns]
+    if missing:
+        raise InputDataError(f"clustering features missing from the table: {missing}")
+    if len(frame) < 3:
+        raise InputDataError("clustering needs at least 3 rows")
+    x = frame[list(columns)].astype(np.float64)
+    x = x.fillna(x.median()).fillna(0.0).to_numpy()
+    if scaling == "standard":
+        return StandardScaler().fit_transform(x)
+    if scaling == "quantile":
+        qt = QuantileTransformer(n_quantiles=min(1000, len(x)), subsample=200_000, random_state=0)
+        return qt.fit_transform(x)
+    if scaling == "robust":
+        return np.clip(RobustScaler(quantile_range=(5.0, 95.0)).fit_transform(x), -3.0, 3.0)
+    raise InputDataError(f"unknown scaling {scaling!r}")
+
+
+def _sample_then_extend(x: np.ndarray, size: int, seed: int, fit: Any) -> np.ndarray:
+    """Fit ``fit(x_sample) -> labels`` on a seeded sample, label the rest by 1-NN."""
+    n = len(x)
+    if n <= size:
+        return np.asarray(fit(x))
+    idx = np.sort(np.random.default_rng(seed).choice(n, size=size, replace=False))
+    lab = np.asarray(fit(x[idx]))
+    return KNeighborsClassifier(n_neighbors=1).fit(x[idx], lab).predict(x)
+
+
+def fit_predict(
+    method: str, x: np.ndarray, k: int | None, cfg: ClusteringConfig, seed: int
+) -> np.ndarray:
+    """Labels of one clustering method on ``x`` (shape ``(n, d)``), ``-1`` = noise (HDBSCAN).
+
+    ``k`` is ignored by HDBSCAN. KMeans becomes MiniBatchKMeans above ``cfg.minibatch_above``
+    rows; spectral, agglomerative and HDBSCAN run on a seeded sample and extend by 1-NN.
+    """
+    n = len(x)
+    if method in {"kmeans", "minibatch_kmeans"}:
+        if method == "minibatch_kmeans" or n > cfg.minibatch_above:
+            model = MiniBatchKMeans(
+                n_clusters=k, random_state=seed, n_init=3, batch_size=4096, max_no_improvement=20
+            )
+        else:
+            model = KMeans(n_clusters=k, random_state=seed, n_init=4)
+        return model.fit_predict(x)
+    if method == "gmm":
+        gm = GaussianMixture(n_components=k, covariance_type="full", random_state=seed, n_init=2)
+        return gm.fit(x).predict(x)
+    if method == "agglomerative":
+        return _sample_then_extend(
+            x,
+            cfg.agglomerative_sample,
+            seed,
+            lambda s: AgglomerativeClustering(n_clusters=k, linkage="ward").fit_predict(s),
+        )
+    if method == "spectral":
+        return _sample_then_extend(
+            x,
+            cfg.spectral_sample,
+            seed,
+            lambda s: SpectralClustering(
+                n_clusters=k,
+                affinity="nearest_neighbors",
+                n_neighbors=min(15, len(s) - 1),
+                random_state=seed,
+                assign_labels="cluster_qr",
+            ).fit_predict(s),
+        )
+    if method == "hdbscan":
+        return _sample_then_extend(
+            x,
+            cfg.hdbscan_sample,
+            seed,
+            lambda s: HDBSCAN(
+                min_cluster_size=min(cfg.hdbscan_min_cluster_size, len(s)), copy=True
+            ).fit_predict(s),
+        )
+    raise InputDataError(f"unknown clustering method {method!r}")
+
+
+def score_labels(x: np.ndarray, labels: np.ndarray, cfg: ClusteringConfig) -> dict[str, float]:
+    """Silhouette (seeded sample), Davies–Bouldin and Calinski–Harabasz on non-noise rows.
+
+    Scores are NaN when fewer than two clusters remain.
+    """
+    keep = labels != NOISE
+    noise = float(1.0 - keep.mean())
+    xs, ls = x[keep], labels[keep]
+    n_clusters = int(np.unique(ls).size)
+    out = {
+        "n_clusters": n_clusters,
+        "noise_fraction": noise,
+        "silhouette": np.nan,
+        "davies_bouldin": np.nan,
+        "calinski_harabasz": np.nan,
+    }
+    if n_clusters < 2 or n_clusters >= len(ls):
+        return out
+    sample = min(cfg.silhouette_sample, len(ls))
+    out["silhouette"] = float(silhouette_score(xs, ls, sample_size=sample, random_state=cfg.seed))
+    out["davies_bouldin"] = float(davies_bouldin_score(xs, ls))
+    out["calinski_harabasz"] = float(calinski_harabasz_score(xs, ls))
+    return out
+
+
+def _rank_score(cands: pd.DataFrame, rule: str) -> pd.Series:
+    if rule == "silhouette":
+        return -cands["silhouette"]
+    if rule == "davies_bouldin":
+        return cands["davies_bouldin"]
+    if rule == "calinski_harabasz":
+        return -cands["calinski_harabasz"]
+    return (
+        cands["silhouette"].rank(ascending=False)
+        + cands["davies_bouldin"].rank(ascending=True)
+        + cands["calinski_harabasz"].rank(ascending=False)
+    ) / 3.0
+
+
+@dataclass(frozen=True)
+class ClusteringResult:
+    """The candidates table, the selected candidate and its labels."""
+
+    candidates: pd.DataFrame
+    selected: dict[str, Any]
+    labels: np.ndarray
+    stability: list[float] = field(default_factory=list)
+
+
+def select_clustering(x: np.ndarray, cfg: ClusteringConfig) -> ClusteringResult:
+    """Fit every method × k, score, select by ``cfg.selection`` and measure stability.
+
+    Raises
+    ------
+    ClusteringError
+        When no candidate yields at least two clusters within ``max_noise_fraction``.
+    """
+    rows: list[dict[str, Any]] = []
+    labels_of: dict[tuple[str, int | None], np.ndarray] = {}
+    ks = list(range(cfg.k_min, min(cfg.k_max, len(x) - 1) + 1))
+    for method in cfg.methods:
+        for k in [None] if method == "hdbscan" else ks:
+            try:
+                lab = fit_predict(method, x, k, cfg, cfg.seed)
+            except (ValueError, np.linalg.LinAlgError) as exc:
+                # a method that cannot fit this k (too few rows, singular covariance) is
+                # recorded as failed, not hidden
+                logger.warning("clustering %s k=%s failed: %s", method, k, exc)
+                rows.append({"method": method, "k": k, "error": str(exc)})
+                continue
+            labels_of[(method, k)] = lab
+            rows.append({"method": method, "k": k, "error": None, **score_labels(x, lab, cfg)})
+    cands = pd.DataFrame(rows)
+    for col in ("silhouette", "davies_bouldin", "calinski_harabasz", "noise_fraction"):
+        if col not in cands.columns:
+            cands[col] = np.nan
+    ok = cands["silhouette"].notna() & (cands["noise_fraction"] <= cfg.max_noise_fraction)
+    cands["eligible"] = ok
+    cands["score"] = np.nan
+    if not ok.any():
+        raise ClusteringError("no clustering candidate produced two or more clusters")
+    cands.loc[ok, "score"] = _rank_score(cands[ok], cfg.selection)
+    best = cands[ok].sort_values(["score", "silhouette"], ascending=[True, False]).iloc[0]
+    key = (str(best["method"]), None if pd.isna(best["k"]) else int(best["k"]))
+    labels = labels_of[key]
+    stability = bootstrap_ari(x, key[0], key[1], labels, cfg)
+    cands["selected"] = (cands["method"] == key[0]) & (
+        cands["k"].isna() if key[1] is None else cands["k"] == key[1]
+    )
+    selected = {
+        "method": key[0],
+        "k": key[1],
+        **{
+            c: _py(best[c])
+            for c in (
+                "n_clusters",
+                "silhouette",
+                "davies_bouldin",
+                "calinski_harabasz",
+                "noise_fraction",
+            )
+        },
+        "stability_ari_mean": float(np.mean(stability)) if stability else None,
+        "stability_ari_min": float(np.min(stability)) if stability else None,
+    }
+    logger.info("selected clustering %s", selected)
+    return ClusteringResult(candidates=cands, selected=selected, labels=labels, stability=stability)
+
+
+def _py(v: Any) -> Any:
+    return v.item() if isinstance(v, np.generic) else v
+
+
+def bootstrap_ari(
+    x: np.ndarray, method: str, k: int | None, labels: np.ndarray, cfg: ClusteringConfig
+) -> list[float]:
+    """ARI between ``labels`` and refits on bootstrap resamples (on the resampled rows).
+
+    Each round draws ``min(n, bootstrap_max_rows)`` rows with replacement (seed ``cfg.seed +
+    round``), refits on the distinct drawn rows and compares with ``labels`` there.
+    """
+    rng = np.random.default_rng(cfg.seed)
+    n = len(x)
+    m = min(n, cfg.bootstrap_max_rows)
+    out = []
+    for b in range(cfg.bootstrap_rounds):
+        idx = np.unique(rng.choice(n, size=m, replace=True))
+        lab = fit_predict(method, x[idx], k, cfg, cfg.seed + 1 + b)
+        out.append(float(adjusted_rand_score(labels[idx], lab)))
+    return out
+
+
+def cluster_profiles(
+    frame: pd.DataFrame,
+    labels: np.ndarray,
+    feature_columns: list[str] | tuple[str, ...],
+    genre_column: str | None = None,
+    topic_columns: list[str] | None = None,
+    top_n: int = 5,
+) -> pd.DataFrame:
+    """One row per cluster: size, share, mean of each feature, top genres and top topics.
+
+    ``genre_column`` holds a genre name or a list of genres per row; ``topic_columns`` are
+    topic-share columns (the top ones by cluster mean are listed).
+    """
+    df = frame[list(feature_columns)].astype(np.float64).assign(cluster=labels)
+    prof = df.groupby("cluster").mean().add_prefix("mean_")
+    size = df.groupby("cluster").size()
+    prof.insert(0, "size", size)
+    prof.insert(1, "share", size / len(df))
+    if genre_column is not None and genre_column in frame.columns:
+        g = pd.DataFrame({"cluster": labels, "genre": frame[genre_column].to_numpy()})
+        g = g.explode("genre").dropna()
+        tops = g.groupby("cluster")["genre"].agg(
+            lambda s: ", ".join(s.value_counts().head(top_n).index.astype(str))
+        )
+        prof["top_genres"] = tops.reindex(prof.index).fillna("")
+    if topic_columns:
+        t = frame[topic_columns].astype(np.float64).assign(cluster=labels).groupby("cluster").mean()
+        prof["top_topics"] = [
+            ", ".join(row.sort_values(ascending=False).head(3).index) for _, row in t.iterrows()
+        ]
+    return prof.reset_index()

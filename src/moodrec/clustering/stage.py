@@ -1,0 +1,127 @@
+"""The clusters stage as one pure function: tracks → candidates, selection, labels, profiles."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from moodrec.clustering.config import ClusteringConfig
+from moodrec.clustering.methods import cluster_profiles, feature_matrix, select_clustering
+from moodrec.errors import InputDataError
+from moodrec.storage import write_json_atomic, write_parquet_atomic
+
+logger = logging.getLogger(__name__)
+
+#: output dataset name → (layer, file name)
+CLUSTER_OUTPUTS = {
+    "track_clusters": ("features", "track_clusters.parquet"),
+    "cluster_candidates": ("reports", "cluster_candidates.parquet"),
+    "cluster_profiles": ("reports", "cluster_profiles.parquet"),
+    "clusters_report": ("reports", "clusters_report.json"),
+}
+
+
+def load_cluster_tracks(cfg: ClusteringConfig, path: Path | str) -> pd.DataFrame:
+    """Tracks to cluster from a file: ``cfg.source`` ``file`` (Parquet/CSV) or ``spotify_csv``.
+
+    Raises
+    ------
+    InputDataError
+        When the file is missing or has no ``track_id`` column.
+    """
+    from moodrec.genres.sources import read_spotify_tracks
+
+    p = Path(path)
+    if not p.is_file():
+        raise InputDataError(f"tracks file {p} does not exist")
+    if cfg.source == "spotify_csv":
+        return read_spotify_tracks(p)
+    df = pd.read_parquet(p) if p.suffix == ".parquet" else pd.read_csv(p)
+    if "track_id" not in df.columns:
+        raise InputDataError(f"{p}: a tracks file needs a track_id column")
+    return df
+
+
+def topic_matrix(tracks: pd.DataFrame, column: str = "topic_mixture") -> pd.DataFrame | None:
+    """Topic shares as columns ``topic0…`` for rows with a topic vector, or None if absent."""
+    if column not in tracks.columns:
+        return None
+    has = tracks[column].notna()
+    if not has.any():
+        return None
+    mat = np.vstack(tracks.loc[has, column].map(lambda v: np.asarray(v, dtype=float)).to_numpy())
+    return pd.DataFrame(
+        mat, index=tracks.index[has], columns=[f"topic{i}" for i in range(mat.shape[1])]
+    )
+
+
+def run_clusters_stage(
+    tracks: pd.DataFrame, cfg: ClusteringConfig, layer_dirs: dict[str, Path]
+) -> tuple[dict[str, Path], dict[str, Any]]:
+    """Cluster tracks by audio features and (when present) by lyric-topic vectors.
+
+    Parameters
+    ----------
+    tracks
+        ``track_id`` + ``cfg.audio_features``; optional ``genres`` (list or str) and
+        ``topic_mixture`` (array per track, None for instrumentals). Not modified.
+
+    Returns
+    -------
+    outputs, report
+        Written files by dataset name, and the JSON-able report.
+    """
+
+    def path(name: str) -> Path:
+        layer, fname = CLUSTER_OUTPUTS[name]
+        return Path(layer_dirs[layer]) / fname
+
+    feats = list(cfg.audio_features)
+    x = feature_matrix(tracks, feats, cfg.scaling)
+    audio = select_clustering(x, cfg)
+    clusters = pd.DataFrame(
+        {"track_id": tracks["track_id"].to_numpy(), "audio_cluster": audio.labels.astype(np.int64)}
+    )
+    topics = topic_matrix(tracks)
+    cand = [audio.candidates.assign(feature_set="audio")]
+    report: dict[str, Any] = {
+        "audio": {
+            **audio.selected,
+            "features": feats,
+            "scaling": cfg.scaling,
+            "n_tracks": len(tracks),
+        }
+    }
+    if topics is not None and len(topics) >= max(10, cfg.k_min + 2):
+        # topic shares are compositions: Hellinger (sqrt) makes Euclidean distance meaningful
+        xt = np.sqrt(np.clip(topics.to_numpy(), 0.0, None))
+        topic_res = select_clustering(xt, cfg)
+        lab = pd.Series(-1, index=tracks.index, dtype=np.int64)
+        lab.loc[topics.index] = topic_res.labels
+        clusters["topic_cluster"] = lab.to_numpy()
+        cand.append(topic_res.candidates.assign(feature_set="topics"))
+        report["topics"] = {**topic_res.selected, "n_tracks": len(topics)}
+    else:
+        clusters["topic_cluster"] = -1
+        report["topics"] = None
+    profiles = cluster_profiles(
+        tracks.join(topics) if topics is not None else tracks,
+        audio.labels,
+        feats,
+        genre_column="genres" if "genres" in tracks.columns else None,
+        topic_columns=list(topics.columns) if topics is not None else None,
+        top_n=cfg.top_genres,
+    )
+    candidates = pd.concat(cand, ignore_index=True)
+    candidates["k"] = candidates["k"].astype("Int64")
+    outputs = {
+        "track_clusters": write_parquet_atomic(clusters, path("track_clusters")),
+        "cluster_candidates": write_parquet_atomic(candidates, path("cluster_candidates")),
+        "cluster_profiles": write_parquet_atomic(profiles, path("cluster_profiles")),
+    }
+    outputs["clusters_report"] = write_json_atomic(path("clusters_report"), report)
+    return outputs, report

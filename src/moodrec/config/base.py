@@ -1,0 +1,21 @@
+"""The base of every stage config (kept apart so stage packages can define their own
+configs without importing the root schema, which imports them)."""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, ConfigDict, SecretStr
+
+
+class StageConfig(BaseModel):
+    """Base for every stage config: immutable, unknown keys rejected."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class Secrets(StageConfig):
+    """Credentials, read from the environment only; never logged or written."""
+
+    spotify_client_id: str | None = None
+    spotify_client_secret: SecretStr | None = None
+    genius_token: SecretStr | None = None
+    database_password: SecretStr | None = None

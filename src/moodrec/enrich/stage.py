@@ -1,0 +1,484 @@
+"""Enrich the track catalogue through the configured providers, batch by batch.
+
+Input: ``interim/tracks.parquet`` (``track_id, track_mbid, artist_id, artist_name,
+track_name`` are used). Work is split into batches of ``batch_size`` tracks; each batch
+writes its part tables atomically into ``parts/<batch key>/`` and then a ``_done.json``
+marker, so a killed run resumes at the first unfinished batch and never duplicates a key.
+A batch whose keys ended in ``error`` is redone on the next run.
+
+Outputs (``out_dir``):
+
+``track_links``     ``track_id, provider, spotify_id, isrc, album, release_date,
+                    spotify_artist_id, match_score``
+``track_features``  ``track_id, provider`` + the 12 audio features (nullable)
+``artist_genres``   ``artist_id, provider, spotify_artist_id, genres`` (list[str])
+``lyrics_raw``      ``track_id, provider, text, match_score``
+``enrich_status``   ``track_id, capability, provider, status`` (one row per attempt)
+``enrich_coverage`` JSON: per capability, tracks by final status; provider capabilities.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+import polars as pl
+from pydantic import Field
+
+from moodrec.config.base import Secrets, StageConfig
+from moodrec.errors import ConfigError
+from moodrec.providers.base import STATUSES, LookupResult, ProviderError, RateLimitExceeded
+from moodrec.providers.features_file import FeaturesFile, FeaturesFileConfig
+from moodrec.providers.genius import GeniusConfig, GeniusProvider
+from moodrec.providers.lrclib import LrclibConfig, LrclibProvider
+from moodrec.providers.spotify import FEATURE_NAMES, SpotifyConfig, SpotifyProvider
+from moodrec.storage import write_json_atomic, write_parquet_atomic
+
+logger = logging.getLogger(__name__)
+
+CAPABILITIES = ("track_link", "audio_features", "artist_genres", "lyrics")
+TABLES = ("track_links", "track_features", "artist_genres", "lyrics_raw", "enrich_status")
+_RANK = {"found": 0, "error": 1, "blocked": 2, "unavailable": 3, "not_found": 4}
+
+
+class EnrichConfig(StageConfig):
+    """The enrichment stage: which providers, in which order, and batch size."""
+
+    batch_size: int = Field(default=2000, ge=1)
+    features_order: tuple[Literal["spotify", "features_file"], ...] = ("spotify", "features_file")
+    genres_order: tuple[Literal["spotify", "features_file"], ...] = ("spotify", "features_file")
+    lyrics_order: tuple[Literal["genius", "lrclib"], ...] = ("genius", "lrclib")
+    spotify: SpotifyConfig | None = SpotifyConfig()
+    genius: GeniusConfig | None = GeniusConfig()
+    lrclib: LrclibConfig | None = LrclibConfig()
+    features_file: FeaturesFileConfig | None = None
+
+
+@dataclass
+class Providers:
+    """The provider clients of one run (any may be absent)."""
+
+    spotify: SpotifyProvider | None = None
+    genius: GeniusProvider | None = None
+    lrclib: LrclibProvider | None = None
+    features_file: FeaturesFile | None = None
+    capabilities: dict[str, dict[str, str]] = field(default_factory=dict)
+
+    def probe(self) -> dict[str, dict[str, str]]:
+        """Probe every provider's reach once per run."""
+        if self.spotify is not None and not self.capabilities.get("spotify"):
+            self.capabilities["spotify"] = self.spotify.probe()
+        return self.capabilities
+
+
+def build_providers(cfg: EnrichConfig, secrets: Secrets) -> Providers:
+    """Clients for the configured providers; one without credentials is left out (logged).
+
+    Raises
+    ------
+    ConfigError
+        No provider at all could be built.
+    """
+    p = Providers()
+    if cfg.spotify is not None:
+        if secrets.spotify_client_id and secrets.spotify_client_secret:
+            p.spotify = SpotifyProvider(
+                cfg.spotify, secrets.spotify_client_id, secrets.spotify_client_secret
+            )
+        else:
+            logger.warning("spotify: no client id/secret in the environment; provider skipped")
+    if cfg.genius is not None:
+        if secrets.genius_token:
+            p.genius = GeniusProvider(cfg.genius, secrets.genius_token)
+        else:
+            logger.warning("genius: no token in the environment; provider skipped")
+    if cfg.lrclib is not None:
+        p.lrclib = LrclibProvider(cfg.lrclib)
+    if cfg.features_file is not None:
+        p.features_file = FeaturesFile(cfg.features_file)
+    if not any((p.spotify, p.genius, p.lrclib, p.features_file)):
+        raise ConfigError("enrich: no provider is configured with credentials")
+    return p
+
+
+def plan_batches(tracks: pl.DataFrame, cfg: EnrichConfig) -> list[tuple[str, pl.DataFrame]]:
+    """Split the catalogue (sorted by ``track_id``) into keyed batches.
+
+    The key hashes the batch's tracks and the config, so a changed catalogue or config never
+    reuses a stale part.
+    """
+    tracks = tracks.select("track_id", "track_mbid", "artist_id", "artist_name", "track_name")
+    tracks = tracks.sort("track_id")
+    cfg_json = cfg.model_dump_json()
+    out = []
+    for start in range(0, tracks.height, cfg.batch_size):
+        batch = tracks.slice(start, cfg.batch_size)
+        h = hashlib.blake2b(digest_size=8)
+        h.update(cfg_json.encode())
+        h.update(batch.write_ipc(None).getvalue())
+        out.append((f"{start // cfg.batch_size:05d}-{h.hexdigest()}", batch))
+    return out
+
+
+def _try(rows: list[dict[str, Any]], track_id: int, cap: str, prov: str, fn: Callable[[], Any]):
+    """Call one provider for one key; a non-fatal ProviderError becomes a status row."""
+    try:
+        result = fn()
+    except RateLimitExceeded:
+        raise
+    except ProviderError as exc:
+        logger.warning("track %s %s via %s: %s", track_id, cap, prov, exc)
+        rows.append(
+            {"track_id": track_id, "capability": cap, "provider": prov, "status": exc.status}
+        )
+        return exc
+    status = result.status if isinstance(result, LookupResult) else "found"
+    rows.append({"track_id": track_id, "capability": cap, "provider": prov, "status": status})
+    return result
+
+
+def enrich_batch(
+    batch: pl.DataFrame, cfg: EnrichConfig, providers: Providers
+) -> dict[str, pl.DataFrame]:
+    """Enrich one batch of tracks; returns the part tables (see the module docstring).
+
+    Raises
+    ------
+    RateLimitExceeded
+        A server asked to wait beyond the cap; the whole batch must be retried later.
+    """
+    status: list[dict[str, Any]] = []
+    links: list[dict[str, Any]] = []
+    features: list[dict[str, Any]] = []
+    genres: list[dict[str, Any]] = []
+    lyrics: list[dict[str, Any]] = []
+    caps = providers.capabilities.get("spotify", {})
+    sp = providers.spotify if caps.get("search", "available") == "available" else None
+    rows = batch.to_dicts()
+    link_of: dict[int, dict[str, Any]] = {}
+    for r in rows:
+        tid = r["track_id"]
+        if providers.spotify is not None and sp is None:
+            status.append(
+                {
+                    "track_id": tid,
+                    "capability": "track_link",
+                    "provider": "spotify",
+                    "status": "unavailable",
+                }
+            )
+        elif sp is not None:
+            res = _try(
+                status,
+                tid,
+                "track_link",
+                "spotify",
+                lambda r=r: sp.link_track(r["artist_name"], r["track_name"]),
+            )
+            if isinstance(res, LookupResult) and res.status == "found":
+                link_of[tid] = res.data
+                links.append(
+                    {
+                        "track_id": tid,
+                        "provider": "spotify",
+                        **{
+                            k: res.data.get(k)
+                            for k in (
+                                "spotify_id",
+                                "isrc",
+                                "album",
+                                "release_date",
+                                "spotify_artist_id",
+                                "match_score",
+                            )
+                        },
+                    }
+                )
+    # audio features
+    sp_feats: dict[str, LookupResult] = {}
+    if sp is not None and "spotify" in cfg.features_order:
+        ids = [link["spotify_id"] for link in link_of.values()]
+        try:
+            sp_feats = sp.audio_features(ids)
+        except RateLimitExceeded:
+            raise
+        except ProviderError as exc:
+            sp_feats = {i: LookupResult(exc.status) for i in ids}
+    artist_of_track = {r["track_id"]: r for r in rows}
+    for r in rows:
+        tid = r["track_id"]
+        for prov in cfg.features_order:
+            res: LookupResult | None = None
+            if prov == "spotify" and providers.spotify is not None:
+                sid = link_of.get(tid, {}).get("spotify_id")
+                unavailable = caps.get("audio_features") == "unavailable" or sp is None
+                if unavailable:
+                    res = LookupResult("unavailable")
+                else:
+                    res = sp_feats.get(sid) if sid else LookupResult("not_found")
+            elif prov == "features_file" and providers.features_file is not None:
+                link = link_of.get(tid, {})
+                res = providers.features_file.lookup(
+                    spotify_id=link.get("spotify_id"),
+                    isrc=link.get("isrc"),
+                    mbid=r["track_mbid"],
+                    artist=r["artist_name"],
+                    title=r["track_name"],
+                )
+                if res.status == "found" and not res.data.get("features"):
+                    res = LookupResult("not_found")
+            if res is None:
+                continue
+            status.append(
+                {
+                    "track_id": tid,
+                    "capability": "audio_features",
+                    "provider": prov,
+                    "status": res.status,
+                }
+            )
+            if res.status == "found":
+                feats = res.data.get("features", res.data)
+                features.append(
+                    {"track_id": tid, "provider": prov, **{f: feats.get(f) for f in FEATURE_NAMES}}
+                )
+                break
+    # artist genres (per artist, reported on each of its tracks)
+    artist_rows: dict[int, dict[str, Any]] = {}
+    for r in rows:
+        artist_rows.setdefault(r["artist_id"], r)
+    sp_artist_ids = {
+        link["spotify_artist_id"]: artist_of_track[tid]["artist_id"]
+        for tid, link in link_of.items()
+        if link.get("spotify_artist_id")
+    }
+    sp_artists: dict[str, LookupResult] = {}
+    if sp is not None and "spotify" in cfg.genres_order and sp_artist_ids:
+        try:
+            sp_artists = sp.artists(sorted(sp_artist_ids))
+        except RateLimitExceeded:
+            raise
+        except ProviderError as exc:
+            sp_artists = {a: LookupResult(exc.status) for a in sp_artist_ids}
+    by_artist_sp = {aid: (said, sp_artists.get(said)) for said, aid in sp_artist_ids.items()}
+    for aid, r in artist_rows.items():
+        for prov in cfg.genres_order:
+            res = None
+            said = None
+            if prov == "spotify" and providers.spotify is not None:
+                said, res = by_artist_sp.get(aid, (None, None))
+                if sp is None:
+                    res = LookupResult("unavailable")
+                res = res or LookupResult("not_found")
+            elif prov == "features_file" and providers.features_file is not None:
+                res = providers.features_file.lookup(artist=r["artist_name"], title=r["track_name"])
+                if res.status == "found" and not res.data.get("genres"):
+                    res = LookupResult("not_found")
+            if res is None:
+                continue
+            status.append(
+                {
+                    "track_id": r["track_id"],
+                    "capability": "artist_genres",
+                    "provider": prov,
+                    "status": res.status,
+                }
+            )
+            if res.status == "found":
+                genres.append(
+                    {
+                        "artist_id": aid,
+                        "provider": prov,
+                        "spotify_artist_id": said,
+                        "genres": list(res.data.get("genres") or []),
+                    }
+                )
+                break
+    # lyrics: genius → lrclib; a blocked provider is not asked again this batch
+    blocked: set[str] = set()
+    for r in rows:
+        tid = r["track_id"]
+        for prov in cfg.lyrics_order:
+            client = getattr(providers, prov)
+            if client is None:
+                continue
+            if prov in blocked:
+                status.append(
+                    {"track_id": tid, "capability": "lyrics", "provider": prov, "status": "blocked"}
+                )
+                continue
+            res = _try(
+                status,
+                tid,
+                "lyrics",
+                prov,
+                lambda c=client, r=r: c.lyrics(r["artist_name"], r["track_name"]),
+            )
+            if isinstance(res, ProviderError):
+                if res.status == "blocked":
+                    logger.warning("%s blocked (%s); falling back", prov, res)
+                    blocked.add(prov)
+                continue
+            if res.status == "found":
+                lyrics.append(
+                    {
+                        "track_id": tid,
+                        "provider": prov,
+                        "text": res.data["text"],
+                        "match_score": res.data.get("match_score"),
+                    }
+                )
+                break
+    return {
+        "track_links": pl.DataFrame(links, schema=_LINK_SCHEMA),
+        "track_features": pl.DataFrame(features, schema=_FEATURE_SCHEMA),
+        "artist_genres": pl.DataFrame(genres, schema=_GENRE_SCHEMA),
+        "lyrics_raw": pl.DataFrame(lyrics, schema=_LYRICS_SCHEMA),
+        "enrich_status": pl.DataFrame(status, schema=_STATUS_SCHEMA),
+    }
+
+
+_LINK_SCHEMA = {
+    "track_id": pl.Int32,
+    "provider": pl.String,
+    "spotify_id": pl.String,
+    "isrc": pl.String,
+    "album": pl.String,
+    "release_date": pl.String,
+    "spotify_artist_id": pl.String,
+    "match_score": pl.Float64,
+}
+_FEATURE_SCHEMA = {
+    "track_id": pl.Int32,
+    "provider": pl.String,
+    **{f: pl.Float64 for f in FEATURE_NAMES},
+}
+_GENRE_SCHEMA = {
+    "artist_id": pl.Int32,
+    "provider": pl.String,
+    "spotify_artist_id": pl.String,
+    "genres": pl.List(pl.String),
+}
+_LYRICS_SCHEMA = {
+    "track_id": pl.Int32,
+    "provider": pl.String,
+    "text": pl.String,
+    "match_score": pl.Float64,
+}
+_STATUS_SCHEMA = {
+    "track_id": pl.Int32,
+    "capability": pl.String,
+    "provider": pl.String,
+    "status": pl.String,
+}
+
+
+@dataclass(frozen=True)
+class EnrichResult:
+    """Paths of the combined tables and the coverage report."""
+
+    outputs: dict[str, Path]
+    coverage: dict[str, Any]
+    n_batches: int
+    n_batches_run: int
+
+
+def part_done(parts_dir: Path, key: str) -> bool:
+    """True when batch ``key`` finished without ``error`` statuses."""
+    marker = parts_dir / key / "_done.json"
+    if not marker.is_file():
+        return False
+    return json.loads(marker.read_text()).get("n_error", 1) == 0
+
+
+def write_part(parts_dir: Path, key: str, tables: dict[str, pl.DataFrame]) -> None:
+    """Write one batch's tables atomically, the ``_done.json`` marker last."""
+    folder = parts_dir / key
+    for name, df in tables.items():
+        write_parquet_atomic(df.to_arrow(), folder / f"{name}.parquet")
+    n_error = int((tables["enrich_status"]["status"] == "error").sum())
+    write_json_atomic(folder / "_done.json", {"n_error": n_error, "n_tracks": -1})
+
+
+def combine_parts(
+    parts_dir: Path, keys: list[str], out_dir: Path, capabilities: dict[str, Any]
+) -> tuple[dict[str, Path], dict[str, Any]]:
+    """Concatenate the batches' parts into the final tables and compute coverage."""
+    outputs: dict[str, Path] = {}
+    frames: dict[str, pl.DataFrame] = {}
+    for name in TABLES:
+        dfs = [pl.read_parquet(parts_dir / k / f"{name}.parquet") for k in keys]
+        df = pl.concat(dfs, how="vertical") if dfs else pl.DataFrame()
+        frames[name] = df
+        outputs[name] = write_parquet_atomic(df.to_arrow(), out_dir / f"{name}.parquet")
+    coverage = compute_coverage(frames["enrich_status"])
+    report = {"coverage": coverage, "capabilities": capabilities}
+    outputs["enrich_coverage"] = write_json_atomic(out_dir / "enrich_coverage.json", report)
+    return outputs, report
+
+
+def compute_coverage(status: pl.DataFrame) -> dict[str, dict[str, int]]:
+    """Tracks per capability by final status (best over providers: found first)."""
+    out: dict[str, dict[str, int]] = {}
+    if status.is_empty():
+        return out
+    ranked = status.with_columns(rank=pl.col("status").replace_strict(_RANK, default=9))
+    best = ranked.group_by("capability", "track_id").agg(pl.col("rank").min())
+    inv = {v: k for k, v in _RANK.items()}
+    for cap in CAPABILITIES:
+        sub = best.filter(pl.col("capability") == cap)
+        counts = {s: 0 for s in STATUSES}
+        for rank, n in sub.group_by("rank").len().iter_rows():
+            counts[inv.get(rank, "error")] += n
+        if sub.height:
+            out[cap] = counts
+    return out
+
+
+def run_enrichment(
+    tracks_path: Path,
+    out_dir: Path,
+    cfg: EnrichConfig,
+    providers: Providers,
+    *,
+    on_batch: Callable[[int, int], None] | None = None,
+) -> EnrichResult:
+    """Enrich a catalogue, resuming from finished batches in ``out_dir/enrich_parts``.
+
+    Parameters
+    ----------
+    tracks_path
+        ``tracks.parquet`` of the ingest stage.
+    out_dir
+        Where parts and the combined tables go.
+    cfg
+        Stage config.
+    providers
+        Clients (:func:`build_providers`); probed once here.
+    on_batch
+        Called with ``(batches done, total)`` after each batch (progress reporting).
+
+    Raises
+    ------
+    RateLimitExceeded
+        A provider asked to wait beyond its cap; finished batches are kept.
+    """
+    tracks = pl.read_parquet(tracks_path)
+    batches = plan_batches(tracks, cfg)
+    parts_dir = Path(out_dir) / "enrich_parts"
+    capabilities = providers.probe()
+    n_run = 0
+    for i, (key, batch) in enumerate(batches):
+        if not part_done(parts_dir, key):
+            write_part(parts_dir, key, enrich_batch(batch, cfg, providers))
+            n_run += 1
+        if on_batch is not None:
+            on_batch(i + 1, len(batches))
+    outputs, report = combine_parts(parts_dir, [k for k, _ in batches], Path(out_dir), capabilities)
+    logger.info("enrichment coverage: %s", report["coverage"])
+    return EnrichResult(outputs, report, len(batches), n_run)

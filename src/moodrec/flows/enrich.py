@@ -1,0 +1,54 @@
+"""``enrich_flow``: every configured provider over the track catalogue, in batches."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import polars as pl
+from prefect import flow
+
+from moodrec.catalogue import Catalogue
+from moodrec.config import load_settings
+from moodrec.enrich.stage import EnrichConfig, plan_batches
+from moodrec.tasks.enrich import (
+    combine_enrichment,
+    enrich_batch_task,
+    probe_providers,
+    start_progress,
+    update_progress,
+)
+
+
+@flow(name="enrich", log_prints=False)
+def enrich_flow(
+    profile: str = "demo",
+    overrides: dict[str, Any] | None = None,
+    cfg: EnrichConfig | None = None,
+) -> dict[str, Any]:
+    """Enrichment stage: tracks → track links, audio features, artist genres, lyrics.
+
+    Parameters
+    ----------
+    profile
+        Config profile name or path.
+    overrides
+        Nested setting overrides (never secrets).
+    cfg
+        The stage config until ``Settings.enrich`` exists (default ``EnrichConfig()``).
+    """
+    settings = load_settings(profile, overrides=overrides)
+    cfg = cfg or getattr(settings, "enrich", None) or EnrichConfig()
+    data_dir = str(Path(settings.paths.data_dir).resolve())
+    tracks = Catalogue(data_dir).ref("tracks")
+    batches = plan_batches(pl.read_parquet(tracks.path), cfg)
+    capabilities = probe_providers(cfg, profile)
+    progress = start_progress(len(batches))
+    keys = []
+    for i, (key, _) in enumerate(batches):
+        keys.append(
+            enrich_batch_task(tracks, key, i * cfg.batch_size, cfg, capabilities, data_dir, profile)
+        )
+        update_progress(progress, i + 1, len(batches))
+    result = combine_enrichment(keys, capabilities, data_dir)
+    return {"data_dir": data_dir, **result}

@@ -1,0 +1,129 @@
+"""``topics_flow``: lyrics → clean tokens → LDA sweep → chosen model → topic map."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from prefect import flow
+
+from moodrec.catalogue import Catalogue
+from moodrec.config import load_settings
+from moodrec.tasks.artifacts import publish_checkpoints
+from moodrec.tasks.common import refs_intact, run_checkpoint_task
+from moodrec.tasks.sandbox import generate_sandbox_world
+from moodrec.tasks.topics import (
+    clean_lyrics_task,
+    fit_topics,
+    load_lyrics,
+    map_topics,
+    topic_sweep_chunk,
+)
+from moodrec.text.config import LyricsConfig
+from moodrec.topics.config import TopicsConfig
+
+
+def _stage_configs(settings: Any, overrides: dict[str, Any]) -> tuple[LyricsConfig, TopicsConfig]:
+    """``lyrics``/``topics`` sections: from Settings once it has them, plus overrides."""
+    out = []
+    for key, model in (("lyrics", LyricsConfig), ("topics", TopicsConfig)):
+        base = getattr(settings, key, None) or model()
+        extra = overrides.get(key) or {}
+        out.append(model.model_validate({**base.model_dump(), **extra}) if extra else base)
+    return out[0], out[1]
+
+
+def _sweep(clean, lcfg, tcfg, data_dir: str, sweep_stage: int, previous: list) -> list:
+    """Run one sweep stage as ``n_sweep_tasks`` concurrent tasks; return their refs in order."""
+    args = (clean, lcfg, tcfg, sweep_stage)
+    futures = [
+        topic_sweep_chunk.submit(*args, i, previous, data_dir) for i in range(tcfg.n_sweep_tasks)
+    ]
+    refs = []
+    for i, fut in enumerate(futures):
+        result = fut.result()
+        if not refs_intact(result):  # a cache hit whose file changed since: recompute
+            result = run_checkpoint_task(
+                topic_sweep_chunk,
+                *args,
+                i,
+                previous,
+                data_dir,
+                refs_of=lambda r: r,
+                data_dir=data_dir,
+            )
+        Catalogue(data_dir).manifest.record(list(result.values()))
+        refs.extend(result.values())
+    return refs
+
+
+@flow(name="topics", log_prints=False)
+def topics_flow(profile: str = "demo", overrides: dict[str, Any] | None = None) -> dict[str, Any]:
+    """Topic stage: lyrics table → lyrics_clean → LDA sweep → topics, track_topics, topic map.
+
+    Parameters
+    ----------
+    profile
+        Config profile name (``config/<profile>.yaml``) or path.
+    overrides
+        Nested setting overrides; ``{"lyrics": {...}, "topics": {...}}`` set this stage's
+        configs, the rest go to :func:`moodrec.config.load_settings`.
+    """
+    overrides = dict(overrides or {})
+    mine = {k: overrides.pop(k) for k in ("lyrics", "topics") if k in overrides}
+    settings = load_settings(profile, overrides=overrides)
+    lcfg, tcfg = _stage_configs(settings, mine)
+    data_dir = str(Path(settings.paths.data_dir).resolve())
+    world = None
+    if lcfg.source == "sandbox":
+        world = run_checkpoint_task(
+            generate_sandbox_world,
+            settings.sandbox,
+            data_dir,
+            refs_of=lambda refs: refs,
+            data_dir=data_dir,
+        )["sandbox_world"]
+    lyrics = run_checkpoint_task(
+        load_lyrics, lcfg, world, data_dir, refs_of=lambda r: r, data_dir=data_dir
+    )["lyrics_input"]
+    cleaned = run_checkpoint_task(
+        clean_lyrics_task, lyrics, lcfg, data_dir, refs_of=lambda r: r["refs"], data_dir=data_dir
+    )
+    clean = cleaned["refs"]["lyrics_clean"]
+    first = _sweep(clean, lcfg, tcfg, data_dir, 1, [])
+    second = (
+        _sweep(clean, lcfg, tcfg, data_dir, 2, first) if tcfg.sweep_strategy == "staged" else []
+    )
+    fitted = run_checkpoint_task(
+        fit_topics,
+        clean,
+        first + second,
+        lcfg,
+        tcfg,
+        data_dir,
+        refs_of=lambda r: r["refs"],
+        data_dir=data_dir,
+    )
+    mapped = run_checkpoint_task(
+        map_topics,
+        fitted["refs"]["track_topics"],
+        fitted["refs"]["topics"],
+        lyrics,
+        clean,
+        lcfg,
+        tcfg,
+        data_dir,
+        refs_of=lambda r: r["refs"],
+        data_dir=data_dir,
+    )
+    refs = {"lyrics_input": lyrics, **cleaned["refs"], **fitted["refs"], **mapped["refs"]}
+    summary = {
+        "cleaning": cleaned["report"]["status"],
+        "languages": cleaned["report"]["languages"],
+        **{k: v for k, v in fitted["summary"].items() if k != "labels"},
+        "labels": {str(k): v for k, v in fitted["summary"]["labels"].items()},
+        "map_trustworthiness": mapped["quality"]["topic_space"]["trustworthiness"],
+    }
+    synthetic = lcfg.source == "sandbox"
+    publish_checkpoints("topics", refs, summary, settings.profile, synthetic)
+    return {"data_dir": data_dir, "synthetic": synthetic, "refs": refs, "summary": summary}

@@ -1,0 +1,87 @@
+"""Typed configuration of the genres stage (graph, embeddings, per-track vectors, song map)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, model_validator
+
+from moodrec.config.base import StageConfig
+
+#: the seed study's nine super-genres
+DEFAULT_SUPER_GENRES: tuple[str, ...] = (
+    "pop",
+    "rock",
+    "electronica",
+    "hip hop",
+    "classical",
+    "jazz",
+    "folk",
+    "metal",
+    "experimental",
+)
+
+GenreSource = Literal["sandbox", "hetrec", "spotify_csv", "table"]
+
+
+class GenresConfig(StageConfig):
+    """Genre co-occurrence graph, super-genre placement, embeddings and the song map.
+
+    ``source`` picks the reader: ``sandbox`` (the generated world's truth artists), ``hetrec``
+    (HetRec 2011 Last.fm tag assignments, ``path`` = the dataset folder), ``spotify_csv`` (the
+    top40nl CSV with an ``Artist_Genres`` column, ``path`` = the file) or ``table`` (a Parquet
+    or CSV file with columns ``artist, genre, weight``).
+    """
+
+    source: GenreSource = "sandbox"
+    path: Path | None = None
+    # Reader filters: an artist's tag counts below this are noise (HetRec: one user's whim).
+    min_tag_count: int = Field(default=1, ge=1)
+    # Keep at most this many of an artist's genres/tags (highest weight first); 0 = all.
+    max_genres_per_artist: int = Field(default=0, ge=0)
+    # A genre must be carried by at least this many artists to become a node.
+    min_genre_support: int = Field(default=1, ge=1)
+    # An edge needs at least this many artists carrying both genres.
+    min_edge_support: int = Field(default=1, ge=1)
+    # Edge length from a co-occurrence count c >= 1: "inv_log1p" = 1/ln(1+c),
+    # "inv_one_plus_log" = 1/(1+ln c). Both are finite and positive for every c >= 1 and
+    # shrink as c grows; the seed's 1/ln(c) is infinite at c = 1.
+    edge_weight: Literal["inv_log1p", "inv_one_plus_log"] = "inv_one_plus_log"
+    # Denoising discount: each length is divided by how much the two genres' co-occurrence
+    # neighbourhoods overlap, so a one-off cross-over edge between genres with no common
+    # neighbour is lengthened while an edge inside a dense genre family stays short.
+    # "weighted_jaccard": sum(min)/sum(max) of the two genres' co-occurrence rows (own support
+    # on the diagonal); "jaccard": overlap of the closed neighbour sets; "none": raw lengths.
+    edge_discount: Literal["none", "jaccard", "weighted_jaccard"] = "weighted_jaccard"
+    super_genres: tuple[str, ...] = DEFAULT_SUPER_GENRES
+    # Betweenness on graphs above this many nodes is estimated from k sampled sources.
+    betweenness_exact_max_nodes: int = Field(default=500, ge=1)
+    betweenness_k: int = Field(default=64, ge=1)
+    # Genre embedding: classical MDS or UMAP on shortest-path distances, or random walks.
+    embedding: Literal["mds", "umap", "node2vec"] = "mds"
+    # Dimension of the genre vectors used per track (the 2D/3D map coordinates are separate).
+    vector_dim: int = Field(default=16, ge=2)
+    umap_neighbors: int = Field(default=15, ge=2)
+    walk_length: int = Field(default=40, ge=2)
+    walks_per_node: int = Field(default=10, ge=1)
+    word2vec_window: int = Field(default=5, ge=1)
+    word2vec_epochs: int = Field(default=5, ge=1)
+    # Per-track genre vector: the seed's mean of the closest pair of the artist's genres,
+    # or the weight-averaged vector of all of them.
+    track_vector: Literal["closest_pair", "weighted_mean"] = "closest_pair"
+    # Song map: audio features (standardised) + genre vector scaled by genre_weight.
+    song_map_method: Literal["umap", "pca"] = "umap"
+    song_map_genre_weight: float = Field(default=1.0, ge=0)
+    song_map_max_points: int = Field(default=50_000, ge=10)
+    # "inline" embeds plotly.js (~4.5 MB, works offline), "cdn" links it.
+    plotlyjs: Literal["inline", "cdn"] = "inline"
+    seed: int = Field(default=42, ge=0)
+
+    @model_validator(mode="after")
+    def _path_for_files(self) -> GenresConfig:
+        if self.source != "sandbox" and self.path is None:
+            raise ValueError(f"path is required when source is {self.source!r}")
+        if len(set(self.super_genres)) != len(self.super_genres) or not self.super_genres:
+            raise ValueError("super_genres must be a non-empty list without duplicates")
+        return self

@@ -1,0 +1,327 @@
+"""Genre co-occurrence graph: edge lengths, centrality, components and super-genre placement.
+
+Two genres are joined when at least ``min_edge_support`` artists carry both; the edge length
+shrinks with that co-occurrence count ``c`` so that genres often seen together are near. The
+seed's ``1/ln(c)`` is infinite at ``c = 1`` (and negative below), so one of two safe forms is
+used (``GenresConfig.edge_weight``):
+
+* ``inv_one_plus_log``: ``1 / (1 + ln c)`` — 1 at ``c = 1``, then the seed's shape shifted by 1;
+* ``inv_log1p``: ``1 / ln(1 + c)`` — ``1/ln 2 ≈ 1.44`` at ``c = 1``.
+
+Both are finite, positive and strictly decreasing for every ``c >= 1``.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from typing import Any
+
+import networkx as nx
+import numpy as np
+import pandas as pd
+from scipy import sparse
+from scipy.sparse import csgraph
+
+from moodrec.errors import InputDataError
+from moodrec.genres.config import GenresConfig
+from moodrec.genres.sources import limit_genres_per_artist, validate_genre_table
+
+logger = logging.getLogger(__name__)
+
+
+def edge_lengths(counts: np.ndarray | pd.Series, kind: str = "inv_one_plus_log") -> np.ndarray:
+    """Edge lengths from co-occurrence counts (see the module docstring).
+
+    Parameters
+    ----------
+    counts
+        Co-occurrence counts, shape ``(m,)``, every value ``>= 1``.
+    kind
+        ``"inv_one_plus_log"`` or ``"inv_log1p"``.
+
+    Raises
+    ------
+    InputDataError
+        When a count is below 1 or not finite, or ``kind`` is unknown.
+    """
+    c = np.asarray(counts, dtype=np.float64)
+    if c.size and (not np.all(np.isfinite(c)) or c.min() < 1):
+        raise InputDataError("co-occurrence counts must be finite and >= 1")
+    if kind == "inv_one_plus_log":
+        return 1.0 / (1.0 + np.log(c))
+    if kind == "inv_log1p":
+        return 1.0 / np.log1p(c)
+    raise InputDataError(f"unknown edge weight {kind!r}")
+
+
+#: above this many genres row overlaps use sparse row slicing instead of a dense float32 copy
+_DENSE_MAX_NODES = 6000
+_CHUNK_EDGES = 4096
+
+
+def _row_min_sums(rows: sparse.csr_matrix, source: np.ndarray, target: np.ndarray) -> np.ndarray:
+    """``sum_k min(rows[s, k], rows[t, k])`` for every edge ``(s, t)``, shape ``(m,)``."""
+    n = rows.shape[0]
+    if n > _DENSE_MAX_NODES:
+        return np.asarray(rows[source].minimum(rows[target]).sum(axis=1)).ravel()
+    dense = rows.toarray().astype(np.float32)
+    out = np.empty(len(source), dtype=np.float64)
+    for lo in range(0, len(source), _CHUNK_EDGES):
+        hi = lo + _CHUNK_EDGES
+        out[lo:hi] = np.minimum(dense[source[lo:hi]], dense[target[lo:hi]]).sum(axis=1)
+    return out
+
+
+def neighbourhood_jaccard(source: np.ndarray, target: np.ndarray, n: int) -> np.ndarray:
+    """Jaccard overlap of the closed neighbourhoods of each edge's two ends, in ``(0, 1]``.
+
+    Both ends belong to both closed neighbourhoods, so the overlap is at least ``2 / (d_s +
+    d_t)`` and never zero.
+    """
+    if len(source) == 0:
+        return np.ones(0)
+    ones = np.ones(len(source))
+    adj = sparse.coo_matrix((ones, (source, target)), shape=(n, n))
+    closed = (((adj + adj.T) > 0).astype(np.float64) + sparse.identity(n, format="csr")).tocsr()
+    size = np.asarray(closed.sum(axis=1)).ravel()
+    inter = _row_min_sums(closed, source, target)
+    return inter / (size[source] + size[target] - inter)
+
+
+def weighted_jaccard(
+    source: np.ndarray, target: np.ndarray, counts: np.ndarray, support: np.ndarray, n: int
+) -> np.ndarray:
+    """Weighted Jaccard ``sum(min)/sum(max)`` of each edge's two co-occurrence rows, ``(0, 1]``.
+
+    Rows are the co-occurrence counts with each genre's own support on the diagonal; both
+    ends of an edge have a positive entry in both rows, so the overlap is never zero.
+    """
+    if len(source) == 0:
+        return np.ones(0)
+    c = counts.astype(np.float64)
+    co = sparse.coo_matrix((c, (source, target)), shape=(n, n))
+    rows = (co + co.T + sparse.diags(support.astype(np.float64))).tocsr()
+    total = np.asarray(rows.sum(axis=1)).ravel()
+    inter = _row_min_sums(rows, source, target)
+    return inter / (total[source] + total[target] - inter)
+
+
+@dataclass(frozen=True)
+class GenreGraph:
+    """Genres (nodes, index = position) and weighted co-occurrence edges.
+
+    ``nodes``: ``genre, support`` (artists carrying it), ``weight`` (summed tag weight).
+    ``edges``: ``source, target`` (node positions, source < target), ``count``, ``jaccard``
+    and ``weighted_jaccard`` (neighbourhood overlaps), ``length`` (the shortest-path edge length).
+    ``dropped``: genres under ``min_genre_support`` with their support (listed, not lost).
+    """
+
+    nodes: pd.DataFrame
+    edges: pd.DataFrame
+    dropped: pd.DataFrame = field(default_factory=pd.DataFrame)
+
+    @property
+    def n_nodes(self) -> int:
+        return len(self.nodes)
+
+    def index_of(self) -> dict[str, int]:
+        return {g: i for i, g in enumerate(self.nodes["genre"])}
+
+    def adjacency(self) -> sparse.csr_matrix:
+        """Symmetric sparse matrix of edge lengths, shape ``(n_nodes, n_nodes)``."""
+        n = self.n_nodes
+        s = self.edges["source"].to_numpy()
+        t = self.edges["target"].to_numpy()
+        w = self.edges["length"].to_numpy(dtype=np.float64)
+        return sparse.coo_matrix(
+            (np.concatenate([w, w]), (np.concatenate([s, t]), np.concatenate([t, s]))),
+            shape=(n, n),
+        ).tocsr()
+
+    def to_networkx(self) -> nx.Graph:
+        g = nx.Graph()
+        g.add_nodes_from(range(self.n_nodes))
+        g.add_weighted_edges_from(
+            zip(
+                self.edges["source"].tolist(),
+                self.edges["target"].tolist(),
+                self.edges["length"].tolist(),
+                strict=True,
+            ),
+            weight="length",
+        )
+        return g
+
+
+def build_genre_graph(table: pd.DataFrame, cfg: GenresConfig) -> GenreGraph:
+    """Build the co-occurrence graph from a tidy ``(artist, genre, weight)`` table.
+
+    Parameters
+    ----------
+    table
+        One row per artist and genre (not modified).
+    cfg
+        Uses ``max_genres_per_artist``, ``min_genre_support``, ``min_edge_support``,
+        ``edge_weight``.
+
+    Raises
+    ------
+    InputDataError
+        When the table is malformed or no genre reaches ``min_genre_support``.
+    """
+    tidy = limit_genres_per_artist(validate_genre_table(table), cfg.max_genres_per_artist)
+    stats = tidy.groupby("genre", sort=True).agg(
+        support=("artist", "nunique"), weight=("weight", "sum")
+    )
+    keep = stats["support"] >= cfg.min_genre_support
+    dropped = stats[~keep].reset_index()
+    nodes = stats[keep].reset_index()
+    if nodes.empty:
+        raise InputDataError(
+            f"no genre is carried by >= {cfg.min_genre_support} artists "
+            f"({len(stats)} genres in the input)"
+        )
+    idx = pd.Index(nodes["genre"])
+    kept = tidy[tidy["genre"].isin(idx)]
+    a_codes, _ = pd.factorize(kept["artist"], sort=True)
+    g_codes = idx.get_indexer(kept["genre"])
+    incidence = sparse.csr_matrix(
+        (np.ones(len(kept), dtype=np.float64), (a_codes, g_codes)),
+        shape=(int(a_codes.max()) + 1 if len(a_codes) else 0, len(nodes)),
+    )
+    co = sparse.triu(incidence.T @ incidence, k=1).tocoo()
+    mask = co.data >= cfg.min_edge_support
+    counts = co.data[mask].astype(np.int64)
+    src, dst = co.row[mask].astype(np.int64), co.col[mask].astype(np.int64)
+    length = edge_lengths(counts, cfg.edge_weight)
+    overlap = neighbourhood_jaccard(src, dst, len(nodes))
+    weighted = weighted_jaccard(src, dst, counts, nodes["support"].to_numpy(), len(nodes))
+    if cfg.edge_discount == "jaccard":
+        length = length / overlap
+    elif cfg.edge_discount == "weighted_jaccard":
+        length = length / weighted
+    edges = pd.DataFrame(
+        {
+            "source": src,
+            "target": dst,
+            "count": counts,
+            "jaccard": overlap,
+            "weighted_jaccard": weighted,
+            "length": length,
+        }
+    ).sort_values(["source", "target"], ignore_index=True)
+    logger.info(
+        "genre graph: %d genres (%d under support %d), %d edges",
+        len(nodes),
+        len(dropped),
+        cfg.min_genre_support,
+        len(edges),
+    )
+    return GenreGraph(nodes=nodes, edges=edges, dropped=dropped)
+
+
+def betweenness(graph: GenreGraph, cfg: GenresConfig) -> np.ndarray:
+    """Weighted (edge length) betweenness centrality per node, normalised, shape ``(n,)``.
+
+    Exact up to ``betweenness_exact_max_nodes`` nodes, else estimated from ``betweenness_k``
+    seeded source samples.
+    """
+    g = graph.to_networkx()
+    k = None if graph.n_nodes <= cfg.betweenness_exact_max_nodes else cfg.betweenness_k
+    bc = nx.betweenness_centrality(g, k=k, weight="length", normalized=True, seed=cfg.seed)
+    return np.array([bc[i] for i in range(graph.n_nodes)], dtype=np.float64)
+
+
+@dataclass(frozen=True)
+class GenreGraphAnalysis:
+    """Per-genre table plus a JSON-able report.
+
+    ``genres`` columns: ``genre, support, weight, degree, strength, betweenness, component,
+    component_size, super_genre`` (``None`` when unplaceable), ``super_distance`` (inf when
+    unplaceable), ``placed``.
+    """
+
+    genres: pd.DataFrame
+    report: dict[str, Any]
+
+
+def assign_super_genres(
+    graph: GenreGraph, super_genres: tuple[str, ...] | list[str]
+) -> tuple[list[str | None], np.ndarray, list[str]]:
+    """Nearest super-genre of every node by weighted shortest path.
+
+    Returns
+    -------
+    labels
+        Super-genre per node (``None`` when no super-genre is reachable).
+    distances
+        Shortest-path length to that super-genre, shape ``(n,)`` (inf when unreachable).
+    missing
+        Configured super-genres that are not nodes of the graph.
+    """
+    index = graph.index_of()
+    present = [s for s in super_genres if s in index]
+    missing = [s for s in super_genres if s not in index]
+    n = graph.n_nodes
+    if not present:
+        return [None] * n, np.full(n, np.inf), missing
+    dist = csgraph.dijkstra(graph.adjacency(), directed=False, indices=[index[s] for s in present])
+    best = np.argmin(dist, axis=0)  # ties go to the earlier super-genre in the configured list
+    best_d = dist[best, np.arange(n)]
+    labels = [present[b] if np.isfinite(d) else None for b, d in zip(best, best_d, strict=True)]
+    return labels, best_d, missing
+
+
+def analyse_genre_graph(graph: GenreGraph, cfg: GenresConfig) -> GenreGraphAnalysis:
+    """Degree, strength, betweenness, components and super-genre of every genre."""
+    adj = graph.adjacency()
+    n_comp, comp = csgraph.connected_components(adj, directed=False)
+    comp_sizes = np.bincount(comp, minlength=n_comp)
+    # number components by size (0 = largest) so ids are stable across runs
+    order = np.lexsort((np.arange(n_comp), -comp_sizes))
+    rank = np.empty(n_comp, dtype=np.int64)
+    rank[order] = np.arange(n_comp)
+    comp = rank[comp]
+    comp_sizes = comp_sizes[order]
+    labels, dist, missing = assign_super_genres(graph, cfg.super_genres)
+    counts_adj = sparse.coo_matrix(
+        (
+            graph.edges["count"].to_numpy(dtype=np.float64),
+            (graph.edges["source"], graph.edges["target"]),
+        ),
+        shape=adj.shape,
+    )
+    strength = np.asarray((counts_adj + counts_adj.T).sum(axis=1)).ravel()
+    genres = graph.nodes.assign(
+        degree=np.diff(adj.indptr).astype(np.int64),
+        strength=strength,
+        betweenness=betweenness(graph, cfg),
+        component=comp,
+        component_size=comp_sizes[comp],
+        super_genre=pd.Series(labels, dtype="string"),
+        super_distance=dist,
+        placed=np.isfinite(dist),
+    )
+    unplaced = genres.loc[~genres["placed"], "genre"].tolist()
+    if unplaced:
+        logger.warning("%d genres reach no super-genre (listed in the report)", len(unplaced))
+    if missing:
+        logger.warning("super-genres absent from the graph: %s", ", ".join(missing))
+    top_bc = genres.nlargest(10, "betweenness")[["genre", "betweenness"]]
+    report = {
+        "n_genres": len(genres),
+        "n_edges": len(graph.edges),
+        "n_dropped_low_support": len(graph.dropped),
+        "dropped_low_support": graph.dropped["genre"].tolist() if len(graph.dropped) else [],
+        "n_components": int(n_comp),
+        "component_sizes": comp_sizes[:20].astype(int).tolist(),
+        "super_genres_missing": missing,
+        "super_genre_counts": {
+            str(k): int(v) for k, v in genres["super_genre"].value_counts().sort_index().items()
+        },
+        "n_unplaceable": len(unplaced),
+        "unplaceable": unplaced,
+        "top_betweenness": dict(zip(top_bc["genre"], top_bc["betweenness"].round(6), strict=True)),
+    }
+    return GenreGraphAnalysis(genres=genres, report=report)

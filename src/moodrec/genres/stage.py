@@ -1,0 +1,206 @@
+"""The genres stage as one pure function: source table → graph, embeddings, vectors, map.
+
+Tasks call :func:`load_genre_source` and :func:`run_genres_stage`; both write nothing but the
+files they return.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from moodrec.errors import InputDataError
+from moodrec.genres.config import GenresConfig
+from moodrec.genres.embedding import embed_genres, shortest_path_matrix, track_genre_vectors
+from moodrec.genres.graph import analyse_genre_graph, build_genre_graph
+from moodrec.genres.songmap import song_map_coordinates, write_song_map_html
+from moodrec.genres.sources import (
+    read_genre_table,
+    read_hetrec_tags,
+    read_sandbox_genres,
+    read_spotify_artist_genres,
+    read_spotify_tracks,
+)
+from moodrec.storage import write_json_atomic, write_parquet_atomic
+
+logger = logging.getLogger(__name__)
+
+#: audio features used by the song map when present
+MAP_FEATURES = (
+    "danceability",
+    "energy",
+    "loudness",
+    "speechiness",
+    "acousticness",
+    "instrumentalness",
+    "liveness",
+    "valence",
+    "tempo",
+)
+
+#: output dataset name → (layer, file name)
+GENRE_OUTPUTS = {
+    "genre_table": ("interim", "genre_table.parquet"),
+    "genre_nodes": ("features", "genre_nodes.parquet"),
+    "genre_edges": ("features", "genre_edges.parquet"),
+    "genre_embedding": ("features", "genre_embedding.parquet"),
+    "track_genre_vectors": ("features", "track_genre_vectors.parquet"),
+    "song_map": ("reports", "song_map.html"),
+    "genres_report": ("reports", "genres_report.json"),
+}
+
+
+def load_genre_source(cfg: GenresConfig, truth_dir: Path | None = None) -> pd.DataFrame:
+    """The tidy ``artist, genre, weight`` table of ``cfg.source``.
+
+    Raises
+    ------
+    InputDataError
+        When the source needs a folder/file that is absent.
+    """
+    if cfg.source == "sandbox":
+        if truth_dir is None:
+            raise InputDataError("source 'sandbox' needs the world's truth folder")
+        return read_sandbox_genres(truth_dir)
+    path = Path(cfg.path) if cfg.path is not None else None
+    if path is None:
+        raise InputDataError(f"source {cfg.source!r} needs a path")
+    if cfg.source == "hetrec":
+        return read_hetrec_tags(path, cfg.min_tag_count)
+    if cfg.source == "spotify_csv":
+        return read_spotify_artist_genres(path)
+    return read_genre_table(path)
+
+
+def load_tracks(cfg: GenresConfig, truth_dir: Path | None = None) -> pd.DataFrame | None:
+    """Tracks with ``track_id, artist`` (genre-table key), names and audio features, or None."""
+    if cfg.source == "sandbox" and truth_dir is not None:
+        t = pd.read_parquet(Path(truth_dir) / "tracks.parquet")
+        return t.assign(artist=t["artist_id"].astype(str))
+    if cfg.source == "spotify_csv" and cfg.path is not None:
+        t = read_spotify_tracks(cfg.path)
+        return t.assign(artist=t["artist_name"].astype(str))
+    return None
+
+
+@dataclass(frozen=True)
+class GenresStageResult:
+    outputs: dict[str, Path]
+    report: dict[str, Any]
+
+
+def run_genres_stage(
+    table: pd.DataFrame,
+    tracks: pd.DataFrame | None,
+    cfg: GenresConfig,
+    layer_dirs: dict[str, Path],
+    clusters: pd.DataFrame | None = None,
+) -> GenresStageResult:
+    """Build the graph, place genres, embed them, give tracks vectors and draw the song map.
+
+    Parameters
+    ----------
+    table
+        Tidy ``artist, genre, weight`` table (not modified).
+    tracks
+        ``track_id, artist, artist_name, name`` + audio features; ``None`` skips the per-track
+        vectors and the song map (e.g. HetRec, which has no tracks).
+    cfg
+        Stage config.
+    layer_dirs
+        ``{"interim", "features", "reports"}`` → folder.
+    clusters
+        Optional ``track_id, cluster`` to colour the map by.
+    """
+    out: dict[str, Path] = {}
+
+    def path(name: str) -> Path:
+        layer, fname = GENRE_OUTPUTS[name]
+        return Path(layer_dirs[layer]) / fname
+
+    out["genre_table"] = write_parquet_atomic(table, path("genre_table"))
+    graph = build_genre_graph(table, cfg)
+    analysis = analyse_genre_graph(graph, cfg)
+    out["genre_nodes"] = write_parquet_atomic(analysis.genres, path("genre_nodes"))
+    edges = graph.edges.assign(
+        source_genre=graph.nodes["genre"].to_numpy()[graph.edges["source"]],
+        target_genre=graph.nodes["genre"].to_numpy()[graph.edges["target"]],
+    )
+    out["genre_edges"] = write_parquet_atomic(edges, path("genre_edges"))
+    dist = None if cfg.embedding == "node2vec" else shortest_path_matrix(graph)
+    emb = embed_genres(graph, cfg, dist)
+    emb = emb.merge(analysis.genres[["genre", "super_genre"]], on="genre", how="left")
+    out["genre_embedding"] = write_parquet_atomic(emb, path("genre_embedding"))
+    report: dict[str, Any] = {
+        "source": cfg.source,
+        "graph": analysis.report,
+        "embedding": cfg.embedding,
+        "vector_dim": cfg.vector_dim,
+    }
+    if tracks is not None:
+        vecs = track_genre_vectors(tracks, table, emb, cfg.track_vector)
+        out["track_genre_vectors"] = write_parquet_atomic(vecs, path("track_genre_vectors"))
+        report["tracks"] = {
+            "n": len(vecs),
+            "without_genre_vector": int((vecs["n_genres"] == 0).sum()),
+        }
+        out["song_map"] = _song_map(
+            tracks, table, vecs, analysis.genres, cfg, path("song_map"), clusters
+        )
+    else:
+        report["tracks"] = None
+        logger.info("no tracks for source %s: no per-track vectors or song map", cfg.source)
+    out["genres_report"] = write_json_atomic(path("genres_report"), report)
+    return GenresStageResult(outputs=out, report=report)
+
+
+def _song_map(
+    tracks: pd.DataFrame,
+    table: pd.DataFrame,
+    vecs: pd.DataFrame,
+    genres: pd.DataFrame,
+    cfg: GenresConfig,
+    target: Path,
+    clusters: pd.DataFrame | None,
+) -> Path:
+    if len(tracks) > cfg.song_map_max_points:
+        keep = np.sort(
+            np.random.default_rng(cfg.seed).choice(
+                len(tracks), cfg.song_map_max_points, replace=False
+            )
+        )
+        tracks, vecs = tracks.iloc[keep], vecs.iloc[keep]
+    feats = [c for c in MAP_FEATURES if c in tracks.columns]
+    gcols = [c for c in vecs.columns if c.startswith("g") and c[1:].isdigit()]
+    xy = song_map_coordinates(
+        tracks[feats].reset_index(drop=True), vecs[gcols].reset_index(drop=True), cfg
+    )
+    genre_lists = table.groupby("artist")["genre"].agg(lambda s: ", ".join(s.head(6)))
+    super_of = genres.set_index("genre")["super_genre"]
+    points = pd.DataFrame(
+        {
+            "x": xy[:, 0],
+            "y": xy[:, 1],
+            "artist_name": tracks.get("artist_name", tracks["artist"]).astype(str).to_numpy(),
+            "name": tracks.get("name", tracks["track_id"]).astype(str).to_numpy(),
+            "genres": tracks["artist"].map(genre_lists).fillna("").to_numpy(),
+            "super_genre": vecs["top_genre"].map(super_of).fillna("unknown").astype(str).to_numpy(),
+        }
+    )
+    for col in ("valence", "energy"):
+        if col in tracks.columns:
+            points[col] = tracks[col].to_numpy()
+    if clusters is not None:
+        points["cluster"] = (
+            tracks["track_id"]
+            .map(clusters.set_index("track_id")["cluster"])
+            .fillna(-1)
+            .astype(int)
+            .to_numpy()
+        )
+    return write_song_map_html(points, target, cfg, title=f"moodrec song map ({cfg.source})")

@@ -1,0 +1,290 @@
+"""Spotify provider (spotipy): search → track link, audio features, artist genres.
+
+The app's reach is probed once per run (:meth:`SpotifyProvider.probe`): a 403 marks a
+capability ``unavailable`` (reported, never stored as empty data). Batch endpoints are used
+when they answer, else one call per id. spotipy gets a plain ``requests.Session`` (no urllib3
+retry that would sleep for hours on a 429); retries are ours (:func:`call_with_retries`).
+"""
+
+from __future__ import annotations
+
+import logging
+import warnings
+from collections.abc import Callable, Iterable
+from typing import Any
+
+import requests
+from pydantic import Field, SecretStr
+
+from moodrec.config.base import StageConfig
+from moodrec.providers.base import (
+    LookupResult,
+    ProviderError,
+    RetryConfig,
+    Status,
+    call_with_retries,
+    fallback_title,
+    normalise_title,
+    parse_retry_after,
+    similarity,
+)
+
+logger = logging.getLogger(__name__)
+
+FEATURE_NAMES = (
+    "danceability",
+    "energy",
+    "key",
+    "loudness",
+    "mode",
+    "speechiness",
+    "acousticness",
+    "instrumentalness",
+    "liveness",
+    "valence",
+    "tempo",
+    "duration_ms",
+)
+_PROBE_ID = "0" * 22
+
+
+class SpotifyConfig(StageConfig):
+    """Spotify Web API settings (credentials come from ``Settings.secrets``)."""
+
+    api_url: str = "https://api.spotify.com"
+    token_url: str = "https://accounts.spotify.com/api/token"
+    search_limit: int = Field(default=5, ge=1, le=10)  # 2026: limit > 10 → 400 Invalid limit
+    min_match: float = Field(default=0.6, ge=0, le=1)
+    features_batch: int = Field(default=100, ge=1, le=100)
+    artists_batch: int = Field(default=50, ge=1, le=50)
+    retry: RetryConfig = RetryConfig()
+
+
+class _DropDebug:
+    """spotipy logs auth headers at DEBUG; never let those records through."""
+
+    def filter(self, record: Any) -> bool:
+        return record.levelno > logging.DEBUG
+
+
+for _name in ("spotipy.client", "spotipy.oauth2"):
+    logging.getLogger(_name).addFilter(_DropDebug())  # type: ignore[arg-type]
+
+
+def _wrap(endpoint: str, fn: Callable[[], Any]) -> Callable[[], Any]:
+    """Translate spotipy / requests failures into :class:`ProviderError` (no secrets)."""
+    import spotipy
+
+    def call() -> Any:
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", DeprecationWarning)
+                return fn()
+        except spotipy.SpotifyException as exc:
+            status = exc.http_status
+            retry_after = parse_retry_after((exc.headers or {}).get("Retry-After"))
+            kind: Status = "error"
+            if status == 403:
+                kind = "unavailable"
+            raise ProviderError(
+                f"spotify {endpoint}: HTTP {status}",
+                status=kind,
+                http_status=status,
+                retry_after=retry_after if status == 429 else None,
+            ) from None
+        except spotipy.SpotifyOauthError as exc:
+            raise ProviderError(
+                f"spotify token: {exc.error}", status="blocked", http_status=400
+            ) from None
+        except requests.RequestException as exc:
+            raise ProviderError(f"spotify {endpoint}: {type(exc).__name__}") from None
+        except ValueError as exc:  # malformed JSON
+            raise ProviderError(f"spotify {endpoint}: bad body ({exc})") from None
+
+    return call
+
+
+def parse_track(item: dict[str, Any]) -> dict[str, Any]:
+    """The fields moodrec keeps from a Spotify track object (search item or ``/tracks``)."""
+    album = item.get("album") or {}
+    artists = item.get("artists") or []
+    return {
+        "spotify_id": item["id"],
+        "spotify_name": item.get("name"),
+        "spotify_artist": artists[0]["name"] if artists else None,
+        "spotify_artist_id": artists[0]["id"] if artists else None,
+        "isrc": (item.get("external_ids") or {}).get("isrc"),
+        "album": album.get("name"),
+        "release_date": album.get("release_date"),
+        "popularity": item.get("popularity"),
+    }
+
+
+def parse_audio_features(body: dict[str, Any] | None) -> dict[str, Any] | None:
+    """The 12 features from one audio-features object (``None`` for an unknown id)."""
+    if body is None:
+        return None
+    return {k: body.get(k) for k in FEATURE_NAMES}
+
+
+def parse_artist(body: dict[str, Any]) -> dict[str, Any]:
+    """Genres and (when still served) popularity/followers of a full artist object."""
+    return {
+        "spotify_artist_id": body["id"],
+        "genres": list(body.get("genres") or []),
+        "artist_popularity": body.get("popularity"),
+        "followers": (body.get("followers") or {}).get("total"),
+        # 2026 dev mode drops popularity/followers and serves genres: [] → not real data
+        "genres_reachable": "popularity" in body,
+    }
+
+
+class SpotifyProvider:
+    """Search, audio features and artists through spotipy against ``cfg.api_url``.
+
+    Parameters
+    ----------
+    cfg
+        Provider settings.
+    client_id, client_secret
+        Client-credentials secrets (the secret is a ``SecretStr`` and never logged).
+    """
+
+    name = "spotify"
+
+    def __init__(self, cfg: SpotifyConfig, client_id: str, client_secret: SecretStr) -> None:
+        import spotipy
+        from spotipy.cache_handler import MemoryCacheHandler
+        from spotipy.oauth2 import SpotifyClientCredentials
+
+        self.cfg = cfg
+        session = requests.Session()  # default adapter: no urllib3 retries, no 429 sleeps
+        auth = SpotifyClientCredentials(
+            client_id=client_id,
+            client_secret=client_secret.get_secret_value(),
+            requests_session=session,
+            requests_timeout=cfg.retry.timeout_s,
+            cache_handler=MemoryCacheHandler(),  # no .cache file holding a token
+        )
+        auth.OAUTH_TOKEN_URL = cfg.token_url
+        self._sp = spotipy.Spotify(
+            auth_manager=auth,
+            requests_session=session,
+            requests_timeout=cfg.retry.timeout_s,
+            retries=0,
+            status_retries=0,
+        )
+        self._sp.prefix = cfg.api_url.rstrip("/") + "/v1/"
+        self.capabilities: dict[str, str] = {}
+
+    def __repr__(self) -> str:
+        return f"SpotifyProvider(api_url={self.cfg.api_url!r})"
+
+    def _call(self, endpoint: str, fn: Callable[[], Any]) -> Any:
+        return call_with_retries(self.cfg.retry, _wrap(endpoint, fn))
+
+    def _capability(self, endpoint: str, fn: Callable[[], Any]) -> str:
+        try:
+            self._call(endpoint, fn)
+        except ProviderError as exc:
+            if exc.status in ("unavailable", "blocked") or exc.http_status in (401, 403, 404):
+                return "unavailable"
+            raise
+        return "available"
+
+    def probe(self) -> dict[str, str]:
+        """Probe each capability once; ``available`` or ``unavailable`` per capability.
+
+        Raises
+        ------
+        ProviderError
+            Search itself fails for a reason other than 401/403 (e.g. 5xx after retries).
+        """
+        sp = self._sp
+        caps = {
+            "search": self._capability(
+                "search", lambda: sp.search(q="probe", limit=1, type="track")
+            ),
+            "audio_features": self._capability(
+                "audio-features", lambda: sp.audio_features([_PROBE_ID])
+            ),
+            "tracks_batch": self._capability("tracks", lambda: sp.tracks([_PROBE_ID])),
+            "artists_batch": self._capability("artists", lambda: sp.artists([_PROBE_ID])),
+        }
+        self.capabilities = caps
+        logger.info("spotify capabilities: %s", caps)
+        return caps
+
+    def link_track(self, artist: str, title: str) -> LookupResult:
+        """Search a track (field query, then a looser free-text fallback); best match wins."""
+        queries = [
+            f'track:"{normalise_title(title)}" artist:"{normalise_title(artist)}"',
+            f"{fallback_title(title)} {normalise_title(artist)}",
+        ]
+        best: tuple[float, dict[str, Any]] | None = None
+        for q in queries:
+            body = self._call(
+                "search",
+                lambda q=q: self._sp.search(q=q, limit=self.cfg.search_limit, type="track"),
+            )
+            for item in (body or {}).get("tracks", {}).get("items", []) or []:
+                if not item:
+                    continue
+                parsed = parse_track(item)
+                s_title = similarity(title, parsed["spotify_name"] or "")
+                s_artist = similarity(artist, parsed["spotify_artist"] or "")
+                score = min(s_title, s_artist)
+                verified = s_title >= self.cfg.min_match and s_artist >= self.cfg.min_match
+                if verified and (best is None or score > best[0]):
+                    best = (score, {**parsed, "match_score": score, "query": q})
+            if best is not None:
+                return LookupResult("found", best[1])
+        return LookupResult("not_found")
+
+    def audio_features(self, spotify_ids: list[str]) -> dict[str, LookupResult]:
+        """Audio features per Spotify id (batched by ``features_batch``)."""
+        if self.capabilities.get("audio_features") == "unavailable":
+            return {i: LookupResult("unavailable") for i in spotify_ids}
+        out: dict[str, LookupResult] = {}
+        for chunk in _chunks(spotify_ids, self.cfg.features_batch):
+            body = self._call("audio-features", lambda c=chunk: self._sp.audio_features(c))
+            for sid, feats in zip(chunk, body or [None] * len(chunk), strict=True):
+                parsed = parse_audio_features(feats)
+                out[sid] = LookupResult("found", parsed) if parsed else LookupResult("not_found")
+        return out
+
+    def artists(self, artist_ids: list[str]) -> dict[str, LookupResult]:
+        """Genres per Spotify artist id (batch endpoint when reachable, else one by one)."""
+        out: dict[str, LookupResult] = {}
+        bodies: list[tuple[str, dict[str, Any] | None]] = []
+        if self.capabilities.get("artists_batch") == "available":
+            for chunk in _chunks(artist_ids, self.cfg.artists_batch):
+                body = self._call("artists", lambda c=chunk: self._sp.artists(c))
+                bodies += list(zip(chunk, (body or {}).get("artists", []), strict=True))
+        else:
+            for aid in artist_ids:
+                try:
+                    bodies.append((aid, self._call("artist", lambda a=aid: self._sp.artist(a))))
+                except ProviderError as exc:
+                    if exc.http_status not in (400, 404):
+                        raise
+                    bodies.append((aid, None))
+        for aid, body in bodies:
+            if body is None:
+                out[aid] = LookupResult("not_found")
+                continue
+            parsed = parse_artist(body)
+            status: Status = "found" if parsed.pop("genres_reachable") else "unavailable"
+            out[aid] = LookupResult(status, parsed if status == "found" else {})
+        return out
+
+
+def _chunks(items: Iterable[str], size: int) -> Iterable[list[str]]:
+    batch: list[str] = []
+    for item in items:
+        batch.append(item)
+        if len(batch) == size:
+            yield batch
+            batch = []
+    if batch:
+        yield batch

@@ -1,0 +1,117 @@
+"""Prefect tasks of the enrichment stage: probe once, one task per batch, combine.
+
+Secrets are read from the environment inside the tasks (never task inputs, so they are in
+no cache key, parameter record or result).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import polars as pl
+from prefect import Task, get_run_logger, task
+from prefect.artifacts import (
+    create_progress_artifact,
+    create_table_artifact,
+    update_progress_artifact,
+)
+from prefect.client.schemas.objects import TaskRun
+from prefect.states import State
+
+from moodrec.catalogue import Catalogue
+from moodrec.config.schema import Secrets
+from moodrec.enrich.stage import (
+    EnrichConfig,
+    build_providers,
+    combine_parts,
+    enrich_batch,
+    part_done,
+    plan_batches,
+    write_part,
+)
+from moodrec.providers.base import ProviderError
+from moodrec.storage import DatasetRef
+
+ENRICH_DIR = ("features", "enrich")
+
+
+def enrich_dir(data_dir: str) -> Path:
+    """``<data_dir>/features/enrich``: parts and combined enrichment tables."""
+    return Catalogue(data_dir).layer_dir(ENRICH_DIR[0]) / ENRICH_DIR[1]
+
+
+def _secrets(profile: str) -> Secrets:
+    from moodrec.config import load_settings
+
+    return load_settings(profile).secrets
+
+
+def retry_only_retryable(task: Task[..., Any], task_run: TaskRun, state: State[Any]) -> bool:
+    """``retry_condition_fn``: retry 429 (incl. over-cap Retry-After), 5xx, transport errors."""
+    try:
+        state.result()
+    except ProviderError as exc:
+        return exc.retryable
+    except Exception:
+        return False
+    return False
+
+
+@task(name="enrich-probe")
+def probe_providers(cfg: EnrichConfig, profile: str) -> dict[str, dict[str, str]]:
+    """Probe each provider's reach once per run (``available`` / ``unavailable``)."""
+    caps = build_providers(cfg, _secrets(profile)).probe()
+    get_run_logger().info("provider capabilities: %s", caps)
+    return caps
+
+
+@task(
+    name="enrich-batch",
+    retries=3,
+    retry_delay_seconds=[30, 120, 600],
+    retry_condition_fn=retry_only_retryable,
+)
+def enrich_batch_task(
+    tracks: DatasetRef,
+    key: str,
+    start: int,
+    cfg: EnrichConfig,
+    capabilities: dict[str, dict[str, str]],
+    data_dir: str,
+    profile: str,
+) -> str:
+    """Enrich one batch (thousands of tracks) unless its part is already done; returns ``key``."""
+    parts = enrich_dir(data_dir) / "enrich_parts"
+    if part_done(parts, key):
+        return key
+    catalogue = pl.read_parquet(tracks.path)
+    batch = dict(plan_batches(catalogue, cfg))[key]
+    providers = build_providers(cfg, _secrets(profile))
+    providers.capabilities = capabilities
+    write_part(parts, key, enrich_batch(batch, cfg, providers))
+    get_run_logger().info("batch %s (%d tracks from row %d) done", key, batch.height, start)
+    return key
+
+
+@task(name="enrich-combine")
+def combine_enrichment(
+    keys: list[str], capabilities: dict[str, dict[str, str]], data_dir: str
+) -> dict[str, Any]:
+    """Combine the batch parts, register the tables, publish a coverage table artifact."""
+    out = enrich_dir(data_dir)
+    outputs, report = combine_parts(out / "enrich_parts", keys, out, capabilities)
+    refs = Catalogue(data_dir).register_many(outputs)
+    rows = [{"capability": cap, **counts} for cap, counts in report["coverage"].items()]
+    create_table_artifact(rows, key="enrich-coverage", description="tracks by final status")
+    return {"refs": refs, "report": report}
+
+
+def start_progress(total: int) -> Any:
+    """A progress artifact for ``batches done / total``."""
+    return create_progress_artifact(0.0, key="enrich-progress", description=f"{total} batches")
+
+
+def update_progress(artifact_id: Any, done: int, total: int) -> None:
+    """Set the progress artifact to ``done / total`` percent."""
+    update_progress_artifact(artifact_id, 100.0 * done / max(total, 1))

@@ -1,0 +1,91 @@
+"""Prefect tasks of the genres and clusters stages: load inputs, call one pure function,
+register the written checkpoints."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+from prefect import get_run_logger, task
+
+from moodrec.catalogue import Catalogue
+from moodrec.clustering.config import ClusteringConfig
+from moodrec.clustering.stage import load_cluster_tracks, run_clusters_stage
+from moodrec.errors import InputDataError
+from moodrec.genres.config import GenresConfig
+from moodrec.genres.stage import load_genre_source, load_tracks, run_genres_stage
+from moodrec.storage import DatasetRef
+from moodrec.tasks.common import CHECKPOINT_CACHE
+
+_LAYERS = ("interim", "features", "reports")
+
+
+def _layer_dirs(data_dir: str) -> dict[str, Path]:
+    cat = Catalogue(data_dir)
+    return {layer: cat.layer_dir(layer) for layer in _LAYERS}
+
+
+@task(name="register-genre-input")
+def register_genre_input(name: str, path: str, data_dir: str) -> DatasetRef:
+    """Fingerprint an input file of the genres stage (never modified) and record it."""
+    p = Path(path)
+    if not p.is_file():
+        raise InputDataError(f"{name}: input file {p} does not exist")
+    return Catalogue(data_dir).register(name, p)
+
+
+@task(name="build-genre-maps", cache_policy=CHECKPOINT_CACHE, persist_result=True)
+def build_genre_maps(
+    inputs: dict[str, DatasetRef], cfg: GenresConfig, data_dir: str
+) -> dict[str, Any]:
+    """Genre graph, super-genres, embeddings, per-track vectors and song map.
+
+    ``inputs`` holds the fingerprinted source files (the cache key covers their content);
+    ``sandbox_truth_artists`` points at the sandbox world's truth folder; an optional
+    ``track_clusters`` (from ``clusters_flow``) adds "cluster" to the song map's colourings.
+    Returns ``{"refs": {name: DatasetRef}, "summary": dict}``.
+    """
+    logger = get_run_logger()
+    truth = inputs.get("sandbox_truth_artists")
+    truth_dir = Path(truth.path).parent if truth is not None else None
+    table = load_genre_source(cfg, truth_dir)
+    tracks = load_tracks(cfg, truth_dir)
+    clusters_ref = inputs.get("track_clusters")
+    clusters = None
+    if clusters_ref is not None:
+        labels = pd.read_parquet(clusters_ref.path, columns=["track_id", "audio_cluster"])
+        clusters = labels.rename(columns={"audio_cluster": "cluster"})
+    result = run_genres_stage(table, tracks, cfg, _layer_dirs(data_dir), clusters)
+    graph = result.report["graph"]
+    logger.info(
+        "genre graph: %d genres, %d edges, %d components, %d unplaceable",
+        graph["n_genres"],
+        graph["n_edges"],
+        graph["n_components"],
+        graph["n_unplaceable"],
+    )
+    refs = Catalogue(data_dir).register_many(result.outputs)
+    return {"refs": refs, "summary": result.report}
+
+
+@task(name="cluster-tracks", cache_policy=CHECKPOINT_CACHE, persist_result=True)
+def cluster_tracks(
+    tracks_ref: DatasetRef, artists_ref: DatasetRef | None, cfg: ClusteringConfig, data_dir: str
+) -> dict[str, Any]:
+    """Cluster tracks by audio features and lyric topics; write labels, candidates, profiles.
+
+    Returns ``{"refs": {name: DatasetRef}, "summary": dict}``.
+    """
+    logger = get_run_logger()
+    if cfg.source == "sandbox":
+        tracks = pd.read_parquet(tracks_ref.path)
+    else:
+        tracks = load_cluster_tracks(cfg, tracks_ref.path)
+    if artists_ref is not None and "genres" not in tracks.columns:
+        artists = pd.read_parquet(artists_ref.path, columns=["artist_id", "genres"])
+        tracks = tracks.merge(artists, on="artist_id", how="left")
+    outputs, report = run_clusters_stage(tracks, cfg, _layer_dirs(data_dir))
+    logger.info("audio clustering selected: %s", report["audio"])
+    refs = Catalogue(data_dir).register_many(outputs)
+    return {"refs": refs, "summary": report}

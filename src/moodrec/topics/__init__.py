@@ -1,0 +1,1 @@
+"""Lyric topics (pure, no Prefect): corpus, LDA sweep and selection, topic embedding."""

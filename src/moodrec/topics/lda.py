@@ -1,0 +1,245 @@
+"""LDA model selection: fit, score (c_v, NPMI, held-out perplexity), choose, describe.
+
+A fitted model is saved with gensim's own ``save`` (numpy arrays beside a small pickle of the
+model object). Loading it unpickles, so only load models this pipeline wrote; everything
+downstream reads the plain Parquet outputs (topic-word matrix, document topics) instead.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from gensim.models import CoherenceModel, LdaModel, LdaMulticore
+
+from moodrec.errors import MoodrecError
+from moodrec.topics.config import TopicsConfig
+from moodrec.topics.corpus import TopicCorpus, heldout_split
+
+logger = logging.getLogger(__name__)
+
+
+class ModelFitError(MoodrecError):
+    """A topic model could not be fitted or produced non-finite values."""
+
+
+@dataclass(frozen=True)
+class SweepPoint:
+    """One model of the sweep: number of topics and Dirichlet priors."""
+
+    k: int
+    alpha: str
+    eta: str
+
+    @property
+    def name(self) -> str:
+        return f"k{self.k}-alpha_{self.alpha}-eta_{self.eta}"
+
+
+def sweep_plan(cfg: TopicsConfig, best_k: int | None = None) -> list[SweepPoint]:
+    """The models of one sweep stage.
+
+    ``grid``: the full product. ``staged`` without ``best_k``: every k with the first
+    alpha and eta; with ``best_k``: the remaining alpha × eta at that k.
+    """
+    a0, e0 = cfg.alphas[0], cfg.etas[0]
+    if cfg.sweep_strategy == "grid":
+        if best_k is not None:
+            return []
+        return [SweepPoint(k, a, e) for k in cfg.k_values for a in cfg.alphas for e in cfg.etas]
+    if best_k is None:
+        return [SweepPoint(k, a0, e0) for k in cfg.k_values]
+    return [SweepPoint(best_k, a, e) for a in cfg.alphas for e in cfg.etas if (a, e) != (a0, e0)]
+
+
+def fit_lda(bow: list, corpus: TopicCorpus, point: SweepPoint, cfg: TopicsConfig) -> LdaModel:
+    """Fit one LDA model on ``bow`` (a list of bag-of-words) with the config's seed.
+
+    Raises
+    ------
+    ModelFitError
+        The topic-word matrix has non-finite values.
+    """
+    common: dict[str, Any] = {
+        "corpus": bow,
+        "id2word": corpus.dictionary,
+        "num_topics": point.k,
+        "eta": point.eta,
+        "passes": cfg.passes,
+        "iterations": cfg.iterations,
+        "chunksize": cfg.chunksize,
+        "random_state": cfg.seed,
+        "eval_every": None,
+        "dtype": np.float64,
+    }
+    if cfg.workers:
+        model = LdaMulticore(workers=cfg.workers, alpha=point.alpha, **common)
+    else:
+        model = LdaModel(alpha=point.alpha, update_every=1, **common)
+    if not np.isfinite(model.get_topics()).all():
+        raise ModelFitError(f"LDA {point.name}: topic-word matrix has non-finite values")
+    return model
+
+
+def score_lda(
+    model: LdaModel, corpus: TopicCorpus, heldout: list, cfg: TopicsConfig
+) -> dict[str, Any]:
+    """Coherence (c_v, NPMI; mean and per topic) and held-out per-word log-likelihood bound."""
+    out: dict[str, Any] = {}
+    topics = [
+        [w for w, _ in model.show_topic(t, topn=cfg.coherence_topn)]
+        for t in range(model.num_topics)
+    ]
+    for measure in ("c_v", "c_npmi"):
+        cm = CoherenceModel(
+            topics=topics,
+            texts=corpus.docs,
+            dictionary=corpus.dictionary,
+            coherence=measure,
+            topn=cfg.coherence_topn,
+            processes=1,
+        )
+        per_topic = np.nan_to_num(np.asarray(cm.get_coherence_per_topic(), dtype=float))
+        out[measure] = float(per_topic.mean())
+        out[f"{measure}_per_topic"] = [round(float(x), 6) for x in per_topic]
+    bound = float(model.log_perplexity(heldout)) if heldout else float("nan")
+    out["log_perplexity"] = bound  # per-word bound (nats), higher is better
+    out["perplexity"] = float(np.exp(-bound)) if heldout else float("nan")
+    top = {w for t in topics for w in t}
+    out["topic_diversity"] = len(top) / (len(topics) * cfg.coherence_topn)
+    return out
+
+
+def run_sweep(corpus: TopicCorpus, points: list[SweepPoint], cfg: TopicsConfig) -> pd.DataFrame:
+    """Fit and score each sweep point on the training split (held-out split for perplexity).
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per point: ``model``, ``k``, ``alpha``, ``eta``, ``c_v``, ``c_npmi``,
+        ``log_perplexity``, ``perplexity``, ``topic_diversity``, per-topic coherences,
+        ``fit_seconds``.
+    """
+    train, held = heldout_split(len(corpus.bow), cfg.heldout_fraction, cfg.seed)
+    train_bow = [corpus.bow[i] for i in train]
+    held_bow = [corpus.bow[i] for i in held if corpus.bow[i]]
+    rows = []
+    for point in points:
+        t0 = time.perf_counter()
+        model = fit_lda(train_bow, corpus, point, cfg)
+        scores = score_lda(model, corpus, held_bow, cfg)
+        rows.append(
+            {
+                "model": point.name,
+                "k": point.k,
+                "alpha": point.alpha,
+                "eta": point.eta,
+                **scores,
+                "fit_seconds": round(time.perf_counter() - t0, 3),
+            }
+        )
+        logger.info(
+            "%s: c_v %.4f npmi %.4f log-perplexity %.3f",
+            point.name,
+            scores["c_v"],
+            scores["c_npmi"],
+            scores["log_perplexity"],
+        )
+    return pd.DataFrame(rows)
+
+
+def select_model(sweep: pd.DataFrame, cfg: TopicsConfig) -> SweepPoint:
+    """The chosen sweep point: best ``select_metric``, smallest k within the tolerance.
+
+    Ties break deterministically on (k, alpha, eta) order.
+    """
+    if sweep.empty:
+        raise ModelFitError("topic sweep produced no models")
+    sweep = sweep.reset_index(drop=True)
+    metric = sweep[cfg.select_metric].astype(float)
+    best = float(metric.max())
+    # relative tolerance on the metric's scale (log-perplexity is negative)
+    margin = abs(best) * cfg.select_tolerance
+    near = sweep.loc[metric >= best - margin].sort_values(["k", "model"], kind="stable")
+    k = int(near["k"].iloc[0])
+    at_k = sweep.loc[sweep["k"] == k]
+    row = at_k.loc[at_k[cfg.select_metric].astype(float).idxmax()]
+    return SweepPoint(int(row["k"]), str(row["alpha"]), str(row["eta"]))
+
+
+def best_k(sweep: pd.DataFrame, cfg: TopicsConfig) -> int:
+    """The k the first stage of a staged sweep settles on."""
+    return select_model(sweep, cfg).k
+
+
+# --- the chosen model's outputs --------------------------------------------------------------
+
+
+def document_topics(model: LdaModel, bow: list) -> np.ndarray:
+    """Shape ``(n_docs, k)``: each document's topic mixture; rows sum to 1.
+
+    Empty documents get the model's prior mean (``alpha`` normalised).
+    """
+    k = model.num_topics
+    gamma, _ = model.inference(bow) if bow else (np.zeros((0, k)), None)
+    gamma = np.asarray(gamma, dtype=np.float64)
+    prior = np.asarray(model.alpha, dtype=np.float64)
+    empty = np.array([len(b) == 0 for b in bow], dtype=bool)
+    if empty.any():
+        gamma[empty] = prior
+    return gamma / gamma.sum(axis=1, keepdims=True)
+
+
+def topic_tables(
+    model: LdaModel, theta: np.ndarray, cfg: TopicsConfig
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Summary per topic and the long topic-word table.
+
+    Returns
+    -------
+    topics : pandas.DataFrame
+        ``topic_id``, ``label`` (top-3 words), ``top_words`` (list), ``size`` (expected
+        number of documents, the sum of theta), ``share``, ``n_dominant``, ``c_v``-free.
+    words : pandas.DataFrame
+        ``topic_id``, ``rank``, ``word``, ``probability`` for the top ``cfg.top_words``.
+    """
+    k = model.num_topics
+    size = theta.sum(axis=0)
+    dominant = np.bincount(theta.argmax(axis=1), minlength=k) if len(theta) else np.zeros(k)
+    rows, words = [], []
+    for t in range(k):
+        top = model.show_topic(t, topn=cfg.top_words)
+        names = [w for w, _ in top]
+        rows.append(
+            {
+                "topic_id": t,
+                "label": " · ".join(names[:3]),
+                "top_words": names,
+                "size": float(size[t]),
+                "share": float(size[t] / max(size.sum(), 1e-12)),
+                "n_dominant": int(dominant[t]),
+            }
+        )
+        words.extend(
+            {"topic_id": t, "rank": r, "word": w, "probability": float(p)}
+            for r, (w, p) in enumerate(top)
+        )
+    return pd.DataFrame(rows), pd.DataFrame(words)
+
+
+def topic_word_frame(model: LdaModel) -> pd.DataFrame:
+    """The full topic-word matrix as a long table (``topic_id``, ``word``, ``probability``)."""
+    phi = model.get_topics()
+    vocab = [model.id2word[i] for i in range(phi.shape[1])]
+    k, v = phi.shape
+    return pd.DataFrame(
+        {
+            "topic_id": np.repeat(np.arange(k, dtype=np.int32), v),
+            "word": np.tile(np.asarray(vocab, dtype=object), k),
+            "probability": phi.ravel(),
+        }
+    )

@@ -1,0 +1,162 @@
+"""Interactive HTML pages (plotly, self-contained, offline): topic view and topic map."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+
+def _html(fig) -> str:
+    # include_plotlyjs=True embeds plotly.js: the page opens offline
+    return fig.to_html(include_plotlyjs=True, full_html=True)
+
+
+def topic_view_html(topics: pd.DataFrame, words: pd.DataFrame, title: str) -> str:
+    """One bar chart per topic (top words by probability) plus topic sizes.
+
+    Parameters
+    ----------
+    topics
+        ``topic_id``, ``label``, ``share`` (see :func:`moodrec.topics.lda.topic_tables`).
+    words
+        ``topic_id``, ``rank``, ``word``, ``probability``.
+    """
+    import plotly.graph_objects as go
+    from plotly.subplots import make_subplots
+
+    k = len(topics)
+    cols = min(4, k + 1)
+    rows = int(np.ceil((k + 1) / cols))
+    titles = ["topic sizes", *(f"{r.topic_id}: {r.label}" for r in topics.itertuples())]
+    fig = make_subplots(rows=rows, cols=cols, subplot_titles=titles)
+    fig.add_trace(
+        go.Bar(
+            x=topics["topic_id"].astype(str),
+            y=topics["share"],
+            name="share",
+            hovertext=topics["label"],
+        ),
+        row=1,
+        col=1,
+    )
+    for i, t in enumerate(topics["topic_id"]):
+        w = words[words["topic_id"] == t].sort_values("rank", ascending=False)
+        pos = i + 1
+        fig.add_trace(
+            go.Bar(x=w["probability"], y=w["word"], orientation="h", name=f"topic {t}"),
+            row=pos // cols + 1,
+            col=pos % cols + 1,
+        )
+    fig.update_layout(title=title, showlegend=False, height=320 * rows)
+    return _html(fig)
+
+
+def topic_map_html(
+    tracks: pd.DataFrame, topics: pd.DataFrame, labels: dict[int, str], title: str
+) -> str:
+    """Scatter of the topic map coloured by dominant topic and, if present, by valence.
+
+    ``tracks`` has ``track_id``, ``x``, ``y``, ``dominant_topic`` and optional ``valence``;
+    ``topics`` has ``topic_id``, ``x``, ``y`` (drawn as labelled markers). With valence the
+    page has a dropdown to switch the colouring.
+    """
+    import plotly.graph_objects as go
+
+    fig = go.Figure()
+    names = tracks["dominant_topic"].map(lambda t: f"{t}: {labels.get(int(t), '')}")
+    by_topic = []
+    for t in sorted(tracks["dominant_topic"].unique()):
+        sel = tracks["dominant_topic"] == t
+        fig.add_trace(
+            go.Scattergl(
+                x=tracks.loc[sel, "x"],
+                y=tracks.loc[sel, "y"],
+                mode="markers",
+                marker={"size": 5, "opacity": 0.7},
+                name=names[sel].iloc[0],
+                hovertext=tracks.loc[sel, "track_id"].astype(str),
+            )
+        )
+        by_topic.append(len(fig.data) - 1)
+    has_valence = "valence" in tracks.columns and tracks["valence"].notna().any()
+    if has_valence:
+        fig.add_trace(
+            go.Scattergl(
+                x=tracks["x"],
+                y=tracks["y"],
+                mode="markers",
+                name="valence",
+                visible=False,
+                marker={
+                    "size": 5,
+                    "color": tracks["valence"],
+                    "colorscale": "RdYlBu_r",
+                    "showscale": True,
+                    "colorbar": {"title": "valence"},
+                },
+                hovertext=tracks["track_id"].astype(str),
+            )
+        )
+    fig.add_trace(
+        go.Scatter(
+            x=topics["x"],
+            y=topics["y"],
+            mode="markers+text",
+            name="topics",
+            text=[labels.get(int(t), str(t)) for t in topics["topic_id"]],
+            textposition="top center",
+            marker={"size": 14, "symbol": "x", "color": "black"},
+        )
+    )
+    if has_valence:
+        n = len(fig.data)
+        topic_vis = [i in by_topic or i == n - 1 for i in range(n)]
+        val_vis = [i == n - 2 or i == n - 1 for i in range(n)]
+        fig.update_layout(
+            updatemenus=[
+                {
+                    "buttons": [
+                        {
+                            "label": "colour: topic",
+                            "method": "update",
+                            "args": [{"visible": topic_vis}],
+                        },
+                        {
+                            "label": "colour: valence",
+                            "method": "update",
+                            "args": [{"visible": val_vis}],
+                        },
+                    ],
+                    "x": 0,
+                    "y": 1.12,
+                    "xanchor": "left",
+                }
+            ]
+        )
+    fig.update_layout(title=title, height=700)
+    return _html(fig)
+
+
+def sweep_markdown(sweep: pd.DataFrame, chosen: str) -> str:
+    """The sweep as a Markdown table, the chosen model marked."""
+    cols = [
+        "model",
+        "k",
+        "alpha",
+        "eta",
+        "c_v",
+        "c_npmi",
+        "log_perplexity",
+        "perplexity",
+        "topic_diversity",
+        "fit_seconds",
+    ]
+    lines = ["| " + " | ".join(cols) + " |", "|" + "---|" * len(cols)]
+    for r in sweep.sort_values(["k", "model"]).itertuples():
+        vals = []
+        for c in cols:
+            v = getattr(r, c)
+            vals.append(f"{v:.4f}" if isinstance(v, float) else str(v))
+        mark = " **(chosen)**" if r.model == chosen else ""
+        lines.append("| " + " | ".join(vals) + mark + " |")
+    return "\n".join(lines) + "\n"

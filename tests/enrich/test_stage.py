@@ -1,0 +1,129 @@
+"""The enrichment stage end to end against the fake servers: coverage, resume, no leaks."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+import polars as pl
+import pytest
+
+from moodrec.enrich import EnrichConfig, build_providers, run_enrichment
+from moodrec.enrich.stage import plan_batches
+from moodrec.providers.base import RetryConfig
+from moodrec.providers.features_file import FeaturesFile, FeaturesFileConfig
+from moodrec.providers.genius import GeniusConfig
+from moodrec.providers.lrclib import LrclibConfig
+from moodrec.providers.spotify import SpotifyConfig
+from tests.providers.conftest import GENIUS_TOKEN, SPOTIFY_SECRET
+
+FAST = RetryConfig(max_attempts=4, backoff_base_s=0.01, max_retry_after_s=2, timeout_s=5)
+TOP40 = (
+    Path(__file__).resolve().parents[2]
+    / ".."
+    / "shared/data/spotify_top40nl_artist_genres/spotify_songs_top40nl.csv"
+)
+
+
+def config(servers, **kw) -> EnrichConfig:
+    s, g, lr = servers.url("spotify"), servers.url("genius"), servers.url("lrclib")
+    kw.setdefault("batch_size", 64)
+    return EnrichConfig(
+        spotify=SpotifyConfig(api_url=s, token_url=f"{s}/api/token", retry=FAST),
+        genius=GeniusConfig(
+            api_root=f"{g}/", public_api_root=f"{g}/api/", web_root=f"{g}/", retry=FAST
+        ),
+        lrclib=LrclibConfig(base_url=lr, retry=FAST),
+        **kw,
+    )
+
+
+def test_full_reach_then_resume_makes_no_requests(servers, secrets, catalogue, tmp_path) -> None:
+    cfg = config(servers)
+    result = run_enrichment(catalogue, tmp_path, cfg, build_providers(cfg, secrets))
+    cov = result.coverage["coverage"]
+    n = pl.read_parquet(catalogue).height
+    for cap in ("track_link", "audio_features", "lyrics"):
+        assert sum(cov[cap].values()) == n
+        assert cov[cap]["error"] == 0
+    assert cov["track_link"]["found"] > 0.8 * n
+    assert cov["lyrics"]["found"] > 0.5 * n
+    links = pl.read_parquet(result.outputs["track_links"])
+    assert links["track_id"].is_unique().all()
+    before = servers.counts
+    again = run_enrichment(catalogue, tmp_path, cfg, build_providers(cfg, secrets))
+    assert again.n_batches_run == 0
+    # only the once-per-run capability probe touches the network
+    assert servers.counts["genius"] == before["genius"]
+    assert servers.counts["lrclib"] == before["lrclib"]
+    for name in ("track_links", "track_features", "lyrics_raw"):
+        assert pl.read_parquet(again.outputs[name]).equals(pl.read_parquet(result.outputs[name]))
+
+
+def test_2026_reality_reports_unavailable_and_blocked(servers, secrets, catalogue, tmp_path):
+    servers.modes.spotify_dev_mode = True
+    servers.modes.genius_cloudflare = True
+    cfg = config(servers)
+    result = run_enrichment(catalogue, tmp_path, cfg, build_providers(cfg, secrets))
+    cov = result.coverage["coverage"]
+    n = pl.read_parquet(catalogue).height
+    assert cov["audio_features"]["unavailable"] == n  # never stored as empty data
+    assert pl.read_parquet(result.outputs["track_features"]).is_empty()
+    assert cov["artist_genres"]["found"] == 0
+    status = pl.read_parquet(result.outputs["enrich_status"])
+    genius = status.filter(pl.col("provider") == "genius")
+    assert set(genius["status"]) == {"blocked"}
+    lyrics = pl.read_parquet(result.outputs["lyrics_raw"])
+    assert set(lyrics["provider"]) == {"lrclib"} and lyrics.height > 0
+    assert result.coverage["capabilities"]["spotify"]["audio_features"] == "unavailable"
+
+
+def test_faults_lose_nothing(servers, secrets, catalogue, tmp_path) -> None:
+    servers.modes.error_rate = 0.05
+    cfg = config(servers, batch_size=500)
+    result = run_enrichment(catalogue, tmp_path, cfg, build_providers(cfg, secrets))
+    status = pl.read_parquet(result.outputs["enrich_status"])
+    n = pl.read_parquet(catalogue).height
+    assert status.filter(pl.col("capability") == "track_link")["track_id"].n_unique() == n
+
+
+def test_secrets_never_leak(servers, secrets, catalogue, tmp_path, caplog) -> None:
+    caplog.set_level(logging.DEBUG)
+    servers.modes.spotify_dev_mode = True
+    servers.modes.rate_limit = (100, 2.0, 1.0)  # a few 429s with Retry-After: 1
+    cfg = config(servers)
+    providers = build_providers(cfg, secrets)
+    result = run_enrichment(catalogue, tmp_path, cfg, providers)
+    texts = [r.getMessage() for r in caplog.records] + [
+        repr(providers.spotify),
+        repr(providers.genius),
+        repr(cfg),
+    ]
+    for path in tmp_path.rglob("*"):
+        if path.is_file():
+            texts.append(path.read_bytes().decode("latin-1"))
+    blob = "\n".join(texts)
+    assert SPOTIFY_SECRET not in blob and GENIUS_TOKEN not in blob
+    import base64
+
+    assert base64.b64encode(SPOTIFY_SECRET.encode()).decode()[:16] not in blob
+    assert result.n_batches_run > 0
+
+
+def test_batches_are_keyed_by_content_and_config(catalogue, servers) -> None:
+    tracks = pl.read_parquet(catalogue)
+    a = plan_batches(tracks, config(servers))
+    b = plan_batches(tracks, config(servers, lyrics_order=("lrclib",)))
+    assert sum(df.height for _, df in a) == tracks.height
+    assert {k for k, _ in a}.isdisjoint({k for k, _ in b})
+
+
+@pytest.mark.skipif(not TOP40.is_file(), reason="../shared/data absent")
+def test_features_file_on_real_top40() -> None:
+    ff = FeaturesFile(FeaturesFileConfig(path=TOP40))
+    res = ff.lookup(artist="Sabrina Carpenter", title="Taste")
+    assert res.status == "found"
+    assert res.data["features"]["tempo"] == pytest.approx(112.964)
+    assert "pop" in res.data["genres"]
+    assert "key" not in res.data["features"]  # the file has no key/mode
+    assert ff.lookup(artist="Nobody", title="Nothing").status == "not_found"

@@ -1,0 +1,65 @@
+"""genres_flow and clusters_flow on the tiny sandbox under a temporary Prefect API."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from prefect.settings import PREFECT_LOCAL_STORAGE_PATH, temporary_settings
+from prefect.testing.utilities import prefect_test_harness
+
+from moodrec.flows.genres import clusters_flow, genres_flow
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(scope="module")
+def harness(tmp_path_factory: pytest.TempPathFactory):
+    storage = tmp_path_factory.mktemp("prefect-results")
+    with temporary_settings({PREFECT_LOCAL_STORAGE_PATH: storage}), prefect_test_harness():
+        yield
+
+
+def test_genres_and_clusters_flows_write_checkpoints(harness, config_env, tmp_path: Path) -> None:
+    data_dir = tmp_path / "data"
+    overrides = {
+        "paths": {"data_dir": str(data_dir)},
+        "genres": {"song_map_method": "pca", "plotlyjs": "cdn"},
+        "clustering": {"methods": ["kmeans", "gmm"], "k_min": 3, "k_max": 6, "bootstrap_rounds": 2},
+    }
+    result = genres_flow(profile="tiny", overrides=overrides)
+    refs = result["refs"]
+    assert result["synthetic"] is True
+    nodes = pd.read_parquet(refs["genre_nodes"].path)
+    assert len(nodes) == result["summary"]["graph"]["n_genres"] > 0
+    # every genre is either placed or listed as unplaceable, none silently dropped
+    assert set(nodes.loc[~nodes["placed"], "genre"]) == set(
+        result["summary"]["graph"]["unplaceable"]
+    )
+    assert Path(refs["song_map"].path).read_text().lstrip().startswith("<html")
+    manifest = json.loads((data_dir / "manifest.json").read_text())["datasets"]
+    assert manifest["genre_embedding"]["fingerprint"] == refs["genre_embedding"].fingerprint
+
+    # unchanged re-run is served from the cache: same files, same fingerprints
+    again = genres_flow(profile="tiny", overrides=overrides)
+    assert again["refs"] == refs
+
+    clusters = clusters_flow(profile="tiny", overrides=overrides)
+    labels = pd.read_parquet(clusters["refs"]["track_clusters"].path)
+    tracks = pd.read_parquet(data_dir / "raw/sandbox/tiny-seed7/truth/tracks.parquet")
+    assert len(labels) == len(tracks)
+    assert labels["audio_cluster"].nunique() == clusters["summary"]["audio"]["n_clusters"]
+
+    # with clusters on record the song map is redrawn with a "cluster" colouring
+    redrawn = genres_flow(profile="tiny", overrides=overrides)
+    assert redrawn["refs"]["song_map"].fingerprint != refs["song_map"].fingerprint
+    assert '"cluster"' in Path(redrawn["refs"]["song_map"].path).read_text()
+
+
+def test_unknown_genre_option_is_a_config_error(harness, config_env, tmp_path: Path) -> None:
+    from moodrec.errors import ConfigError
+
+    with pytest.raises(ConfigError, match="genres"):
+        genres_flow.fn(profile="tiny", overrides={"genres": {"colour": "red"}})

@@ -1,0 +1,56 @@
+"""The topic flow on the tiny sandbox under a temporary Prefect API: outputs, cache, artifacts."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from prefect.settings import PREFECT_LOCAL_STORAGE_PATH, temporary_settings
+from prefect.testing.utilities import prefect_test_harness
+
+from moodrec.flows.topics import topics_flow
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(scope="module")
+def harness(tmp_path_factory: pytest.TempPathFactory):
+    storage = tmp_path_factory.mktemp("prefect-results")
+    with temporary_settings({PREFECT_LOCAL_STORAGE_PATH: storage}), prefect_test_harness():
+        yield
+
+
+def test_topics_flow_tiny(harness, config_env, tmp_path: Path) -> None:
+    data_dir = tmp_path / "data"
+    overrides = {
+        "paths": {"data_dir": str(data_dir)},
+        "topics": {
+            "k_values": [3, 4, 5],
+            "alphas": ["symmetric", "asymmetric"],
+            "etas": ["symmetric"],
+            "passes": 3,
+            "n_sweep_tasks": 2,
+            "tsne_perplexity": 10,
+        },
+    }
+    result = topics_flow(profile="tiny", overrides=overrides)
+    refs = result["refs"]
+    assert result["synthetic"] is True
+    tt = pd.read_parquet(refs["track_topics"].path)
+    cols = [c for c in tt.columns if c.startswith("topic_")]
+    assert len(cols) == result["summary"]["k"]
+    np.testing.assert_allclose(tt[cols].sum(axis=1), 1.0, atol=1e-9)
+    sweep = pd.read_parquet(refs["topics_sweep"].path)
+    assert len(sweep) == 3 + 1 and sweep["chosen"].sum() == 1
+    assert Path(refs["topics_view"].path).read_text().startswith("<html")
+    assert "valence" in Path(refs["topic_map_html"].path).read_text()
+    quality = json.loads(Path(refs["topic_map_quality"].path).read_text())
+    assert 0 < quality["topic_space"]["trustworthiness"] <= 1
+    manifest = json.loads((data_dir / "manifest.json").read_text())["datasets"]
+    assert manifest["track_topics"]["fingerprint"] == refs["track_topics"].fingerprint
+
+    again = topics_flow(profile="tiny", overrides=overrides)
+    assert again["refs"] == refs

@@ -1,0 +1,118 @@
+"""The fake servers answer real clients in the real shapes, in every refusal mode."""
+
+# ruff: noqa: F811  (fixtures imported from tests.providers.conftest)
+
+from __future__ import annotations
+
+import httpx
+import pytest
+import requests
+
+from tests.providers.conftest import (  # noqa: F401
+    GENIUS_TOKEN,
+    SPOTIFY_ID,
+    SPOTIFY_SECRET,
+    servers,
+    world_dir,
+    world_index,
+)
+
+
+def _token(base: str) -> str:
+    r = requests.post(
+        f"{base}/api/token",
+        data={"grant_type": "client_credentials"},
+        auth=(SPOTIFY_ID, SPOTIFY_SECRET),
+        timeout=5,
+    )
+    assert r.status_code == 200
+    body = r.json()
+    assert body["expires_in"] == 3600 and body["token_type"] == "Bearer"
+    return body["access_token"]
+
+
+def test_token_rejects_wrong_secret(servers) -> None:
+    r = requests.post(
+        f"{servers.url('spotify')}/api/token",
+        data={"grant_type": "client_credentials"},
+        auth=(SPOTIFY_ID, "wrong"),
+        timeout=5,
+    )
+    assert r.status_code == 400
+
+
+def test_spotify_search_limit_and_auth(servers) -> None:
+    base = servers.url("spotify")
+    assert requests.get(f"{base}/v1/search", params={"q": "x"}, timeout=5).status_code == 401
+    h = {"Authorization": f"Bearer {_token(base)}"}
+    r = requests.get(f"{base}/v1/search", params={"q": "x", "limit": 11}, headers=h, timeout=5)
+    assert r.status_code == 400 and r.json()["error"]["message"] == "Invalid limit"
+    r = requests.get(
+        f"{base}/v1/search", params={"q": "x", "type": "track", "limit": 10}, headers=h, timeout=5
+    )
+    assert set(r.json()["tracks"]) == {
+        "href",
+        "items",
+        "limit",
+        "next",
+        "offset",
+        "previous",
+        "total",
+    }
+
+
+def test_spotify_batch_null_and_dev_mode(servers, world_index) -> None:
+    base = servers.url("spotify")
+    h = {"Authorization": f"Bearer {_token(base)}"}
+    known = next(t for t in world_index.tracks if t["on_spotify"])["spotify_id"]
+    r = requests.get(f"{base}/v1/tracks/?ids={known},{'0' * 22}", headers=h, timeout=5)
+    tracks = r.json()["tracks"]
+    assert tracks[0]["id"] == known and tracks[1] is None
+    assert "popularity" in tracks[0]
+    servers.modes.spotify_dev_mode = True
+    assert requests.get(f"{base}/v1/tracks/?ids={known}", headers=h, timeout=5).status_code == 403
+    assert (
+        requests.get(f"{base}/v1/audio-features/?ids={known}", headers=h, timeout=5).status_code
+        == 403
+    )
+    single = requests.get(f"{base}/v1/tracks/{known}", headers=h, timeout=5).json()
+    assert "popularity" not in single
+    aid = single["artists"][0]["id"]
+    artist = requests.get(f"{base}/v1/artists/{aid}", headers=h, timeout=5).json()
+    assert artist["genres"] == [] and "followers" not in artist
+
+
+def test_rate_limit_429_retry_after(servers) -> None:
+    servers.modes.rate_limit = (2, 30.0, 7.0)
+    base = servers.url("lrclib")
+    codes = [httpx.get(f"{base}/api/search", params={"q": "x"}).status_code for _ in range(3)]
+    assert codes == [200, 200, 429]
+    r = httpx.get(f"{base}/api/search", params={"q": "x"})
+    assert r.headers["Retry-After"] == "7"
+    assert r.json() == {"error": {"status": 429, "message": "API rate limit exceeded"}}
+
+
+def test_genius_cloudflare_and_lrclib_404(servers) -> None:
+    r = httpx.get(
+        f"{servers.url('lrclib')}/api/get", params={"artist_name": "x", "track_name": "y"}
+    )
+    assert r.status_code == 404 and r.json()["name"] == "TrackNotFound"
+    servers.modes.genius_cloudflare = True
+    r = httpx.get(f"{servers.url('genius')}/search", params={"q": "x"})
+    assert r.status_code == 403 and "cloudflare" in r.text.lower()
+    assert servers.counts["genius"] == 1 and servers.counts["lrclib"] == 1
+
+
+def test_genius_requires_bearer(servers) -> None:
+    base = servers.url("genius")
+    assert httpx.get(f"{base}/search", params={"q": "x"}).status_code == 401
+    r = httpx.get(
+        f"{base}/search", params={"q": "x"}, headers={"Authorization": f"Bearer {GENIUS_TOKEN}"}
+    )
+    assert r.status_code == 200 and r.json()["meta"]["status"] == 200
+
+
+@pytest.mark.parametrize("rate", [1.0])
+def test_injected_5xx(servers, rate: float) -> None:
+    servers.modes.error_rate = rate
+    assert httpx.get(f"{servers.url('lrclib')}/api/search", params={"q": "x"}).status_code == 503
