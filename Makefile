@@ -26,6 +26,8 @@ test: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python -m benchmarks.bench_ingest
+	$(BIN)/python -m benchmarks.bench_genres
+	$(BIN)/python -m benchmarks.bench_topics
 
 lint: $(STAMP)
 	$(BIN)/ruff check src tests benchmarks

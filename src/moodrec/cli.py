@@ -194,7 +194,7 @@ def _echo_refs(result: dict[str, Any] | None) -> None:
         typer.echo("SYNTHETIC sandbox data (not real listeners).")
     for name, ref in sorted(result.get("refs", {}).items()):
         rows = "" if ref.rows is None else f"{ref.rows:>12,} rows"
-        typer.echo(f"  {name:<24}{rows:>18}  {ref.fingerprint[:12]}  {ref.path}")
+        typer.echo(f"  {name:<36}{rows:>16}  {ref.fingerprint[:12]}  {ref.path}")
 
 
 @app.command()
