@@ -8,23 +8,13 @@ from typing import Literal
 from pydantic import Field, model_validator
 
 from moodrec.config.base import StageConfig
+from moodrec.domain import CONTINUOUS_AUDIO_FEATURES
 
 ClusterMethod = Literal["kmeans", "minibatch_kmeans", "gmm", "agglomerative", "spectral", "hdbscan"]
 
 #: audio features clustered by default. ``key`` (a circular pitch class) and ``mode`` (binary)
 #: are left out: Euclidean distances on them measure nothing musical.
-DEFAULT_AUDIO_FEATURES: tuple[str, ...] = (
-    "danceability",
-    "energy",
-    "loudness",
-    "speechiness",
-    "acousticness",
-    "instrumentalness",
-    "liveness",
-    "valence",
-    "tempo",
-    "duration_ms",
-)
+DEFAULT_AUDIO_FEATURES: tuple[str, ...] = CONTINUOUS_AUDIO_FEATURES
 
 
 class ClusteringConfig(StageConfig):

@@ -8,19 +8,10 @@ from typing import Literal
 from pydantic import Field, model_validator
 
 from moodrec.config.base import StageConfig
+from moodrec.domain import SUPER_GENRES
 
 #: the seed study's nine super-genres
-DEFAULT_SUPER_GENRES: tuple[str, ...] = (
-    "pop",
-    "rock",
-    "electronica",
-    "hip hop",
-    "classical",
-    "jazz",
-    "folk",
-    "metal",
-    "experimental",
-)
+DEFAULT_SUPER_GENRES: tuple[str, ...] = SUPER_GENRES
 
 GenreSource = Literal["sandbox", "hetrec", "spotify_csv", "table"]
 

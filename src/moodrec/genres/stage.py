@@ -14,6 +14,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from moodrec.domain import CONTINUOUS_AUDIO_FEATURES
 from moodrec.errors import InputDataError
 from moodrec.genres.config import GenresConfig
 from moodrec.genres.embedding import embed_genres, shortest_path_matrix, track_genre_vectors
@@ -31,17 +32,7 @@ from moodrec.storage import write_json_atomic, write_parquet_atomic
 logger = logging.getLogger(__name__)
 
 #: audio features used by the song map when present
-MAP_FEATURES = (
-    "danceability",
-    "energy",
-    "loudness",
-    "speechiness",
-    "acousticness",
-    "instrumentalness",
-    "liveness",
-    "valence",
-    "tempo",
-)
+MAP_FEATURES = tuple(f for f in CONTINUOUS_AUDIO_FEATURES if f != "duration_ms")
 
 #: output dataset name → (layer, file name)
 GENRE_OUTPUTS = {

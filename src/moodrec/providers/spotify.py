@@ -17,6 +17,7 @@ import requests
 from pydantic import Field, SecretStr
 
 from moodrec.config.base import StageConfig
+from moodrec.domain import AUDIO_FEATURES
 from moodrec.providers.base import (
     LookupResult,
     ProviderError,
@@ -31,20 +32,7 @@ from moodrec.providers.base import (
 
 logger = logging.getLogger(__name__)
 
-FEATURE_NAMES = (
-    "danceability",
-    "energy",
-    "key",
-    "loudness",
-    "mode",
-    "speechiness",
-    "acousticness",
-    "instrumentalness",
-    "liveness",
-    "valence",
-    "tempo",
-    "duration_ms",
-)
+FEATURE_NAMES = AUDIO_FEATURES
 _PROBE_ID = "0" * 22
 
 

@@ -8,21 +8,13 @@ tab or a newline, and no lyric word contains a Genius artifact token (``embed``,
 
 from __future__ import annotations
 
+from moodrec import domain
+
 # Word lists are laid out by hand, several entries a line, to stay readable.
 # fmt: off
 
 #: The nine super-genres, in the order used by every taste vector and affinity matrix.
-SUPER_GENRES: tuple[str, ...] = (
-    "pop",
-    "rock",
-    "electronica",
-    "hip hop",
-    "classical",
-    "jazz",
-    "folk",
-    "metal",
-    "experimental",
-)
+SUPER_GENRES = domain.SUPER_GENRES
 
 #: Share of artists whose primary super-genre is each of :data:`SUPER_GENRES`.
 SUPER_GENRE_SHARE: tuple[float, ...] = (0.16, 0.22, 0.15, 0.10, 0.05, 0.07, 0.08, 0.10, 0.07)
@@ -130,20 +122,7 @@ SUPER_GENRE_CROSSOVER: tuple[tuple[float, ...], ...] = (
 )
 
 #: The seed study's twelve Spotify audio features, in truth-column order.
-AUDIO_FEATURES: tuple[str, ...] = (
-    "danceability",
-    "energy",
-    "key",
-    "loudness",
-    "mode",
-    "speechiness",
-    "acousticness",
-    "instrumentalness",
-    "liveness",
-    "valence",
-    "tempo",
-    "duration_ms",
-)
+AUDIO_FEATURES = domain.AUDIO_FEATURES
 
 #: Planted audio clusters: label and mean of each feature (mode as P(major), duration in s).
 AUDIO_CLUSTERS: tuple[tuple[str, dict[str, float]], ...] = (

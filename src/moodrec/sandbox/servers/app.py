@@ -36,25 +36,12 @@ from urllib.parse import parse_qs, unquote, urlsplit
 
 import polars as pl
 
+from moodrec.domain import AUDIO_FEATURES
 from moodrec.providers.base import match_key
 
 logger = logging.getLogger(__name__)
 
 _B62 = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
-AUDIO_FEATURES = (
-    "danceability",
-    "energy",
-    "key",
-    "loudness",
-    "mode",
-    "speechiness",
-    "acousticness",
-    "instrumentalness",
-    "liveness",
-    "valence",
-    "tempo",
-    "duration_ms",
-)
 CLOUDFLARE_403 = (
     '<!DOCTYPE html><html lang="en-US"><head><title>Just a moment...</title></head>'
     "<body><h1>Sorry, you have been blocked</h1><p>Cloudflare Ray ID: 8f00000000000000</p>"
