@@ -1,0 +1,60 @@
+"""The CLI validates before working and turns moodrec errors into clean messages."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from typer.testing import CliRunner
+
+from moodrec.cli import app
+
+runner = CliRunner()
+
+
+def test_ingest_command_writes_tables_and_counts_rejects(tmp_path: Path) -> None:
+    log = tmp_path / "log.tsv"
+    log.write_text(
+        'user_000001\t2009-05-04T23:08:57Z\t\tJohnny "Hammond" Smith\t\tSoul Talk\n'
+        "user_000001\tnot-a-time\t\tA\t\tB\n"
+        "only\tthree\tcolumns\n",
+        encoding="utf-8",
+    )
+    out = tmp_path / "out"
+    result = runner.invoke(app, ["ingest", "lastfm1k", str(log), "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    assert "3 lines: 1 events, 2 rejected" in result.output
+    rejects = (out / "rejects.tsv").read_text(encoding="utf-8").splitlines()
+    assert [r.split("\t")[0] for r in rejects[1:]] == ["2", "3"]
+
+
+def test_missing_input_is_a_clean_error(tmp_path: Path) -> None:
+    result = runner.invoke(app, ["ingest", "lastfm1k", str(tmp_path / "nope.tsv")])
+    assert result.exit_code == 2
+    assert "nope.tsv" in result.output
+    assert "Traceback" not in result.output
+
+
+def test_bad_sandbox_profile_names_allowed_values(tmp_path: Path) -> None:
+    result = runner.invoke(
+        app, ["sandbox", "generate", "--profile", "huge", "--out", str(tmp_path)]
+    )
+    assert result.exit_code == 2
+    assert "'tiny', 'demo' or 'large'" in result.output
+    assert list(tmp_path.iterdir()) == []  # nothing written
+
+
+def test_sandbox_generate_tiny(tmp_path: Path) -> None:
+    result = runner.invoke(
+        app, ["sandbox", "generate", "--profile", "tiny", "--seed", "3", "--out", str(tmp_path)]
+    )
+    assert result.exit_code == 0, result.output
+    assert (tmp_path / "world.json").is_file()
+    assert "tiny world (seed 3)" in result.output
+
+
+def test_config_show_masks_secrets(config_env: Path, monkeypatch) -> None:
+    monkeypatch.setenv("MOODREC_GENIUS_TOKEN", "tok-very-secret")
+    result = runner.invoke(app, ["config", "show", "--profile", "demo"])
+    assert result.exit_code == 0, result.output
+    assert "tok-very-secret" not in result.output
+    assert '"genius_token": "**********"' in result.output
