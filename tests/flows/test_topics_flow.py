@@ -54,3 +54,30 @@ def test_topics_flow_tiny(harness, config_env, tmp_path: Path) -> None:
 
     again = topics_flow(profile="tiny", overrides=overrides)
     assert again["refs"] == refs
+
+
+def test_topics_flow_per_language_reports_skipped(harness, config_env, tmp_path: Path) -> None:
+    """The tiny world's 4 French lyrics are below min_docs: reported, English still modelled."""
+    overrides = {
+        "paths": {"data_dir": str(tmp_path / "data")},
+        "lyrics": {"language_mode": "per_language"},
+        "topics": {
+            "k_values": [3, 4],
+            "alphas": ["symmetric"],
+            "etas": ["symmetric"],
+            "passes": 2,
+            "n_sweep_tasks": 1,
+            "tsne_perplexity": 10,
+        },
+    }
+    result = topics_flow(profile="tiny", overrides=overrides)
+    summary = result["summary"]
+    assert summary["language_mode"] == "per_language"
+    assert list(summary["topic_languages"]) == ["en"]
+    assert summary["skipped_languages"]["fr"]["n_documents"] == summary["languages"]["fr"]
+    tt = pd.read_parquet(result["refs"]["track_topics"].path)
+    assert set(tt["language"]) == {"en"}
+    cols = [c for c in tt.columns if c.startswith("topic_")]
+    np.testing.assert_allclose(tt[cols].sum(axis=1), 1.0, atol=1e-9)
+    topics = pd.read_parquet(result["refs"]["topics"].path)
+    assert topics["topic_key"].str.startswith("en:").all()

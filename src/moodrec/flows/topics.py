@@ -61,6 +61,10 @@ def _sweep(clean, lcfg, tcfg, data_dir: str, sweep_stage: int, previous: list) -
 def topics_flow(profile: str = "demo", overrides: dict[str, Any] | None = None) -> dict[str, Any]:
     """Topic stage: lyrics table → lyrics_clean → LDA sweep → topics, track_topics, topic map.
 
+    With ``lyrics.language_mode: per_language`` each language with ``topics.min_docs``
+    documents gets its own sweep and model (outputs keyed by ``language``); the summary's
+    ``topic_languages`` and ``skipped_languages`` say which were modelled and why not.
+
     Parameters
     ----------
     profile

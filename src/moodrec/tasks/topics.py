@@ -84,7 +84,8 @@ def topic_sweep_chunk(
     data_dir: str,
 ) -> dict[str, DatasetRef]:
     """Fit and score chunk ``chunk`` of sweep stage ``sweep_stage`` (a few models per task)."""
-    points = stage.sweep_points(tcfg, sweep_stage, [Path(r.path) for r in previous])
+    languages, _ = stage.topic_languages(Path(clean.path), lcfg, tcfg)
+    points = stage.sweep_points(tcfg, sweep_stage, [Path(r.path) for r in previous], languages)
     mine = stage.chunk_points(points, tcfg.n_sweep_tasks, chunk)
     name = f"topics_sweep_s{sweep_stage}_c{chunk}"
     out = Catalogue(data_dir).layer_dir("reports") / "topics_sweep" / f"{name}.parquet"
@@ -101,7 +102,8 @@ def fit_topics(
     tcfg: TopicsConfig,
     data_dir: str,
 ) -> dict[str, Any]:
-    """Choose the model from the sweep, refit on all documents and write its checkpoints."""
+    """Choose each language's model from the sweep, refit it and write the checkpoints."""
+    logger = get_run_logger()
     out = _paths(
         data_dir,
         "topics_sweep",
@@ -114,14 +116,24 @@ def fit_topics(
         "topic_word_matrix",
         "track_topics",
     )
+    languages, skipped = stage.topic_languages(Path(clean.path), lcfg, tcfg)
+    out = {
+        **{k: p for k, p in out.items() if k not in ("lda_model", "lda_dictionary")},
+        **stage.language_model_paths(out, list(languages)),
+    }
     summary = stage.fit_final(Path(clean.path), [Path(r.path) for r in sweep], lcfg, tcfg, out)
-    get_run_logger().info(
-        "chosen %s (c_v %.3f) over %d models: %s",
-        summary["chosen_model"],
-        summary["c_v"],
-        summary["n_models_swept"],
-        summary["labels"],
-    )
+    for lang, s in summary["topic_languages"].items():
+        logger.info(
+            "%s: chosen %s (c_v %.3f) over %d models, %d documents",
+            lang,
+            s["chosen_model"],
+            s["c_v"],
+            s["n_models_swept"],
+            s["n_documents"],
+        )
+    logger.info("topic labels: %s", summary["labels"])
+    if skipped:
+        logger.warning("languages not modelled: %s", skipped)
     return {"refs": Catalogue(data_dir).register_many(out), "summary": summary}
 
 

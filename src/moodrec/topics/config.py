@@ -20,6 +20,12 @@ class TopicsConfig(StageConfig):
     full product. Models are ranked by ``select_metric``; among models within
     ``select_tolerance`` (relative) of the best, the smallest ``k`` wins (parsimony: a
     split topic keeps coherence high, an extra topic must earn its place).
+
+    With ``LyricsConfig.language_mode == "per_language"`` every language with at least
+    ``min_docs`` modelled documents gets its own model (languages below are reported as
+    skipped). English runs the sweep above; every other language runs
+    the smaller ``other_k_values`` sweep with the first alpha/eta only, or fits the fixed
+    ``other_k`` when it is set.
     """
 
     k_values: tuple[int, ...] = (4, 5, 6, 7, 8, 9, 10, 11, 12)
@@ -40,7 +46,12 @@ class TopicsConfig(StageConfig):
     # The sweep's fits are split over this many tasks (not one task per fit or document).
     n_sweep_tasks: int = Field(default=4, ge=1)
     seed: int = Field(default=42, ge=0)
+    # Fewest modelled documents for a topic model (per language in per_language mode).
     min_docs: int = Field(default=20, ge=2)
+    # per_language: the k swept for every other language (first alpha/eta only) ...
+    other_k_values: tuple[int, ...] = (3, 4, 5, 6)
+    # ... or, when set, one fixed k for every other language (no sweep).
+    other_k: int | None = Field(default=None, ge=2)
     # Topic map: t-SNE (or MDS) of track topic vectors; at most this many tracks (seeded sample).
     embed_method: Literal["tsne", "mds"] = "tsne"
     embed_max_points: int = Field(default=5_000, ge=10)
@@ -56,6 +67,8 @@ class TopicsConfig(StageConfig):
             raise ValueError("k_values, alphas and etas must not be empty")
         if min(self.k_values) < 2:
             raise ValueError("every k must be at least 2")
+        if not self.other_k_values or min(self.other_k_values) < 2:
+            raise ValueError("other_k_values must be non-empty and every k at least 2")
         if self.workers and "auto" in self.alphas:
             raise ValueError('alpha "auto" needs workers = 0 (LdaMulticore does not support it)')
         return self

@@ -44,12 +44,14 @@ class TopicCorpus:
         return [self.dictionary[i] for i in range(len(self.dictionary))]
 
 
-def add_phrases(docs: list[list[str]], cfg: LyricsConfig) -> list[list[str]]:
+def add_phrases(docs: list[list[str]], cfg: LyricsConfig, language: str = "en") -> list[list[str]]:
     """Join frequent collocations with gensim ``Phrases`` (bigrams, then trigrams).
 
     ``cfg.phrase_rounds`` rounds of NPMI-scored phrase detection; each round's frozen model
-    is applied to the output of the previous one. Deterministic (counting only).
+    is applied to the output of the previous one. Deterministic (counting only). gensim's
+    connector words ("of", "the", ...) are English, so other languages use none.
     """
+    connectors = ENGLISH_CONNECTOR_WORDS if language == "en" else frozenset()
     out = docs
     for _ in range(cfg.phrase_rounds):
         phrases = Phrases(
@@ -57,13 +59,15 @@ def add_phrases(docs: list[list[str]], cfg: LyricsConfig) -> list[list[str]]:
             min_count=cfg.phrase_min_count,
             threshold=cfg.phrase_threshold,
             scoring="npmi",
-            connector_words=ENGLISH_CONNECTOR_WORDS,
+            connector_words=connectors,
         ).freeze()
         out = [phrases[d] for d in out]
     return out
 
 
-def build_corpus(track_ids: np.ndarray, tokens: list[list[str]], cfg: LyricsConfig) -> TopicCorpus:
+def build_corpus(
+    track_ids: np.ndarray, tokens: list[list[str]], cfg: LyricsConfig, language: str = "en"
+) -> TopicCorpus:
     """Phrase the documents, build and filter the dictionary, and convert to bag-of-words.
 
     Parameters
@@ -74,6 +78,8 @@ def build_corpus(track_ids: np.ndarray, tokens: list[list[str]], cfg: LyricsConf
         The cleaned token lists (``lyrics_clean.tokens`` of ``ok`` rows).
     cfg
         Phrase and ``filter_extremes`` settings.
+    language
+        ISO 639-1 code of the documents (one model per language); picks phrase connectors.
 
     Raises
     ------
@@ -81,18 +87,20 @@ def build_corpus(track_ids: np.ndarray, tokens: list[list[str]], cfg: LyricsConf
         Nothing is left to model (no documents or an empty dictionary after filtering).
     """
     if len(tokens) == 0:
-        raise InputDataError("topics: no cleaned lyrics to model (every document was dropped)")
-    docs = add_phrases([list(t) for t in tokens], cfg)
+        raise InputDataError(
+            f"topics: no cleaned {language!r} lyrics to model (every document was dropped)"
+        )
+    docs = add_phrases([list(t) for t in tokens], cfg, language)
     dictionary = Dictionary(docs)
     no_below = min(cfg.no_below, max(1, len(docs) // 10))  # tiny corpora keep some words
     dictionary.filter_extremes(no_below=no_below, no_above=cfg.no_above, keep_n=cfg.keep_n)
     if len(dictionary) == 0:
         raise InputDataError(
-            f"topics: dictionary empty after filter_extremes(no_below={no_below}, "
+            f"topics ({language}): dictionary empty after filter_extremes(no_below={no_below}, "
             f"no_above={cfg.no_above}) over {len(docs)} documents"
         )
     bow = [dictionary.doc2bow(d) for d in docs]
-    logger.info("corpus: %d documents, %d terms", len(docs), len(dictionary))
+    logger.info("corpus %s: %d documents, %d terms", language, len(docs), len(dictionary))
     return TopicCorpus(np.asarray(track_ids), docs, dictionary, bow)
 
 

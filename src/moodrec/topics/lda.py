@@ -27,26 +27,53 @@ class ModelFitError(MoodrecError):
     """A topic model could not be fitted or produced non-finite values."""
 
 
+#: The language that runs the full sweep and keeps the unprefixed output names.
+PRIMARY_LANGUAGE = "en"
+
+
+def topic_key(language: str, topic: int) -> str:
+    """The topic's id across languages, e.g. ``"es:3"``."""
+    return f"{language}:{int(topic)}"
+
+
+def topic_column(language: str, topic: int) -> str:
+    """The ``track_topics`` column of a topic: ``topic_3`` for English, ``topic_es_3`` else."""
+    if language == PRIMARY_LANGUAGE:
+        return f"topic_{int(topic)}"
+    return f"topic_{language}_{int(topic)}"
+
+
 @dataclass(frozen=True)
 class SweepPoint:
-    """One model of the sweep: number of topics and Dirichlet priors."""
+    """One model of the sweep: language, number of topics and Dirichlet priors."""
 
     k: int
     alpha: str
     eta: str
+    language: str = PRIMARY_LANGUAGE
 
     @property
     def name(self) -> str:
-        return f"k{self.k}-alpha_{self.alpha}-eta_{self.eta}"
+        base = f"k{self.k}-alpha_{self.alpha}-eta_{self.eta}"
+        return base if self.language == PRIMARY_LANGUAGE else f"{self.language}:{base}"
 
 
-def sweep_plan(cfg: TopicsConfig, best_k: int | None = None) -> list[SweepPoint]:
-    """The models of one sweep stage.
+def sweep_plan(
+    cfg: TopicsConfig, best_k: int | None = None, language: str = PRIMARY_LANGUAGE
+) -> list[SweepPoint]:
+    """The models of one sweep stage for one language.
 
-    ``grid``: the full product. ``staged`` without ``best_k``: every k with the first
-    alpha and eta; with ``best_k``: the remaining alpha × eta at that k.
+    English: ``grid`` is the full product; ``staged`` without ``best_k`` is every k with
+    the first alpha and eta, with ``best_k`` the remaining alpha × eta at that k. Any other
+    language has a single stage (nothing with ``best_k``): ``cfg.other_k`` alone when set,
+    else every ``cfg.other_k_values`` with the first alpha and eta.
     """
     a0, e0 = cfg.alphas[0], cfg.etas[0]
+    if language != PRIMARY_LANGUAGE:
+        if best_k is not None:
+            return []
+        ks = (cfg.other_k,) if cfg.other_k is not None else cfg.other_k_values
+        return [SweepPoint(k, a0, e0, language) for k in ks]
     if cfg.sweep_strategy == "grid":
         if best_k is not None:
             return []
@@ -120,7 +147,7 @@ def run_sweep(corpus: TopicCorpus, points: list[SweepPoint], cfg: TopicsConfig) 
     Returns
     -------
     pandas.DataFrame
-        One row per point: ``model``, ``k``, ``alpha``, ``eta``, ``c_v``, ``c_npmi``,
+        One row per point: ``model``, ``language``, ``k``, ``alpha``, ``eta``, ``c_v``, ``c_npmi``,
         ``log_perplexity``, ``perplexity``, ``topic_diversity``, per-topic coherences,
         ``fit_seconds``.
     """
@@ -135,6 +162,7 @@ def run_sweep(corpus: TopicCorpus, points: list[SweepPoint], cfg: TopicsConfig) 
         rows.append(
             {
                 "model": point.name,
+                "language": point.language,
                 "k": point.k,
                 "alpha": point.alpha,
                 "eta": point.eta,
@@ -155,7 +183,8 @@ def run_sweep(corpus: TopicCorpus, points: list[SweepPoint], cfg: TopicsConfig) 
 def select_model(sweep: pd.DataFrame, cfg: TopicsConfig) -> SweepPoint:
     """The chosen sweep point: best ``select_metric``, smallest k within the tolerance.
 
-    Ties break deterministically on (k, alpha, eta) order.
+    ``sweep`` holds one language's rows (filter a multi-language sweep first). Ties break
+    deterministically on (k, alpha, eta) order.
     """
     if sweep.empty:
         raise ModelFitError("topic sweep produced no models")
@@ -168,7 +197,8 @@ def select_model(sweep: pd.DataFrame, cfg: TopicsConfig) -> SweepPoint:
     k = int(near["k"].iloc[0])
     at_k = sweep.loc[sweep["k"] == k]
     row = at_k.loc[at_k[cfg.select_metric].astype(float).idxmax()]
-    return SweepPoint(int(row["k"]), str(row["alpha"]), str(row["eta"]))
+    language = str(row["language"]) if "language" in row.index else PRIMARY_LANGUAGE
+    return SweepPoint(int(row["k"]), str(row["alpha"]), str(row["eta"]), language)
 
 
 def best_k(sweep: pd.DataFrame, cfg: TopicsConfig) -> int:
@@ -195,17 +225,20 @@ def document_topics(model: LdaModel, bow: list) -> np.ndarray:
 
 
 def topic_tables(
-    model: LdaModel, theta: np.ndarray, cfg: TopicsConfig
+    model: LdaModel, theta: np.ndarray, cfg: TopicsConfig, language: str = PRIMARY_LANGUAGE
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Summary per topic and the long topic-word table.
+    """Summary per topic and the long topic-word table of one language's model.
 
     Returns
     -------
     topics : pandas.DataFrame
-        ``topic_id``, ``label`` (top-3 words), ``top_words`` (list), ``size`` (expected
-        number of documents, the sum of theta), ``share``, ``n_dominant``, ``c_v``-free.
+        ``topic_id`` (0..k-1 within the language), ``language``, ``topic_key``
+        (``"es:3"``), ``label`` (top-3 words), ``top_words`` (list), ``size`` (expected
+        number of documents, the sum of theta), ``share`` (within the language),
+        ``n_dominant``.
     words : pandas.DataFrame
-        ``topic_id``, ``rank``, ``word``, ``probability`` for the top ``cfg.top_words``.
+        ``topic_id``, ``language``, ``topic_key``, ``rank``, ``word``, ``probability`` for
+        the top ``cfg.top_words``.
     """
     k = model.num_topics
     size = theta.sum(axis=0)
@@ -217,6 +250,8 @@ def topic_tables(
         rows.append(
             {
                 "topic_id": t,
+                "language": language,
+                "topic_key": topic_key(language, t),
                 "label": " · ".join(names[:3]),
                 "top_words": names,
                 "size": float(size[t]),
@@ -225,14 +260,24 @@ def topic_tables(
             }
         )
         words.extend(
-            {"topic_id": t, "rank": r, "word": w, "probability": float(p)}
+            {
+                "topic_id": t,
+                "language": language,
+                "topic_key": topic_key(language, t),
+                "rank": r,
+                "word": w,
+                "probability": float(p),
+            }
             for r, (w, p) in enumerate(top)
         )
     return pd.DataFrame(rows), pd.DataFrame(words)
 
 
-def topic_word_frame(model: LdaModel) -> pd.DataFrame:
-    """The full topic-word matrix as a long table (``topic_id``, ``word``, ``probability``)."""
+def topic_word_frame(model: LdaModel, language: str = PRIMARY_LANGUAGE) -> pd.DataFrame:
+    """The full topic-word matrix as a long table.
+
+    Columns ``topic_id``, ``word``, ``probability``, ``language``.
+    """
     phi = model.get_topics()
     vocab = [model.id2word[i] for i in range(phi.shape[1])]
     k, v = phi.shape
@@ -241,5 +286,6 @@ def topic_word_frame(model: LdaModel) -> pd.DataFrame:
             "topic_id": np.repeat(np.arange(k, dtype=np.int32), v),
             "word": np.tile(np.asarray(vocab, dtype=object), k),
             "probability": phi.ravel(),
+            "language": language,
         }
     )

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Collection
+
 import numpy as np
 import pandas as pd
 
@@ -137,9 +139,12 @@ def topic_map_html(
     return _html(fig)
 
 
-def sweep_markdown(sweep: pd.DataFrame, chosen: str) -> str:
-    """The sweep as a Markdown table, the chosen model marked."""
+def sweep_markdown(sweep: pd.DataFrame, chosen: str | Collection[str]) -> str:
+    """The sweep as a Markdown table, the chosen model (one per language) marked."""
+    chosen_names = {chosen} if isinstance(chosen, str) else set(chosen)
+    lang = ["language"] if "language" in sweep.columns else []
     cols = [
+        *lang,
         "model",
         "k",
         "alpha",
@@ -152,11 +157,11 @@ def sweep_markdown(sweep: pd.DataFrame, chosen: str) -> str:
         "fit_seconds",
     ]
     lines = ["| " + " | ".join(cols) + " |", "|" + "---|" * len(cols)]
-    for r in sweep.sort_values(["k", "model"]).itertuples():
+    for r in sweep.sort_values([*lang, "k", "model"]).itertuples():
         vals = []
         for c in cols:
             v = getattr(r, c)
             vals.append(f"{v:.4f}" if isinstance(v, float) else str(v))
-        mark = " **(chosen)**" if r.model == chosen else ""
+        mark = " **(chosen)**" if r.model in chosen_names else ""
         lines.append("| " + " | ".join(vals) + mark + " |")
     return "\n".join(lines) + "\n"
