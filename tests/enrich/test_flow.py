@@ -11,7 +11,7 @@ from prefect.settings import PREFECT_LOCAL_STORAGE_PATH, temporary_settings
 from prefect.testing.utilities import prefect_test_harness
 
 from moodrec.config import load_settings
-from moodrec.flows.enrich import enrich_flow
+from moodrec.flows.enrich import enrich_flow, refresh_metadata_flow
 from moodrec.flows.ingest import ingest_flow
 from moodrec.sandbox.servers import FakeServers, WorldIndex
 from tests.enrich.test_stage import config
@@ -38,10 +38,17 @@ def test_enrich_flow_end_to_end(config_env, tmp_path: Path, monkeypatch, caplog)
         ) as srv:
             srv.modes.spotify_audio_features_closed = True
             result = enrich_flow(profile="tiny", overrides=overrides, cfg=config(srv))
+            sent = srv.counts
+            links = pl.read_parquet(result["refs"]["track_links"].path)
+            # nothing expired: the scheduled refresh answers every key from the cache
+            refreshed = refresh_metadata_flow(profile="tiny", overrides=overrides, cfg=config(srv))
+            assert srv.counts == sent
+            assert refreshed["stale"] == 0
     report = result["report"]
     assert report["capabilities"]["spotify"]["audio_features"] == "unavailable"
-    links = pl.read_parquet(result["refs"]["track_links"].path)
     assert links.height > 0
+    assert pl.read_parquet(refreshed["refs"]["track_links"].path).equals(links)
+    assert (Path(result["data_dir"]) / "cache" / "enrich.sqlite").is_file()
     blob = "\n".join(r.getMessage() for r in caplog.records)
     for path in tmp_path.rglob("*"):
         if path.is_file():

@@ -9,15 +9,19 @@ import polars as pl
 import pytest
 
 from moodrec.enrich import EnrichConfig, build_providers, run_enrichment
+from moodrec.enrich.cache import EnrichCache, cache_path
 from moodrec.enrich.stage import plan_batches
 from moodrec.providers.base import RetryConfig
 from moodrec.providers.features_file import FeaturesFile, FeaturesFileConfig
 from moodrec.providers.genius import GeniusConfig
 from moodrec.providers.lrclib import LrclibConfig
+from moodrec.providers.ratelimit import RateLimitConfig
 from moodrec.providers.spotify import SpotifyConfig
 from tests.providers.conftest import GENIUS_TOKEN, SPOTIFY_SECRET
 
 FAST = RetryConfig(max_attempts=4, backoff_base_s=0.01, max_retry_after_s=2, timeout_s=5)
+# far above what the tests send: the limiter is in the path but never waits
+LOOSE = RateLimitConfig(requests=100_000, window_s=1.0, max_concurrency=8)
 TOP40 = (
     Path(__file__).resolve().parents[2]
     / ".."
@@ -25,17 +29,29 @@ TOP40 = (
 )
 
 
-def config(servers, **kw) -> EnrichConfig:
+def config(servers, rate_limit: RateLimitConfig | None = LOOSE, **kw) -> EnrichConfig:
     s, g, lr = servers.url("spotify"), servers.url("genius"), servers.url("lrclib")
     kw.setdefault("batch_size", 64)
     return EnrichConfig(
-        spotify=SpotifyConfig(api_url=s, token_url=f"{s}/api/token", retry=FAST),
-        genius=GeniusConfig(
-            api_root=f"{g}/", public_api_root=f"{g}/api/", web_root=f"{g}/", retry=FAST
+        spotify=SpotifyConfig(
+            api_url=s, token_url=f"{s}/api/token", retry=FAST, rate_limit=rate_limit
         ),
-        lrclib=LrclibConfig(base_url=lr, retry=FAST),
+        genius=GeniusConfig(
+            api_root=f"{g}/",
+            public_api_root=f"{g}/api/",
+            web_root=f"{g}/",
+            retry=FAST,
+            rate_limit=rate_limit,
+        ),
+        lrclib=LrclibConfig(base_url=lr, retry=FAST, rate_limit=rate_limit),
         **kw,
     )
+
+
+def run(servers, secrets, catalogue, out: Path, cfg: EnrichConfig, **kw):
+    """One enrichment run with the cache in ``out/cache`` (as the tasks place it)."""
+    with EnrichCache(cache_path(out), cfg.cache, **kw) as cache:
+        return run_enrichment(catalogue, out, cfg, build_providers(cfg, secrets), cache=cache)
 
 
 def test_full_reach_then_resume_makes_no_requests(servers, secrets, catalogue, tmp_path) -> None:
@@ -53,7 +69,7 @@ def test_full_reach_then_resume_makes_no_requests(servers, secrets, catalogue, t
     before = servers.counts
     again = run_enrichment(catalogue, tmp_path, cfg, build_providers(cfg, secrets))
     assert again.n_batches_run == 0
-    # only the once-per-run capability probe touches the network
+    # without a cache only the once-per-run capability probe touches the network
     assert servers.counts["genius"] == before["genius"]
     assert servers.counts["lrclib"] == before["lrclib"]
     for name in ("track_links", "track_features", "lyrics_raw"):
@@ -93,8 +109,12 @@ def test_secrets_never_leak(servers, secrets, catalogue, tmp_path, caplog) -> No
     servers.modes.rate_limit = (100, 2.0, 1.0)  # a few 429s with Retry-After: 1
     cfg = config(servers)
     providers = build_providers(cfg, secrets)
-    result = run_enrichment(catalogue, tmp_path, cfg, providers)
-    texts = [r.getMessage() for r in caplog.records] + [
+    with EnrichCache(cache_path(tmp_path), cfg.cache) as cache:
+        result = run_enrichment(catalogue, tmp_path, cfg, providers, cache=cache)
+        texts = [repr(cache)]
+        assert cache.count() > 0
+    assert cache_path(tmp_path).is_file()  # the cache file is among the files read below
+    texts += [r.getMessage() for r in caplog.records] + [
         repr(providers.spotify),
         repr(providers.genius),
         repr(cfg),

@@ -31,6 +31,7 @@ import polars as pl
 from pydantic import Field
 
 from moodrec.config.base import Secrets, StageConfig
+from moodrec.enrich.cache import PROBE, CacheConfig, EnrichCache
 from moodrec.errors import ConfigError
 from moodrec.providers.base import STATUSES, LookupResult, ProviderError, RateLimitExceeded
 from moodrec.providers.features_file import FeaturesFile, FeaturesFileConfig
@@ -57,6 +58,7 @@ class EnrichConfig(StageConfig):
     genius: GeniusConfig | None = GeniusConfig()
     lrclib: LrclibConfig | None = LrclibConfig()
     features_file: FeaturesFileConfig | None = None
+    cache: CacheConfig = CacheConfig()
 
 
 @dataclass
@@ -69,10 +71,23 @@ class Providers:
     features_file: FeaturesFile | None = None
     capabilities: dict[str, dict[str, str]] = field(default_factory=dict)
 
-    def probe(self) -> dict[str, dict[str, str]]:
-        """Probe every provider's reach once per run."""
+    def probe(self, cache: EnrichCache | None = None) -> dict[str, dict[str, str]]:
+        """Probe every provider's reach once per run (skipped while a cached probe is fresh)."""
         if self.spotify is not None and not self.capabilities.get("spotify"):
-            self.capabilities["spotify"] = self.spotify.probe()
+            hit = cache.get("spotify", PROBE, "capabilities") if cache else None
+            if hit is not None and hit.status == "found":
+                self.spotify.capabilities = dict(hit.data)
+            else:
+                self.spotify.probe()
+                if cache is not None:
+                    cache.put(
+                        "spotify",
+                        PROBE,
+                        "capabilities",
+                        LookupResult("found", self.spotify.capabilities),
+                    )
+                    cache.commit()
+            self.capabilities["spotify"] = self.spotify.capabilities
         return self.capabilities
 
 
@@ -125,10 +140,29 @@ def plan_batches(tracks: pl.DataFrame, cfg: EnrichConfig) -> list[tuple[str, pl.
     return out
 
 
-def _try(rows: list[dict[str, Any]], track_id: int, cap: str, prov: str, fn: Callable[[], Any]):
-    """Call one provider for one key; a non-fatal ProviderError becomes a status row."""
+def track_key(artist: str, title: str) -> str:
+    """The cache key of an artist/title lookup (exact input; providers normalise)."""
+    return f"{artist}\x1f{title}"
+
+
+def _try(
+    rows: list[dict[str, Any]],
+    track_id: int,
+    cap: str,
+    prov: str,
+    fn: Callable[[], Any],
+    cache: EnrichCache | None = None,
+    key: str | None = None,
+):
+    """Call one provider for one key (cache first); a ProviderError becomes a status row."""
+    hit = cache.get(prov, cap, key) if cache is not None and key is not None else None
+    if hit is not None and hit.status not in ("found", "not_found"):
+        rows.append(
+            {"track_id": track_id, "capability": cap, "provider": prov, "status": hit.status}
+        )
+        return ProviderError(f"{prov} {cap}: cached {hit.status}", status=hit.status)
     try:
-        result = fn()
+        result = hit if hit is not None else fn()
     except RateLimitExceeded:
         raise
     except ProviderError as exc:
@@ -136,22 +170,81 @@ def _try(rows: list[dict[str, Any]], track_id: int, cap: str, prov: str, fn: Cal
         rows.append(
             {"track_id": track_id, "capability": cap, "provider": prov, "status": exc.status}
         )
+        if cache is not None and key is not None:
+            cache.put(
+                prov,
+                cap,
+                key,
+                LookupResult(exc.status, detail=str(exc)),
+                http_status=exc.http_status,
+            )
         return exc
+    if hit is None and cache is not None and key is not None and isinstance(result, LookupResult):
+        cache.put(prov, cap, key, result)
     status = result.status if isinstance(result, LookupResult) else "found"
     rows.append({"track_id": track_id, "capability": cap, "provider": prov, "status": status})
     return result
 
 
+def _cached_many(
+    cache: EnrichCache | None,
+    prov: str,
+    cap: str,
+    keys: list[str],
+    fetch: Callable[[list[str]], dict[str, LookupResult]],
+) -> dict[str, LookupResult]:
+    """Answers for many keys: fresh cache rows, then one batched ``fetch`` of the rest."""
+    out: dict[str, LookupResult] = {}
+    missing: list[str] = []
+    for k in dict.fromkeys(keys):
+        hit = cache.get(prov, cap, k) if cache is not None else None
+        if hit is None:
+            missing.append(k)
+        else:
+            out[k] = hit
+    if not missing:
+        return out
+    try:
+        fetched = fetch(missing)
+    except RateLimitExceeded:
+        raise
+    except ProviderError as exc:
+        fetched = {k: LookupResult(exc.status, detail=str(exc)) for k in missing}
+    for k, res in fetched.items():
+        if cache is not None:
+            cache.put(prov, cap, k, res)
+        out[k] = res
+    return out
+
+
 def enrich_batch(
-    batch: pl.DataFrame, cfg: EnrichConfig, providers: Providers
+    batch: pl.DataFrame,
+    cfg: EnrichConfig,
+    providers: Providers,
+    cache: EnrichCache | None = None,
 ) -> dict[str, pl.DataFrame]:
     """Enrich one batch of tracks; returns the part tables (see the module docstring).
+
+    Every answer is looked up in ``cache`` first and stored there; the cache is committed
+    once at the end of the batch (also when it fails, keeping every answer already got).
 
     Raises
     ------
     RateLimitExceeded
         A server asked to wait beyond the cap; the whole batch must be retried later.
+    CacheError
+        The cache file is corrupt or locked.
     """
+    try:
+        return _enrich_batch(batch, cfg, providers, cache)
+    finally:
+        if cache is not None:
+            cache.commit()
+
+
+def _enrich_batch(
+    batch: pl.DataFrame, cfg: EnrichConfig, providers: Providers, cache: EnrichCache | None
+) -> dict[str, pl.DataFrame]:
     status: list[dict[str, Any]] = []
     links: list[dict[str, Any]] = []
     features: list[dict[str, Any]] = []
@@ -179,6 +272,8 @@ def enrich_batch(
                 "track_link",
                 "spotify",
                 lambda r=r: sp.link_track(r["artist_name"], r["track_name"]),
+                cache,
+                track_key(r["artist_name"], r["track_name"]),
             )
             if isinstance(res, LookupResult) and res.status == "found":
                 link_of[tid] = res.data
@@ -203,12 +298,7 @@ def enrich_batch(
     sp_feats: dict[str, LookupResult] = {}
     if sp is not None and "spotify" in cfg.features_order:
         ids = [link["spotify_id"] for link in link_of.values()]
-        try:
-            sp_feats = sp.audio_features(ids)
-        except RateLimitExceeded:
-            raise
-        except ProviderError as exc:
-            sp_feats = {i: LookupResult(exc.status) for i in ids}
+        sp_feats = _cached_many(cache, "spotify", "audio_features", ids, sp.audio_features)
     artist_of_track = {r["track_id"]: r for r in rows}
     for r in rows:
         tid = r["track_id"]
@@ -259,12 +349,9 @@ def enrich_batch(
     }
     sp_artists: dict[str, LookupResult] = {}
     if sp is not None and "spotify" in cfg.genres_order and sp_artist_ids:
-        try:
-            sp_artists = sp.artists(sorted(sp_artist_ids))
-        except RateLimitExceeded:
-            raise
-        except ProviderError as exc:
-            sp_artists = {a: LookupResult(exc.status) for a in sp_artist_ids}
+        sp_artists = _cached_many(
+            cache, "spotify", "artist_genres", sorted(sp_artist_ids), sp.artists
+        )
     by_artist_sp = {aid: (said, sp_artists.get(said)) for said, aid in sp_artist_ids.items()}
     for aid, r in artist_rows.items():
         for prov in cfg.genres_order:
@@ -318,6 +405,8 @@ def enrich_batch(
                 "lyrics",
                 prov,
                 lambda c=client, r=r: c.lyrics(r["artist_name"], r["track_name"]),
+                cache,
+                track_key(r["artist_name"], r["track_name"]),
             )
             if isinstance(res, ProviderError):
                 if res.status == "blocked":
@@ -396,6 +485,11 @@ def part_done(parts_dir: Path, key: str) -> bool:
     return json.loads(marker.read_text()).get("n_error", 1) == 0
 
 
+def clear_part(parts_dir: Path, key: str) -> None:
+    """Mark batch ``key`` not done (its tables are rewritten next; a crash then redoes it)."""
+    (parts_dir / key / "_done.json").unlink(missing_ok=True)
+
+
 def write_part(parts_dir: Path, key: str, tables: dict[str, pl.DataFrame]) -> None:
     """Write one batch's tables atomically, the ``_done.json`` marker last."""
     folder = parts_dir / key
@@ -447,6 +541,8 @@ def run_enrichment(
     providers: Providers,
     *,
     on_batch: Callable[[int, int], None] | None = None,
+    cache: EnrichCache | None = None,
+    refresh: bool = False,
 ) -> EnrichResult:
     """Enrich a catalogue, resuming from finished batches in ``out_dir/enrich_parts``.
 
@@ -462,20 +558,30 @@ def run_enrichment(
         Clients (:func:`build_providers`); probed once here.
     on_batch
         Called with ``(batches done, total)`` after each batch (progress reporting).
+    cache
+        The per-key answer cache (:class:`~moodrec.enrich.cache.EnrichCache`), committed
+        after each batch; ``None`` asks the network for every key.
+    refresh
+        Redo finished batches too: with a cache, only keys past their TTL (or that failed)
+        reach the network; the rest are answered from the cache.
 
     Raises
     ------
     RateLimitExceeded
         A provider asked to wait beyond its cap; finished batches are kept.
+    CacheError
+        The cache file is corrupt or locked (it is left untouched).
     """
     tracks = pl.read_parquet(tracks_path)
     batches = plan_batches(tracks, cfg)
     parts_dir = Path(out_dir) / "enrich_parts"
-    capabilities = providers.probe()
+    capabilities = providers.probe(cache)
     n_run = 0
     for i, (key, batch) in enumerate(batches):
+        if refresh:
+            clear_part(parts_dir, key)
         if not part_done(parts_dir, key):
-            write_part(parts_dir, key, enrich_batch(batch, cfg, providers))
+            write_part(parts_dir, key, enrich_batch(batch, cfg, providers, cache))
             n_run += 1
         if on_batch is not None:
             on_batch(i + 1, len(batches))

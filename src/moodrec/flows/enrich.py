@@ -1,4 +1,8 @@
-"""``enrich_flow``: every configured provider over the track catalogue, in batches."""
+"""``enrich_flow``: every configured provider over the track catalogue, in batches.
+
+``refresh_metadata_flow`` (for a cron schedule) redoes every batch with the per-key cache:
+only answers past their TTL, and keys that failed, go to the network again.
+"""
 
 from __future__ import annotations
 
@@ -13,6 +17,7 @@ from moodrec.config import load_settings
 from moodrec.enrich.stage import EnrichConfig, plan_batches
 from moodrec.tasks.enrich import (
     combine_enrichment,
+    count_stale,
     enrich_batch_task,
     probe_providers,
     start_progress,
@@ -37,18 +42,41 @@ def enrich_flow(
     cfg
         The stage config until ``Settings.enrich`` exists (default ``EnrichConfig()``).
     """
+    return _enrich(profile, overrides, cfg, refresh=False)
+
+
+@flow(name="refresh-metadata", log_prints=False)
+def refresh_metadata_flow(
+    profile: str = "demo",
+    overrides: dict[str, Any] | None = None,
+    cfg: EnrichConfig | None = None,
+) -> dict[str, Any]:
+    """Re-fetch cached answers older than their TTL (and failed keys); rebuild the tables.
+
+    Parameters are those of :func:`enrich_flow`. Fresh answers come from the cache, so a
+    refresh with nothing expired sends no request.
+    """
+    return _enrich(profile, overrides, cfg, refresh=True)
+
+
+def _enrich(
+    profile: str, overrides: dict[str, Any] | None, cfg: EnrichConfig | None, *, refresh: bool
+) -> dict[str, Any]:
     settings = load_settings(profile, overrides=overrides)
     cfg = cfg or getattr(settings, "enrich", None) or EnrichConfig()
     data_dir = str(Path(settings.paths.data_dir).resolve())
     tracks = Catalogue(data_dir).ref("tracks")
     batches = plan_batches(pl.read_parquet(tracks.path), cfg)
-    capabilities = probe_providers(cfg, profile)
+    stale = count_stale(cfg, data_dir) if refresh else 0
+    capabilities = probe_providers(cfg, profile, data_dir)
     progress = start_progress(len(batches))
     keys = []
     for i, (key, _) in enumerate(batches):
         keys.append(
-            enrich_batch_task(tracks, key, i * cfg.batch_size, cfg, capabilities, data_dir, profile)
+            enrich_batch_task(
+                tracks, key, i * cfg.batch_size, cfg, capabilities, data_dir, profile, refresh
+            )
         )
         update_progress(progress, i + 1, len(batches))
     result = combine_enrichment(keys, capabilities, data_dir)
-    return {"data_dir": data_dir, **result}
+    return {"data_dir": data_dir, "stale": stale, **result}

@@ -30,6 +30,7 @@ from moodrec.providers.base import (
     parse_retry_after,
     similarity,
 )
+from moodrec.providers.ratelimit import RateLimitConfig, limited_session
 
 logger = logging.getLogger(__name__)
 
@@ -51,6 +52,9 @@ class GeniusConfig(StageConfig):
     min_artist_match: float = Field(default=0.6, ge=0, le=1)
     per_page: int = Field(default=5, ge=1, le=20)
     retry: RetryConfig = RetryConfig()
+    rate_limit: RateLimitConfig | None = RateLimitConfig(
+        requests=5, window_s=1.0, max_concurrency=2
+    )
 
 
 def normalise_lyrics(text: str) -> str:
@@ -134,7 +138,12 @@ class GeniusProvider:
         g.API_ROOT = cfg.api_root
         g.PUBLIC_API_ROOT = cfg.public_api_root
         g.WEB_ROOT = cfg.web_root
-        g._session.hooks["response"].append(_raise_for_status)
+        session = limited_session(cfg.rate_limit, cfg.api_root, cfg.public_api_root, cfg.web_root)
+        session.headers = g._session.headers
+        session.proxies = g._session.proxies
+        session.hooks["response"].append(_raise_for_status)
+        g._session.close()
+        g._session = session
         self._g = g
 
     def __repr__(self) -> str:

@@ -18,6 +18,7 @@ from moodrec.providers.base import (
     parse_retry_after,
     similarity,
 )
+from moodrec.providers.ratelimit import LimitedTransport, RateLimitConfig
 
 logger = logging.getLogger(__name__)
 
@@ -29,6 +30,9 @@ class LrclibConfig(StageConfig):
     user_agent: str = "moodrec/0.1 (https://github.com/moodrec/moodrec)"
     min_match: float = Field(default=0.6, ge=0, le=1)
     retry: RetryConfig = RetryConfig()
+    rate_limit: RateLimitConfig | None = RateLimitConfig(
+        requests=10, window_s=1.0, max_concurrency=4
+    )
 
 
 class LrclibProvider:
@@ -42,6 +46,7 @@ class LrclibProvider:
             base_url=cfg.base_url,
             headers={"User-Agent": cfg.user_agent},
             timeout=cfg.retry.timeout_s,
+            transport=LimitedTransport(cfg.rate_limit) if cfg.rate_limit else None,
         )
 
     def close(self) -> None:

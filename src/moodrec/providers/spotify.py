@@ -3,7 +3,8 @@
 The app's reach is probed once per run (:meth:`SpotifyProvider.probe`): a 403 marks a
 capability ``unavailable`` (reported, never stored as empty data). Batch endpoints are used
 when they answer, else one call per id. spotipy gets a plain ``requests.Session`` (no urllib3
-retry that would sleep for hours on a 429); retries are ours (:func:`call_with_retries`).
+retry that would sleep for hours on a 429) that waits for the host's rate limiter
+(:mod:`moodrec.providers.ratelimit`); retries are ours (:func:`call_with_retries`).
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ from moodrec.providers.base import (
     parse_retry_after,
     similarity,
 )
+from moodrec.providers.ratelimit import RateLimitConfig, limited_session
 
 logger = logging.getLogger(__name__)
 
@@ -46,6 +48,10 @@ class SpotifyConfig(StageConfig):
     features_batch: int = Field(default=100, ge=1, le=100)
     artists_batch: int = Field(default=50, ge=1, le=50)
     retry: RetryConfig = RetryConfig()
+    # Spotify allows "a few" requests per second over a rolling 30 s window
+    rate_limit: RateLimitConfig | None = RateLimitConfig(
+        requests=90, window_s=30.0, max_concurrency=2
+    )
 
 
 class _DropDebug:
@@ -146,7 +152,8 @@ class SpotifyProvider:
         from spotipy.oauth2 import SpotifyClientCredentials
 
         self.cfg = cfg
-        session = requests.Session()  # default adapter: no urllib3 retries, no 429 sleeps
+        # default adapter (no urllib3 retries, no 429 sleeps) + the per-host rate limiter
+        session = limited_session(cfg.rate_limit, cfg.api_url, cfg.token_url)
         auth = SpotifyClientCredentials(
             client_id=client_id,
             client_secret=client_secret.get_secret_value(),

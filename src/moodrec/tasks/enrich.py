@@ -21,9 +21,11 @@ from prefect.states import State
 
 from moodrec.catalogue import Catalogue
 from moodrec.config.schema import Secrets
+from moodrec.enrich.cache import EnrichCache, cache_path
 from moodrec.enrich.stage import (
     EnrichConfig,
     build_providers,
+    clear_part,
     combine_parts,
     enrich_batch,
     part_done,
@@ -47,6 +49,21 @@ def _secrets(profile: str) -> Secrets:
     return load_settings(profile).secrets
 
 
+class _NoCache:
+    def __enter__(self) -> None:
+        return None
+
+    def __exit__(self, *exc: object) -> None:
+        return None
+
+
+def open_cache(cfg: EnrichConfig, data_dir: str) -> Any:
+    """The per-key answer cache ``<data_dir>/cache/enrich.sqlite`` (a no-op when disabled)."""
+    if not cfg.cache.enabled:
+        return _NoCache()
+    return EnrichCache(cache_path(data_dir), cfg.cache)
+
+
 def retry_only_retryable(task: Task[..., Any], task_run: TaskRun, state: State[Any]) -> bool:
     """``retry_condition_fn``: retry 429 (incl. over-cap Retry-After), 5xx, transport errors."""
     try:
@@ -59,9 +76,10 @@ def retry_only_retryable(task: Task[..., Any], task_run: TaskRun, state: State[A
 
 
 @task(name="enrich-probe")
-def probe_providers(cfg: EnrichConfig, profile: str) -> dict[str, dict[str, str]]:
-    """Probe each provider's reach once per run (``available`` / ``unavailable``)."""
-    caps = build_providers(cfg, _secrets(profile)).probe()
+def probe_providers(cfg: EnrichConfig, profile: str, data_dir: str) -> dict[str, dict[str, str]]:
+    """Probe each provider's reach once per run, unless a cached probe is still fresh."""
+    with open_cache(cfg, data_dir) as cache:
+        caps = build_providers(cfg, _secrets(profile)).probe(cache)
     get_run_logger().info("provider capabilities: %s", caps)
     return caps
 
@@ -80,18 +98,38 @@ def enrich_batch_task(
     capabilities: dict[str, dict[str, str]],
     data_dir: str,
     profile: str,
+    refresh: bool = False,
 ) -> str:
-    """Enrich one batch (thousands of tracks) unless its part is already done; returns ``key``."""
+    """Enrich one batch (thousands of tracks) unless its part is already done; returns ``key``.
+
+    ``refresh`` redoes a finished batch: keys past their cache TTL (or failed) are fetched
+    again, the others come from the cache.
+    """
     parts = enrich_dir(data_dir) / "enrich_parts"
+    if refresh:
+        clear_part(parts, key)
     if part_done(parts, key):
         return key
     catalogue = pl.read_parquet(tracks.path)
     batch = dict(plan_batches(catalogue, cfg))[key]
     providers = build_providers(cfg, _secrets(profile))
     providers.capabilities = capabilities
-    write_part(parts, key, enrich_batch(batch, cfg, providers))
+    if providers.spotify is not None and "spotify" in capabilities:
+        providers.spotify.capabilities = dict(capabilities["spotify"])
+    with open_cache(cfg, data_dir) as cache:
+        tables = enrich_batch(batch, cfg, providers, cache)  # commits the cache first
+    write_part(parts, key, tables)
     get_run_logger().info("batch %s (%d tracks from row %d) done", key, batch.height, start)
     return key
+
+
+@task(name="enrich-stale")
+def count_stale(cfg: EnrichConfig, data_dir: str) -> int:
+    """Cached answers past their TTL (what a refresh will fetch again)."""
+    with open_cache(cfg, data_dir) as cache:
+        n = 0 if cache is None else sum(1 for _ in cache.stale())
+    get_run_logger().info("%d cached answers past their TTL", n)
+    return n
 
 
 @task(name="enrich-combine")

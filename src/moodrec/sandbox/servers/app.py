@@ -14,7 +14,8 @@ switches on the 2026 reality and faults:
 * ``genius_cloudflare``: every genius.com / api.genius.com answer is a Cloudflare 403 HTML page
 * LRCLIB ``/api/get`` + ``/api/search``; unknown → ``404 TrackNotFound``
 
-Request counts per service are kept in :attr:`FakeServers.counts`.
+Request counts per service are kept in :attr:`FakeServers.counts`, rate-limit 429s in
+:attr:`FakeServers.throttled`.
 """
 
 from __future__ import annotations
@@ -298,6 +299,7 @@ class _State:
         self.modes = modes
         self.lock = threading.Lock()
         self.counts: dict[str, int] = {"spotify": 0, "genius": 0, "lrclib": 0}
+        self.throttled: dict[str, int] = dict.fromkeys(self.counts, 0)
         self.recent: dict[str, deque[float]] = {k: deque() for k in self.counts}
         self.tokens: dict[str, float] = {}
         self.rng = random.Random(modes.seed)
@@ -317,6 +319,7 @@ class _State:
                 while q and q[0] <= now - window:
                     q.popleft()
                 if len(q) >= limit:
+                    self.throttled[service] += 1
                     return 429, retry_after
                 q.append(now)
             if self.modes.error_rate and self.rng.random() < self.modes.error_rate:
@@ -624,6 +627,12 @@ class FakeServers:
         """Requests received per service (``spotify``, ``genius``, ``lrclib``)."""
         with self._state.lock:
             return dict(self._state.counts)
+
+    @property
+    def throttled(self) -> dict[str, int]:
+        """429 answers of the ``rate_limit`` mode per service."""
+        with self._state.lock:
+            return dict(self._state.throttled)
 
     def url(self, service: str) -> str:
         """Base URL of one service, e.g. ``http://127.0.0.1:43123``."""
