@@ -44,8 +44,7 @@ class LyricsConfig(StageConfig):
         "hi",
     )
     language_mode: LanguageMode = "english_only"
-    # per_language: languages with fewer cleaned documents than this are left out.
-    min_docs_per_language: int = Field(default=200, ge=1)
+    # per_language: which languages get a topic model is decided by TopicsConfig.min_docs.
     min_token_len: int = Field(default=3, ge=1)
     # Documents with fewer tokens than this (after stop words) are reported, not modelled.
     min_doc_tokens: int = Field(default=5, ge=0)
