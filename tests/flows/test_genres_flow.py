@@ -7,19 +7,10 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-from prefect.settings import PREFECT_LOCAL_STORAGE_PATH, temporary_settings
-from prefect.testing.utilities import prefect_test_harness
 
 from moodrec.flows.genres import clusters_flow, genres_flow
 
 pytestmark = pytest.mark.slow
-
-
-@pytest.fixture(scope="module")
-def harness(tmp_path_factory: pytest.TempPathFactory):
-    storage = tmp_path_factory.mktemp("prefect-results")
-    with temporary_settings({PREFECT_LOCAL_STORAGE_PATH: storage}), prefect_test_harness():
-        yield
 
 
 def test_genres_and_clusters_flows_write_checkpoints(harness, config_env, tmp_path: Path) -> None:

@@ -9,20 +9,11 @@ import pandas as pd
 import pytest
 from prefect.client.orchestration import get_client
 from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterParentTaskRunId
-from prefect.settings import PREFECT_LOCAL_STORAGE_PATH, temporary_settings
-from prefect.testing.utilities import prefect_test_harness
 
 from moodrec.flows.pipeline import pipeline_flow
 from moodrec.reporting import SYNTHETIC_BANNER
 
 pytestmark = pytest.mark.slow
-
-
-@pytest.fixture(scope="module")
-def harness(tmp_path_factory: pytest.TempPathFactory):
-    storage = tmp_path_factory.mktemp("prefect-results")
-    with temporary_settings({PREFECT_LOCAL_STORAGE_PATH: storage}), prefect_test_harness():
-        yield
 
 
 def _task_states(flow_run_id) -> dict[str, list[str]]:

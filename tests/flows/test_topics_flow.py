@@ -8,19 +8,10 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-from prefect.settings import PREFECT_LOCAL_STORAGE_PATH, temporary_settings
-from prefect.testing.utilities import prefect_test_harness
 
 from moodrec.flows.topics import topics_flow
 
 pytestmark = pytest.mark.slow
-
-
-@pytest.fixture(scope="module")
-def harness(tmp_path_factory: pytest.TempPathFactory):
-    storage = tmp_path_factory.mktemp("prefect-results")
-    with temporary_settings({PREFECT_LOCAL_STORAGE_PATH: storage}), prefect_test_harness():
-        yield
 
 
 def test_topics_flow_tiny(harness, config_env, tmp_path: Path) -> None:
