@@ -6,15 +6,14 @@ only answers past their TTL, and keys that failed, go to the network again.
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
 import polars as pl
 from prefect import flow
 
 from moodrec.catalogue import Catalogue
-from moodrec.config import load_settings
 from moodrec.enrich.stage import EnrichConfig, plan_batches
+from moodrec.flows.common import stage_settings
 from moodrec.tasks.enrich import (
     combine_enrichment,
     count_stale,
@@ -62,9 +61,8 @@ def refresh_metadata_flow(
 def _enrich(
     profile: str, overrides: dict[str, Any] | None, cfg: EnrichConfig | None, *, refresh: bool
 ) -> dict[str, Any]:
-    settings = load_settings(profile, overrides=overrides)
+    settings, data_dir = stage_settings(profile, overrides)
     cfg = cfg or getattr(settings, "enrich", None) or EnrichConfig()
-    data_dir = str(Path(settings.paths.data_dir).resolve())
     tracks = Catalogue(data_dir).ref("tracks")
     batches = plan_batches(pl.read_parquet(tracks.path), cfg)
     stale = count_stale(cfg, data_dir) if refresh else 0

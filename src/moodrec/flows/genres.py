@@ -3,55 +3,30 @@
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
 from prefect import flow
-from pydantic import ValidationError
 
 from moodrec.catalogue import Catalogue
-from moodrec.clustering.config import ClusteringConfig
-from moodrec.config import Settings, load_settings
-from moodrec.config.loader import format_validation_error
-from moodrec.errors import CatalogueError, ConfigError
-from moodrec.genres.config import GenresConfig
+from moodrec.config import Settings
+from moodrec.errors import CatalogueError
+from moodrec.flows.common import sandbox_world, stage_settings
 from moodrec.storage import DatasetRef
 from moodrec.tasks.artifacts import publish_checkpoints
-from moodrec.tasks.common import run_checkpoint_task
-from moodrec.tasks.genres import build_genre_maps, cluster_tracks, register_genre_input
-from moodrec.tasks.sandbox import generate_sandbox_world, world_dir
-
-
-def _stage_config(
-    settings: Settings, name: str, model: type, overrides: Mapping[str, Any] | None
-) -> Any:
-    """The stage config from ``Settings`` (once the lead adds the section) plus overrides."""
-    base = getattr(settings, name, None)
-    data = base.model_dump() if base is not None else {}
-    data.update((overrides or {}).get(name) or {})
-    try:
-        return model.model_validate(data)
-    except ValidationError as exc:
-        raise ConfigError(format_validation_error(exc, f"{name} overrides")) from None
-
-
-def _settings(profile: str, overrides: Mapping[str, Any] | None) -> Settings:
-    # sections Settings does not know yet are validated by their own models above
-    rest = {k: v for k, v in (overrides or {}).items() if k not in {"genres", "clustering"}}
-    return load_settings(profile, overrides=rest)
+from moodrec.tasks.common import register_raw_input, run_checkpoint_task
+from moodrec.tasks.genres import build_genre_maps, cluster_tracks
+from moodrec.tasks.sandbox import world_dir
 
 
 def _sandbox_truth(settings: Settings, data_dir: str) -> dict[str, DatasetRef]:
-    run_checkpoint_task(
-        generate_sandbox_world, settings.sandbox, data_dir, refs_of=lambda r: r, data_dir=data_dir
-    )
+    sandbox_world(settings, data_dir)
     truth = world_dir(data_dir, settings.sandbox) / "truth"
     return {
-        "sandbox_truth_artists": register_genre_input(
+        "sandbox_truth_artists": register_raw_input(
             "sandbox_truth_artists", str(truth / "artists.parquet"), data_dir
         ),
-        "sandbox_truth_tracks": register_genre_input(
+        "sandbox_truth_tracks": register_raw_input(
             "sandbox_truth_tracks", str(truth / "tracks.parquet"), data_dir
         ),
     }
@@ -69,18 +44,15 @@ def genres_flow(profile: str = "demo", overrides: dict[str, Any] | None = None) 
         Nested overrides; ``{"genres": {...}}`` sets ``GenresConfig`` fields, e.g.
         ``{"genres": {"source": "hetrec", "path": "../shared/data/hetrec2011_lastfm_2k"}}``.
     """
-    settings = _settings(profile, overrides)
-    cfg: GenresConfig = _stage_config(settings, "genres", GenresConfig, overrides)
-    data_dir = str(Path(settings.paths.data_dir).resolve())
+    settings, data_dir = stage_settings(profile, overrides)
+    cfg = settings.genres
     if cfg.source == "sandbox":
         inputs = _sandbox_truth(settings, data_dir)
     else:
         p = Path(str(cfg.path))
         files = [p / "user_taggedartists.dat", p / "tags.dat"] if cfg.source == "hetrec" else [p]
         inputs = {
-            f"genre_source_{f.stem}": register_genre_input(
-                f"genre_source_{f.stem}", str(f), data_dir
-            )
+            f"genre_source_{f.stem}": register_raw_input(f"genre_source_{f.stem}", str(f), data_dir)
             for f in files
         }
     if cfg.source == "sandbox":
@@ -102,9 +74,8 @@ def clusters_flow(profile: str = "demo", overrides: dict[str, Any] | None = None
     Reads the sandbox world's truth tracks, or ``clustering.path`` for the ``file`` and
     ``spotify_csv`` sources (``{"clustering": {...}}`` overrides set ``ClusteringConfig``).
     """
-    settings = _settings(profile, overrides)
-    cfg: ClusteringConfig = _stage_config(settings, "clustering", ClusteringConfig, overrides)
-    data_dir = str(Path(settings.paths.data_dir).resolve())
+    settings, data_dir = stage_settings(profile, overrides)
+    cfg = settings.clustering
     inputs = _sandbox_truth(settings, data_dir)
     result = run_checkpoint_task(
         cluster_tracks,

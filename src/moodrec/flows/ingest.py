@@ -2,29 +2,22 @@
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
 from prefect import flow
 
-from moodrec.config import Settings, load_settings
+from moodrec.config import Settings
+from moodrec.flows.common import sandbox_world, stage_settings
 from moodrec.storage import DatasetRef
 from moodrec.tasks.artifacts import publish_checkpoints
-from moodrec.tasks.common import run_checkpoint_task
-from moodrec.tasks.ingest import ingest_listening_log, register_raw_input
-from moodrec.tasks.sandbox import generate_sandbox_world
+from moodrec.tasks.common import register_raw_input, run_checkpoint_task
+from moodrec.tasks.ingest import ingest_listening_log
 
 
 def _inputs(settings: Settings, data_dir: str) -> tuple[DatasetRef, DatasetRef | None]:
     """The raw log and profile file: generated sandbox world or the configured files."""
     if settings.ingest.source == "sandbox":
-        world = run_checkpoint_task(
-            generate_sandbox_world,
-            settings.sandbox,
-            data_dir,
-            refs_of=lambda refs: refs,
-            data_dir=data_dir,
-        )
+        world = sandbox_world(settings, data_dir)
         return world["sandbox_log"], world["sandbox_profile"]
     cfg = settings.ingest
     log = register_raw_input(
@@ -51,8 +44,7 @@ def ingest_flow(profile: str = "demo", overrides: dict[str, Any] | None = None) 
     overrides
         Nested setting overrides, e.g. ``{"sandbox": {"seed": 7}}`` (never secrets).
     """
-    settings = load_settings(profile, overrides=overrides)
-    data_dir = str(Path(settings.paths.data_dir).resolve())
+    settings, data_dir = stage_settings(profile, overrides)
     log, profile_ref = _inputs(settings, data_dir)
     result = run_checkpoint_task(
         ingest_listening_log,

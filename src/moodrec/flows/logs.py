@@ -10,13 +10,12 @@ from typing import Any
 from prefect import flow
 
 from moodrec.catalogue import Catalogue
-from moodrec.config import load_settings
+from moodrec.flows.common import stage_settings
 from moodrec.ingest.download import load_download_config
 from moodrec.ingest.profile import ProfileReportConfig
 from moodrec.storage import fingerprint_file, fingerprint_files
 from moodrec.tasks.artifacts import publish_checkpoints
-from moodrec.tasks.common import run_checkpoint_task
-from moodrec.tasks.ingest import register_raw_input
+from moodrec.tasks.common import register_raw_input, run_checkpoint_task
 from moodrec.tasks.logs import (
     HETREC_SUBDIR,
     SOURCE_RECORD,
@@ -36,17 +35,12 @@ PROFILED_TABLES = frozenset(
 DEFAULT_DOWNLOADS_CONFIG = Path("config/datasets/downloads.yaml")
 
 
-def _data_dir(profile: str, overrides: dict[str, Any] | None) -> tuple[Any, str]:
-    settings = load_settings(profile, overrides=overrides)
-    return settings, str(Path(settings.paths.data_dir).resolve())
-
-
 @flow(name="ingest-hetrec", log_prints=False)
 def hetrec_ingest_flow(
     folder: str, profile: str = "demo", overrides: dict[str, Any] | None = None
 ) -> dict[str, Any]:
     """HetRec 2011 Last.fm folder → ``interim/hetrec/`` (plays, users, artists, tags ...)."""
-    settings, data_dir = _data_dir(profile, overrides)
+    settings, data_dir = stage_settings(profile, overrides)
     raw = register_hetrec_folder(folder, data_dir)
     result = run_checkpoint_task(
         ingest_hetrec_checkpoint,
@@ -68,7 +62,7 @@ def scrobbles_ingest_flow(
     overrides: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     """A personal scrobble export → the canonical ``interim/`` tables (as the 1K ingest)."""
-    settings, data_dir = _data_dir(profile, overrides)
+    settings, data_dir = stage_settings(profile, overrides)
     export = register_raw_input("scrobble_export", file, data_dir)
     result = run_checkpoint_task(
         ingest_scrobbles_checkpoint,
@@ -115,7 +109,7 @@ def profile_flow(
     report: ProfileReportConfig | None = None,
 ) -> dict[str, Any]:
     """Profile every ingested data set of the profile's data folder (1K/scrobbles, HetRec)."""
-    settings, data_dir = _data_dir(profile, overrides)
+    settings, data_dir = stage_settings(profile, overrides)
     interim = Catalogue(data_dir).layer_dir("interim")
     datasets: dict[str, str] = {}
     events_source = settings.ingest.source

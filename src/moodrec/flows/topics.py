@@ -2,16 +2,14 @@
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
 from prefect import flow
 
 from moodrec.catalogue import Catalogue
-from moodrec.config import load_settings
+from moodrec.flows.common import sandbox_world, stage_settings
 from moodrec.tasks.artifacts import publish_checkpoints
 from moodrec.tasks.common import refs_intact, run_checkpoint_task
-from moodrec.tasks.sandbox import generate_sandbox_world
 from moodrec.tasks.topics import (
     clean_lyrics_task,
     fit_topics,
@@ -19,18 +17,6 @@ from moodrec.tasks.topics import (
     map_topics,
     topic_sweep_chunk,
 )
-from moodrec.text.config import LyricsConfig
-from moodrec.topics.config import TopicsConfig
-
-
-def _stage_configs(settings: Any, overrides: dict[str, Any]) -> tuple[LyricsConfig, TopicsConfig]:
-    """``lyrics``/``topics`` sections: from Settings once it has them, plus overrides."""
-    out = []
-    for key, model in (("lyrics", LyricsConfig), ("topics", TopicsConfig)):
-        base = getattr(settings, key, None) or model()
-        extra = overrides.get(key) or {}
-        out.append(model.model_validate({**base.model_dump(), **extra}) if extra else base)
-    return out[0], out[1]
 
 
 def _sweep(clean, lcfg, tcfg, data_dir: str, sweep_stage: int, previous: list) -> list:
@@ -70,23 +56,11 @@ def topics_flow(profile: str = "demo", overrides: dict[str, Any] | None = None) 
     profile
         Config profile name (``config/<profile>.yaml``) or path.
     overrides
-        Nested setting overrides; ``{"lyrics": {...}, "topics": {...}}`` set this stage's
-        configs, the rest go to :func:`moodrec.config.load_settings`.
+        Nested setting overrides, e.g. ``{"lyrics": {...}, "topics": {...}}``.
     """
-    overrides = dict(overrides or {})
-    mine = {k: overrides.pop(k) for k in ("lyrics", "topics") if k in overrides}
-    settings = load_settings(profile, overrides=overrides)
-    lcfg, tcfg = _stage_configs(settings, mine)
-    data_dir = str(Path(settings.paths.data_dir).resolve())
-    world = None
-    if lcfg.source == "sandbox":
-        world = run_checkpoint_task(
-            generate_sandbox_world,
-            settings.sandbox,
-            data_dir,
-            refs_of=lambda refs: refs,
-            data_dir=data_dir,
-        )["sandbox_world"]
+    settings, data_dir = stage_settings(profile, overrides)
+    lcfg, tcfg = settings.lyrics, settings.topics
+    world = sandbox_world(settings, data_dir)["sandbox_world"] if lcfg.source == "sandbox" else None
     lyrics = run_checkpoint_task(
         load_lyrics, lcfg, world, data_dir, refs_of=lambda r: r, data_dir=data_dir
     )["lyrics_input"]

@@ -9,12 +9,12 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TypeVar
 
-from prefect import Task
+from prefect import Task, task
 from prefect.cache_policies import TASK_SOURCE, CachePolicy
 from pydantic import BaseModel
 
 from moodrec.catalogue import Catalogue
-from moodrec.errors import CatalogueError
+from moodrec.errors import CatalogueError, InputDataError
 from moodrec.storage import DatasetRef, fingerprint_file
 
 R = TypeVar("R")
@@ -89,3 +89,12 @@ def run_checkpoint_task(
             raise CatalogueError(f"{checkpoint_task.name}: outputs changed while it ran")
     Catalogue(data_dir).manifest.record(list(refs_of(result).values()))
     return result
+
+
+@task(name="register-raw-input")
+def register_raw_input(name: str, path: str, data_dir: str) -> DatasetRef:
+    """Fingerprint a user-supplied raw file (never modified) and record it in the manifest."""
+    p = Path(path)
+    if not p.is_file():
+        raise InputDataError(f"{name}: input file {p} does not exist")
+    return Catalogue(data_dir).register(name, p)

@@ -12,7 +12,6 @@ from prefect import get_run_logger, task
 from moodrec.catalogue import Catalogue
 from moodrec.clustering.config import ClusteringConfig
 from moodrec.clustering.stage import load_cluster_tracks, run_clusters_stage
-from moodrec.errors import InputDataError
 from moodrec.genres.config import GenresConfig
 from moodrec.genres.stage import load_genre_source, load_tracks, run_genres_stage
 from moodrec.storage import DatasetRef
@@ -24,15 +23,6 @@ _LAYERS = ("interim", "features", "reports")
 def _layer_dirs(data_dir: str) -> dict[str, Path]:
     cat = Catalogue(data_dir)
     return {layer: cat.layer_dir(layer) for layer in _LAYERS}
-
-
-@task(name="register-genre-input")
-def register_genre_input(name: str, path: str, data_dir: str) -> DatasetRef:
-    """Fingerprint an input file of the genres stage (never modified) and record it."""
-    p = Path(path)
-    if not p.is_file():
-        raise InputDataError(f"{name}: input file {p} does not exist")
-    return Catalogue(data_dir).register(name, p)
 
 
 @task(name="build-genre-maps", cache_policy=CHECKPOINT_CACHE, persist_result=True)

@@ -9,22 +9,12 @@ from prefect import get_run_logger, task
 
 from moodrec.catalogue import Catalogue
 from moodrec.config.schema import IngestConfig
-from moodrec.errors import InputDataError
 from moodrec.ingest.lastfm1k import ingest_lastfm1k
 from moodrec.storage import DatasetRef, write_json_atomic
 from moodrec.tasks.common import CHECKPOINT_CACHE
 
 #: the tables ``ingest_lastfm1k`` writes, recorded under these names
 INGEST_DATASETS = ("events", "tracks", "artists", "users", "plays", "sessions", "rejects")
-
-
-@task(name="register-raw-input")
-def register_raw_input(name: str, path: str, data_dir: str) -> DatasetRef:
-    """Fingerprint a user-supplied raw file (never modified) and record it in the manifest."""
-    p = Path(path)
-    if not p.is_file():
-        raise InputDataError(f"{name}: input file {p} does not exist")
-    return Catalogue(data_dir).register(name, p)
 
 
 @task(name="ingest-lastfm1k", cache_policy=CHECKPOINT_CACHE, persist_result=True)
