@@ -15,6 +15,9 @@ from moodrec.clustering.config import ClusteringConfig
 from moodrec.config.base import Secrets, StageConfig
 from moodrec.enrich.stage import EnrichConfig
 from moodrec.genres.config import GenresConfig
+from moodrec.models.config import RecommendConfig
+from moodrec.orchestration.config import OrchestrationConfig
+from moodrec.session.config import SessionConfig
 from moodrec.text.config import LyricsConfig
 from moodrec.topics.config import TopicsConfig
 
@@ -75,4 +78,7 @@ class Settings(StageConfig):
     genres: GenresConfig = GenresConfig()
     clustering: ClusteringConfig = ClusteringConfig()
     enrich: EnrichConfig = EnrichConfig()
+    recommend: RecommendConfig = RecommendConfig()
+    session: SessionConfig = SessionConfig()
+    orchestration: OrchestrationConfig = OrchestrationConfig()
     secrets: Secrets = Secrets()

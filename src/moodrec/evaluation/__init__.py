@@ -1,0 +1,1 @@
+"""Honest evaluation: interaction matrices, seeded splits, full-ranking metrics, statistics."""

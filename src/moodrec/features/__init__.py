@@ -1,0 +1,1 @@
+"""Item content features assembled for the recommenders from whichever stages ran."""

@@ -1,0 +1,1 @@
+"""Running moodrec for real: task runners (local or Dask), deployments settings, the report."""

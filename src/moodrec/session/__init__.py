@@ -1,0 +1,1 @@
+"""The ephemeral recommender: listening sessions, mood signals, next-track recommendation."""
