@@ -96,11 +96,81 @@ def test_2026_reality_reports_unavailable_and_blocked(servers, secrets, catalogu
 
 def test_faults_lose_nothing(servers, secrets, catalogue, tmp_path) -> None:
     servers.modes.error_rate = 0.05
+    servers.modes.reset_rate = 0.02
+    servers.modes.malformed_rate = 0.02
     cfg = config(servers, batch_size=500)
-    result = run_enrichment(catalogue, tmp_path, cfg, build_providers(cfg, secrets))
+    result = run(servers, secrets, catalogue, tmp_path, cfg)
+    assert all(n > 0 for n in servers.faults.values() if n != servers.faults["slow"])
     status = pl.read_parquet(result.outputs["enrich_status"])
     n = pl.read_parquet(catalogue).height
     assert status.filter(pl.col("capability") == "track_link")["track_id"].n_unique() == n
+    # every key ends found / not_found / unavailable (retries absorbed every fault)
+    assert set(status["status"]) <= {"found", "not_found", "unavailable"}
+    # and a second run over the same cache sends nothing at all
+    before = servers.counts
+    with EnrichCache(cache_path(tmp_path), cfg.cache) as cache:
+        again = run_enrichment(
+            catalogue, tmp_path / "again", cfg, build_providers(cfg, secrets), cache=cache
+        )
+    assert again.n_batches_run == again.n_batches
+    assert servers.counts == before
+
+
+def test_plan_is_written_once_and_read_per_batch(servers, catalogue, tmp_path) -> None:
+    from moodrec.enrich.stage import read_batch, write_plan
+
+    cfg = config(servers, batch_size=50)
+    keys = write_plan(catalogue, cfg, tmp_path / "plan.parquet")
+    planned = plan_batches(pl.read_parquet(catalogue), cfg)
+    assert keys == [k for k, _ in planned]
+    for key, batch in planned:
+        assert read_batch(tmp_path / "plan.parquet", key).equals(batch)
+
+
+def test_batch_keys_ignore_where_and_how_fast_to_ask(servers, catalogue) -> None:
+    from moodrec.enrich.stage import with_base_urls
+
+    tracks = pl.read_parquet(catalogue)
+    cfg = config(servers)
+    moved = with_base_urls(
+        cfg.model_copy(update={"workers": 1}),
+        spotify="http://127.0.0.1:1",
+        genius="http://127.0.0.1:2",
+        lrclib="http://127.0.0.1:3",
+    )
+    assert moved.spotify.token_url == "http://127.0.0.1:1/api/token"
+    assert moved.genius.web_root == "http://127.0.0.1:2/"
+    assert [k for k, _ in plan_batches(tracks, moved)] == [k for k, _ in plan_batches(tracks, cfg)]
+    stricter = cfg.model_copy(
+        update={"genius": cfg.genius.model_copy(update={"min_title_match": 0.9})}
+    )
+    assert {k for k, _ in plan_batches(tracks, stricter)}.isdisjoint(
+        {k for k, _ in plan_batches(tracks, cfg)}
+    )
+
+
+def test_max_tracks_needs_play_counts(servers, catalogue) -> None:
+    from moodrec.errors import ConfigError
+
+    with pytest.raises(ConfigError, match="n_events"):
+        plan_batches(pl.read_parquet(catalogue), config(servers, max_tracks=5))
+    tracks = pl.read_parquet(catalogue).with_columns(n_events=pl.col("track_id"))
+    (_, batch), *_ = plan_batches(tracks, config(servers, max_tracks=5))
+    assert batch["track_id"].to_list() == sorted(tracks["track_id"].to_list())[-5:]
+
+
+def test_importing_spotify_installs_no_log_filter() -> None:
+    import subprocess
+    import sys
+
+    code = (
+        "import logging, moodrec.providers.spotify as s;"
+        "a = len(logging.getLogger('spotipy.client').filters);"
+        "s.install_log_filter(); s.install_log_filter();"
+        "print(a, len(logging.getLogger('spotipy.client').filters))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.split() == ["0", "1"]
 
 
 def test_secrets_never_leak(servers, secrets, catalogue, tmp_path, caplog) -> None:

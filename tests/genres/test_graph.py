@@ -9,12 +9,14 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from moodrec.errors import InputDataError
+from moodrec.genres import graph as graph_module
 from moodrec.genres.config import GenresConfig
 from moodrec.genres.graph import (
     analyse_genre_graph,
     assign_super_genres,
     build_genre_graph,
     edge_lengths,
+    propagate_super_genres,
 )
 from moodrec.genres.sources import read_sandbox_genres
 
@@ -63,7 +65,8 @@ def test_no_genre_with_support_is_an_error() -> None:
         build_genre_graph(_table([("a", "rock")]), GenresConfig(min_genre_support=5))
 
 
-def test_super_genre_by_shortest_path_and_unplaceable_listed() -> None:
+@pytest.mark.parametrize("method", ["shortest_path", "label_propagation"])
+def test_super_genre_placement_and_unplaceable_listed(method: str) -> None:
     # metal <- death metal (2 artists) ; rock <- grunge ; island: polka - oompah (no super)
     table = _table(
         [
@@ -79,9 +82,10 @@ def test_super_genre_by_shortest_path_and_unplaceable_listed() -> None:
             ("e", "black metal"),
         ]
     )
-    cfg = GenresConfig(super_genres=("rock", "metal", "jazz"))
+    cfg = GenresConfig(super_genres=("rock", "metal", "jazz"), super_genre_method=method)
     g = build_genre_graph(table, cfg)
     res = analyse_genre_graph(g, cfg)
+    assert res.report["super_genre_method"] == method
     sup = dict(zip(res.genres["genre"], res.genres["super_genre"], strict=True))
     assert sup["black metal"] == "metal"
     assert sup["grunge"] == "rock"
@@ -89,9 +93,73 @@ def test_super_genre_by_shortest_path_and_unplaceable_listed() -> None:
     assert res.report["super_genres_missing"] == ["jazz"]
     assert res.report["n_components"] == 3
     assert res.report["component_sizes"] == [3, 2, 2]
-    labels, dist, _ = assign_super_genres(g, ["metal"])
+    labels, dist, _ = assign_super_genres(g, ["metal"], method)
     assert labels[g.index_of()["metal"]] == "metal"
     assert dist[g.index_of()["metal"]] == 0.0
+
+
+def _hub_table() -> pd.DataFrame:
+    """A big super-genre ``pop`` whose hub reaches everything, and a small ``jazz`` family.
+
+    ``bebop`` is carried by four jazz artists (with ``jazz``, ``hard bop``, ``cool jazz``) and
+    by one cross-over artist who also carries ``pop``, the tag of twelve other artists.
+    """
+    rows = [(f"p{i}", "pop") for i in range(12)]
+    rows += [(f"p{i}", "dance pop" if i < 6 else "synthpop") for i in range(12)]
+    rows += [("x", "pop"), ("x", "bebop")]  # the cross-over artist
+    rows += [("j0", "jazz"), ("j0", "hard bop"), ("j1", "hard bop"), ("j1", "bebop")]
+    rows += [("j2", "bebop"), ("j2", "cool jazz"), ("j3", "cool jazz"), ("j3", "hard bop")]
+    rows += [("j4", "bebop"), ("j4", "hard bop")]
+    return _table(rows)
+
+
+def test_label_propagation_resists_a_single_crossover_edge() -> None:
+    cfg = GenresConfig(super_genres=("pop", "jazz"), edge_discount="none")
+    g = build_genre_graph(_hub_table(), cfg)
+    idx = g.index_of()
+    # one cross-over artist puts bebop one edge from pop, two edges from jazz
+    sp, _, _ = assign_super_genres(g, cfg.super_genres, "shortest_path")
+    assert sp[idx["bebop"]] == "pop"
+    lp, dist, _ = assign_super_genres(g, cfg.super_genres, "label_propagation")
+    for genre in ("bebop", "hard bop", "cool jazz"):
+        assert lp[idx[genre]] == "jazz"
+    for genre in ("dance pop", "synthpop"):
+        assert lp[idx[genre]] == "pop"
+    assert np.all(np.isfinite(dist))
+
+
+def test_propagation_scores_rows_sum_to_one_and_islands_score_zero() -> None:
+    table = _hub_table()
+    table = pd.concat([table, _table([("z", "polka"), ("z", "oompah")])], ignore_index=True)
+    g = build_genre_graph(table, GenresConfig())
+    scores, present, missing = propagate_super_genres(g, ("pop", "jazz", "metal"))
+    assert present == ["pop", "jazz"]
+    assert missing == ["metal"]
+    idx = g.index_of()
+    island = [idx["polka"], idx["oompah"]]
+    assert np.all(scores[island] == 0.0)
+    placed = np.setdiff1d(np.arange(g.n_nodes), island)
+    np.testing.assert_allclose(scores[placed].sum(axis=1), 1.0)
+    assert scores.min() >= 0.0
+    assert scores[idx["pop"]].tolist() == [1.0, 0.0]
+
+
+def test_iterative_and_direct_propagation_agree(monkeypatch: pytest.MonkeyPatch) -> None:
+    rng = np.random.default_rng(3)
+    rows = [(f"a{i}", f"g{j}") for i in range(300) for j in rng.choice(60, 3, replace=False)]
+    rows += [(f"s{j}", f"g{j}") for j in range(60)] + [("s0", "rock"), ("s1", "jazz")]
+    g = build_genre_graph(_table(rows), GenresConfig())
+    direct, present, _ = propagate_super_genres(g, ("rock", "jazz"))
+    monkeypatch.setattr(graph_module, "_DIRECT_SOLVE_MAX", 5)
+    iterative, _, _ = propagate_super_genres(g, ("rock", "jazz"))
+    assert present == ["rock", "jazz"]
+    np.testing.assert_allclose(iterative, direct, atol=1e-8)
+
+
+def test_unknown_super_genre_method_is_an_error() -> None:
+    g = build_genre_graph(_table([("a", "rock"), ("a", "pop")]), GenresConfig())
+    with pytest.raises(InputDataError, match="super-genre method"):
+        assign_super_genres(g, ["rock"], "vote")
 
 
 def _super_accuracy(truth_dir, cfg: GenresConfig) -> float:
@@ -103,13 +171,23 @@ def _super_accuracy(truth_dir, cfg: GenresConfig) -> float:
     return float((m["super_genre"] == m["super_genre_true"]).fillna(False).mean())
 
 
-def test_sandbox_super_genres_mostly_match_planted_hierarchy(demo_truth) -> None:
-    acc = _super_accuracy(demo_truth, GenresConfig())
-    # measured 0.850 on demo seed 42 (0.712 without the weighted-Jaccard discount)
+@pytest.mark.parametrize("method", ["shortest_path", "label_propagation"])
+def test_sandbox_super_genres_mostly_match_planted_hierarchy(demo_truth, method: str) -> None:
+    acc = _super_accuracy(demo_truth, GenresConfig(super_genre_method=method))
+    # measured 0.850 for both on demo seed 42 (shortest path: 0.712 without the
+    # weighted-Jaccard discount); over demo seeds 42, 1..7 the means are 0.838 (shortest
+    # path) and 0.869 (label propagation), see benchmarks/results/genres.md
     assert acc >= 0.80
 
 
-@pytest.mark.xfail(reason="issue 6 target; measured 0.850 on demo/seed 42", strict=False)
+@pytest.mark.xfail(
+    reason=(
+        "issue 6 target 0.90; measured 0.850 on demo/seed 42 (label propagation, the default; "
+        "mean 0.869 over seeds 42,1..7). Even a vote over each genre's neighbours' TRUE "
+        "super-genres reaches only 0.92 on seed 42 (0.86-0.93, mean 0.90, over seeds 42,1..7)"
+    ),
+    strict=False,
+)
 def test_sandbox_super_genres_match_planted_hierarchy_90(demo_truth) -> None:
     assert _super_accuracy(demo_truth, GenresConfig()) >= 0.90
 

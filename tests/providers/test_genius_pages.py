@@ -13,15 +13,13 @@ import pytest
 
 from moodrec.providers.genius import extract_lyrics, normalise_lyrics
 
-PAGES = (
-    Path(__file__).resolve().parents[2]
-    / ".."
-    / "shared"
-    / "data"
-    / "api_fixtures_genius"
-    / "mp3streamer_genius_pages"
-)
-pytestmark = pytest.mark.skipif(not PAGES.is_dir(), reason="../shared/data absent")
+pytestmark = pytest.mark.realdata
+
+
+@pytest.fixture
+def pages(shared_data: Path) -> Path:
+    return shared_data / "api_fixtures_genius" / "mp3streamer_genius_pages"
+
 
 #: pages where an in-lyrics ad block sits where genius.com had either one or two line breaks;
 #: the page alone cannot tell which, so one blank line differs from the reference
@@ -31,9 +29,9 @@ AD_BREAK_AMBIGUOUS = {"2022", "ads", "lyrics2"}
 @pytest.mark.parametrize(
     "name", ["2022", "ads", "bs_brackets", "italics", "lyrics1", "lyrics2", "parens", "spacing"]
 )
-def test_extraction_matches_reference(name: str) -> None:
-    got = extract_lyrics((PAGES / f"{name}.html").read_text(encoding="utf-8"))
-    expected = normalise_lyrics((PAGES / f"{name}.txt").read_text(encoding="utf-8"))
+def test_extraction_matches_reference(pages: Path, name: str) -> None:
+    got = extract_lyrics((pages / f"{name}.html").read_text(encoding="utf-8"))
+    expected = normalise_lyrics((pages / f"{name}.txt").read_text(encoding="utf-8"))
     assert got is not None
     if name in AD_BREAK_AMBIGUOUS:
         # identical up to blank lines
@@ -43,5 +41,5 @@ def test_extraction_matches_reference(name: str) -> None:
 
 
 @pytest.mark.parametrize("name", ["instrumental", "untranscribed"])
-def test_no_lyrics_pages(name: str) -> None:
-    assert extract_lyrics((PAGES / f"{name}.html").read_text(encoding="utf-8")) is None
+def test_no_lyrics_pages(pages: Path, name: str) -> None:
+    assert extract_lyrics((pages / f"{name}.html").read_text(encoding="utf-8")) is None

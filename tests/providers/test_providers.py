@@ -26,7 +26,6 @@ from moodrec.providers.spotify import (
 )
 from tests.providers.conftest import GENIUS_TOKEN, SPOTIFY_ID, SPOTIFY_SECRET
 
-FIXTURES = Path(__file__).resolve().parents[2] / ".." / "shared" / "data"
 FAST = RetryConfig(max_attempts=3, backoff_base_s=0.01, max_retry_after_s=2, timeout_s=5)
 
 
@@ -87,6 +86,11 @@ def test_spotify_dev_mode_is_unavailable_not_empty(servers, world_index) -> None
     )
     got = p.artists([link.data["spotify_artist_id"]])[link.data["spotify_artist_id"]]
     assert got.status == "unavailable" and got.data == {}
+    # the app is in development mode: further artists are not asked one by one
+    before = servers.counts["spotify"]
+    others = [a["spotify_id"] for a in list(world_index.artists.values())[:3]]
+    assert {r.status for r in p.artists(others).values()} == {"unavailable"}
+    assert servers.counts["spotify"] == before
 
 
 def test_spotify_429_honours_retry_after_then_caps(servers, world_index) -> None:
@@ -148,9 +152,9 @@ def test_lrclib_get_then_search_and_404(servers, world_index) -> None:
     p.close()
 
 
-@pytest.mark.skipif(not FIXTURES.is_dir(), reason="../shared/data absent")
-def test_parsers_read_real_recorded_spotify_bodies() -> None:
-    sp = FIXTURES / "api_fixtures_spotify"
+@pytest.mark.realdata
+def test_parsers_read_real_recorded_spotify_bodies(shared_data: Path) -> None:
+    sp = shared_data / "api_fixtures_spotify"
     search = json.loads((sp / "zmb3_spotify/search_tracks.json").read_text())
     parsed = parse_track(search["tracks"]["items"][0])
     assert parsed["spotify_id"] and parsed["album"]

@@ -11,7 +11,13 @@ from pydantic import SecretStr
 from moodrec.providers.base import RateLimitExceeded
 from moodrec.providers.genius import GeniusConfig, GeniusProvider
 from moodrec.providers.lrclib import LrclibConfig, LrclibProvider
-from moodrec.providers.ratelimit import HostLimiter, LimitedSession, RateLimitConfig
+from moodrec.providers.ratelimit import (
+    HOST_PAUSES,
+    HostLimiter,
+    HostPauses,
+    LimitedSession,
+    RateLimitConfig,
+)
 from moodrec.providers.spotify import SpotifyConfig, SpotifyProvider
 from tests.providers.conftest import GENIUS_TOKEN, SPOTIFY_ID, SPOTIFY_SECRET
 from tests.providers.test_providers import FAST
@@ -103,3 +109,52 @@ def test_session_only_limits_configured_hosts() -> None:
     lim = HostLimiter("127.0.0.1:1", RateLimitConfig())
     session = LimitedSession({"127.0.0.1:1": lim})
     assert session.limiters == {"127.0.0.1:1": lim}
+
+
+def test_a_429_pauses_the_host_for_every_worker(servers, world_index) -> None:
+    """One worker's 429 (Retry-After: 1) holds back every other worker's requests to the host.
+
+    Worker A alone meets a 429; the server then accepts everything, and workers B-D (their
+    own clients, as separate batch tasks have) start at once: none of their requests may
+    reach the host before A's Retry-After has passed.
+    """
+    tracks = [t for t in world_index.tracks if t["on_lrclib"]][:4]
+    pairs = [(world_index.artists[t["artist_id"]]["name"], t["name"]) for t in tracks]
+    base = servers.url("lrclib")
+    host = base.removeprefix("http://")
+    statuses: list[str] = []
+
+    def worker(artist: str, title: str) -> None:
+        p = LrclibProvider(LrclibConfig(base_url=base, retry=FAST, rate_limit=None))
+        statuses.append(p.lyrics(artist, title).status)
+        p.close()
+
+    servers.modes.rate_limit = (0, 60.0, 1.0)  # every request: 429 + Retry-After: 1
+    first = threading.Thread(target=worker, args=pairs[0])
+    first.start()
+    deadline = time.monotonic() + 10
+    while HOST_PAUSES.remaining(host) == 0 and time.monotonic() < deadline:
+        time.sleep(0.001)
+    servers.modes.rate_limit = None  # the server would now accept anything
+    (t429,) = servers.throttle_times("lrclib")
+    n_before = len(servers.arrivals("lrclib"))
+    others = [threading.Thread(target=worker, args=pair) for pair in pairs[1:]]
+    for t in others:
+        t.start()
+    for t in [first, *others]:
+        t.join()
+    assert statuses == ["found"] * 4
+    later = servers.arrivals("lrclib")[n_before:]
+    assert later and min(later) >= t429 + 0.9, f"a request came {min(later) - t429:.3f}s after"
+
+
+def test_a_pause_beyond_the_cap_fails_fast() -> None:
+    clock = [100.0]
+    pauses = HostPauses(clock=lambda: clock[0], sleep=lambda s: clock.__setitem__(0, clock[0] + s))
+    pauses.pause("h", 3600)
+    with pytest.raises(RateLimitExceeded, match="cap") as info:
+        pauses.wait("h", 60)
+    assert info.value.status == "rate_limited" and info.value.retryable
+    pauses.pause("g", 2.0)
+    pauses.wait("g", 60)  # sleeps the 2 s on the fake clock
+    assert clock[0] == pytest.approx(102.0) and pauses.remaining("g") == 0

@@ -116,3 +116,38 @@ def test_genius_requires_bearer(servers) -> None:
 def test_injected_5xx(servers, rate: float) -> None:
     servers.modes.error_rate = rate
     assert httpx.get(f"{servers.url('lrclib')}/api/search", params={"q": "x"}).status_code == 503
+
+
+def test_injected_reset_malformed_and_slow(servers) -> None:
+    base = servers.url("lrclib")
+    servers.modes.reset_rate = 1.0
+    with pytest.raises(httpx.TransportError):
+        httpx.get(f"{base}/api/search", params={"q": "x"})
+    servers.modes.reset_rate = 0.0
+    servers.modes.malformed_rate = 1.0
+    r = httpx.get(f"{base}/api/search", params={"q": "x"})
+    assert r.status_code == 200
+    with pytest.raises(ValueError):
+        r.json()
+    servers.modes.malformed_rate = 0.0
+    servers.modes.slow_rate, servers.modes.slow_s = 1.0, 0.3
+    r = httpx.get(f"{base}/api/search", params={"q": "x"})
+    assert r.status_code == 200 and r.elapsed.total_seconds() >= 0.3
+    assert servers.faults == {"5xx": 0, "reset": 1, "malformed": 1, "slow": 1}
+
+
+def test_config_section_sets_the_modes(world_index) -> None:
+    from moodrec.enrich.servers_config import FakeServersConfig, RateLimitFault
+    from moodrec.sandbox.servers import SANDBOX_SPOTIFY_ID, sandbox_secrets
+    from moodrec.sandbox.servers.app import modes_from_config
+
+    cfg = FakeServersConfig(
+        error_rate=0.05,
+        reset_rate=0.02,
+        rate_limit=RateLimitFault(max_requests=60, window_s=30, retry_after_s=4),
+    )
+    modes = modes_from_config(cfg)
+    assert modes.rate_limit == (60, 30.0, 4.0)
+    assert modes.spotify_dev_mode and modes.spotify_audio_features_closed  # 2026 by default
+    assert (modes.error_rate, modes.reset_rate) == (0.05, 0.02)
+    assert sandbox_secrets().spotify_client_id == SANDBOX_SPOTIFY_ID

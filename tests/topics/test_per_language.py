@@ -181,3 +181,25 @@ def test_map_spans_every_language(fitted: dict) -> None:
     assert 0 < fitted["quality"]["topic_space"]["trustworthiness"] <= 1
     assert "es:1" in fitted["map"]["topic_map_html"].read_text()
     json.dumps(fitted["summary"])  # the summary is plain JSON for artifacts
+
+
+def test_word2vec_map_is_written_and_measured(fitted: dict, tmp_path: Path) -> None:
+    tc = TC.model_copy(update={"word2vec": True, "word2vec_dim": 8})
+    names = ("topic_map", "topic_map_topics", "topic_map_html", "word2vec_map", "word2vec_map_html")
+    map_out = {n: tmp_path / f"{n}.out" for n in names}
+    out = fitted["out"]
+    clean = out["track_topics"].parent / "lyrics_clean.parquet"
+    lyrics = out["track_topics"].parent / "lyrics_input.parquet"
+    quality = stage.build_topic_map(
+        out["track_topics"], lyrics, clean, LC, tc, out["topics"], map_out
+    )
+    w2v = quality["word2vec_centroids"]
+    assert w2v["space"] == "cosine_vectors"
+    assert quality["topic_space"]["space"] == "hellinger_topics"
+    assert 0 < w2v["trustworthiness"] <= 1 and 0 <= w2v["neighbourhood_preservation"] <= 1
+    mapped = pd.read_parquet(map_out["word2vec_map"])
+    topic_mapped = pd.read_parquet(map_out["topic_map"])
+    assert mapped["track_id"].tolist() == topic_mapped["track_id"].tolist()
+    assert np.isfinite(mapped[["x", "y"]].to_numpy()).all()
+    assert mapped["valence"].notna().all()
+    assert "Word2Vec-centroid map" in map_out["word2vec_map_html"].read_text()

@@ -31,10 +31,12 @@ class ClusteringConfig(StageConfig):
     k_min: int = Field(default=2, ge=2)
     k_max: int = Field(default=12, ge=2)
     audio_features: tuple[str, ...] = DEFAULT_AUDIO_FEATURES
-    # Feature scaling before clustering: "robust" centres on the median, scales by the 5-95 %
-    # range and clips at +-3 (audio features carry outliers such as near-silent recordings);
-    # "standard" = z-scores; "quantile" = per-feature ranks mapped to [0, 1].
-    scaling: Literal["robust", "standard", "quantile"] = "robust"
+    # Feature scaling before clustering: "power" = per-feature Box-Cox transform (of the
+    # min-max scaled feature + 0.01) to near-normal, then z-scores (skewed features such as
+    # instrumentalness and liveness stop dominating the spread); "robust" centres on the
+    # median, scales by the 5-95 % range and clips at +-3; "standard" = z-scores;
+    # "quantile" = per-feature ranks mapped to [0, 1].
+    scaling: Literal["power", "robust", "standard", "quantile"] = "power"
     # Above this many rows KMeans is replaced by MiniBatchKMeans.
     minibatch_above: int = Field(default=200_000, ge=1)
     # O(n^2) methods are fitted on a seeded sample and extended to all rows by nearest neighbour.
@@ -46,10 +48,27 @@ class ClusteringConfig(StageConfig):
     max_noise_fraction: float = Field(default=0.25, ge=0, le=1)
     # Silhouette is O(n^2): computed on a seeded sample of this size.
     silhouette_sample: int = Field(default=4_000, ge=10)
-    # Selection: mean rank over silhouette (high), Davies-Bouldin (low), Calinski-Harabasz (high).
-    selection: Literal["rank_mean", "silhouette", "davies_bouldin", "calinski_harabasz"] = (
-        "rank_mean"
-    )
+    # Gaussian mixture: covariance shape, variance floor and restarts. "diag" suits audio
+    # features, whose noise is close to independent per feature within a sound cluster.
+    # gmm_reg_covar is added to every component variance, as a share of the mean feature
+    # variance of the clustered matrix: it keeps components from collapsing onto the point
+    # masses that bounded features have at their limits (acousticness or speechiness of 0).
+    gmm_covariance: Literal["full", "diag", "tied", "spherical"] = "diag"
+    gmm_reg_covar: float = Field(default=0.05, gt=0)
+    gmm_n_init: int = Field(default=3, ge=1)
+    # Above this many rows each mixture is fitted (and its BIC/ICL computed) on a seeded
+    # sample of this size; every row is still labelled.
+    gmm_sample: int = Field(default=100_000, ge=10)
+    # Selection, all unsupervised: "icl" = lowest integrated completed likelihood (BIC plus
+    # twice the entropy of the posterior assignment; Biernacki, Celeux & Govaert 2000) among
+    # the Gaussian mixtures, which favours well-separated clusters over extra components that
+    # only bend a cluster's shape; "bic" = lowest BIC among the Gaussian mixtures; "rank_mean"
+    # = mean rank over silhouette (high), Davies-Bouldin (low) and Calinski-Harabasz (high)
+    # among all candidates; or one of those three alone. "icl"/"bic" fall back to "rank_mean"
+    # (with a warning) when no Gaussian mixture fitted.
+    selection: Literal[
+        "icl", "bic", "rank_mean", "silhouette", "davies_bouldin", "calinski_harabasz"
+    ] = "icl"
     bootstrap_rounds: int = Field(default=10, ge=0)
     bootstrap_max_rows: int = Field(default=20_000, ge=10)
     top_genres: int = Field(default=5, ge=1)

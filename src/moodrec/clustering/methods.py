@@ -1,8 +1,10 @@
 """Candidate clusterings of tracks, model selection, bootstrap stability and cluster profiles.
 
 Selection is unsupervised: each candidate (method × k) is scored by silhouette (higher is
-better, on a seeded sample), Davies–Bouldin (lower) and Calinski–Harabasz (higher); the
-default rule picks the best mean rank over the three. Planted labels are never seen here.
+better, on a seeded sample), Davies–Bouldin (lower) and Calinski–Harabasz (higher), and each
+Gaussian mixture also by BIC and ICL (lower). The default rule picks the Gaussian mixture
+with the lowest ICL; ``rank_mean`` picks the best mean rank over the three geometric scores.
+Planted labels are never seen here.
 """
 
 from __future__ import annotations
@@ -28,7 +30,12 @@ from sklearn.metrics import (
 )
 from sklearn.mixture import GaussianMixture
 from sklearn.neighbors import KNeighborsClassifier
-from sklearn.preprocessing import QuantileTransformer, RobustScaler, StandardScaler
+from sklearn.preprocessing import (
+    PowerTransformer,
+    QuantileTransformer,
+    RobustScaler,
+    StandardScaler,
+)
 
 from moodrec.clustering.config import ClusteringConfig
 from moodrec.errors import InputDataError, MoodrecError
@@ -47,8 +54,9 @@ def feature_matrix(
 ) -> np.ndarray:
     """Scaled float matrix of ``columns``, shape ``(n, len(columns))``.
 
-    ``scaling`` is ``robust`` (median, 5–95 % range, clipped at ±3), ``standard`` (z-scores)
-    or ``quantile`` (ranks mapped to ``[0, 1]``); see ``ClusteringConfig.scaling``.
+    ``scaling`` is ``power`` (Box–Cox transform to near-normal, then z-scores), ``robust``
+    (median, 5–95 % range, clipped at ±3), ``standard`` (z-scores) or ``quantile`` (ranks
+    mapped to ``[0, 1]``); see ``ClusteringConfig.scaling``.
 
     NaNs are filled with the column median (0 when a column is all NaN). The frame is not
     modified.
@@ -65,6 +73,8 @@ def feature_matrix(
         raise InputDataError("clustering needs at least 3 rows")
     x = frame[list(columns)].astype(np.float64)
     x = x.fillna(x.median()).fillna(0.0).to_numpy()
+    if scaling == "power":
+        return power_transform(x)
     if scaling == "standard":
         return StandardScaler().fit_transform(x)
     if scaling == "quantile":
@@ -75,6 +85,37 @@ def feature_matrix(
     raise InputDataError(f"unknown scaling {scaling!r}")
 
 
+#: the Yeo–Johnson exponents are estimated on at most this many rows (seeded sample)
+_POWER_FIT_ROWS = 200_000
+
+
+def power_transform(x: np.ndarray, seed: int = 0, offset: float = 0.01) -> np.ndarray:
+    """Per-column Box–Cox transform to near-normal, then z-scores, shape like ``x``.
+
+    Audio features are skewed and bounded (instrumentalness, liveness and speechiness pile up
+    near 0, loudness has a long quiet tail); a per-feature power transform makes the
+    within-cluster spread closer to Gaussian, which is what KMeans and Gaussian mixtures
+    assume. Each column is min–max scaled to ``[0, 1]`` and shifted by ``offset`` (Box–Cox
+    needs positive values; scaling first makes the exponent search independent of units such
+    as milliseconds), then the Box–Cox exponent is fitted by maximum likelihood on a seeded
+    sample of at most 200,000 rows. Constant columns map to 0.
+    """
+    x = np.asarray(x, dtype=np.float64)
+    lo, span = x.min(axis=0), np.ptp(x, axis=0)
+    const = span == 0
+    out = np.zeros_like(x)
+    if const.all():
+        return out
+    xv = (x[:, ~const] - lo[~const]) / span[~const] + offset
+    fit_rows = xv
+    if len(xv) > _POWER_FIT_ROWS:
+        idx = np.random.default_rng(seed).choice(len(xv), size=_POWER_FIT_ROWS, replace=False)
+        fit_rows = xv[idx]
+    pt = PowerTransformer(method="box-cox", standardize=True).fit(fit_rows)
+    out[:, ~const] = pt.transform(xv)
+    return out
+
+
 def _sample_then_extend(x: np.ndarray, size: int, seed: int, fit: Any) -> np.ndarray:
     """Fit ``fit(x_sample) -> labels`` on a seeded sample, label the rest by 1-NN."""
     n = len(x)
@@ -83,6 +124,49 @@ def _sample_then_extend(x: np.ndarray, size: int, seed: int, fit: Any) -> np.nda
     idx = np.sort(np.random.default_rng(seed).choice(n, size=size, replace=False))
     lab = np.asarray(fit(x[idx]))
     return KNeighborsClassifier(n_neighbors=1).fit(x[idx], lab).predict(x)
+
+
+def gmm_fit_rows(x: np.ndarray, cfg: ClusteringConfig) -> np.ndarray:
+    """The rows a Gaussian mixture is fitted (and scored) on: all, or a seeded sample.
+
+    Above ``cfg.gmm_sample`` rows a sorted seeded sample of that size keeps each EM fit
+    bounded; labels are still predicted for every row.
+    """
+    if len(x) <= cfg.gmm_sample:
+        return x
+    idx = np.sort(np.random.default_rng(cfg.seed).choice(len(x), cfg.gmm_sample, replace=False))
+    return x[idx]
+
+
+def fit_gmm(x: np.ndarray, k: int, cfg: ClusteringConfig, seed: int) -> GaussianMixture:
+    """A Gaussian mixture of ``k`` components (``cfg.gmm_*`` settings) fitted on ``x``.
+
+    The variance floor is ``cfg.gmm_reg_covar`` times the mean column variance of ``x``, so it
+    means the same on standardised audio features and on raw topic shares. Callers with many
+    rows pass :func:`gmm_fit_rows` of their matrix.
+    """
+    scale = float(np.mean(np.var(x, axis=0))) if len(x) > 1 else 1.0
+    gm = GaussianMixture(
+        n_components=k,
+        covariance_type=cfg.gmm_covariance,
+        reg_covar=cfg.gmm_reg_covar * (scale if scale > 0 else 1.0),
+        n_init=cfg.gmm_n_init,
+        random_state=seed,
+    )
+    return gm.fit(x)
+
+
+def gmm_criteria(gm: GaussianMixture, x: np.ndarray) -> dict[str, float]:
+    """BIC and ICL (BIC + 2 × entropy of the posterior assignment) of a fitted mixture.
+
+    Both are "lower is better". ICL (Biernacki, Celeux & Govaert 2000) adds the cost of
+    assigning rows to components, so a component that only reshapes a cluster (overlapping
+    another heavily) costs more than it gains.
+    """
+    bic = float(gm.bic(x))
+    post = gm.predict_proba(x)
+    entropy = float(-np.sum(post * np.log(np.clip(post, 1e-300, None))))
+    return {"bic": bic, "icl": bic + 2.0 * entropy}
 
 
 def fit_predict(
@@ -103,8 +187,7 @@ def fit_predict(
             model = KMeans(n_clusters=k, random_state=seed, n_init=4)
         return model.fit_predict(x)
     if method == "gmm":
-        gm = GaussianMixture(n_components=k, covariance_type="full", random_state=seed, n_init=2)
-        return gm.fit(x).predict(x)
+        return fit_gmm(gmm_fit_rows(x, cfg), int(k), cfg, seed).predict(x)
     if method == "agglomerative":
         return _sample_then_extend(
             x,
@@ -163,6 +246,8 @@ def score_labels(x: np.ndarray, labels: np.ndarray, cfg: ClusteringConfig) -> di
 
 
 def _rank_score(cands: pd.DataFrame, rule: str) -> pd.Series:
+    if rule in {"bic", "icl"}:
+        return cands[rule]
     if rule == "silhouette":
         return -cands["silhouette"]
     if rule == "davies_bouldin":
@@ -199,8 +284,15 @@ def select_clustering(x: np.ndarray, cfg: ClusteringConfig) -> ClusteringResult:
     ks = list(range(cfg.k_min, min(cfg.k_max, len(x) - 1) + 1))
     for method in cfg.methods:
         for k in [None] if method == "hdbscan" else ks:
+            crit: dict[str, float] = {}
             try:
-                lab = fit_predict(method, x, k, cfg, cfg.seed)
+                if method == "gmm":
+                    rows_fit = gmm_fit_rows(x, cfg)
+                    gm = fit_gmm(rows_fit, int(k), cfg, cfg.seed)
+                    lab = gm.predict(x)
+                    crit = gmm_criteria(gm, rows_fit)
+                else:
+                    lab = fit_predict(method, x, k, cfg, cfg.seed)
             except (ValueError, np.linalg.LinAlgError) as exc:
                 # a method that cannot fit this k (too few rows, singular covariance) is
                 # recorded as failed, not hidden
@@ -208,17 +300,30 @@ def select_clustering(x: np.ndarray, cfg: ClusteringConfig) -> ClusteringResult:
                 rows.append({"method": method, "k": k, "error": str(exc)})
                 continue
             labels_of[(method, k)] = lab
-            rows.append({"method": method, "k": k, "error": None, **score_labels(x, lab, cfg)})
+            rows.append(
+                {"method": method, "k": k, "error": None, **score_labels(x, lab, cfg), **crit}
+            )
     cands = pd.DataFrame(rows)
     for col in ("silhouette", "davies_bouldin", "calinski_harabasz", "noise_fraction"):
         if col not in cands.columns:
             cands[col] = np.nan
+    for col in ("bic", "icl"):
+        if col not in cands.columns:
+            cands[col] = np.nan
     ok = cands["silhouette"].notna() & (cands["noise_fraction"] <= cfg.max_noise_fraction)
+    rule = cfg.selection
+    if rule in {"bic", "icl"}:
+        model_ok = ok & cands[rule].notna()
+        if model_ok.any():
+            ok = model_ok
+        else:
+            logger.warning("selection %r needs a fitted Gaussian mixture: using rank_mean", rule)
+            rule = "rank_mean"
     cands["eligible"] = ok
     cands["score"] = np.nan
     if not ok.any():
         raise ClusteringError("no clustering candidate produced two or more clusters")
-    cands.loc[ok, "score"] = _rank_score(cands[ok], cfg.selection)
+    cands.loc[ok, "score"] = _rank_score(cands[ok], rule)
     best = cands[ok].sort_values(["score", "silhouette"], ascending=[True, False]).iloc[0]
     key = (str(best["method"]), None if pd.isna(best["k"]) else int(best["k"]))
     labels = labels_of[key]
@@ -229,6 +334,7 @@ def select_clustering(x: np.ndarray, cfg: ClusteringConfig) -> ClusteringResult:
     selected = {
         "method": key[0],
         "k": key[1],
+        "selection": rule,
         **{
             c: _py(best[c])
             for c in (
@@ -237,6 +343,8 @@ def select_clustering(x: np.ndarray, cfg: ClusteringConfig) -> ClusteringResult:
                 "davies_bouldin",
                 "calinski_harabasz",
                 "noise_fraction",
+                "bic",
+                "icl",
             )
         },
         "stability_ari_mean": float(np.mean(stability)) if stability else None,
@@ -247,7 +355,9 @@ def select_clustering(x: np.ndarray, cfg: ClusteringConfig) -> ClusteringResult:
 
 
 def _py(v: Any) -> Any:
-    return v.item() if isinstance(v, np.generic) else v
+    """A plain Python value for the JSON report (NaN becomes None)."""
+    v = v.item() if isinstance(v, np.generic) else v
+    return None if isinstance(v, float) and np.isnan(v) else v
 
 
 def bootstrap_ari(

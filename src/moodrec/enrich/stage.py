@@ -1,20 +1,23 @@
 """Enrich the track catalogue through the configured providers, batch by batch.
 
 Input: ``interim/tracks.parquet`` (``track_id, track_mbid, artist_id, artist_name,
-track_name`` are used). Work is split into batches of ``batch_size`` tracks; each batch
-writes its part tables atomically into ``parts/<batch key>/`` and then a ``_done.json``
-marker, so a killed run resumes at the first unfinished batch and never duplicates a key.
-A batch whose keys ended in ``error`` is redone on the next run.
+track_name`` are used; ``n_events`` for ``max_tracks``). The selected tracks are split once
+into batches of ``batch_size`` (:func:`write_plan`); each batch writes its part tables
+atomically into ``parts/<batch key>/`` and then a ``_done.json`` marker, so a killed run
+resumes at the first unfinished batch and never duplicates a key. A batch whose keys ended
+in ``error`` is redone on the next run. Per-track lookups of a batch run on ``workers``
+threads; results are gathered in catalogue order, so the tables do not depend on timing.
 
 Outputs (``out_dir``):
 
 ``track_links``     ``track_id, provider, spotify_id, isrc, album, release_date,
                     spotify_artist_id, match_score``
 ``track_features``  ``track_id, provider`` + the 12 audio features (nullable)
-``artist_genres``   ``artist_id, provider, spotify_artist_id, genres`` (list[str])
+``artist_genres``   ``artist_id, provider, spotify_artist_id, genres`` (list[str], never [])
 ``lyrics_raw``      ``track_id, provider, text, match_score``
 ``enrich_status``   ``track_id, capability, provider, status`` (one row per attempt)
-``enrich_coverage`` JSON: per capability, tracks by final status; provider capabilities.
+``enrich_coverage`` JSON: tracks per capability by final status, per provider, non-empty
+                    values per field, unreachable capabilities, probed capabilities.
 """
 
 from __future__ import annotations
@@ -23,15 +26,17 @@ import hashlib
 import json
 import logging
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar
 
 import polars as pl
 from pydantic import Field
 
 from moodrec.config.base import Secrets, StageConfig
 from moodrec.enrich.cache import PROBE, CacheConfig, EnrichCache
+from moodrec.enrich.servers_config import FakeServersConfig
 from moodrec.errors import ConfigError
 from moodrec.providers.base import STATUSES, LookupResult, ProviderError, RateLimitExceeded
 from moodrec.providers.features_file import FeaturesFile, FeaturesFileConfig
@@ -41,16 +46,54 @@ from moodrec.providers.spotify import FEATURE_NAMES, SpotifyConfig, SpotifyProvi
 from moodrec.storage import write_json_atomic, write_parquet_atomic
 
 logger = logging.getLogger(__name__)
+T = TypeVar("T")
 
 CAPABILITIES = ("track_link", "audio_features", "artist_genres", "lyrics")
 TABLES = ("track_links", "track_features", "artist_genres", "lyrics_raw", "enrich_status")
-_RANK = {"found": 0, "error": 1, "blocked": 2, "unavailable": 3, "not_found": 4}
+_RANK = {
+    "found": 0,
+    "error": 1,
+    "rate_limited": 2,
+    "blocked": 3,
+    "unavailable": 4,
+    "not_found": 5,
+}
+#: settings that say where and how fast to ask, not what the answers are: left out of the
+#: batch keys, so a new port of the sandbox servers or a new rate keeps finished batches
+_TRANSPORT_FIELDS = frozenset(
+    {
+        "api_url",
+        "token_url",
+        "api_root",
+        "public_api_root",
+        "web_root",
+        "base_url",
+        "user_agent",
+        "retry",
+        "rate_limit",
+        "cache",
+        "workers",
+        "batch_retries",
+        "batch_retry_delays_s",
+    }
+)
 
 
 class EnrichConfig(StageConfig):
-    """The enrichment stage: which providers, in which order, and batch size."""
+    """The enrichment stage: which providers, in which order, batch size and track cap.
+
+    ``max_tracks`` keeps the most-played tracks only (ties by ``track_id``); ``None`` enriches
+    the whole catalogue. ``workers`` threads send per-track lookups concurrently (the per-host
+    rate limiter is shared by all of them). ``sandbox_servers`` sets the fake servers a
+    sandbox run starts (``ingest.source: sandbox``); other runs ignore it.
+    """
 
     batch_size: int = Field(default=2000, ge=1)
+    max_tracks: int | None = Field(default=None, ge=1)
+    workers: int = Field(default=4, ge=1, le=64)
+    # Prefect retries of a batch that failed for a retryable reason (429 over the cap, 5xx)
+    batch_retries: int = Field(default=3, ge=0)
+    batch_retry_delays_s: tuple[float, ...] = (30.0, 120.0, 600.0)
     features_order: tuple[Literal["spotify", "features_file"], ...] = ("spotify", "features_file")
     genres_order: tuple[Literal["spotify", "features_file"], ...] = ("spotify", "features_file")
     lyrics_order: tuple[Literal["genius", "lrclib"], ...] = ("genius", "lrclib")
@@ -59,6 +102,7 @@ class EnrichConfig(StageConfig):
     lrclib: LrclibConfig | None = LrclibConfig()
     features_file: FeaturesFileConfig | None = None
     cache: CacheConfig = CacheConfig()
+    sandbox_servers: FakeServersConfig = FakeServersConfig()
 
 
 @dataclass
@@ -91,6 +135,32 @@ class Providers:
         return self.capabilities
 
 
+def with_base_urls(
+    cfg: EnrichConfig, *, spotify: str | None, genius: str | None, lrclib: str | None
+) -> EnrichConfig:
+    """``cfg`` with each configured provider pointed at a base URL (e.g. the fake servers).
+
+    ``spotify`` gets ``/v1/`` and ``/api/token`` below it, ``genius`` serves the API root, the
+    public API (``api/``) and the song pages; ``None`` leaves a provider as it is.
+    """
+    update: dict[str, Any] = {}
+    if spotify and cfg.spotify is not None:
+        update["spotify"] = cfg.spotify.model_copy(
+            update={"api_url": spotify, "token_url": f"{spotify}/api/token"}
+        )
+    if genius and cfg.genius is not None:
+        update["genius"] = cfg.genius.model_copy(
+            update={
+                "api_root": f"{genius}/",
+                "public_api_root": f"{genius}/api/",
+                "web_root": f"{genius}/",
+            }
+        )
+    if lrclib and cfg.lrclib is not None:
+        update["lrclib"] = cfg.lrclib.model_copy(update={"base_url": lrclib})
+    return cfg.model_copy(update=update)
+
+
 def build_providers(cfg: EnrichConfig, secrets: Secrets) -> Providers:
     """Clients for the configured providers; one without credentials is left out (logged).
 
@@ -121,15 +191,45 @@ def build_providers(cfg: EnrichConfig, secrets: Secrets) -> Providers:
     return p
 
 
-def plan_batches(tracks: pl.DataFrame, cfg: EnrichConfig) -> list[tuple[str, pl.DataFrame]]:
-    """Split the catalogue (sorted by ``track_id``) into keyed batches.
+def select_tracks(tracks: pl.DataFrame, cfg: EnrichConfig) -> pl.DataFrame:
+    """The tracks to enrich, sorted by ``track_id``: all, or the ``max_tracks`` most played.
 
-    The key hashes the batch's tracks and the config, so a changed catalogue or config never
-    reuses a stale part.
+    Parameters
+    ----------
+    tracks
+        The catalogue; needs ``track_id, track_mbid, artist_id, artist_name, track_name``
+        (and ``n_events`` when ``cfg.max_tracks`` is set and the catalogue is larger).
     """
-    tracks = tracks.select("track_id", "track_mbid", "artist_id", "artist_name", "track_name")
-    tracks = tracks.sort("track_id")
-    cfg_json = cfg.model_dump_json()
+    cols = ["track_id", "track_mbid", "artist_id", "artist_name", "track_name"]
+    if cfg.max_tracks is not None and tracks.height > cfg.max_tracks:
+        if "n_events" not in tracks.columns:
+            raise ConfigError("enrich.max_tracks needs the catalogue's n_events column")
+        tracks = tracks.sort(["n_events", "track_id"], descending=[True, False]).head(
+            cfg.max_tracks
+        )
+    return tracks.select(cols).sort("track_id")
+
+
+def _result_settings(cfg: EnrichConfig) -> str:
+    """The config as JSON without the transport settings (see ``_TRANSPORT_FIELDS``)."""
+
+    def strip(value: Any) -> Any:
+        if isinstance(value, dict):
+            return {k: strip(v) for k, v in value.items() if k not in _TRANSPORT_FIELDS}
+        return value
+
+    return json.dumps(strip(cfg.model_dump(mode="json")), sort_keys=True)
+
+
+def plan_batches(tracks: pl.DataFrame, cfg: EnrichConfig) -> list[tuple[str, pl.DataFrame]]:
+    """Select the tracks (:func:`select_tracks`) and split them into keyed batches.
+
+    The key hashes the batch's tracks and the settings that shape the answers (not URLs,
+    rates, retries or cache TTLs), so a changed catalogue or provider setup never reuses a
+    stale part, while a restart of the sandbox servers on new ports keeps finished batches.
+    """
+    tracks = select_tracks(tracks, cfg)
+    cfg_json = _result_settings(cfg)
     out = []
     for start in range(0, tracks.height, cfg.batch_size):
         batch = tracks.slice(start, cfg.batch_size)
@@ -138,6 +238,25 @@ def plan_batches(tracks: pl.DataFrame, cfg: EnrichConfig) -> list[tuple[str, pl.
         h.update(batch.write_ipc(None).getvalue())
         out.append((f"{start // cfg.batch_size:05d}-{h.hexdigest()}", batch))
     return out
+
+
+def write_plan(tracks_path: Path, cfg: EnrichConfig, plan_path: Path) -> list[str]:
+    """Plan the batches once and write them (``batch_key`` + track columns) to ``plan_path``.
+
+    Each batch task then reads only its own rows (:func:`read_batch`) instead of re-reading
+    and re-planning the whole catalogue. Returns the batch keys in order.
+    """
+    batches = plan_batches(pl.read_parquet(tracks_path), cfg)
+    frames = [b.with_columns(batch_key=pl.lit(k)) for k, b in batches]
+    schema = {"batch_key": pl.String}
+    plan = pl.concat(frames) if frames else pl.DataFrame(schema=schema)
+    write_parquet_atomic(plan.to_arrow(), plan_path)
+    return [k for k, _ in batches]
+
+
+def read_batch(plan_path: Path, key: str) -> pl.DataFrame:
+    """The tracks of batch ``key`` from a plan written by :func:`write_plan`."""
+    return pl.scan_parquet(plan_path).filter(pl.col("batch_key") == key).drop("batch_key").collect()
 
 
 def track_key(artist: str, title: str) -> str:
@@ -184,6 +303,17 @@ def _try(
     status = result.status if isinstance(result, LookupResult) else "found"
     rows.append({"track_id": track_id, "capability": cap, "provider": prov, "status": status})
     return result
+
+
+def _map(fn: Callable[[Any], T], items: list[Any], workers: int) -> list[T]:
+    """``[fn(x) for x in items]`` on up to ``workers`` threads; the first exception is raised
+    once every started call has ended (so the cache holds every answer already got)."""
+    if workers <= 1 or len(items) <= 1:
+        return [fn(x) for x in items]
+    with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="enrich") as pool:
+        futures = [pool.submit(fn, x) for x in items]
+        wait(futures)
+    return [f.result() for f in futures]
 
 
 def _cached_many(
@@ -254,10 +384,12 @@ def _enrich_batch(
     sp = providers.spotify if caps.get("search", "available") == "available" else None
     rows = batch.to_dicts()
     link_of: dict[int, dict[str, Any]] = {}
-    for r in rows:
+
+    def link_one(r: dict[str, Any]) -> tuple[list[dict[str, Any]], dict[str, Any] | None]:
+        out: list[dict[str, Any]] = []
         tid = r["track_id"]
         if providers.spotify is not None and sp is None:
-            status.append(
+            out.append(
                 {
                     "track_id": tid,
                     "capability": "track_link",
@@ -267,33 +399,42 @@ def _enrich_batch(
             )
         elif sp is not None:
             res = _try(
-                status,
+                out,
                 tid,
                 "track_link",
                 "spotify",
-                lambda r=r: sp.link_track(r["artist_name"], r["track_name"]),
+                lambda: sp.link_track(r["artist_name"], r["track_name"]),
                 cache,
                 track_key(r["artist_name"], r["track_name"]),
             )
             if isinstance(res, LookupResult) and res.status == "found":
-                link_of[tid] = res.data
-                links.append(
-                    {
-                        "track_id": tid,
-                        "provider": "spotify",
-                        **{
-                            k: res.data.get(k)
-                            for k in (
-                                "spotify_id",
-                                "isrc",
-                                "album",
-                                "release_date",
-                                "spotify_artist_id",
-                                "match_score",
-                            )
-                        },
-                    }
-                )
+                return out, res.data
+        return out, None
+
+    # per-track lookups run on ``workers`` threads; results are gathered in catalogue order,
+    # so the tables do not depend on thread timing
+    for r, (rows_out, data) in zip(rows, _map(link_one, rows, cfg.workers), strict=True):
+        status += rows_out
+        if data is not None:
+            tid = r["track_id"]
+            link_of[tid] = data
+            links.append(
+                {
+                    "track_id": tid,
+                    "provider": "spotify",
+                    **{
+                        k: data.get(k)
+                        for k in (
+                            "spotify_id",
+                            "isrc",
+                            "album",
+                            "release_date",
+                            "spotify_artist_id",
+                            "match_score",
+                        )
+                    },
+                }
+            )
     # audio features
     sp_feats: dict[str, LookupResult] = {}
     if sp is not None and "spotify" in cfg.features_order:
@@ -388,41 +529,47 @@ def _enrich_batch(
                 break
     # lyrics: genius → lrclib; a blocked provider is not asked again this batch
     blocked: set[str] = set()
-    for r in rows:
+
+    def lyrics_one(r: dict[str, Any]) -> tuple[list[dict[str, Any]], dict[str, Any] | None]:
+        out: list[dict[str, Any]] = []
         tid = r["track_id"]
         for prov in cfg.lyrics_order:
             client = getattr(providers, prov)
             if client is None:
                 continue
             if prov in blocked:
-                status.append(
+                out.append(
                     {"track_id": tid, "capability": "lyrics", "provider": prov, "status": "blocked"}
                 )
                 continue
             res = _try(
-                status,
+                out,
                 tid,
                 "lyrics",
                 prov,
-                lambda c=client, r=r: c.lyrics(r["artist_name"], r["track_name"]),
+                lambda c=client: c.lyrics(r["artist_name"], r["track_name"]),
                 cache,
                 track_key(r["artist_name"], r["track_name"]),
             )
             if isinstance(res, ProviderError):
                 if res.status == "blocked":
-                    logger.warning("%s blocked (%s); falling back", prov, res)
+                    if prov not in blocked:
+                        logger.warning("%s blocked (%s); falling back", prov, res)
                     blocked.add(prov)
                 continue
             if res.status == "found":
-                lyrics.append(
-                    {
-                        "track_id": tid,
-                        "provider": prov,
-                        "text": res.data["text"],
-                        "match_score": res.data.get("match_score"),
-                    }
-                )
-                break
+                return out, {
+                    "track_id": tid,
+                    "provider": prov,
+                    "text": res.data["text"],
+                    "match_score": res.data.get("match_score"),
+                }
+        return out, None
+
+    for rows_out, row in _map(lyrics_one, rows, cfg.workers):
+        status += rows_out
+        if row is not None:
+            lyrics.append(row)
     return {
         "track_links": pl.DataFrame(links, schema=_LINK_SCHEMA),
         "track_features": pl.DataFrame(features, schema=_FEATURE_SCHEMA),
@@ -467,6 +614,15 @@ _STATUS_SCHEMA = {
 }
 
 
+_SCHEMAS = {
+    "track_links": _LINK_SCHEMA,
+    "track_features": _FEATURE_SCHEMA,
+    "artist_genres": _GENRE_SCHEMA,
+    "lyrics_raw": _LYRICS_SCHEMA,
+    "enrich_status": _STATUS_SCHEMA,
+}
+
+
 @dataclass(frozen=True)
 class EnrichResult:
     """Paths of the combined tables and the coverage report."""
@@ -495,25 +651,85 @@ def write_part(parts_dir: Path, key: str, tables: dict[str, pl.DataFrame]) -> No
     folder = parts_dir / key
     for name, df in tables.items():
         write_parquet_atomic(df.to_arrow(), folder / f"{name}.parquet")
-    n_error = int((tables["enrich_status"]["status"] == "error").sum())
-    write_json_atomic(folder / "_done.json", {"n_error": n_error, "n_tracks": -1})
+    status = tables["enrich_status"]
+    n_error = int((status["status"] == "error").sum())
+    n_tracks = int(status["track_id"].n_unique()) if status.height else 0
+    write_json_atomic(folder / "_done.json", {"n_error": n_error, "n_tracks": n_tracks})
 
 
 def combine_parts(
     parts_dir: Path, keys: list[str], out_dir: Path, capabilities: dict[str, Any]
 ) -> tuple[dict[str, Path], dict[str, Any]]:
-    """Concatenate the batches' parts into the final tables and compute coverage."""
+    """Concatenate the batches' parts into the final tables and compute the report.
+
+    The report (also ``enrich_coverage.json``) has ``coverage`` (tracks per capability by
+    best status), ``by_provider`` (per capability and provider, by status), ``fields``
+    (non-empty values per table column), ``unreachable`` (capabilities that were
+    ``unavailable``/``blocked``/``rate_limited``) and the probed ``capabilities``.
+    """
     outputs: dict[str, Path] = {}
     frames: dict[str, pl.DataFrame] = {}
     for name in TABLES:
         dfs = [pl.read_parquet(parts_dir / k / f"{name}.parquet") for k in keys]
-        df = pl.concat(dfs, how="vertical") if dfs else pl.DataFrame()
+        df = pl.concat(dfs, how="vertical") if dfs else pl.DataFrame(schema=_SCHEMAS[name])
         frames[name] = df
         outputs[name] = write_parquet_atomic(df.to_arrow(), out_dir / f"{name}.parquet")
-    coverage = compute_coverage(frames["enrich_status"])
-    report = {"coverage": coverage, "capabilities": capabilities}
+    report = coverage_report(frames, capabilities)
     outputs["enrich_coverage"] = write_json_atomic(out_dir / "enrich_coverage.json", report)
     return outputs, report
+
+
+def coverage_report(
+    frames: dict[str, pl.DataFrame], capabilities: dict[str, Any]
+) -> dict[str, Any]:
+    """Coverage of the combined tables (see :func:`combine_parts`)."""
+    status = frames["enrich_status"]
+    by_provider: dict[str, dict[str, dict[str, int]]] = {}
+    for (cap, prov), sub in status.group_by(["capability", "provider"], maintain_order=True):
+        counts = {st: 0 for st in STATUSES}
+        for st, n in sub.group_by("status").len().iter_rows():
+            counts[st] = counts.get(st, 0) + n
+        by_provider.setdefault(str(cap), {})[str(prov)] = counts
+    fields: dict[str, dict[str, int]] = {}
+    for name in ("track_links", "track_features", "artist_genres", "lyrics_raw"):
+        df = frames[name]
+        cols = [c for c in df.columns if c not in ("track_id", "artist_id", "provider")]
+        counts = {}
+        for c in cols:
+            col = df[c]
+            if col.dtype == pl.List(pl.String):
+                counts[c] = int((col.list.len() > 0).sum())
+            else:
+                counts[c] = int(col.is_not_null().sum())
+        fields[name] = {"rows": df.height, **counts}
+    unreachable = []
+    for prov, caps in sorted(capabilities.items()):
+        for cap, state in sorted(caps.items()):
+            if state != "available":
+                unreachable.append(
+                    {"provider": prov, "capability": cap, "status": state, "source": "probe"}
+                )
+    for cap, provs in by_provider.items():
+        for prov, counts in provs.items():
+            for st in ("unavailable", "blocked", "rate_limited"):
+                if counts.get(st):
+                    unreachable.append(
+                        {
+                            "provider": prov,
+                            "capability": cap,
+                            "status": st,
+                            "source": "answers",
+                            "tracks": counts[st],
+                        }
+                    )
+    return {
+        "n_tracks": int(status["track_id"].n_unique()) if status.height else 0,
+        "coverage": compute_coverage(status),
+        "by_provider": by_provider,
+        "fields": fields,
+        "unreachable": unreachable,
+        "capabilities": capabilities,
+    }
 
 
 def compute_coverage(status: pl.DataFrame) -> dict[str, dict[str, int]]:

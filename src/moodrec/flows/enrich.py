@@ -2,26 +2,38 @@
 
 ``refresh_metadata_flow`` (for a cron schedule) redoes every batch with the per-key cache:
 only answers past their TTL, and keys that failed, go to the network again.
+
+In a sandbox run (``ingest.source: sandbox``) the flow itself starts the fake Spotify /
+Genius / LRCLIB servers of the sandbox world on free 127.0.0.1 ports for the duration of the
+run (behaviour and faults from ``enrich.sandbox_servers``), points the providers at them with
+the sandbox credentials, and stops them afterwards: no other set-up is needed.
 """
 
 from __future__ import annotations
 
+import contextlib
+import logging
 from typing import Any
 
-import polars as pl
 from prefect import flow
 
 from moodrec.catalogue import Catalogue
-from moodrec.enrich.stage import EnrichConfig, plan_batches
-from moodrec.flows.common import stage_settings
+from moodrec.enrich.stage import EnrichConfig, with_base_urls
+from moodrec.flows.common import sandbox_world, stage_settings
+from moodrec.tasks.artifacts import publish_checkpoints
 from moodrec.tasks.enrich import (
     combine_enrichment,
     count_stale,
     enrich_batch_task,
+    plan_enrichment,
     probe_providers,
+    retry_only_retryable,
     start_progress,
     update_progress,
 )
+from moodrec.tasks.sandbox import world_dir
+
+logger = logging.getLogger(__name__)
 
 
 @flow(name="enrich", log_prints=False)
@@ -37,9 +49,18 @@ def enrich_flow(
     profile
         Config profile name or path.
     overrides
-        Nested setting overrides (never secrets).
+        Nested setting overrides (never secrets), e.g. ``{"enrich": {"max_tracks": 100}}``.
     cfg
-        The stage config until ``Settings.enrich`` exists (default ``EnrichConfig()``).
+        Replaces ``settings.enrich`` (tests).
+
+    Returns
+    -------
+    dict
+        ``data_dir``, ``refs`` (the combined tables), ``report`` (coverage per capability,
+        provider and field, unreachable capabilities), ``summary`` (what the artifacts show,
+        including the sandbox servers' request counts), ``complete`` (every batch done),
+        ``not_done`` (batches that failed, with the reason) and, in a sandbox run,
+        ``sandbox_urls`` (where the servers ran; they are stopped when the flow returns).
     """
     return _enrich(profile, overrides, cfg, refresh=False)
 
@@ -62,19 +83,100 @@ def _enrich(
     profile: str, overrides: dict[str, Any] | None, cfg: EnrichConfig | None, *, refresh: bool
 ) -> dict[str, Any]:
     settings, data_dir = stage_settings(profile, overrides)
-    cfg = cfg or getattr(settings, "enrich", None) or EnrichConfig()
+    cfg = cfg or settings.enrich
+    sandbox = settings.ingest.source == "sandbox"
     tracks = Catalogue(data_dir).ref("tracks")
-    batches = plan_batches(pl.read_parquet(tracks.path), cfg)
-    stale = count_stale(cfg, data_dir) if refresh else 0
-    capabilities = probe_providers(cfg, profile, data_dir)
-    progress = start_progress(len(batches))
-    keys = []
-    for i, (key, _) in enumerate(batches):
-        keys.append(
-            enrich_batch_task(
-                tracks, key, i * cfg.batch_size, cfg, capabilities, data_dir, profile, refresh
+    with contextlib.ExitStack() as stack:
+        servers = None
+        if sandbox:
+            from moodrec.sandbox.servers import sandbox_servers
+
+            sandbox_world(settings, data_dir)
+            truth = world_dir(data_dir, settings.sandbox) / "truth"
+            servers = stack.enter_context(sandbox_servers(truth, cfg.sandbox_servers))
+            cfg = with_base_urls(
+                cfg,
+                spotify=servers.url("spotify"),
+                genius=servers.url("genius"),
+                lrclib=servers.url("lrclib"),
             )
+        result = _run_batches(cfg, tracks, profile, data_dir, refresh, sandbox)
+        if servers is not None:
+            result["sandbox_urls"] = {k: servers.url(k) for k in ("spotify", "genius", "lrclib")}
+            result["summary"]["sandbox_servers"] = {
+                "requests": servers.counts,
+                "throttled_429": servers.throttled,
+                "faults": servers.faults,
+            }
+    publish_checkpoints("enrich", result["refs"], result["summary"], settings.profile, sandbox)
+    return {"data_dir": data_dir, "synthetic": sandbox, **result}
+
+
+def _run_batches(
+    cfg: EnrichConfig, tracks: Any, profile: str, data_dir: str, refresh: bool, sandbox: bool
+) -> dict[str, Any]:
+    stale = count_stale(cfg, data_dir) if refresh else 0
+    plan = plan_enrichment(tracks, cfg, data_dir)
+    capabilities = probe_providers(cfg, profile, data_dir, sandbox)
+    progress = start_progress(plan["n_planned"])
+    batch_task = enrich_batch_task.with_options(
+        retries=cfg.batch_retries,
+        retry_delay_seconds=list(cfg.batch_retry_delays_s) or 0,
+        retry_condition_fn=retry_only_retryable,
+    )
+    done: list[str] = []
+    failed: list[dict[str, Any]] = []
+    n_run = n_tracks = 0
+    for key in plan["keys"]:
+        state = batch_task(
+            plan["plan"],
+            key,
+            cfg,
+            capabilities,
+            data_dir,
+            profile,
+            refresh,
+            sandbox,
+            return_state=True,
         )
-        update_progress(progress, i + 1, len(batches))
-    result = combine_enrichment(keys, capabilities, data_dir)
-    return {"data_dir": data_dir, "stale": stale, **result}
+        if state.is_completed():
+            info = state.result()
+            done.append(key)
+            n_run += int(info["ran"])
+            n_tracks += info["n_tracks"]
+        else:
+            # e.g. Retry-After beyond the cap even after Prefect's retries: the batch stays
+            # not done (the next run or refresh redoes it), the others go on
+            failed.append({"batch": key, "reason": str(state.message or state.type)})
+            logger.warning("enrich batch %s not done: %s", key, state.message)
+        update_progress(progress, n_tracks, plan["n_planned"])
+    result = combine_enrichment(done, capabilities, data_dir)
+    report = result["report"]
+    summary = {
+        "tracks": {
+            "catalogue": plan["n_catalogue"],
+            "planned": plan["n_planned"],
+            "enriched": report["n_tracks"],
+            "max_tracks": cfg.max_tracks if cfg.max_tracks is not None else "all",
+        },
+        "batches": {
+            "total": len(plan["keys"]),
+            "run": n_run,
+            "from_parts": len(done) - n_run,
+            "not_done": len(failed),
+        },
+        "stale_answers": stale,
+        "coverage": report["coverage"],
+        "by_provider": report["by_provider"],
+        "fields": report["fields"],
+        "unreachable": {
+            f"{u['provider']}.{u['capability']}": u["status"] for u in report["unreachable"]
+        },
+    }
+    return {
+        **result,
+        "summary": summary,
+        "stale": stale,
+        "complete": not failed,
+        "not_done": failed,
+    }

@@ -9,6 +9,12 @@ used (``GenresConfig.edge_weight``):
 * ``inv_log1p``: ``1 / ln(1 + c)`` — ``1/ln 2 ≈ 1.44`` at ``c = 1``.
 
 Both are finite, positive and strictly decreasing for every ``c >= 1``.
+
+Super-genres are placed by ``GenresConfig.super_genre_method``: the seed's nearest
+super-genre by weighted shortest path, or (the default) label propagation from the
+super-genre nodes with class mass normalisation (:func:`propagate_super_genres`), which
+weighs all paths instead of the single shortest one, so one cross-over edge or a hub genre no
+longer decides a genre's place.
 """
 
 from __future__ import annotations
@@ -22,6 +28,7 @@ import numpy as np
 import pandas as pd
 from scipy import sparse
 from scipy.sparse import csgraph
+from scipy.sparse.linalg import cg, spsolve
 
 from moodrec.errors import InputDataError
 from moodrec.genres.config import GenresConfig
@@ -238,7 +245,8 @@ class GenreGraphAnalysis:
     """Per-genre table plus a JSON-able report.
 
     ``genres`` columns: ``genre, support, weight, degree, strength, betweenness, component,
-    component_size, super_genre`` (``None`` when unplaceable), ``super_distance`` (inf when
+    component_size, super_genre`` (``None`` when unplaceable), ``super_distance`` (shortest
+    weighted path to the assigned super-genre, whichever method assigned it; inf when
     unplaceable), ``placed``.
     """
 
@@ -246,28 +254,136 @@ class GenreGraphAnalysis:
     report: dict[str, Any]
 
 
-def assign_super_genres(
+def _anchor_indices(
     graph: GenreGraph, super_genres: tuple[str, ...] | list[str]
+) -> tuple[list[str], list[int], list[str]]:
+    index = graph.index_of()
+    present = [s for s in super_genres if s in index]
+    missing = [s for s in super_genres if s not in index]
+    return present, [index[s] for s in present], missing
+
+
+#: up to this many unknowns the harmonic system is solved directly (sparse LU), above it by
+#: Jacobi-preconditioned conjugate gradients (LU fill-in grows fast on dense genre graphs)
+_DIRECT_SOLVE_MAX = 2000
+
+
+def _solve_laplacian(lap_uu: sparse.csr_matrix, rhs: np.ndarray) -> np.ndarray:
+    """Solve ``lap_uu @ X = rhs`` for a symmetric positive definite restricted Laplacian.
+
+    Raises
+    ------
+    InputDataError
+        When conjugate gradients do not converge.
+    """
+    m = lap_uu.shape[0]
+    if m <= _DIRECT_SOLVE_MAX:
+        return np.asarray(spsolve(lap_uu.tocsc(), rhs)).reshape(m, rhs.shape[1])
+    inv_diag = sparse.diags(1.0 / lap_uu.diagonal())
+    out = np.empty((m, rhs.shape[1]))
+    for j in range(rhs.shape[1]):
+        col, info = cg(lap_uu, rhs[:, j], rtol=1e-10, atol=0.0, maxiter=10 * m, M=inv_diag)
+        if info != 0:
+            raise InputDataError(f"label propagation did not converge (cg info {info})")
+        out[:, j] = col
+    return out
+
+
+def propagate_super_genres(
+    graph: GenreGraph, super_genres: tuple[str, ...] | list[str]
+) -> tuple[np.ndarray, list[str], list[str]]:
+    """Super-genre scores by label propagation from the super-genre nodes.
+
+    The harmonic solution of Zhu, Ghahramani & Lafferty (2003): the super-genre nodes are
+    clamped to their own one-hot label and every other node takes the affinity-weighted mean
+    of its neighbours' labels (``F_u = L_uu^-1 W_ul F_l`` with the graph Laplacian ``L``),
+    affinity = ``1 / length``. A large super-genre spreads more mass than a small one, so each
+    column is then divided by its total mass (class mass normalisation with a uniform prior),
+    which keeps big, hub-rich super-genres from absorbing the genres of small ones. Nodes in a
+    component without any super-genre score zero everywhere.
+
+    Returns
+    -------
+    scores
+        Shape ``(n, len(present))``: normalised scores (rows of placeable nodes sum to 1).
+    present
+        The configured super-genres that are nodes (column order of ``scores``).
+    missing
+        Configured super-genres that are not nodes of the graph.
+    """
+    present, anchors, missing = _anchor_indices(graph, super_genres)
+    n = graph.n_nodes
+    scores = np.zeros((n, len(present)))
+    if not present:
+        return scores, present, missing
+    affinity = graph.adjacency()
+    affinity.data = 1.0 / affinity.data
+    _, comp = csgraph.connected_components(affinity, directed=False)
+    anchor_arr = np.asarray(anchors, dtype=np.int64)
+    scores[anchor_arr, np.arange(len(present))] = 1.0
+    # only nodes sharing a component with some super-genre can be reached by propagation;
+    # there the restricted Laplacian L_uu is non-singular
+    reach = np.isin(comp, comp[anchor_arr])
+    free = reach.copy()
+    free[anchor_arr] = False
+    if free.any():
+        degree = np.asarray(affinity.sum(axis=1)).ravel()
+        lap = (sparse.diags(degree) - affinity).tocsr()
+        lap_uu = lap[free][:, free].tocsr()
+        rhs = np.asarray(affinity[free][:, anchor_arr] @ np.eye(len(present)))
+        scores[free] = _solve_laplacian(lap_uu, rhs)
+    mass = scores[free].sum(axis=0) if free.any() else np.zeros(len(present))
+    scores[free] = scores[free] / np.where(mass > 0, mass, 1.0)
+    total = scores.sum(axis=1, keepdims=True)
+    scores = np.divide(scores, total, out=np.zeros_like(scores), where=total > 0)
+    return scores, present, missing
+
+
+def assign_super_genres(
+    graph: GenreGraph,
+    super_genres: tuple[str, ...] | list[str],
+    method: str = "shortest_path",
 ) -> tuple[list[str | None], np.ndarray, list[str]]:
-    """Nearest super-genre of every node by weighted shortest path.
+    """Super-genre of every node.
+
+    Parameters
+    ----------
+    graph
+        The genre graph.
+    super_genres
+        Candidate super-genres (genre names; those absent from the graph are reported).
+    method
+        ``"shortest_path"`` (the seed's rule: the super-genre at the shortest weighted
+        distance) or ``"label_propagation"`` (the highest :func:`propagate_super_genres`
+        score).
 
     Returns
     -------
     labels
         Super-genre per node (``None`` when no super-genre is reachable).
     distances
-        Shortest-path length to that super-genre, shape ``(n,)`` (inf when unreachable).
+        Shortest-path length to the assigned super-genre, shape ``(n,)`` (inf when
+        unreachable).
     missing
         Configured super-genres that are not nodes of the graph.
+
+    Raises
+    ------
+    InputDataError
+        When ``method`` is unknown.
     """
-    index = graph.index_of()
-    present = [s for s in super_genres if s in index]
-    missing = [s for s in super_genres if s not in index]
+    if method not in {"shortest_path", "label_propagation"}:
+        raise InputDataError(f"unknown super-genre method {method!r}")
+    present, anchors, missing = _anchor_indices(graph, super_genres)
     n = graph.n_nodes
     if not present:
         return [None] * n, np.full(n, np.inf), missing
-    dist = csgraph.dijkstra(graph.adjacency(), directed=False, indices=[index[s] for s in present])
-    best = np.argmin(dist, axis=0)  # ties go to the earlier super-genre in the configured list
+    dist = csgraph.dijkstra(graph.adjacency(), directed=False, indices=anchors)
+    if method == "shortest_path":
+        best = np.argmin(dist, axis=0)  # ties go to the earlier super-genre in the list
+    else:
+        scores, _, _ = propagate_super_genres(graph, present)
+        best = np.argmax(scores, axis=1)  # ties go to the earlier super-genre in the list
     best_d = dist[best, np.arange(n)]
     labels = [present[b] if np.isfinite(d) else None for b, d in zip(best, best_d, strict=True)]
     return labels, best_d, missing
@@ -284,7 +400,7 @@ def analyse_genre_graph(graph: GenreGraph, cfg: GenresConfig) -> GenreGraphAnaly
     rank[order] = np.arange(n_comp)
     comp = rank[comp]
     comp_sizes = comp_sizes[order]
-    labels, dist, missing = assign_super_genres(graph, cfg.super_genres)
+    labels, dist, missing = assign_super_genres(graph, cfg.super_genres, cfg.super_genre_method)
     counts_adj = sparse.coo_matrix(
         (
             graph.edges["count"].to_numpy(dtype=np.float64),
@@ -316,6 +432,7 @@ def analyse_genre_graph(graph: GenreGraph, cfg: GenresConfig) -> GenreGraphAnaly
         "dropped_low_support": graph.dropped["genre"].tolist() if len(graph.dropped) else [],
         "n_components": int(n_comp),
         "component_sizes": comp_sizes[:20].astype(int).tolist(),
+        "super_genre_method": cfg.super_genre_method,
         "super_genres_missing": missing,
         "super_genre_counts": {
             str(k): int(v) for k, v in genres["super_genre"].value_counts().sort_index().items()

@@ -1,5 +1,57 @@
 """Recommenders behind one ``Recommender`` contract (fit, recommend, score, save, load).
 
-This layer is filled by the recommenders issue; saved models go to ``data/<profile>/models``,
-never into this package.
+Every model module is listed in :data:`MODEL_MODULES`; importing it registers its classes in
+``Recommender.registry`` by ``name``. Adding a model = adding its module here (one line): the
+contract tests (``tests/models/test_contract.py``), the flows and the benchmark pick it up.
+Saved models go to ``data/<profile>/models``, never into this package.
 """
+
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+MODEL_MODULES: tuple[str, ...] = (
+    "moodrec.models.popularity",
+    "moodrec.models.itemknn",
+    "moodrec.models.ease",
+    "moodrec.models.ials",
+    "moodrec.models.rp3beta",
+    "moodrec.models.blend",
+    "moodrec.models.bpr",
+    "moodrec.models.neumf",
+    "moodrec.models.hybrid",
+    "moodrec.models.rating",
+)
+
+
+def load_models() -> dict[str, type]:
+    """Import every module of :data:`MODEL_MODULES`; returns the registry (name → class).
+
+    A module that is missing (not written yet) is skipped; any other import error raises.
+    """
+    from moodrec.models.base import Recommender
+
+    for module in MODEL_MODULES:
+        try:
+            importlib.import_module(module)
+        except ModuleNotFoundError as exc:
+            if exc.name != module:
+                raise
+    return dict(Recommender.registry)
+
+
+def create_model(name: str, **params: Any) -> Any:
+    """A new, unfitted recommender by registry name.
+
+    Raises
+    ------
+    moodrec.models.base.ModelError
+        When no model is registered under ``name``.
+    """
+    from moodrec.models.base import ModelError
+
+    registry = load_models()
+    if name not in registry:
+        raise ModelError(f"unknown model {name!r}; registered: {sorted(registry)}")
+    return registry[name](**params)

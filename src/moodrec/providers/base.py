@@ -7,6 +7,7 @@ Statuses (one per key and capability):
 ``unavailable``  the capability is closed to these credentials (e.g. a 403 probe);
                  never stored as empty data
 ``blocked``      the provider refused us (Cloudflare 403 page, 401); not "no data"
+``rate_limited`` the server asked to wait longer than the configured cap; retried later
 ``error``        anything else (5xx after retries, malformed body); retried next run
 """
 
@@ -21,15 +22,22 @@ from dataclasses import dataclass, field
 from typing import Any, Literal, TypeVar
 
 from pydantic import Field
-from tenacity import RetryCallState, Retrying, retry_if_exception, stop_after_attempt
+from tenacity import RetryCallState, Retrying, retry_if_exception
 
 from moodrec.config.base import StageConfig
 from moodrec.errors import MoodrecError
 
 logger = logging.getLogger(__name__)
 
-Status = Literal["found", "not_found", "unavailable", "blocked", "error"]
-STATUSES: tuple[Status, ...] = ("found", "not_found", "unavailable", "blocked", "error")
+Status = Literal["found", "not_found", "unavailable", "blocked", "rate_limited", "error"]
+STATUSES: tuple[Status, ...] = (
+    "found",
+    "not_found",
+    "unavailable",
+    "blocked",
+    "rate_limited",
+    "error",
+)
 
 T = TypeVar("T")
 
@@ -71,6 +79,8 @@ class RetryConfig(StageConfig):
     """Retries of one provider's HTTP calls (429 honours ``Retry-After`` up to a cap)."""
 
     max_attempts: int = Field(default=5, ge=1)
+    # a 429 within the cap is the server pacing us, not a failure: it has its own budget
+    max_rate_limited_attempts: int = Field(default=30, ge=1)
     backoff_base_s: float = Field(default=0.5, ge=0)
     backoff_max_s: float = Field(default=30.0, ge=0)
     max_retry_after_s: float = Field(default=60.0, ge=0)
@@ -119,12 +129,26 @@ def _retryable(cfg: RetryConfig) -> Callable[[BaseException], bool]:
     return check
 
 
+def _stop(cfg: RetryConfig) -> Callable[[RetryCallState], bool]:
+    """Stop after ``max_attempts`` failures, or ``max_rate_limited_attempts`` when the last
+    one was a 429 (counted apart: pacing by the server is not a fault of the key)."""
+
+    def stop(state: RetryCallState) -> bool:
+        exc = state.outcome.exception() if state.outcome else None
+        n = state.attempt_number
+        if isinstance(exc, ProviderError) and exc.http_status == 429:
+            return n >= cfg.max_rate_limited_attempts
+        return n >= cfg.max_attempts
+
+    return stop
+
+
 def call_with_retries(cfg: RetryConfig, fn: Callable[[], T], *, sleep: Any = None) -> T:
     """Call ``fn`` and retry retryable :class:`ProviderError` s (tenacity).
 
-    A 429 waits exactly its ``Retry-After``; one above ``cfg.max_retry_after_s`` raises
-    :class:`RateLimitExceeded` at once. 5xx and transport errors back off exponentially with
-    jitter. Other 4xx are raised at once.
+    A 429 waits exactly its ``Retry-After`` (up to ``cfg.max_rate_limited_attempts`` times);
+    one above ``cfg.max_retry_after_s`` raises :class:`RateLimitExceeded` at once. 5xx and
+    transport errors back off exponentially with jitter. Other 4xx are raised at once.
 
     Raises
     ------
@@ -139,7 +163,7 @@ def call_with_retries(cfg: RetryConfig, fn: Callable[[], T], *, sleep: Any = Non
     retrying = Retrying(
         retry=retry_if_exception(_retryable(cfg)),
         wait=_wait_for(cfg),
-        stop=stop_after_attempt(cfg.max_attempts),
+        stop=_stop(cfg),
         reraise=True,
         **kwargs,
     )
@@ -149,7 +173,7 @@ def call_with_retries(cfg: RetryConfig, fn: Callable[[], T], *, sleep: Any = Non
         if exc.retry_after is not None and exc.retry_after > cfg.max_retry_after_s:
             raise RateLimitExceeded(
                 f"{exc} (Retry-After {exc.retry_after:.0f}s > cap {cfg.max_retry_after_s:.0f}s)",
-                status="error",
+                status="rate_limited",
                 http_status=exc.http_status,
                 retry_after=exc.retry_after,
             ) from exc

@@ -138,7 +138,13 @@ class GeniusProvider:
         g.API_ROOT = cfg.api_root
         g.PUBLIC_API_ROOT = cfg.public_api_root
         g.WEB_ROOT = cfg.web_root
-        session = limited_session(cfg.rate_limit, cfg.api_root, cfg.public_api_root, cfg.web_root)
+        session = limited_session(
+            cfg.rate_limit,
+            cfg.api_root,
+            cfg.public_api_root,
+            cfg.web_root,
+            max_pause_s=cfg.retry.max_retry_after_s,
+        )
         session.headers = g._session.headers
         session.proxies = g._session.proxies
         session.hooks["response"].append(_raise_for_status)

@@ -46,7 +46,7 @@ class LrclibProvider:
             base_url=cfg.base_url,
             headers={"User-Agent": cfg.user_agent},
             timeout=cfg.retry.timeout_s,
-            transport=LimitedTransport(cfg.rate_limit) if cfg.rate_limit else None,
+            transport=LimitedTransport(cfg.rate_limit, max_pause_s=cfg.retry.max_retry_after_s),
         )
 
     def close(self) -> None:

@@ -7,14 +7,18 @@ library gets the limiter where it sends a request:
 * spotipy / lyricsgenius (``requests``): :class:`LimitedSession`, whose ``request`` acquires
 * httpx: :class:`LimitedTransport`, wrapping the real transport
 
-A wait longer than ``max_wait_s`` raises :class:`~moodrec.providers.base.RateLimitExceeded`
-so the batch fails and Prefect reschedules it, instead of a worker sleeping for hours.
+A 429 answer pauses its host for every worker of the process for ``Retry-After`` seconds
+(:data:`HOST_PAUSES`), not just the call that got it. A wait longer than the cap (the
+limiter's ``max_wait_s``, the provider's ``retry.max_retry_after_s`` for pauses) raises
+:class:`~moodrec.providers.base.RateLimitExceeded` so the batch fails and Prefect reschedules
+it, instead of a worker sleeping for hours.
 """
 
 from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -38,6 +42,9 @@ class RateLimitConfig(StageConfig):
     window_s: float = Field(default=30.0, gt=0)
     max_concurrency: int = Field(default=4, ge=1)
     max_wait_s: float = Field(default=120.0, ge=0)
+    # the server counts arrivals, we count departures: a request that left just after the
+    # window slid may arrive just before, so the window is held this much longer
+    margin_s: float = Field(default=0.05, ge=0)
 
 
 class HostLimiter:
@@ -46,7 +53,7 @@ class HostLimiter:
     def __init__(self, host: str, cfg: RateLimitConfig) -> None:
         self.host = host
         self.cfg = cfg
-        rate = Rate(cfg.requests, max(1, int(cfg.window_s * 1000)))
+        rate = Rate(cfg.requests, max(1, int((cfg.window_s + cfg.margin_s) * 1000)))
         self._limiter = Limiter(
             InMemoryBucket([rate]),
             raise_when_fail=True,
@@ -74,7 +81,7 @@ class HostLimiter:
             except LimiterDelayException:
                 raise RateLimitExceeded(
                     f"{self.host}: local rate limit needs a wait over {self.cfg.max_wait_s:g}s",
-                    status="error",
+                    status="rate_limited",
                     http_status=429,
                 ) from None
             yield
@@ -86,8 +93,7 @@ _REGISTRY_LOCK = threading.Lock()
 
 def host_limiter(url: str, cfg: RateLimitConfig) -> HostLimiter:
     """The process-wide limiter of ``url``'s host under ``cfg`` (shared by all workers)."""
-    parts = urlsplit(url)
-    host = parts.netloc or parts.path
+    host = _host(url)
     with _REGISTRY_LOCK:
         key = (host, cfg)
         if key not in _REGISTRY:
@@ -95,28 +101,114 @@ def host_limiter(url: str, cfg: RateLimitConfig) -> HostLimiter:
         return _REGISTRY[key]
 
 
-class LimitedSession(requests.Session):
-    """A ``requests.Session`` whose every request waits for its host's limiter.
+class HostPauses:
+    """Process-wide "do not call this host before" times, set by a 429's ``Retry-After``.
 
-    Requests to hosts without a limiter (none configured) pass straight through.
+    Every client of a run consults it before each request, so one worker's 429 pauses all
+    workers' requests to that host, not just the call that received it.
     """
 
-    def __init__(self, limiters: dict[str, HostLimiter] | None = None) -> None:
+    def __init__(self, clock: Any = time.monotonic, sleep: Any = time.sleep) -> None:
+        self._until: dict[str, float] = {}
+        self._lock = threading.Lock()
+        self._clock = clock
+        self._sleep = sleep
+
+    def pause(self, host: str, seconds: float) -> None:
+        """No request to ``host`` for ``seconds`` from now (an earlier pause is only extended)."""
+        until = self._clock() + max(0.0, seconds)
+        with self._lock:
+            extended = until > self._until.get(host, 0.0) + 0.05
+            if extended:
+                self._until[host] = until
+        if extended:
+            logger.info("%s answered 429: host paused for %.1fs", host, seconds)
+
+    def clear(self, host: str) -> None:
+        """Forget ``host``'s pause (e.g. a local server that was stopped)."""
+        with self._lock:
+            self._until.pop(host, None)
+
+    def remaining(self, host: str) -> float:
+        """Seconds left of ``host``'s pause (0 when none)."""
+        with self._lock:
+            return max(0.0, self._until.get(host, 0.0) - self._clock())
+
+    def wait(self, host: str, max_wait_s: float) -> None:
+        """Sleep until ``host``'s pause is over.
+
+        Raises
+        ------
+        RateLimitExceeded
+            The pause lasts longer than ``max_wait_s``: the caller must give up (the batch
+            fails and is rescheduled) instead of sleeping for hours.
+        """
+        while (left := self.remaining(host)) > 0:
+            if left > max_wait_s:
+                raise RateLimitExceeded(
+                    f"{host}: paused by Retry-After for {left:.0f}s more, over the {max_wait_s:g}s"
+                    " cap",
+                    status="rate_limited",
+                    http_status=429,
+                    retry_after=left,
+                )
+            self._sleep(left)
+
+
+#: the pauses of this process (all workers, all providers)
+HOST_PAUSES = HostPauses()
+
+
+def _host(url: str) -> str:
+    parts = urlsplit(url)
+    return parts.netloc or parts.path
+
+
+def _note_429(host: str, status: int, retry_after: str | None) -> None:
+    if status != 429:
+        return
+    from moodrec.providers.base import parse_retry_after
+
+    seconds = parse_retry_after(retry_after)
+    # no header: a short default pause; an over-cap one is recorded in full, so every worker
+    # gives up at once (RateLimitExceeded) instead of each one hitting the 429 again
+    HOST_PAUSES.pause(host, 1.0 if seconds is None else seconds)
+
+
+class LimitedSession(requests.Session):
+    """A ``requests.Session`` whose every request waits for its host's pause and limiter.
+
+    A 429 answer pauses its host for everyone (:data:`HOST_PAUSES`). Requests to hosts
+    without a limiter (none configured) still honour pauses.
+    """
+
+    def __init__(
+        self, limiters: dict[str, HostLimiter] | None = None, max_pause_s: float = 60.0
+    ) -> None:
         super().__init__()
         self.limiters: dict[str, HostLimiter] = dict(limiters or {})
+        self.max_pause_s = max_pause_s
 
     def request(self, method: str | bytes, url: str | bytes, *args: Any, **kwargs: Any) -> Any:  # type: ignore[override]
         text = url.decode() if isinstance(url, bytes) else url
-        limiter = self.limiters.get(urlsplit(text).netloc)
+        host = urlsplit(text).netloc
+        HOST_PAUSES.wait(host, self.max_pause_s)
+        limiter = self.limiters.get(host)
         if limiter is None:
-            return super().request(method, url, *args, **kwargs)
-        with limiter.slot():
-            return super().request(method, url, *args, **kwargs)
+            response = super().request(method, url, *args, **kwargs)
+        else:
+            with limiter.slot():
+                response = super().request(method, url, *args, **kwargs)
+        _note_429(host, response.status_code, response.headers.get("Retry-After"))
+        return response
 
 
-def limited_session(cfg: RateLimitConfig | None, *urls: str) -> LimitedSession:
-    """A :class:`LimitedSession` limiting every host of ``urls`` (nothing when ``cfg`` is None)."""
-    session = LimitedSession()
+def limited_session(
+    cfg: RateLimitConfig | None, *urls: str, max_pause_s: float = 60.0
+) -> LimitedSession:
+    """A :class:`LimitedSession` limiting every host of ``urls`` (no rate limit when ``cfg`` is
+    None; 429 pauses longer than ``max_pause_s`` raise :class:`RateLimitExceeded`)."""
+    session = LimitedSession(max_pause_s=max_pause_s)
     if cfg is not None:
         for url in urls:
             lim = host_limiter(url, cfg)
@@ -125,18 +217,33 @@ def limited_session(cfg: RateLimitConfig | None, *urls: str) -> LimitedSession:
 
 
 class LimitedTransport(httpx.BaseTransport):
-    """An httpx transport that waits for the request host's limiter, then sends."""
+    """An httpx transport that waits for the host's pause and limiter, then sends.
 
-    def __init__(self, cfg: RateLimitConfig, inner: httpx.BaseTransport | None = None) -> None:
+    A 429 answer pauses its host for every worker (:data:`HOST_PAUSES`).
+    """
+
+    def __init__(
+        self,
+        cfg: RateLimitConfig | None,
+        inner: httpx.BaseTransport | None = None,
+        max_pause_s: float = 60.0,
+    ) -> None:
         self.cfg = cfg
+        self.max_pause_s = max_pause_s
         self._inner = inner or httpx.HTTPTransport()
 
     def handle_request(self, request: httpx.Request) -> httpx.Response:
-        limiter = host_limiter(str(request.url), self.cfg)
-        with limiter.slot():
+        host = request.url.netloc.decode()
+        HOST_PAUSES.wait(host, self.max_pause_s)
+        if self.cfg is None:
             response = self._inner.handle_request(request)
-            response.read()  # the slot covers the whole exchange, body included
-            return response
+            response.read()
+        else:
+            with host_limiter(str(request.url), self.cfg).slot():
+                response = self._inner.handle_request(request)
+                response.read()  # the slot covers the whole exchange, body included
+        _note_429(host, response.status_code, response.headers.get("Retry-After"))
+        return response
 
     def close(self) -> None:
         self._inner.close()

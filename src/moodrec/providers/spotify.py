@@ -54,15 +54,28 @@ class SpotifyConfig(StageConfig):
     )
 
 
-class _DropDebug:
-    """spotipy logs auth headers at DEBUG; never let those records through."""
+class _DropDebug(logging.Filter):
+    """spotipy logs auth headers at DEBUG; never let those records through.
 
-    def filter(self, record: Any) -> bool:
-        return record.levelno > logging.DEBUG
+    Its ERROR line for every non-2xx answer is dropped too: moodrec retries those and logs
+    the final outcome of each key itself (a 5 % fault rate would otherwise flood the log).
+    """
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.levelno <= logging.DEBUG:
+            return False
+        return not str(record.msg).startswith("HTTP Error for ")
 
 
-for _name in ("spotipy.client", "spotipy.oauth2"):
-    logging.getLogger(_name).addFilter(_DropDebug())  # type: ignore[arg-type]
+def install_log_filter() -> None:
+    """Drop spotipy's DEBUG and per-HTTP-error records (see ``_DropDebug``); idempotent.
+
+    Called when a :class:`SpotifyProvider` is built, so importing this module changes nothing.
+    """
+    for name in ("spotipy.client", "spotipy.oauth2"):
+        log = logging.getLogger(name)
+        if not any(isinstance(f, _DropDebug) for f in log.filters):
+            log.addFilter(_DropDebug())
 
 
 def _wrap(endpoint: str, fn: Callable[[], Any]) -> Callable[[], Any]:
@@ -74,6 +87,8 @@ def _wrap(endpoint: str, fn: Callable[[], Any]) -> Callable[[], Any]:
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore", DeprecationWarning)
                 return fn()
+        except ProviderError:  # e.g. the host is paused beyond the cap
+            raise
         except spotipy.SpotifyException as exc:
             status = exc.http_status
             retry_after = parse_retry_after((exc.headers or {}).get("Retry-After"))
@@ -87,9 +102,17 @@ def _wrap(endpoint: str, fn: Callable[[], Any]) -> Callable[[], Any]:
                 retry_after=retry_after if status == 429 else None,
             ) from None
         except spotipy.SpotifyOauthError as exc:
-            raise ProviderError(
-                f"spotify token: {exc.error}", status="blocked", http_status=400
-            ) from None
+            # spotipy keeps only the body: {"error": "invalid_client"} is a refusal of the
+            # credentials; a JSON error object ({"error": {"status": 503}}) is a server fault
+            err = exc.error
+            if isinstance(err, dict):
+                status = err.get("status") if isinstance(err.get("status"), int) else None
+                raise ProviderError(f"spotify token: HTTP {status}", http_status=status) from None
+            if err in ("invalid_client", "unauthorized_client", "invalid_grant"):
+                raise ProviderError(
+                    f"spotify token: {err}", status="blocked", http_status=400
+                ) from None
+            raise ProviderError("spotify token: unexpected answer") from None
         except requests.RequestException as exc:
             raise ProviderError(f"spotify {endpoint}: {type(exc).__name__}") from None
         except ValueError as exc:  # malformed JSON
@@ -133,6 +156,22 @@ def parse_artist(body: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+def artist_result(body: dict[str, Any]) -> LookupResult:
+    """The genres answer of one full artist object, never empty data.
+
+    Without ``popularity`` (development mode, 2026) the genres are not served at all:
+    ``unavailable``. An empty ``genres`` list is ``not_found``: since the 2026 deprecation
+    Spotify also sends ``[]`` for artists that have genres (``artist_post_mar2026.json``),
+    so it is no evidence of "no genres" and is not stored as such.
+    """
+    parsed = parse_artist(body)
+    if not parsed.pop("genres_reachable"):
+        return LookupResult("unavailable")
+    if not parsed["genres"]:
+        return LookupResult("not_found", detail="genres: []")
+    return LookupResult("found", parsed)
+
+
 class SpotifyProvider:
     """Search, audio features and artists through spotipy against ``cfg.api_url``.
 
@@ -151,9 +190,12 @@ class SpotifyProvider:
         from spotipy.cache_handler import MemoryCacheHandler
         from spotipy.oauth2 import SpotifyClientCredentials
 
+        install_log_filter()
         self.cfg = cfg
         # default adapter (no urllib3 retries, no 429 sleeps) + the per-host rate limiter
-        session = limited_session(cfg.rate_limit, cfg.api_url, cfg.token_url)
+        session = limited_session(
+            cfg.rate_limit, cfg.api_url, cfg.token_url, max_pause_s=cfg.retry.max_retry_after_s
+        )
         auth = SpotifyClientCredentials(
             client_id=client_id,
             client_secret=client_secret.get_secret_value(),
@@ -249,28 +291,32 @@ class SpotifyProvider:
         return out
 
     def artists(self, artist_ids: list[str]) -> dict[str, LookupResult]:
-        """Genres per Spotify artist id (batch endpoint when reachable, else one by one)."""
+        """Genres per Spotify artist id (batch endpoint when reachable, else one by one).
+
+        The first artist object without ``popularity`` (development mode) marks the
+        ``artist_genres`` capability ``unavailable`` for this client: the remaining ids are
+        answered ``unavailable`` without a request (the whole app is in that mode).
+        """
         out: dict[str, LookupResult] = {}
-        bodies: list[tuple[str, dict[str, Any] | None]] = []
         if self.capabilities.get("artists_batch") == "available":
             for chunk in _chunks(artist_ids, self.cfg.artists_batch):
                 body = self._call("artists", lambda c=chunk: self._sp.artists(c))
-                bodies += list(zip(chunk, (body or {}).get("artists", []), strict=True))
-        else:
-            for aid in artist_ids:
-                try:
-                    bodies.append((aid, self._call("artist", lambda a=aid: self._sp.artist(a))))
-                except ProviderError as exc:
-                    if exc.http_status not in (400, 404):
-                        raise
-                    bodies.append((aid, None))
-        for aid, body in bodies:
-            if body is None:
-                out[aid] = LookupResult("not_found")
+                for aid, one in zip(chunk, (body or {}).get("artists", []), strict=True):
+                    out[aid] = LookupResult("not_found") if one is None else artist_result(one)
+            return out
+        for aid in artist_ids:
+            if self.capabilities.get("artist_genres") == "unavailable":
+                out[aid] = LookupResult("unavailable", detail="genres not served to this app")
                 continue
-            parsed = parse_artist(body)
-            status: Status = "found" if parsed.pop("genres_reachable") else "unavailable"
-            out[aid] = LookupResult(status, parsed if status == "found" else {})
+            try:
+                body = self._call("artist", lambda a=aid: self._sp.artist(a))
+            except ProviderError as exc:
+                if exc.http_status not in (400, 404):
+                    raise
+                body = None
+            out[aid] = LookupResult("not_found") if body is None else artist_result(body)
+            if out[aid].status == "unavailable":
+                self.capabilities["artist_genres"] = "unavailable"
         return out
 
 

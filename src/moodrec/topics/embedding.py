@@ -5,6 +5,10 @@ distance (Euclidean distance between square-root vectors, a metric on the simple
 sit at the theta-weighted mean position of their tracks. Quality is the scikit-learn
 trustworthiness of the map (1 = every map neighbour is a topic-space neighbour) and the
 mean overlap of k-nearest-neighbour sets (neighbourhood preservation).
+
+The second, word-level map places each track at the mean Word2Vec vector of its tokens
+(Word2Vec trained on the cleaned corpus, :func:`word2vec_centroids`) in cosine geometry
+(centred vectors scaled to unit length); its quality is measured against that space.
 """
 
 from __future__ import annotations
@@ -71,7 +75,35 @@ def embed_vectors(vectors: np.ndarray, cfg: TopicsConfig) -> np.ndarray:
     ).fit_transform(vectors)
 
 
-def embed_topics(track_ids: np.ndarray, theta: np.ndarray, cfg: TopicsConfig) -> TopicMap:
+def unit_rows(vectors: np.ndarray) -> np.ndarray:
+    """Rows scaled to unit Euclidean length (zero rows stay zero), a new array."""
+    v = np.asarray(vectors, dtype=np.float64)
+    norm = np.linalg.norm(v, axis=1, keepdims=True)
+    return np.divide(v, norm, out=np.zeros_like(v), where=norm > 0)
+
+
+def centred_unit_rows(vectors: np.ndarray) -> np.ndarray:
+    """Remove the mean of the non-zero rows, then scale rows to unit length; a new array.
+
+    Averaged word vectors share one large common direction (frequent words, training
+    drift), which makes every pair of centroids nearly parallel (cosine > 0.99 on small
+    corpora); subtracting the mean leaves the directions that tell documents apart. Zero rows
+    (documents without a learned word) stay zero.
+    """
+    v = np.asarray(vectors, dtype=np.float64)
+    has = np.any(v != 0, axis=1)
+    out = np.zeros_like(v)
+    if has.any():
+        out[has] = v[has] - v[has].mean(axis=0)
+    return unit_rows(out)
+
+
+def embed_topics(
+    track_ids: np.ndarray,
+    theta: np.ndarray,
+    cfg: TopicsConfig,
+    space: np.ndarray | None = None,
+) -> TopicMap:
     """Map tracks by their topic vectors and measure how faithful the map is.
 
     Parameters
@@ -79,25 +111,35 @@ def embed_topics(track_ids: np.ndarray, theta: np.ndarray, cfg: TopicsConfig) ->
     track_ids
         Shape ``(n,)``.
     theta
-        Shape ``(n, k)``: topic vectors, rows sum to 1.
+        Shape ``(n, k)``: topic vectors, rows sum to 1 (dominant topic, topic positions, and
+        the mapped space unless ``space`` is given).
     cfg
         ``embed_method``, ``embed_max_points`` (seeded sample above it), ``embed_neighbours``.
+    space
+        Optional shape ``(n, d)``: vectors to map instead of the topic vectors, e.g. Word2Vec
+        centroids; they are centred and scaled to unit length (:func:`centred_unit_rows`,
+        cosine geometry) and the quality is measured in that space. ``None`` maps
+        ``sqrt(theta)`` (Hellinger geometry).
 
     Raises
     ------
     InputDataError
-        Fewer than 3 tracks or shapes disagree.
+        Fewer than 3 tracks, or shapes disagree.
     """
     if len(theta) != len(track_ids) or len(theta) < 3:
         raise InputDataError(f"topic map needs >= 3 tracks with topic vectors (got {len(theta)})")
+    if space is not None and len(space) != len(theta):
+        raise InputDataError(f"map space has {len(space)} rows for {len(theta)} tracks")
     rng = np.random.default_rng(cfg.seed)
     idx = np.arange(len(theta))
     if len(idx) > cfg.embed_max_points:
         idx = np.sort(rng.choice(idx, size=cfg.embed_max_points, replace=False))
-    high = np.sqrt(theta[idx])  # Hellinger geometry
+    # Hellinger geometry for topic vectors, cosine geometry for other vectors
+    high = np.sqrt(theta[idx]) if space is None else centred_unit_rows(np.asarray(space)[idx])
     low = embed_vectors(high, cfg)
     k = min(cfg.embed_neighbours, (len(idx) - 1) // 2)
     quality = {
+        "space": "hellinger_topics" if space is None else "cosine_vectors",
         "method": cfg.embed_method if len(idx) > 5 else "mds",
         "n_points": len(idx),
         "k": int(k),
@@ -129,10 +171,28 @@ def embed_topics(track_ids: np.ndarray, theta: np.ndarray, cfg: TopicsConfig) ->
 def word2vec_centroids(docs: list[list[str]], cfg: TopicsConfig) -> np.ndarray:
     """Mean Word2Vec vector of each document (Word2Vec trained on ``docs``, one worker, seeded).
 
-    Shape ``(len(docs), cfg.word2vec_dim)``; zero rows for documents without known words.
+    Words seen fewer than twice are not learned. Single-threaded with ``cfg.seed``, so a run
+    reproduces exactly.
+
+    Returns
+    -------
+    numpy.ndarray
+        Shape ``(len(docs), cfg.word2vec_dim)``; zero rows for documents without a learned
+        word.
+
+    Raises
+    ------
+    InputDataError
+        When no document has a word seen at least twice (nothing to learn).
     """
     from gensim.models import Word2Vec
 
+    counts: dict[str, int] = {}
+    for doc in docs:
+        for w in doc:
+            counts[w] = counts.get(w, 0) + 1
+    if not any(c >= 2 for c in counts.values()):
+        raise InputDataError("Word2Vec centroids need a word that occurs at least twice")
     model = Word2Vec(
         sentences=docs,
         vector_size=cfg.word2vec_dim,

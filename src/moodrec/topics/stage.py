@@ -377,7 +377,8 @@ def build_topic_map(
     """Embed tracks from topic space, measure the map and write Parquet + HTML.
 
     ``out`` maps ``topic_map``, ``topic_map_topics``, ``topic_map_html`` (and
-    ``word2vec_map`` when ``tcfg.word2vec``).
+    ``word2vec_map`` when ``tcfg.word2vec``, plus ``word2vec_map_html`` when that key is
+    given).
     """
     tt = pd.read_parquet(track_topics)
     cols = [c for c in tt.columns if c.startswith("topic_")]
@@ -419,16 +420,27 @@ def build_topic_map(
             corpus = corpus_from_clean(clean_path, lcfg, str(lang))
             docs.update(zip(corpus.track_ids.tolist(), corpus.docs, strict=True))
         vecs = word2vec_centroids([docs[int(t)] for t in tracks["track_id"]], tcfg)
-        w2v = embed_topics(tracks["track_id"].to_numpy(), _simplex(vecs), tcfg)
-        write_parquet_atomic(w2v.tracks, out["word2vec_map"])
+        # the same (sampled) tracks, mapped from their centroids in cosine geometry; the
+        # topic vectors still give each point its dominant topic and the topics' positions
+        sub_theta = tt.set_index("track_id").loc[tracks["track_id"], cols].to_numpy()
+        w2v = embed_topics(tracks["track_id"].to_numpy(), sub_theta, tcfg, space=vecs)
+        w2v_tracks = w2v.tracks
+        if "valence" in tracks.columns:
+            w2v_tracks = w2v_tracks.assign(valence=tracks["valence"].to_numpy())
+        write_parquet_atomic(w2v_tracks, out["word2vec_map"])
+        if "word2vec_map_html" in out:
+            wq = w2v.quality
+            w2v_title = (
+                f"Word2Vec-centroid map ({wq['method']}, {wq['n_points']} tracks): "
+                f"trustworthiness {wq['trustworthiness']:.3f}, {wq['k']}-NN preservation "
+                f"{wq['neighbourhood_preservation']:.3f}"
+            )
+            write_text_atomic(
+                out["word2vec_map_html"],
+                topic_map_html(w2v_tracks, w2v.topics, labels, w2v_title),
+            )
         quality["word2vec_centroids"] = w2v.quality
     return quality
-
-
-def _simplex(vecs: np.ndarray) -> np.ndarray:
-    """Shift/scale centroid vectors to non-negative rows summing to 1 (for the same map code)."""
-    shifted = vecs - vecs.min() + 1e-9
-    return shifted / shifted.sum(axis=1, keepdims=True)
 
 
 def write_cleaning_outputs(frame: pd.DataFrame, report: dict, out: dict[str, Path]) -> None:

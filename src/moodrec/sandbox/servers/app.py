@@ -12,10 +12,15 @@ switches on the 2026 reality and faults:
 * ``rate_limit``: ``(max_requests, window_s, retry_after_s)`` rolling window → 429 + Retry-After
 * ``error_rate``: fraction of 5xx answers (seeded)
 * ``genius_cloudflare``: every genius.com / api.genius.com answer is a Cloudflare 403 HTML page
+* ``reset_rate``: fraction of connections reset (TCP RST) without an answer (seeded)
+* ``malformed_rate``: fraction of ``200`` JSON answers cut in half (seeded)
+* ``slow_rate`` / ``slow_s``: fraction of answers delayed by ``slow_s`` seconds (seeded)
 * LRCLIB ``/api/get`` + ``/api/search``; unknown → ``404 TrackNotFound``
 
 Request counts per service are kept in :attr:`FakeServers.counts`, rate-limit 429s in
-:attr:`FakeServers.throttled`.
+:attr:`FakeServers.throttled`, arrival times in :attr:`FakeServers.arrivals`.
+:class:`FakeServersConfig` is the same switches as a frozen config section
+(``enrich.sandbox_servers``) for flows and ``moodrec sandbox serve``.
 """
 
 from __future__ import annotations
@@ -26,6 +31,8 @@ import html
 import json
 import logging
 import random
+import socket
+import struct
 import threading
 import time
 from collections import deque
@@ -36,8 +43,11 @@ from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
 
 import polars as pl
+from pydantic import SecretStr
 
+from moodrec.config.base import Secrets
 from moodrec.domain import AUDIO_FEATURES
+from moodrec.enrich.servers_config import FakeServersConfig
 from moodrec.providers.base import match_key
 
 logger = logging.getLogger(__name__)
@@ -74,8 +84,46 @@ class ServerModes:
     genius_cloudflare: bool = False
     rate_limit: tuple[int, float, float] | None = None  # (max requests, window s, Retry-After s)
     error_rate: float = 0.0
+    reset_rate: float = 0.0
+    malformed_rate: float = 0.0
+    slow_rate: float = 0.0
+    slow_s: float = 0.0
     token_ttl_s: int = 3600
     seed: int = 0
+
+
+#: the credentials the fake servers accept in sandbox runs (not secrets: nothing real is behind
+#: them; they stand in for a user's Spotify app and Genius token)
+SANDBOX_SPOTIFY_ID = "moodrec-sandbox-client"
+SANDBOX_SPOTIFY_SECRET = "moodrec-sandbox-secret"
+SANDBOX_GENIUS_TOKEN = "moodrec-sandbox-genius-token"
+
+
+def sandbox_secrets() -> Secrets:
+    """:class:`Secrets` holding the sandbox credentials the fake servers accept."""
+    return Secrets(
+        spotify_client_id=SANDBOX_SPOTIFY_ID,
+        spotify_client_secret=SecretStr(SANDBOX_SPOTIFY_SECRET),
+        genius_token=SecretStr(SANDBOX_GENIUS_TOKEN),
+    )
+
+
+def modes_from_config(cfg: FakeServersConfig) -> ServerModes:
+    """The live :class:`ServerModes` for a :class:`FakeServersConfig`."""
+    rl = cfg.rate_limit
+    return ServerModes(
+        spotify_audio_features_closed=cfg.spotify_audio_features_closed,
+        spotify_dev_mode=cfg.spotify_dev_mode,
+        genius_cloudflare=cfg.genius_cloudflare,
+        rate_limit=None if rl is None else (rl.max_requests, rl.window_s, rl.retry_after_s),
+        error_rate=cfg.error_rate,
+        reset_rate=cfg.reset_rate,
+        malformed_rate=cfg.malformed_rate,
+        slow_rate=cfg.slow_rate,
+        slow_s=cfg.slow_s,
+        token_ttl_s=cfg.token_ttl_s,
+        seed=cfg.seed,
+    )
 
 
 @dataclass
@@ -89,6 +137,7 @@ class WorldIndex:
     artist_by_spotify_id: dict[str, dict[str, Any]] = field(default_factory=dict)
     by_key: dict[tuple[str, str], list[dict[str, Any]]] = field(default_factory=dict)
     by_genius_id: dict[int, dict[str, Any]] = field(default_factory=dict)
+    by_genius_path: dict[str, dict[str, Any]] = field(default_factory=dict)
 
     @classmethod
     def from_truth(
@@ -119,6 +168,7 @@ class WorldIndex:
             index.tracks.append(t)
             index.by_spotify_id[t["spotify_id"]] = t
             index.by_genius_id[t["genius_id"]] = t
+            index.by_genius_path.setdefault(_genius_path(t, artists[t["artist_id"]]), t)
             artist = artists[t["artist_id"]]["name"]
             for name in {t["name"], t.get("alt_name") or t["name"]}:
                 index.by_key.setdefault((match_key(name), match_key(artist)), []).append(t)
@@ -225,10 +275,14 @@ def _slug(text: str) -> str:
     return "-".join(match_key(text).split()) or "untitled"
 
 
+def _genius_path(t: dict[str, Any], artist: dict[str, Any]) -> str:
+    return f"/{_slug(artist['name']).capitalize()}-{_slug(t['name'])}-lyrics"
+
+
 def _genius_song(t: dict[str, Any], idx: WorldIndex) -> dict[str, Any]:
     artist = idx.artists[t["artist_id"]]
     gid = t["genius_id"]
-    path = f"/{_slug(artist['name']).capitalize()}-{_slug(t['name'])}-lyrics"
+    path = _genius_path(t, artist)
     return {
         "annotation_count": 0,
         "api_path": f"/songs/{gid}",
@@ -301,6 +355,11 @@ class _State:
         self.counts: dict[str, int] = {"spotify": 0, "genius": 0, "lrclib": 0}
         self.throttled: dict[str, int] = dict.fromkeys(self.counts, 0)
         self.recent: dict[str, deque[float]] = {k: deque() for k in self.counts}
+        self.arrivals: dict[str, deque[float]] = {k: deque(maxlen=100_000) for k in self.counts}
+        self.faults: dict[str, int] = {"5xx": 0, "reset": 0, "malformed": 0, "slow": 0}
+        self.throttle_times: dict[str, deque[float]] = {
+            k: deque(maxlen=100_000) for k in self.counts
+        }
         self.tokens: dict[str, float] = {}
         self.rng = random.Random(modes.seed)
         self.credentials: tuple[str, str] | None = None
@@ -308,11 +367,18 @@ class _State:
         self.bases: dict[str, str] = {}
 
     def admit(self, service: str) -> tuple[int, float] | None:
-        """Count one request; return (status, retry_after) for an injected fault, or None."""
+        """Count one request; return ``(status, retry_after)`` for an injected fault, or None.
+
+        Status 0 means "reset the connection".
+        """
         with self.lock:
             self.counts[service] += 1
-            rl = self.modes.rate_limit
             now = time.monotonic()
+            self.arrivals[service].append(now)
+            if self.modes.reset_rate and self.rng.random() < self.modes.reset_rate:
+                self.faults["reset"] += 1
+                return 0, 0.0
+            rl = self.modes.rate_limit
             if rl is not None:
                 limit, window, retry_after = rl
                 q = self.recent[service]
@@ -320,11 +386,23 @@ class _State:
                     q.popleft()
                 if len(q) >= limit:
                     self.throttled[service] += 1
+                    self.throttle_times[service].append(now)
                     return 429, retry_after
                 q.append(now)
             if self.modes.error_rate and self.rng.random() < self.modes.error_rate:
+                self.faults["5xx"] += 1
                 return 503, 0.0
         return None
+
+    def roll(self, fault: str, rate: float) -> bool:
+        """A seeded draw of an answer-shaping fault (``malformed``, ``slow``), counted."""
+        if not rate:
+            return False
+        with self.lock:
+            hit = self.rng.random() < rate
+            if hit:
+                self.faults[fault] += 1
+        return hit
 
 
 def _make_handler(service: str, state: _State) -> type[BaseHTTPRequestHandler]:
@@ -344,6 +422,14 @@ def _make_handler(service: str, state: _State) -> type[BaseHTTPRequestHandler]:
                 if isinstance(body, bytes)
                 else (body.encode() if isinstance(body, str) else json.dumps(body).encode())
             )
+            if state.roll("slow", state.modes.slow_rate):
+                time.sleep(state.modes.slow_s)
+            if (
+                status == 200
+                and ctype == "application/json"
+                and state.roll("malformed", state.modes.malformed_rate)
+            ):
+                data = data[: len(data) // 2]
             self.send_response(status)
             self.send_header("Content-Type", f"{ctype}; charset=utf-8")
             self.send_header("Content-Length", str(len(data)))
@@ -360,6 +446,12 @@ def _make_handler(service: str, state: _State) -> type[BaseHTTPRequestHandler]:
                     return True
                 return False
             status, retry_after = fault
+            if status == 0:  # TCP RST, no answer at all
+                self.connection.setsockopt(
+                    socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0)
+                )
+                self.close_connection = True
+                return True
             if status == 429:
                 body = _spotify_error(429, "API rate limit exceeded")
                 self._send(429, body, headers={"Retry-After": str(int(retry_after))})
@@ -538,10 +630,10 @@ def _make_handler(service: str, state: _State) -> type[BaseHTTPRequestHandler]:
                 self._send(404, {"meta": {"status": 404, "message": "Not found"}})
                 return
             # web pages
-            for t in idx.tracks:
-                if _genius_song(t, idx)["path"] == path:
-                    self._send(200, _genius_page(t, idx), "text/html")
-                    return
+            page_of = idx.by_genius_path.get(path)
+            if page_of is not None:
+                self._send(200, _genius_page(page_of, idx), "text/html")
+                return
             self._send(404, "<html><body>Page not found</body></html>", "text/html")
 
         # -- LRCLIB
@@ -634,14 +726,42 @@ class FakeServers:
         with self._state.lock:
             return dict(self._state.throttled)
 
+    @property
+    def faults(self) -> dict[str, int]:
+        """Injected faults so far: ``5xx``, ``reset``, ``malformed``, ``slow``."""
+        with self._state.lock:
+            return dict(self._state.faults)
+
+    def arrivals(self, service: str) -> list[float]:
+        """``time.monotonic()`` of each request to ``service`` (the latest 100 000)."""
+        with self._state.lock:
+            return list(self._state.arrivals[service])
+
+    def throttle_times(self, service: str) -> list[float]:
+        """``time.monotonic()`` of each 429 of the ``rate_limit`` mode to ``service``."""
+        with self._state.lock:
+            return list(self._state.throttle_times[service])
+
+    def reset_counts(self) -> None:
+        """Zero the request, 429 and fault counters (e.g. between two runs)."""
+        with self._state.lock:
+            for d in (self._state.counts, self._state.throttled):
+                for k in d:
+                    d[k] = 0
+            for k in self._state.faults:
+                self._state.faults[k] = 0
+            for q in (*self._state.arrivals.values(), *self._state.throttle_times.values()):
+                q.clear()
+
     def url(self, service: str) -> str:
         """Base URL of one service, e.g. ``http://127.0.0.1:43123``."""
         return self._state.bases[service]
 
-    def start(self) -> FakeServers:
-        """Bind and serve every service in a daemon thread."""
+    def start(self, ports: dict[str, int] | None = None) -> FakeServers:
+        """Bind (``ports`` per service, default a free one) and serve each in a daemon thread."""
         for service in ("spotify", "genius", "lrclib"):
-            server = ThreadingHTTPServer(("127.0.0.1", 0), _make_handler(service, self._state))
+            port = (ports or {}).get(service, 0)
+            server = ThreadingHTTPServer(("127.0.0.1", port), _make_handler(service, self._state))
             server.daemon_threads = True
             self._servers[service] = server
             self._state.bases[service] = f"http://127.0.0.1:{server.server_address[1]}"
@@ -654,10 +774,17 @@ class FakeServers:
         return self
 
     def stop(self) -> None:
-        """Shut every service down and join its thread."""
+        """Shut every service down, join its thread, forget the clients' pauses of its port.
+
+        A later server may get the same ephemeral port; a 429 pause of this one must not
+        hold its clients back.
+        """
+        from moodrec.providers.ratelimit import HOST_PAUSES
+
         for server in self._servers.values():
             server.shutdown()
             server.server_close()
+            HOST_PAUSES.clear(f"127.0.0.1:{server.server_address[1]}")
         for thread in self._threads:
             thread.join(timeout=5)
         self._servers.clear()
@@ -673,3 +800,15 @@ class FakeServers:
 def serve_world(truth_dir: Path, modes: ServerModes | None = None, **kwargs: Any) -> FakeServers:
     """A :class:`FakeServers` (not yet started) for a generated world's ``truth/`` folder."""
     return FakeServers(WorldIndex.from_truth(Path(truth_dir)), modes, **kwargs)
+
+
+def sandbox_servers(truth_dir: Path, cfg: FakeServersConfig | None = None) -> FakeServers:
+    """Fake servers (not yet started) of a world, accepting the sandbox credentials."""
+    cfg = cfg or FakeServersConfig()
+    index = WorldIndex.from_truth(Path(truth_dir), cfg.spotify_share, cfg.lrclib_share)
+    return FakeServers(
+        index,
+        modes_from_config(cfg),
+        spotify_credentials=(SANDBOX_SPOTIFY_ID, SANDBOX_SPOTIFY_SECRET),
+        genius_token=SANDBOX_GENIUS_TOKEN,
+    )

@@ -1,0 +1,222 @@
+"""Scale benchmark of the torch recommenders (``python -m benchmarks.bench_recsys_scale``).
+
+BPR-MF and the hybrid model on a Last.fm-1K-sized matrix: 992 users × 1,000,000 tracks,
+~4.6M user-track pairs. The matrix is built synthetically (faster and lighter than the
+2.5 GB ``large`` sandbox): per-user activity is log-normal, tracks are drawn from a Zipf-like
+popularity law, values are ``log(1 + plays)``. The hybrid gets 38 synthetic content columns
+(the width :mod:`moodrec.features.content` assembles) and 10 % of the items are cold.
+
+Reported: seconds per training epoch, peak resident memory during the fit (psutil, sampled
+every 50 ms, above the pre-fit baseline), and recommend latency per user (top-10 over all
+items, training items excluded). Writes ``benchmarks/results/recsys_scale.{json,md}``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import logging
+import os
+import platform
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import psutil
+import scipy.sparse as sp
+
+from moodrec.models.base import ItemFeatures, Recommender
+from moodrec.storage import write_json_atomic, write_text_atomic
+
+logger = logging.getLogger(__name__)
+RESULTS = Path(__file__).parent / "results"
+
+
+def synthetic_matrix(n_users: int, n_items: int, n_pairs: int, seed: int = 0) -> sp.csr_matrix:
+    """``(n_users, n_items)`` CSR with about ``n_pairs`` distinct entries (see module doc)."""
+    rng = np.random.default_rng(seed)
+    activity = rng.lognormal(0.0, 1.0, n_users)
+    per_user = np.maximum(1, np.round(activity / activity.sum() * n_pairs * 1.06)).astype(int)
+    weights = 1.0 / np.arange(1, n_items + 1) ** 0.8
+    cdf = np.cumsum(weights / weights.sum())
+    perm = rng.permutation(n_items)  # popular items spread over the index range
+    rows, cols = [], []
+    for u, n in enumerate(per_user):
+        items = perm[np.searchsorted(cdf, rng.random(min(n, n_items)))]
+        items = np.unique(items)
+        rows.append(np.full(items.size, u, dtype=np.int32))
+        cols.append(items.astype(np.int32))
+    r, c = np.concatenate(rows), np.concatenate(cols)
+    plays = rng.geometric(0.3, r.size)
+    return sp.csr_matrix((np.log1p(plays).astype(np.float32), (r, c)), shape=(n_users, n_items))
+
+
+def synthetic_features(n_items: int, seed: int = 0) -> ItemFeatures:
+    """38 content columns in the five groups (values random; only the cost matters here)."""
+    rng = np.random.default_rng(seed)
+    widths = {"audio": 12, "genre": 9, "cluster": 8, "topics": 8, "popularity": 1}
+    cols = [f"{g}_{i}" for g, w in widths.items() for i in range(w)]
+    groups = {g: [f"{g}_{i}" for i in range(w)] for g, w in widths.items()}
+    return ItemFeatures(rng.normal(size=(n_items, len(cols))).astype(np.float32), cols, groups)
+
+
+class PeakRSS:
+    """Peak resident set size of this process while the context is open (sampled)."""
+
+    def __init__(self, interval: float = 0.05) -> None:
+        self.interval = interval
+        self.proc = psutil.Process(os.getpid())
+        self.baseline = 0
+        self.peak = 0
+        self._stop = threading.Event()
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            self.peak = max(self.peak, self.proc.memory_info().rss)
+            time.sleep(self.interval)
+
+    def __enter__(self) -> PeakRSS:
+        self.baseline = self.proc.memory_info().rss
+        self.peak = self.baseline
+        self._thread = threading.Thread(target=self._run, daemon=True)
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join()
+        self.peak = max(self.peak, self.proc.memory_info().rss)
+
+
+def bench_model(
+    name: str,
+    params: dict[str, Any],
+    train: sp.csr_matrix,
+    features: ItemFeatures | None,
+    n_latency: int,
+    seed: int,
+) -> dict[str, Any]:
+    """Fit one model, time its epochs, memory and per-user recommend latency."""
+    for module in ("bpr", "hybrid"):  # importing a model module registers it
+        importlib.import_module(f"moodrec.models.{module}")
+
+    model = Recommender.registry[name](**params)
+    with PeakRSS() as mem:
+        start = time.perf_counter()
+        model.fit(train, item_features=features)
+        fit_s = time.perf_counter() - start
+    info = getattr(model, "fit_info", {})
+    users = np.random.default_rng(seed).choice(train.shape[0], size=n_latency, replace=False)
+    model.recommend(users[:1], 10)  # warm-up
+    lat = []
+    for u in users:
+        t = time.perf_counter()
+        model.recommend(int(u), 10)
+        lat.append((time.perf_counter() - t) * 1000)
+    return {
+        "model": name,
+        "params": {k: v for k, v in params.items() if k not in ("seed",)},
+        "epochs": info.get("epochs"),
+        "train_loop_s": round(float(info.get("seconds", float("nan"))), 2),
+        "fit_s": round(fit_s, 2),
+        "s_per_epoch": round(float(info.get("seconds", fit_s)) / max(1, info.get("epochs", 1)), 2),
+        "peak_rss_mb": round(mem.peak / 2**20, 1),
+        "fit_rss_increase_mb": round((mem.peak - mem.baseline) / 2**20, 1),
+        "recommend_ms_median": round(float(np.median(lat)), 2),
+        "recommend_ms_p95": round(float(np.percentile(lat, 95)), 2),
+        "n_latency_users": n_latency,
+    }
+
+
+def run(args: argparse.Namespace) -> dict[str, Any]:
+    t = time.perf_counter()
+    full = synthetic_matrix(args.users, args.items, args.pairs, args.seed)
+    build_s = time.perf_counter() - t
+    rng = np.random.default_rng(args.seed)
+    cold = rng.random(args.items) < 0.1
+    coo = full.tocoo()
+    keep = ~cold[coo.col]
+    train = sp.csr_matrix(
+        (coo.data[keep], (coo.row[keep], coo.col[keep])), shape=full.shape, dtype=np.float32
+    )
+    features = synthetic_features(args.items, args.seed)
+    common = {
+        "epochs": args.epochs,
+        "patience": args.epochs + 1,
+        "batch_size": args.batch,
+        "threads": args.threads,
+        "factors": args.factors,
+        "seed": args.seed,
+    }
+    results = [
+        bench_model("bpr", common, train, None, args.latency_users, args.seed),
+        bench_model(
+            "hybrid", {**common, "hidden": [64]}, train, features, args.latency_users, args.seed
+        ),
+    ]
+    return {
+        "matrix": {
+            "source": "synthetic CSR (log-normal user activity, Zipf-like item popularity)",
+            "users": int(full.shape[0]),
+            "items": int(full.shape[1]),
+            "pairs": int(full.nnz),
+            "train_pairs": int(train.nnz),
+            "cold_items": int(cold.sum()),
+            "build_s": round(build_s, 2),
+        },
+        "results": results,
+        "machine": {
+            "python": platform.python_version(),
+            "cpus": os.cpu_count(),
+            "torch_threads": args.threads,
+            "note": "shared 2-core machine; other jobs ran at the same time",
+        },
+    }
+
+
+def markdown(report: dict[str, Any]) -> str:
+    m = report["matrix"]
+    lines = [
+        "# Recommenders at Last.fm-1K scale",
+        "",
+        f"Matrix: {m['users']} users × {m['items']:,} items, {m['pairs']:,} pairs "
+        f"({m['train_pairs']:,} in training, {m['cold_items']:,} cold items); {m['source']}.",
+        "",
+        "| model | epochs | s/epoch | fit s | peak RSS MB | fit RSS +MB | "
+        "recommend ms (median / p95) |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for r in report["results"]:
+        lines.append(
+            f"| {r['model']} | {r['epochs']} | {r['s_per_epoch']} | {r['fit_s']} | "
+            f"{r['peak_rss_mb']} | {r['fit_rss_increase_mb']} | "
+            f"{r['recommend_ms_median']} / {r['recommend_ms_p95']} |"
+        )
+    lines += ["", f"Machine: {report['machine']}", ""]
+    return "\n".join(lines)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--users", type=int, default=992)
+    parser.add_argument("--items", type=int, default=1_000_000)
+    parser.add_argument("--pairs", type=int, default=4_600_000)
+    parser.add_argument("--epochs", type=int, default=1)
+    parser.add_argument("--batch", type=int, default=8192)
+    parser.add_argument("--factors", type=int, default=64)
+    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--latency-users", type=int, default=50)
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--out", type=Path, default=RESULTS / "recsys_scale")
+    args = parser.parse_args()
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
+    report = run(args)
+    write_json_atomic(args.out.with_suffix(".json"), report)
+    write_text_atomic(args.out.with_suffix(".md"), markdown(report))
+    logger.info("wrote %s.{json,md}", args.out)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,123 @@
+"""``ablation_flow``: CF vs CF + audio / genre / topics / all, warm and cold-start items."""
+
+from __future__ import annotations
+
+import contextlib
+from typing import Any
+
+from prefect import flow
+
+from moodrec.catalogue import Catalogue
+from moodrec.errors import CatalogueError, ConfigError
+from moodrec.flows.common import sandbox_world, stage_settings
+from moodrec.models.deep_config import DeepModelsConfig
+from moodrec.storage import DatasetRef
+from moodrec.tasks.ablation import assemble_features, fit_evaluate_variant, summarise_ablation
+from moodrec.tasks.artifacts import publish_checkpoints
+from moodrec.tasks.common import register_raw_input, run_checkpoint_task
+from moodrec.tasks.sandbox import world_dir
+
+#: optional stage outputs that replace the world's planted content when present
+STAGE_FEATURES = ("track_genre_vectors", "track_clusters", "track_topics")
+
+
+def _variant_config(cfg: DeepModelsConfig, variant: str) -> DeepModelsConfig:
+    """``cfg`` narrowed to one variant, so adding or renaming another keeps this one cached."""
+    ab = cfg.ablation
+    narrowed = ab.model_copy(
+        update={
+            "variants": {variant: ab.variants[variant]} if variant in ab.variants else {},
+            "reference_models": () if variant in ab.variants else (variant,),
+        }
+    )
+    return cfg.model_copy(update={"ablation": narrowed})
+
+
+@flow(name="ablation", log_prints=False)
+def ablation_flow(profile: str = "demo", overrides: dict[str, Any] | None = None) -> dict[str, Any]:
+    """Ablation stage: content features, one task per variant fit/evaluation, the table.
+
+    Reads the ingest checkpoints ``plays`` and ``tracks`` (run ``ingest_flow`` first) and the
+    sandbox world's truth tracks; genre vectors, cluster labels and track topics of the other
+    stages are used when their checkpoints are on record. Writes
+    ``reports/ablation.{parquet,md,png}`` and per-variant per-user metrics under
+    ``reports/ablation/``.
+
+    Parameters
+    ----------
+    profile
+        Config profile name or path.
+    overrides
+        Nested overrides, e.g. ``{"recommend": {"deep": {"ablation": {"k": 20}}}}``.
+
+    Raises
+    ------
+    CatalogueError
+        When the ingest checkpoints are missing.
+    ConfigError
+        When the profile's source has no content features (not the sandbox).
+    """
+    settings, data_dir = stage_settings(profile, overrides)
+    cfg = settings.recommend.deep
+    if settings.ingest.source != "sandbox":
+        raise ConfigError(
+            "ablation: content features come from the sandbox world for now "
+            f"(ingest.source is {settings.ingest.source!r})"
+        )
+    manifest = Catalogue(data_dir).manifest
+    try:
+        plays, tracks = manifest.get("plays"), manifest.get("tracks")
+    except CatalogueError as exc:
+        raise CatalogueError(f"ablation: run ingest_flow({profile!r}) first ({exc})") from exc
+    sandbox_world(settings, data_dir)
+    truth = world_dir(data_dir, settings.sandbox) / "truth" / "tracks.parquet"
+    truth_ref = register_raw_input("sandbox_truth_tracks", str(truth), data_dir)
+    stage_refs: dict[str, DatasetRef] = {}
+    for name in STAGE_FEATURES:
+        with contextlib.suppress(CatalogueError):
+            stage_refs[name] = manifest.get(name)
+    feats = run_checkpoint_task(
+        assemble_features,
+        plays,
+        tracks,
+        truth_ref,
+        stage_refs,
+        cfg,
+        data_dir,
+        refs_of=lambda r: r["refs"],
+        data_dir=data_dir,
+    )
+    variants = [*cfg.ablation.variants, *cfg.ablation.reference_models]
+    per_variant = []
+    for variant in variants:
+        res = run_checkpoint_task(
+            fit_evaluate_variant,
+            plays,
+            feats["refs"]["item_features"],
+            feats["groups"],
+            _variant_config(cfg, variant),
+            variant,
+            data_dir,
+            refs_of=lambda r: r["refs"],
+            data_dir=data_dir,
+        )
+        per_variant.extend(res["refs"].values())
+    result = run_checkpoint_task(
+        summarise_ablation,
+        per_variant,
+        feats["refs"]["content_link_report"],
+        cfg,
+        data_dir,
+        refs_of=lambda r: r["refs"],
+        data_dir=data_dir,
+    )
+    refs = {**feats["refs"], **result["refs"]}
+    summary = {**result["summary"], "content": feats["summary"]}
+    publish_checkpoints("ablation", refs, summary, settings.profile, True)
+    return {
+        "data_dir": data_dir,
+        "synthetic": True,
+        "refs": refs,
+        "summary": summary,
+        "table": result["table"],
+    }

@@ -1,0 +1,223 @@
+"""``train_flow`` and ``evaluate_flow``: fit the configured recommenders, evaluate them honestly."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pandas as pd
+from prefect import flow
+
+from moodrec.catalogue import Catalogue
+from moodrec.config import Settings
+from moodrec.flows.common import sandbox_world, stage_settings
+from moodrec.models import load_models
+from moodrec.models.base import ModelError
+from moodrec.models.config import RecommendConfig
+from moodrec.models.serving import recommend_for_user
+from moodrec.storage import DatasetRef, describe_file
+from moodrec.tasks.artifacts import publish_checkpoints
+from moodrec.tasks.common import run_checkpoint_task
+from moodrec.tasks.recommend import (
+    build_recommend_features,
+    build_recommend_split,
+    evaluate_saved_model,
+    fit_recommender,
+    summarise_recommenders,
+)
+from moodrec.tasks.sandbox import world_dir
+
+
+def _interim(settings: Settings, data_dir: str, overrides: dict[str, Any] | None) -> dict:
+    """Fingerprinted ``plays`` and ``tracks``; runs the ingest flow when they are missing."""
+    cat = Catalogue(data_dir)
+    if not (cat.path("plays").is_file() and cat.path("tracks").is_file()):
+        from moodrec.flows.ingest import ingest_flow
+
+        ingest_flow(settings.profile, overrides)
+    return {name: describe_file(name, cat.path(name)) for name in ("plays", "tracks")}
+
+
+def _split_cfg(cfg: RecommendConfig) -> dict[str, Any]:
+    return cfg.model_dump(
+        mode="json",
+        include={
+            "min_listeners",
+            "split",
+            "test_fraction",
+            "validation_fraction",
+            "cold_item_fraction",
+            "seed",
+        },
+    )
+
+
+def model_params(cfg: RecommendConfig, name: str) -> dict[str, Any]:
+    """Hyperparameters of ``name``: the deep config section of torch models (``deep.<name>``,
+    ``deep.rating`` for ``rating_*``) overlaid with ``params[name]``."""
+    section = name if name in type(cfg.deep).model_fields else None
+    if section is None and name.startswith("rating_"):
+        section = "rating" if "rating" in type(cfg.deep).model_fields else None
+    base = getattr(cfg.deep, section).model_dump(mode="json") if section else {}
+    return base | dict(cfg.params.get(name, {}))
+
+
+def _tuning(cfg: RecommendConfig, name: str) -> dict[str, Any]:
+    t = cfg.tuning
+    space = t.spaces.get(name, {}) if t.enabled else {}
+    return t.model_dump(mode="json", exclude={"spaces", "enabled"}) | {"space": space}
+
+
+def _train(settings: Settings, data_dir: str, overrides: dict[str, Any] | None) -> dict[str, Any]:
+    cfg = settings.recommend
+    registry = load_models()
+    unknown = [m for m in cfg.models if m not in registry]
+    if unknown:
+        raise ModelError(f"recommend.models: unknown {unknown}; registered {sorted(registry)}")
+    interim = _interim(settings, data_dir, overrides)
+    split = run_checkpoint_task(
+        build_recommend_split,
+        interim["plays"],
+        interim["tracks"],
+        _split_cfg(cfg),
+        data_dir,
+        refs_of=lambda r: r["refs"],
+        data_dir=data_dir,
+    )
+    features_ref: DatasetRef | None = None
+    features_summary: dict[str, Any] = {}
+    if any(registry[m].scores_cold_items for m in cfg.models):
+        sandbox_world(settings, data_dir)
+        truth = world_dir(data_dir, settings.sandbox) / "truth" / "tracks.parquet"
+        feats = run_checkpoint_task(
+            build_recommend_features,
+            split["refs"]["recommend_maps"],
+            interim["tracks"],
+            describe_file("sandbox_truth_tracks", truth),
+            data_dir,
+            refs_of=lambda r: r["refs"],
+            data_dir=data_dir,
+        )
+        features_ref = feats["refs"]["recommend_item_features"]
+        features_summary = feats["summary"]
+    fits: dict[str, dict[str, Any]] = {}
+    for name in cfg.models:
+        fits[name] = run_checkpoint_task(
+            fit_recommender,
+            name,
+            model_params(cfg, name),
+            split["refs"],
+            _tuning(cfg, name),
+            cfg.weighting,
+            data_dir,
+            features_ref if registry[name].scores_cold_items else None,
+            refs_of=lambda r: r["refs"],
+            data_dir=data_dir,
+        )
+    return {"split": split, "fits": fits, "features": features_summary}
+
+
+@flow(name="train", log_prints=False)
+def train_flow(profile: str = "demo", overrides: dict[str, Any] | None = None) -> dict[str, Any]:
+    """Fit every model of ``recommend.models`` on the training split; save under ``models/``.
+
+    Parameters
+    ----------
+    profile
+        Config profile name or path.
+    overrides
+        Nested overrides; ``{"recommend": {"models": ["ease"], "params": {"ease":
+        {"lambda_": 50}}}}`` sets :class:`~moodrec.models.config.RecommendConfig` fields.
+
+    Returns
+    -------
+    dict
+        ``data_dir``, ``split`` (refs + summary) and ``fits`` (per model: refs + summary).
+    """
+    settings, data_dir = stage_settings(profile, overrides)
+    result = _train(settings, data_dir, overrides)
+    refs = dict(result["split"]["refs"])
+    for fit in result["fits"].values():
+        refs |= fit["refs"]
+    summary = {
+        "split": result["split"]["summary"],
+        "fits": {n: f["summary"] for n, f in result["fits"].items()},
+    }
+    synthetic = settings.ingest.source == "sandbox"
+    publish_checkpoints("train", refs, summary, settings.profile, synthetic)
+    return {"data_dir": data_dir, "synthetic": synthetic, **result}
+
+
+@flow(name="evaluate", log_prints=False)
+def evaluate_flow(profile: str = "demo", overrides: dict[str, Any] | None = None) -> dict[str, Any]:
+    """Train (cached) and evaluate every configured model on the test split.
+
+    Full-catalogue ranking with training items excluded; per-user metrics, then a table of
+    mean ± 95 % CI (NDCG/Recall/HR/MRR/MAP/Precision@K, coverage, novelty, fit time) written
+    to ``reports/recommend_metrics.{parquet,md}`` and published as artifacts.
+
+    Returns
+    -------
+    dict
+        ``data_dir``, ``table`` (summary dict), ``markdown`` and ``refs``.
+    """
+    settings, data_dir = stage_settings(profile, overrides)
+    cfg = settings.recommend
+    trained = _train(settings, data_dir, overrides)
+    split_refs = trained["split"]["refs"]
+    evaluations = {
+        name: run_checkpoint_task(
+            evaluate_saved_model,
+            name,
+            fit["refs"],
+            split_refs,
+            list(cfg.ks),
+            data_dir,
+            refs_of=lambda r: r["refs"],
+            data_dir=data_dir,
+        )
+        for name, fit in trained["fits"].items()
+    }
+    report = run_checkpoint_task(
+        summarise_recommenders,
+        evaluations,
+        trained["fits"],
+        list(cfg.ks),
+        cfg.n_bootstrap,
+        cfg.seed,
+        data_dir,
+        refs_of=lambda r: r["refs"],
+        data_dir=data_dir,
+    )
+    synthetic = settings.ingest.source == "sandbox"
+    publish_checkpoints("evaluate", report["refs"], report["summary"], settings.profile, synthetic)
+    return {
+        "data_dir": data_dir,
+        "synthetic": synthetic,
+        "refs": report["refs"],
+        "table": report["summary"],
+        "markdown": report["markdown"],
+        "evaluations": evaluations,
+    }
+
+
+def recommend_user(
+    profile: str,
+    user: int | str,
+    *,
+    k: int = 10,
+    exclude_seen: bool = False,
+    model: str | None = None,
+    overrides: dict[str, Any] | None = None,
+) -> pd.DataFrame:
+    """``moodrec recommend --user U [-k 10] [--exclude-seen]``: top-``k`` from a saved model.
+
+    Reads ``data/<profile>/models/<model>/`` (``model`` defaults to
+    ``recommend.serve_model``; run ``train_flow`` first). Returns ``rank, track_id, artist,
+    title, score``. No Prefect run is created (a lookup, not a pipeline step).
+    """
+    settings, data_dir = stage_settings(profile, overrides)
+    name = model or settings.recommend.serve_model
+    folder = Catalogue(data_dir).layer_dir("models") / name
+    if not (folder / "model.json").is_file():
+        raise ModelError(f"{folder}: no saved model {name!r} (run `moodrec train` first)")
+    return recommend_for_user(folder, data_dir, user, k=k, exclude_seen=exclude_seen)

@@ -1,0 +1,60 @@
+"""``session_flow``: the ephemeral recommender — session models, mood signals, evaluation."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from prefect import flow
+
+from moodrec.errors import ConfigError
+from moodrec.flows.common import stage_settings
+from moodrec.flows.ingest import ingest_flow
+from moodrec.storage import DatasetRef
+from moodrec.tasks.artifacts import publish_checkpoints
+from moodrec.tasks.common import register_raw_input, run_checkpoint_task
+from moodrec.tasks.sandbox import world_dir
+from moodrec.tasks.session import run_session_task
+
+
+@flow(name="session", log_prints=False)
+def session_flow(profile: str = "demo", overrides: dict[str, Any] | None = None) -> dict[str, Any]:
+    """Session stage: sessions (+ mood features) → every session model, evaluated; the
+    mood-aware model saved for ``recommend_in_session``; mood timeline plot.
+
+    Parameters
+    ----------
+    profile
+        Config profile name or path.
+    overrides
+        Nested overrides; ``{"session": {...}}`` sets ``SessionConfig`` fields, e.g.
+        ``{"session": {"models": ["sknn", "mood"], "max_eval_sessions": 50}}``.
+    """
+    settings, data_dir = stage_settings(profile, overrides)
+    cfg = settings.session
+    ingested = ingest_flow(profile, overrides)
+    refs = ingested["refs"]
+    inputs: dict[str, DatasetRef] = {n: refs[n] for n in ("events", "tracks", "users")}
+    synthetic = settings.ingest.source == "sandbox"
+    if cfg.features_source == "sandbox" and synthetic:
+        truth = world_dir(data_dir, settings.sandbox) / "truth"
+        for name in ("tracks", "sessions"):
+            inputs[f"truth_{name}"] = register_raw_input(
+                f"sandbox_truth_{name}", str(truth / f"{name}.parquet"), data_dir
+            )
+    elif cfg.features_source == "file":
+        if not cfg.features_path:
+            raise ConfigError("session.features_path is required when features_source is 'file'")
+        inputs["features_file"] = register_raw_input(
+            "session_features_file", cfg.features_path, data_dir
+        )
+    result = run_checkpoint_task(
+        run_session_task,
+        inputs,
+        cfg,
+        data_dir,
+        synthetic,
+        refs_of=lambda r: r["refs"],
+        data_dir=data_dir,
+    )
+    publish_checkpoints("session", result["refs"], result["summary"], settings.profile, synthetic)
+    return {"data_dir": data_dir, "synthetic": synthetic, **result}

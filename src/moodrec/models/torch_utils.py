@@ -1,0 +1,332 @@
+"""What the torch recommenders share: seeding, threads, pair sampling, early stopping.
+
+``torch`` is imported only by the model modules (``bpr``, ``neumf``, ``hybrid``, ``rating``)
+and this one, never at package import time.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import scipy.sparse as sp
+import torch
+
+from moodrec.models.base import ModelFitError
+
+logger = logging.getLogger(__name__)
+
+
+def seed_torch(seed: int, threads: int) -> torch.Generator:
+    """Seed torch, pin the CPU thread count and ask for deterministic kernels.
+
+    Returns a ``torch.Generator`` seeded with ``seed`` for the model's own draws.
+    """
+    torch.manual_seed(seed)
+    torch.set_num_threads(threads)
+    # warn_only: a few CPU kernels have no deterministic variant; they are deterministic
+    # on CPU in practice, and a hard error would make every model unusable there
+    torch.use_deterministic_algorithms(True, warn_only=True)
+    gen = torch.Generator()
+    gen.manual_seed(seed)
+    return gen
+
+
+def positive_pairs(train: sp.csr_matrix) -> tuple[np.ndarray, np.ndarray]:
+    """``(users, items)`` int64 arrays of the stored entries of ``train`` (row order)."""
+    coo = train.tocoo()
+    return coo.row.astype(np.int64), coo.col.astype(np.int64)
+
+
+def bpr_batches(
+    users: np.ndarray,
+    items: np.ndarray,
+    candidates: np.ndarray,
+    batch_size: int,
+    n_negatives: int,
+    rng: np.random.Generator,
+) -> Iterator[tuple[torch.Tensor, torch.Tensor, torch.Tensor]]:
+    """One epoch of shuffled ``(user, positive, negative)`` index batches.
+
+    Negatives are drawn uniformly from ``candidates`` (the warm items); a drawn negative that
+    happens to be a positive of the user is kept (at the sparsity of listening data that is
+    rare and costs less than a rejection loop at 1M items).
+    """
+    n = users.size
+    order = np.tile(rng.permutation(n), n_negatives)
+    neg = candidates[rng.integers(0, candidates.size, size=order.size)]
+    for start in range(0, order.size, batch_size):
+        idx = order[start : start + batch_size]
+        yield (
+            torch.from_numpy(users[idx]),
+            torch.from_numpy(items[idx]),
+            torch.from_numpy(neg[start : start + batch_size]),
+        )
+
+
+def ndcg_at_k(
+    scores: np.ndarray, truth: sp.csr_matrix, seen: sp.csr_matrix | None, k: int
+) -> np.ndarray:
+    """NDCG@k per row of ``truth`` (binary gain, log2 discount, ideal over ``min(k, |test|)``).
+
+    Parameters
+    ----------
+    scores
+        ``(n_rows, n_items)``, higher = better; ``-inf`` entries are never ranked.
+    truth
+        ``(n_rows, n_items)`` relevant items (any stored entry counts).
+    seen
+        Items to exclude per row (the training items) or ``None``.
+    k
+        Cut-off.
+
+    Returns
+    -------
+    ndarray
+        ``(n_rows,)`` float; rows without relevant items are NaN.
+    """
+    s = np.array(scores, dtype=np.float64, copy=True)
+    if seen is not None:
+        rows = np.repeat(np.arange(s.shape[0]), np.diff(seen.indptr))
+        s[rows, seen.indices] = -np.inf
+    kk = min(k, s.shape[1])
+    # top kk by argpartition (O(n_items) per row), then a stable sort of (-score, index)
+    part = np.argpartition(-s, kk - 1, axis=1)[:, :kk] if kk < s.shape[1] else None
+    out = np.full(s.shape[0], np.nan)
+    discounts = 1.0 / np.log2(np.arange(2, kk + 2))
+    for r in range(s.shape[0]):
+        rel = truth.indices[truth.indptr[r] : truth.indptr[r + 1]]
+        if rel.size == 0:
+            continue
+        row = s[r]
+        cand = np.arange(row.size) if part is None else part[r]
+        top = cand[np.lexsort((cand, -row[cand]))]
+        top = top[np.isfinite(row[top])]
+        hits = np.isin(top, rel)
+        dcg = float((hits * discounts[: top.size]).sum())
+        idcg = float(discounts[: min(kk, rel.size)].sum())
+        out[r] = dcg / idcg
+    return out
+
+
+@dataclass
+class EarlyStopping:
+    """Keep the best state seen; stop after ``patience`` checks without improvement.
+
+    ``higher_is_better`` for NDCG, ``False`` for a loss.
+    """
+
+    patience: int
+    higher_is_better: bool = True
+    best: float = field(default=float("nan"))
+    best_epoch: int = -1
+    best_state: dict[str, torch.Tensor] | None = None
+    history: list[float] = field(default_factory=list)
+
+    def update(self, value: float, epoch: int, module: torch.nn.Module) -> bool:
+        """Record one check; return True when training should stop."""
+        self.history.append(float(value))
+        better = (
+            self.best_epoch < 0
+            or (self.higher_is_better and value > self.best)
+            or (not self.higher_is_better and value < self.best)
+        )
+        if better:
+            self.best, self.best_epoch = float(value), epoch
+            self.best_state = {k: v.detach().clone() for k, v in module.state_dict().items()}
+        return epoch - self.best_epoch >= self.patience
+
+    def restore(self, module: torch.nn.Module) -> None:
+        """Load the best state back into ``module`` (no-op when none was recorded)."""
+        if self.best_state is not None:
+            module.load_state_dict(self.best_state)
+
+
+def check_finite(name: str, module: torch.nn.Module) -> None:
+    """Raise :class:`ModelFitError` when any parameter is NaN or infinite."""
+    for pname, p in module.named_parameters():
+        if not torch.isfinite(p).all():
+            raise ModelFitError(f"{name}: parameter {pname} is not finite (training diverged)")
+
+
+def validation_users(validation: sp.csr_matrix | None, limit: int, seed: int) -> np.ndarray:
+    """Users with validation items, at most ``limit`` of them (a seeded sample)."""
+    if validation is None:
+        return np.zeros(0, dtype=np.int64)
+    users = np.flatnonzero(np.diff(validation.indptr) > 0)
+    if users.size > limit:
+        users = np.sort(np.random.default_rng(seed).choice(users, size=limit, replace=False))
+    return users
+
+
+class RowSparseAdam(torch.optim.Optimizer):
+    """Lazy Adam for sparse embedding gradients: only the rows of the batch are touched.
+
+    The same update as ``torch.optim.SparseAdam`` (moments of untouched rows are not
+    decayed), written with ``index_select``/``index_copy_``/``index_add_`` on the dense state,
+    which at a million rows is several times faster than SparseAdam's sparse-dense adds.
+    """
+
+    def __init__(
+        self,
+        params: list[torch.nn.Parameter],
+        lr: float,
+        betas: tuple[float, float] = (0.9, 0.999),
+        eps: float = 1e-8,
+    ) -> None:
+        super().__init__(params, {"lr": lr, "betas": betas, "eps": eps})
+
+    @torch.no_grad()
+    def step(self, closure: Any = None) -> None:  # type: ignore[override]
+        """One update of every parameter that received a (sparse) gradient."""
+        for group in self.param_groups:
+            b1, b2 = group["betas"]
+            for p in group["params"]:
+                if p.grad is None:
+                    continue
+                grad = p.grad.coalesce()
+                idx, val = grad.indices()[0], grad.values()
+                state = self.state[p]
+                if not state:
+                    state["step"] = 0
+                    state["m"] = torch.zeros_like(p)
+                    state["v"] = torch.zeros_like(p)
+                state["step"] += 1
+                t = state["step"]
+                m = state["m"].index_select(0, idx).mul_(b1).add_(val, alpha=1 - b1)
+                v = state["v"].index_select(0, idx).mul_(b2).addcmul_(val, val, value=1 - b2)
+                state["m"].index_copy_(0, idx, m)
+                state["v"].index_copy_(0, idx, v)
+                step_size = group["lr"] * math.sqrt(1 - b2**t) / (1 - b1**t)
+                p.index_add_(0, idx, m / v.sqrt().add_(group["eps"]), alpha=-step_size)
+
+
+def make_optimisers(module: torch.nn.Module, lr: float) -> list[torch.optim.Optimizer]:
+    """Lazy row-wise Adam for sparse embeddings, Adam for the dense rest (towers, MLPs).
+
+    At a million items a dense Adam step touches every embedding row on every batch; the
+    sparse optimiser keeps an epoch's cost proportional to the number of interactions.
+    """
+    sparse = [m.weight for m in module.modules() if isinstance(m, torch.nn.Embedding) and m.sparse]
+    ids = {id(p) for p in sparse}
+    dense = [p for p in module.parameters() if id(p) not in ids and p.requires_grad]
+    opts: list[torch.optim.Optimizer] = []
+    if sparse:
+        opts.append(RowSparseAdam(sparse, lr=lr))
+    if dense:
+        opts.append(torch.optim.Adam(dense, lr=lr))
+    return opts
+
+
+def validation_ndcg(
+    score_users: Callable[[np.ndarray], np.ndarray],
+    users: np.ndarray,
+    validation: sp.csr_matrix,
+    train: sp.csr_matrix,
+    k: int,
+) -> float:
+    """Mean NDCG@k of ``users`` on ``validation``, scored in chunks of ~16M scores."""
+    n_items = train.shape[1]
+    step = max(1, 16_000_000 // max(n_items, 1))
+    values = []
+    for start in range(0, users.size, step):
+        u = users[start : start + step]
+        with torch.no_grad():
+            sc = score_users(u)
+        values.append(ndcg_at_k(sc, validation[u], train[u], k))
+    return float(np.nanmean(np.concatenate(values)))
+
+
+def train_pairwise(
+    name: str,
+    module: torch.nn.Module,
+    pair_scores: Callable[
+        [torch.Tensor, torch.Tensor, torch.Tensor], tuple[torch.Tensor, torch.Tensor]
+    ],
+    train: sp.csr_matrix,
+    validation: sp.csr_matrix | None,
+    score_users: Callable[[np.ndarray], np.ndarray],
+    cfg: Any,
+    candidates: np.ndarray | None = None,
+) -> dict[str, Any]:
+    """Train ``module`` with the BPR loss, early-stopping on validation NDCG (or the loss).
+
+    Parameters
+    ----------
+    name
+        Model name for messages.
+    module
+        The torch module whose parameters are optimised (Adam).
+    pair_scores
+        ``(users, positives, negatives) → (scores, penalty)``: ``(n, 2)`` scores of the
+        positive and negative items and the (already weighted) L2 penalty of the batch.
+    train, validation
+        ``(n_users, n_items)`` CSR matrices; validation may be ``None``.
+    score_users
+        ``users → (len(users), n_items)`` numpy scores, used for validation NDCG.
+    cfg
+        A :class:`~moodrec.models.deep_config.TrainingConfig` subclass with ``reg`` and
+        ``n_negatives``.
+    candidates
+        Items negatives are drawn from; default the items with training interactions.
+
+    Returns
+    -------
+    dict
+        ``epochs`` run, ``best_epoch``, ``history`` (validation metric or loss per epoch),
+        ``seconds``.
+
+    Raises
+    ------
+    ModelFitError
+        When a parameter becomes NaN/inf.
+    """
+    users, items = positive_pairs(train)
+    if candidates is None:
+        candidates = np.flatnonzero(np.diff(train.tocsc().indptr) > 0)
+    rng = np.random.default_rng(cfg.seed)
+    opts = make_optimisers(module, cfg.lr)
+    val_users = validation_users(validation, 2000, cfg.seed)
+    stopper = EarlyStopping(cfg.patience, higher_is_better=val_users.size > 0)
+    start = time.perf_counter()
+    epoch = 0
+    for epoch in range(cfg.epochs):
+        module.train()
+        total, count = 0.0, 0
+        for u, i, j in bpr_batches(users, items, candidates, cfg.batch_size, cfg.n_negatives, rng):
+            s, penalty = pair_scores(u, i, j)
+            loss = -torch.nn.functional.logsigmoid(s[:, 0] - s[:, 1]).mean() + penalty
+            if not torch.isfinite(loss):
+                raise ModelFitError(f"{name}: the loss is not finite (training diverged)")
+            for opt in opts:
+                opt.zero_grad()
+            loss.backward()
+            for opt in opts:
+                opt.step()
+            total += float(loss.detach()) * u.shape[0]
+            count += u.shape[0]
+        module.eval()
+        check_finite(name, module)
+        if val_users.size:
+            value = validation_ndcg(score_users, val_users, validation, train, cfg.eval_k)
+        else:
+            value = total / max(count, 1)
+        metric = "ndcg" if val_users.size else "loss"
+        logger.debug("%s epoch %d: %s %.5f", name, epoch, metric, value)
+        if stopper.update(value, epoch, module):
+            break
+        if cfg.time_budget_s and time.perf_counter() - start > cfg.time_budget_s:
+            logger.info("%s: time budget reached at epoch %d", name, epoch)
+            break
+    stopper.restore(module)
+    return {
+        "epochs": epoch + 1,
+        "best_epoch": stopper.best_epoch,
+        "history": stopper.history,
+        "seconds": time.perf_counter() - start,
+    }

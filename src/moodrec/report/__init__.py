@@ -1,0 +1,14 @@
+"""The per-run report: stage results → sections → one self-contained HTML file + Markdown."""
+
+from moodrec.report.build import Block, Report, Section, build_report
+from moodrec.report.render import render_html, render_markdown, write_report
+
+__all__ = [
+    "Block",
+    "Report",
+    "Section",
+    "build_report",
+    "render_html",
+    "render_markdown",
+    "write_report",
+]

@@ -1,0 +1,134 @@
+"""Prefect tasks of the report stage: build the report files, publish them as artifacts."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from prefect import task
+from prefect.artifacts import create_link_artifact, create_markdown_artifact
+from prefect.cache_policies import TASK_SOURCE
+
+from moodrec.catalogue import Catalogue
+from moodrec.orchestration.config import ReportConfig
+from moodrec.report import build_report, render_markdown, write_report
+from moodrec.report.build import as_ref
+from moodrec.storage import DatasetRef, write_json_atomic
+from moodrec.tasks.artifacts import artifact_key
+from moodrec.tasks.common import ContentInputs
+
+#: the stage results of the last pipeline run, so ``report_flow`` can run on its own
+RESULTS_FILE = "pipeline_results.json"
+
+
+class ReportInputs(ContentInputs):
+    """Content key of the report: every stage's refs (by fingerprint), not its summary.
+
+    Summaries also hold per-run counters (batches run vs resumed, requests sent to the
+    sandbox servers) that differ between a first run and an unchanged re-run; the report
+    describes the checkpoints, so it is rebuilt when they change, not when counters do.
+    """
+
+    def compute_key(
+        self,
+        task_ctx: Any,
+        inputs: dict[str, Any],
+        flow_parameters: dict[str, Any],
+        **kwargs: Any,
+    ) -> str | None:
+        stages = inputs.get("stages") or {}
+        keyed = {
+            **inputs,
+            "stages": {
+                name: {"synthetic": r.get("synthetic"), "refs": r.get("refs")}
+                for name, r in stages.items()
+            },
+        }
+        return super().compute_key(task_ctx, keyed, flow_parameters, **kwargs)
+
+
+#: refs + config + not-run reasons + this task's source
+REPORT_CACHE = ReportInputs() + TASK_SOURCE
+
+
+def results_record(
+    stages: dict[str, dict[str, Any]], not_run: dict[str, str], profile: str
+) -> dict[str, Any]:
+    """A JSON-able record of stage results (refs as dicts) for :data:`RESULTS_FILE`."""
+    return {
+        "profile": profile,
+        "not_run": dict(not_run),
+        "stages": {
+            name: {
+                "synthetic": bool(r.get("synthetic")),
+                "summary": r.get("summary") or {},
+                "refs": {
+                    k: ref.to_dict()
+                    for k, ref in ((k, as_ref(v)) for k, v in (r.get("refs") or {}).items())
+                    if ref is not None
+                },
+            }
+            for name, r in stages.items()
+        },
+    }
+
+
+@task(name="build-report", cache_policy=REPORT_CACHE, persist_result=True)
+def build_report_task(
+    stages: dict[str, dict[str, Any]],
+    not_run: dict[str, str],
+    cfg: ReportConfig,
+    profile: str,
+    data_dir: str,
+) -> dict[str, Any]:
+    """Write ``reports/report.{html,md}`` and the run record; return refs + section Markdown.
+
+    The cache key covers every stage's refs (by content fingerprint), the report config,
+    the stages that did not run and this task's source (:data:`REPORT_CACHE`): an unchanged
+    run re-uses the report without rendering.
+    """
+    report = build_report(stages, not_run, cfg, profile=profile)
+    catalogue = Catalogue(data_dir)
+    out = catalogue.layer_dir("reports")
+    paths: dict[str, Path] = dict(write_report(report, out, cfg))
+    paths["pipeline_results"] = write_json_atomic(
+        out / RESULTS_FILE, results_record(stages, not_run, profile)
+    )
+    refs = catalogue.register_many(paths)
+    sections = {
+        s.stage: render_markdown(s, synthetic=report.synthetic, link_base=out)
+        for s in report.sections
+    }
+    summary = {
+        "sections_run": [s.stage for s in report.sections if s.ran],
+        "sections_not_run": {s.stage: s.reason for s in report.sections if not s.ran},
+        "html_bytes": paths["report_html"].stat().st_size,
+    }
+    return {"refs": refs, "summary": summary, "sections": sections, "synthetic": report.synthetic}
+
+
+@task(name="publish-report")
+def publish_report(
+    sections: dict[str, str], html: DatasetRef, profile: str, synthetic: bool
+) -> list[str]:
+    """One Markdown artifact per section and a link artifact to the HTML report.
+
+    Keys are stable (``<profile>-run-report-<stage>``) so the UI shows their history.
+    """
+    note = " (synthetic sandbox data)" if synthetic else ""
+    keys = []
+    for stage, markdown in sections.items():
+        key = artifact_key(profile, "run-report", stage)
+        create_markdown_artifact(
+            key=key, markdown=markdown, description=f"run report of {profile}: {stage}{note}"
+        )
+        keys.append(key)
+    key = artifact_key(profile, "run-report-html")
+    create_link_artifact(
+        key=key,
+        link=Path(html.path).resolve().as_uri(),
+        link_text=f"report.html ({profile}{note})",
+        description="the self-contained HTML report of the run (open it in a browser)",
+    )
+    keys.append(key)
+    return keys

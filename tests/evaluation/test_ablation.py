@@ -1,0 +1,131 @@
+"""Ablation: matrix, cold/warm split, ranking metrics, statistics, table and plot."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+import scipy.sparse as sp
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from moodrec.errors import InputDataError
+from moodrec.evaluation import ablation
+from moodrec.models.base import ModelError
+from moodrec.models.deep_config import AblationConfig, DeepModelsConfig
+from tests.models.planted import planted
+
+
+def test_build_matrix_weights_and_filters() -> None:
+    plays = pd.DataFrame(
+        {"user_id": [5, 5, 7, 7, 9], "track_id": [1, 2, 1, 3, 1], "plays": [3, 1, 1, 0, 2]}
+    )
+    m, users, items = ablation.build_matrix(plays, "log", min_item_users=2)
+    assert users.tolist() == [5, 7, 9] and items.tolist() == [1]
+    np.testing.assert_allclose(m.toarray()[:, 0], np.log1p([3, 1, 2]), rtol=1e-6)
+    b, _, items = ablation.build_matrix(plays, "binary")
+    assert items.tolist() == [1, 2] and b.sum() == 4  # the 0-play row is dropped
+    with pytest.raises(InputDataError, match="no interactions"):
+        ablation.build_matrix(plays, "log", min_item_users=5)
+    with pytest.raises(InputDataError, match="plays"):
+        ablation.build_matrix(plays.drop(columns="plays"))
+
+
+@settings(max_examples=25, deadline=None)
+@given(
+    seed=st.integers(0, 1000),
+    density=st.floats(0.05, 0.6),
+    cold=st.floats(0.05, 0.5),
+)
+def test_split_partitions_the_matrix(seed: int, density: float, cold: float) -> None:
+    rng = np.random.default_rng(seed)
+    m = sp.csr_matrix((rng.random((15, 25)) < density) * rng.integers(1, 5, (15, 25)))
+    cfg = AblationConfig(seed=seed, cold_item_fraction=cold)
+    s = ablation.split_cold_warm(m, cfg)
+    parts = [s.train, s.validation, s.warm_test, s.cold_test]
+    total = sum(p.toarray() for p in parts)
+    np.testing.assert_array_equal(total, m.toarray())
+    support = sum((p.toarray() != 0).astype(int) for p in parts)
+    assert support.max() <= 1  # disjoint
+    assert s.train[:, s.cold_items].nnz == 0 and s.warm_test[:, s.cold_items].nnz == 0
+    warm = np.setdiff1d(np.arange(25), s.cold_items)
+    assert s.cold_test[:, warm].nnz == 0
+    again = ablation.split_cold_warm(m, cfg)
+    assert (again.train != s.train).nnz == 0 and (again.cold_test != s.cold_test).nnz == 0
+
+
+def test_rank_metrics_by_hand() -> None:
+    scores = np.array([[0.9, 0.8, 0.8, 0.1, 0.5], [0.0, 0.0, 0.0, 0.0, 0.0]])
+    truth = sp.csr_matrix(np.array([[0, 0, 1, 1, 0], [0, 0, 0, 0, 1]]))
+    seen = sp.csr_matrix(np.array([[1, 0, 0, 0, 0], [0, 0, 0, 0, 0]]))
+    res = ablation.rank_metrics(scores, truth, seen, np.arange(5), k=2)
+    # user 0: item 0 seen; ranking 1, 2 (tie → lower id first), 4, 3 → hit at rank 2
+    idcg = 1 + 1 / np.log2(3)
+    assert res.loc[0, "ndcg"] == pytest.approx((1 / np.log2(3)) / idcg)
+    assert res.loc[0, "recall"] == pytest.approx(0.5)
+    assert res.loc[0, "mrr"] == pytest.approx(0.5)
+    # user 1: all tied → items 0, 1 in the top 2, item 4 missed
+    assert res.loc[1, "ndcg"] == 0.0
+    # candidates restrict the ranking: among {3, 4} user 1's item 4 is ranked 2nd
+    res = ablation.rank_metrics(scores, truth, seen, np.array([3, 4]), k=1)
+    assert res["row"].tolist() == [0, 1]
+    assert res.loc[0, "ndcg"] == 0.0 and res.loc[1, "ndcg"] == 0.0
+    res = ablation.rank_metrics(scores, truth, seen, np.array([3, 4]), k=2)
+    assert res.loc[1, "ndcg"] == pytest.approx(1 / np.log2(3))
+
+
+def _per_user() -> pd.DataFrame:
+    rng = np.random.default_rng(1)
+    rows = []
+    for variant, shift in (("cf", 0.0), ("all", 0.2)):
+        for slice_name in ("warm", "cold"):
+            for u in range(30):
+                v = float(np.clip(rng.normal(0.3 + shift, 0.05), 0, 1))
+                rows.append((variant, slice_name, u, v, v / 2))
+    return pd.DataFrame(rows, columns=["variant", "slice", "user", "ndcg", "recall"])
+
+
+def test_summarise_markdown_and_plot(tmp_path: Path) -> None:
+    table = ablation.summarise(_per_user(), "cf", 200, 0, {"cf": 1.0, "all": 2.0})
+    assert len(table) == 2 * 2 * 2
+    row = table[(table.variant == "all") & (table.slice == "cold") & (table.metric == "ndcg")]
+    assert row["diff_vs_ref"].iloc[0] == pytest.approx(0.2, abs=0.05)
+    assert row["p_value"].iloc[0] < 1e-3
+    assert row["diff_ci_low"].iloc[0] > 0 and row["p_bootstrap"].iloc[0] < 0.05
+    ref = table[table.variant == "cf"]
+    assert ref["p_value"].isna().all()
+    md = ablation.ablation_markdown(table, 10, ["a note"])
+    assert "## cold slice" in md and "| all | 30 |" in md and "- a note" in md
+    png = ablation.plot_ablation(table, tmp_path / "a.png", 10)
+    assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_run_ablation_on_planted_tastes() -> None:
+    data = planted(seed=2)
+    deep = DeepModelsConfig(
+        hybrid={"batch_size": 64, "epochs": 25},
+        bpr={"batch_size": 64, "epochs": 25},
+        ablation={
+            "variants": {"cf": (), "cf+audio": ("audio",)},
+            "reference_models": ("bpr",),
+            "n_bootstrap": 100,
+        },
+    )
+    full = (data.train + data.test).tocsr()
+    table, per_user = ablation.run_ablation(full, data.features, deep)
+    nd = table[table.metric == "ndcg"].set_index(["variant", "slice"])["mean"]
+    assert nd[("cf+audio", "cold")] > nd[("cf", "cold")] + 0.2
+    assert nd[("cf+audio", "warm")] >= nd[("cf", "warm")] - 0.02
+    assert set(per_user["variant"]) == {"cf", "cf+audio", "bpr"}
+
+
+def test_unknown_reference_model_is_a_model_error() -> None:
+    with pytest.raises(ModelError, match="no recommender named"):
+        ablation.make_reference_model(DeepModelsConfig(), "no_such_model")
+
+
+def test_config_rejects_unknown_groups() -> None:
+    with pytest.raises(ValueError, match="unknown feature group"):
+        AblationConfig(variants={"x": ("lyrics",)})

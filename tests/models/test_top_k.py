@@ -1,0 +1,41 @@
+"""``top_k`` equals a full stable sort (best first, ties by lower index, no -inf) on any row."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from moodrec.models.base import ModelError, top_k
+
+
+def brute(row: np.ndarray, k: int) -> np.ndarray:
+    order = np.lexsort((np.arange(row.size), -row))
+    order = order[row[order] > -np.inf][:k]
+    return np.concatenate([order, np.full(k - order.size, -1)])
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    st.integers(1, 6000),
+    st.integers(1, 40),
+    st.integers(1, 60),
+    st.floats(0.0, 0.9),
+    st.integers(0, 2**16),
+)
+def test_top_k_matches_a_full_sort(n: int, k: int, levels: int, p_inf: float, seed: int) -> None:
+    rng = np.random.default_rng(seed)
+    row = rng.integers(0, levels, n).astype(np.float64)  # coarse values: many ties
+    row[rng.random(n) < p_inf] = -np.inf
+    idx, val = top_k(row, k)
+    np.testing.assert_array_equal(idx, brute(row, k))
+    np.testing.assert_array_equal(val[idx >= 0], row[idx[idx >= 0]])
+
+
+def test_two_dimensional_and_bad_k() -> None:
+    s = np.array([[1.0, 3.0, 3.0, 0.0], [0.0, 0.0, 0.0, 5.0]])
+    idx, _ = top_k(s, 2)
+    np.testing.assert_array_equal(idx, [[1, 2], [3, 0]])
+    with pytest.raises(ModelError):
+        top_k(s, 0)
