@@ -6,7 +6,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: demo test bench lint format clean
+.PHONY: demo test bench bench-recsys integration lint format clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -28,6 +28,18 @@ bench: $(STAMP)
 	$(BIN)/python -m benchmarks.bench_ingest
 	$(BIN)/python -m benchmarks.bench_genres
 	$(BIN)/python -m benchmarks.bench_topics
+	$(BIN)/python -m benchmarks.bench_enrich
+
+# recommenders and sessions: HetRec protocol (~30 min on 2 busy cores), serving, scale, sessions
+bench-recsys: $(STAMP)
+	$(BIN)/python -m benchmarks.bench_hetrec
+	$(BIN)/python -m benchmarks.bench_serving
+	$(BIN)/python -m benchmarks.bench_recsys_scale
+	$(BIN)/python -m benchmarks.bench_session
+
+# the compose topology without Docker: Postgres + Prefect server + process worker + a run via the API
+integration: $(STAMP)
+	scripts/integration.sh
 
 lint: $(STAMP)
 	$(BIN)/ruff check src tests benchmarks

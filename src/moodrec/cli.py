@@ -221,6 +221,111 @@ def clusters(profile: ProfileOpt = "demo") -> None:
     _echo_refs(_run_flow(lambda: clusters_flow(profile=profile)))
 
 
+def _stage_command(module: str, name: str, help_text: str) -> None:
+    """Register ``moodrec <name> --profile P`` running ``module:<name>_flow``."""
+
+    def command(profile: ProfileOpt = "demo") -> None:
+        import importlib
+
+        flow_fn = getattr(importlib.import_module(module), f"{name}_flow")
+        _echo_refs(_run_flow(lambda: flow_fn(profile=profile)))
+
+    command.__doc__ = help_text
+    app.command(name)(command)
+
+
+_stage_command(
+    "moodrec.flows.recommend", "train", "Fit the configured recommenders (saved under data/)."
+)
+_stage_command(
+    "moodrec.flows.recommend",
+    "evaluate",
+    "Full-ranking evaluation of every recommender: metrics with 95 % CIs over users.",
+)
+_stage_command(
+    "moodrec.flows.ablation",
+    "ablation",
+    "CF vs CF + audio / genre / lyric topics / all, on warm and cold-start items.",
+)
+_stage_command(
+    "moodrec.flows.session", "session", "Session (mood-aware) recommenders and their evaluation."
+)
+_stage_command("moodrec.flows.report", "report", "Write the self-contained HTML report of the run.")
+
+
+@app.command()
+def recommend(
+    user: Annotated[str, typer.Option("--user", "-u", help="user id (user_000001) or index")],
+    profile: ProfileOpt = "demo",
+    k: Annotated[int, typer.Option("-k", help="list length")] = 10,
+    exclude_seen: Annotated[bool, typer.Option(help="drop tracks the user already played")] = False,
+    session: Annotated[
+        str | None, typer.Option(help="'recent': follow the user's latest session (and mood)")
+    ] = None,
+    mood: Annotated[
+        str | None, typer.Option(help="calm | happy | energetic | sad (overrides the inferred)")
+    ] = None,
+    model: Annotated[str | None, typer.Option(help="saved long-term model to use")] = None,
+) -> None:
+    """Recommend tracks for a user from a saved model (long-term, or within a session)."""
+    from moodrec.config import load_settings
+
+    try:
+        if session is None and mood is None:
+            from moodrec.flows.recommend import recommend_user
+
+            frame = recommend_user(profile, user, k=k, exclude_seen=exclude_seen, model=model)
+            typer.echo(frame.to_string(index=False))
+            return
+        from moodrec.session.serving import recommend_in_session
+
+        data_dir = load_settings(profile).paths.data_dir
+        result = recommend_in_session(data_dir, user, k, session or "recent", mood)
+    except MoodrecError as exc:
+        _fail(exc)
+        return
+    typer.echo(f"mood: {result.mood}")
+    typer.echo(str(result.items))
+
+
+@app.command("mood-timeline")
+def mood_timeline(
+    user: Annotated[str, typer.Option("--user", "-u", help="user id or index")],
+    profile: ProfileOpt = "demo",
+    out: Annotated[Path | None, typer.Option(help="output folder")] = None,
+) -> None:
+    """Write a user's mood timeline (HTML and PNG)."""
+    from moodrec.config import load_settings
+    from moodrec.session.serving import write_mood_timeline
+
+    try:
+        data_dir = Path(load_settings(profile).paths.data_dir)
+        paths = write_mood_timeline(data_dir, user, out or data_dir / "reports")
+    except MoodrecError as exc:
+        _fail(exc)
+        return
+    typer.echo(str(paths))
+
+
+@app.command()
+def serve(
+    profile: ProfileOpt = "demo",
+    limit: Annotated[int | None, typer.Option(help="concurrent runs at most")] = None,
+) -> None:
+    """Serve the deployments (pipeline form + scheduled metadata refresh); needs PREFECT_API_URL."""
+    from moodrec.flows.deploy import serve_deployments
+
+    _run_flow(lambda: serve_deployments(profile, limit=limit))
+
+
+@sandbox_app.command("serve")
+def sandbox_serve(profile: ProfileOpt = "demo") -> None:
+    """Start the fake Spotify / Genius / LRCLIB servers in the foreground (Ctrl-C stops)."""
+    from moodrec.sandbox.servers.serve import serve_profile
+
+    _run_flow(lambda: serve_profile(profile))
+
+
 @config_app.command("show")
 def config_show(profile: ProfileOpt = "demo") -> None:
     """Print the validated settings of a profile (secrets masked)."""
