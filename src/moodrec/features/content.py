@@ -22,25 +22,12 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from moodrec.domain import AUDIO_FEATURES
 from moodrec.errors import InputDataError
 from moodrec.models.base import ItemFeatures
 
 logger = logging.getLogger(__name__)
 
-AUDIO_FEATURES = (
-    "danceability",
-    "energy",
-    "key",
-    "loudness",
-    "mode",
-    "speechiness",
-    "acousticness",
-    "instrumentalness",
-    "liveness",
-    "valence",
-    "tempo",
-    "duration_ms",
-)
 GROUPS = ("audio", "genre", "cluster", "topics", "popularity")
 
 
