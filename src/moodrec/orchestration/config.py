@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from typing import Literal
+from typing import Literal, get_args
 
 from pydantic import Field, field_validator, model_validator
 
@@ -11,7 +11,7 @@ from moodrec.config.base import StageConfig
 from moodrec.errors import ConfigError
 
 #: every stage of the full pipeline, in the order the pipeline runs them
-STAGE_NAMES: tuple[str, ...] = (
+StageName = Literal[
     "ingest",
     "profile",
     "enrich",
@@ -23,7 +23,8 @@ STAGE_NAMES: tuple[str, ...] = (
     "ablation",
     "session",
     "report",
-)
+]
+STAGE_NAMES: tuple[str, ...] = get_args(StageName)
 
 #: stages whose tasks are submitted concurrently and so gain from a Dask cluster
 PARALLEL_STAGES: tuple[str, ...] = ("enrich", "topics", "clusters")

@@ -10,19 +10,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-StageName = Literal[
-    "ingest",
-    "profile",
-    "enrich",
-    "topics",
-    "clusters",
-    "genres",
-    "train",
-    "evaluate",
-    "ablation",
-    "session",
-    "report",
-]
+from moodrec.orchestration.config import StageName
 
 
 class RunOptions(BaseModel):
