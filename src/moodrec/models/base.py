@@ -161,6 +161,59 @@ def top_k(scores: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
     return (out_i[0], out_v[0]) if one_d else (out_i, out_v)
 
 
+def write_model_files(
+    folder: Path | str,
+    meta: dict[str, Any],
+    arrays: dict[str, Any],
+    meta_file: str = MODEL_JSON,
+) -> Path:
+    """Write ``arrays.npz`` then ``meta_file`` into ``folder`` (atomic renames, no pickle).
+
+    Raises
+    ------
+    ModelError
+        If an array has dtype ``object`` (it could only be stored by pickling).
+    """
+    out = Path(folder)
+    out.mkdir(parents=True, exist_ok=True)
+    packed = {key: np.asarray(value) for key, value in arrays.items()}
+    for key, a in packed.items():
+        if a.dtype == object:
+            raise ModelError(f"{meta.get('model')}: refusing to save object array {key!r}")
+    with atomic_path(out / ARRAYS_NPZ) as tmp, open(tmp, "wb") as fh:
+        np.savez(fh, **packed)
+    write_json_atomic(out / meta_file, meta)
+    return out
+
+
+def read_model_files(
+    folder: Path | str, schema_version: int, meta_file: str = MODEL_JSON
+) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
+    """Read ``meta_file`` (checking ``schema_version``) and ``arrays.npz`` (no pickle).
+
+    Raises
+    ------
+    ModelError
+        If the folder is unreadable or holds another schema version.
+    """
+    folder = Path(folder)
+    try:
+        meta = json.loads((folder / meta_file).read_text())
+    except (OSError, json.JSONDecodeError) as exc:
+        raise ModelError(f"{folder / meta_file}: cannot read the saved model ({exc})") from exc
+    if meta.get("schema_version") != schema_version:
+        raise ModelError(
+            f"{folder / meta_file}: schema_version {meta.get('schema_version')!r}, "
+            f"expected {schema_version}"
+        )
+    try:
+        with np.load(folder / ARRAYS_NPZ, allow_pickle=False) as npz:
+            arrays = {k: npz[k] for k in npz.files}
+    except (OSError, ValueError) as exc:
+        raise ModelError(f"{folder / ARRAYS_NPZ}: cannot read the saved arrays ({exc})") from exc
+    return meta, arrays
+
+
 class Recommender(ABC):
     """Base of every recommender.
 
@@ -280,45 +333,27 @@ class Recommender(ABC):
     def save(self, folder: Path | str) -> Path:
         """Write ``model.json`` + ``arrays.npz`` (atomic renames); returns the folder."""
         self._check_fitted()
-        out = Path(folder)
-        out.mkdir(parents=True, exist_ok=True)
         seen = self._seen_matrix()
-        arrays = {f"state__{k}": np.asarray(v) for k, v in self._state().items()}
-        for a in arrays.values():
-            if a.dtype == object:
-                raise ModelError(f"{self.name}: refusing to save an object array")
+        arrays = {f"state__{k}": v for k, v in self._state().items()}
         arrays |= {
             "seen__indptr": seen.indptr,
             "seen__indices": seen.indices,
             "seen__data": seen.data,
         }
-        with atomic_path(out / ARRAYS_NPZ) as tmp, open(tmp, "wb") as fh:
-            np.savez(fh, **arrays)
-        write_json_atomic(
-            out / MODEL_JSON,
-            {
-                "model": self.name,
-                "schema_version": MODEL_SCHEMA_VERSION,
-                "params": self.params,
-                "n_users": self.n_users,
-                "n_items": self.n_items,
-            },
-        )
-        return out
+        meta = {
+            "model": self.name,
+            "schema_version": MODEL_SCHEMA_VERSION,
+            "params": self.params,
+            "n_users": self.n_users,
+            "n_items": self.n_items,
+        }
+        return write_model_files(folder, meta, arrays)
 
     @classmethod
     def load(cls, folder: Path | str) -> Recommender:
         """Load a model saved by :meth:`save` (any registered class when called on the base)."""
         folder = Path(folder)
-        try:
-            meta = json.loads((folder / MODEL_JSON).read_text())
-        except (OSError, json.JSONDecodeError) as exc:
-            raise ModelError(f"{folder / MODEL_JSON}: cannot read the saved model ({exc})") from exc
-        if meta.get("schema_version") != MODEL_SCHEMA_VERSION:
-            raise ModelError(
-                f"{folder / MODEL_JSON}: schema_version {meta.get('schema_version')!r}, "
-                f"expected {MODEL_SCHEMA_VERSION}"
-            )
+        meta, arrays = read_model_files(folder, MODEL_SCHEMA_VERSION)
         klass = Recommender.registry.get(meta.get("model", ""))
         if klass is None:
             raise ModelError(f"{folder / MODEL_JSON}: unknown model {meta.get('model')!r}")
@@ -326,8 +361,6 @@ class Recommender(ABC):
             raise ModelError(f"{folder}: holds a {klass.name}, not a {cls.name}")
         model = klass(**meta["params"])
         model.n_users, model.n_items = int(meta["n_users"]), int(meta["n_items"])
-        with np.load(folder / ARRAYS_NPZ, allow_pickle=False) as npz:
-            arrays = {k: npz[k] for k in npz.files}
         model._seen = sp.csr_matrix(
             (arrays["seen__data"], arrays["seen__indices"], arrays["seen__indptr"]),
             shape=(model.n_users, model.n_items),

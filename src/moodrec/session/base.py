@@ -10,7 +10,6 @@ schema version, JSON extras) and ``arrays.npz`` read back with ``allow_pickle=Fa
 
 from __future__ import annotations
 
-import json
 from abc import ABC, abstractmethod
 from pathlib import Path
 from typing import Any, ClassVar, Self
@@ -18,9 +17,8 @@ from typing import Any, ClassVar, Self
 import numpy as np
 import scipy.sparse as sp
 
-from moodrec.models.base import ModelError, top_k
+from moodrec.models.base import ModelError, read_model_files, top_k, write_model_files
 from moodrec.session.data import SessionData
-from moodrec.storage import atomic_path, write_json_atomic
 
 SESSION_SCHEMA_VERSION = 1
 MODEL_JSON = "session_model.json"
@@ -152,27 +150,17 @@ class SessionRecommender(ABC):
         """Write ``session_model.json`` + ``arrays.npz`` (atomic renames); returns the folder."""
         if not self._fitted:
             raise ModelError(f"{self.name}: call fit() first")
-        out = Path(folder)
-        out.mkdir(parents=True, exist_ok=True)
-        arrays = {f"state__{k}": np.asarray(v) for k, v in self._state().items()}
+        arrays = {f"state__{k}": v for k, v in self._state().items()}
         arrays["popularity"] = self.popularity
-        for key, a in arrays.items():
-            if a.dtype == object:
-                raise ModelError(f"{self.name}: refusing to save object array {key!r}")
-        with atomic_path(out / ARRAYS_NPZ) as tmp, open(tmp, "wb") as fh:
-            np.savez(fh, **arrays)
-        write_json_atomic(
-            out / MODEL_JSON,
-            {
-                "model": self.name,
-                "schema_version": SESSION_SCHEMA_VERSION,
-                "params": self.params,
-                "n_items": self.n_items,
-                "n_users": self.n_users,
-                "extra": self._extra(),
-            },
-        )
-        return out
+        meta = {
+            "model": self.name,
+            "schema_version": SESSION_SCHEMA_VERSION,
+            "params": self.params,
+            "n_items": self.n_items,
+            "n_users": self.n_users,
+            "extra": self._extra(),
+        }
+        return write_model_files(folder, meta, arrays, MODEL_JSON)
 
     @classmethod
     def load(cls, folder: Path | str) -> SessionRecommender:
@@ -184,15 +172,7 @@ class SessionRecommender(ABC):
             If the folder is unreadable, of another schema version or an unknown model.
         """
         folder = Path(folder)
-        try:
-            meta = json.loads((folder / MODEL_JSON).read_text())
-        except (OSError, json.JSONDecodeError) as exc:
-            raise ModelError(f"{folder / MODEL_JSON}: cannot read the saved model ({exc})") from exc
-        if meta.get("schema_version") != SESSION_SCHEMA_VERSION:
-            raise ModelError(
-                f"{folder / MODEL_JSON}: schema_version {meta.get('schema_version')!r}, "
-                f"expected {SESSION_SCHEMA_VERSION}"
-            )
+        meta, arrays = read_model_files(folder, SESSION_SCHEMA_VERSION, MODEL_JSON)
         _register(str(meta.get("model", "")))
         klass = SessionRecommender.registry.get(meta.get("model", ""))
         if klass is None:
@@ -201,8 +181,6 @@ class SessionRecommender(ABC):
             raise ModelError(f"{folder}: holds a {klass.name}, not a {cls.name}")
         model = klass(**meta["params"])
         model.n_items, model.n_users = int(meta["n_items"]), int(meta["n_users"])
-        with np.load(folder / ARRAYS_NPZ, allow_pickle=False) as npz:
-            arrays = {k: npz[k] for k in npz.files}
         model.popularity = arrays["popularity"]
         prefix = "state__"
         model._restore(
