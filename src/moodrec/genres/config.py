@@ -48,10 +48,28 @@ class GenresConfig(StageConfig):
     super_genres: tuple[str, ...] = DEFAULT_SUPER_GENRES
     # Super-genre placement: "shortest_path" (the seed's nearest super-genre by weighted
     # shortest path) or "label_propagation" (harmonic label propagation from the super-genre
-    # nodes with class mass normalisation, affinity = 1/length). On 8 sandbox demo worlds
-    # label propagation matches the planted hierarchy for 0.869 of genres on average against
-    # 0.838 for the shortest path (benchmarks/results/genres.md).
+    # nodes with class mass normalisation) on the affinity below.
     super_genre_method: Literal["shortest_path", "label_propagation"] = "label_propagation"
+    # Co-occurrence affinity for label propagation: "inv_length" = 1/edge length (the earlier
+    # default), "allocation" = shared artists each counting 1/(their genres - 1).
+    propagation_affinity: Literal["inv_length", "allocation"] = "allocation"
+    # Weight of name-containment links ("swedish death metal" - "death metal" - "metal");
+    # 0 = names unused (graph-only placement).
+    name_prior_weight: float = Field(default=0.25, ge=0)
+    # A super-genre (or alias) that is not a genre of the graph is added as a name-only node
+    # linked to the genres whose names contain it (needs name_prior_weight > 0).
+    name_only_anchors: bool = True
+    # Extra anchor genres per super-genre, e.g. {"hip hop": ["rap"], "electronica":
+    # ["electronic", "edm"]} for a source whose tags name a super-genre differently.
+    super_genre_aliases: dict[str, tuple[str, ...]] = Field(default_factory=dict)
+    # Weight of links between genres whose tracks sound alike (k nearest neighbours of the
+    # per-genre mean audio features); used only when the source has tracks; 0 = unused.
+    audio_prior_weight: float = Field(default=0.1, ge=0)
+    audio_neighbours: int = Field(default=8, ge=1)
+    # Affinity and weights selected on sandbox demo seeds 1-10 (benchmarks/results/genres.md):
+    # mean match with the planted hierarchy 0.871 (inv_length, graph only, the earlier
+    # default), 0.886 (allocation), 0.943 (+ names), 0.956 (+ names + audio, the default);
+    # on demo seed 42 0.850, 0.830, 0.882, 0.922; held-out seeds 11-20: default 0.952.
     # Betweenness on graphs above this many nodes is estimated from k sampled sources.
     betweenness_exact_max_nodes: int = Field(default=500, ge=1)
     betweenness_k: int = Field(default=64, ge=1)
@@ -81,4 +99,7 @@ class GenresConfig(StageConfig):
             raise ValueError(f"path is required when source is {self.source!r}")
         if len(set(self.super_genres)) != len(self.super_genres) or not self.super_genres:
             raise ValueError("super_genres must be a non-empty list without duplicates")
+        unknown = sorted(set(self.super_genre_aliases) - set(self.super_genres))
+        if unknown:
+            raise ValueError(f"super_genre_aliases name unknown super-genres {unknown}")
         return self

@@ -14,7 +14,12 @@ Super-genres are placed by ``GenresConfig.super_genre_method``: the seed's neare
 super-genre by weighted shortest path, or (the default) label propagation from the
 super-genre nodes with class mass normalisation (:func:`propagate_super_genres`), which
 weighs all paths instead of the single shortest one, so one cross-over edge or a hub genre no
-longer decides a genre's place.
+longer decides a genre's place. Propagation runs on :func:`placement_affinity`: the
+co-occurrence affinity (``1 / length`` or the resource-allocation weight of the shared
+artists) plus, with configurable weights, links between genres whose names contain one
+another and between genres whose tracks sound alike (:mod:`moodrec.genres.evidence`).
+A super-genre is anchored at its own genre and at configured aliases; one that is no genre of
+the graph can still be anchored through the genres whose names contain it (a name-only node).
 """
 
 from __future__ import annotations
@@ -32,6 +37,11 @@ from scipy.sparse.linalg import cg, spsolve
 
 from moodrec.errors import InputDataError
 from moodrec.genres.config import GenresConfig
+from moodrec.genres.evidence import (
+    audio_knn_affinity,
+    name_containment_affinity,
+    unit_mean_strength,
+)
 from moodrec.genres.sources import limit_genres_per_artist, validate_genre_table
 
 logger = logging.getLogger(__name__)
@@ -114,13 +124,28 @@ def weighted_jaccard(
     return inter / (total[source] + total[target] - inter)
 
 
+def _allocation(incidence: sparse.csr_matrix, source: np.ndarray, target: np.ndarray) -> np.ndarray:
+    """Resource-allocation weight of each edge: ``sum over shared artists of 1 / (k_a - 1)``.
+
+    An artist with ``k_a`` genres spreads one unit over its ``k_a - 1`` co-genres, so an
+    artist tagged with everything says less about each pair than one with two genres.
+    """
+    if len(source) == 0:
+        return np.ones(0)
+    k = np.asarray(incidence.sum(axis=1)).ravel()
+    share = sparse.diags(1.0 / np.maximum(k - 1.0, 1.0))
+    alloc = (incidence.T @ share @ incidence).tocsr()
+    return np.asarray(alloc[source, target]).ravel()
+
+
 @dataclass(frozen=True)
 class GenreGraph:
     """Genres (nodes, index = position) and weighted co-occurrence edges.
 
     ``nodes``: ``genre, support`` (artists carrying it), ``weight`` (summed tag weight).
     ``edges``: ``source, target`` (node positions, source < target), ``count``, ``jaccard``
-    and ``weighted_jaccard`` (neighbourhood overlaps), ``length`` (the shortest-path edge length).
+    and ``weighted_jaccard`` (neighbourhood overlaps), ``allocation`` (sum over the shared
+    artists of ``1 / (genres of the artist - 1)``), ``length`` (the shortest-path edge length).
     ``dropped``: genres under ``min_genre_support`` with their support (listed, not lost).
     """
 
@@ -201,6 +226,7 @@ def build_genre_graph(table: pd.DataFrame, cfg: GenresConfig) -> GenreGraph:
     mask = co.data >= cfg.min_edge_support
     counts = co.data[mask].astype(np.int64)
     src, dst = co.row[mask].astype(np.int64), co.col[mask].astype(np.int64)
+    allocation = _allocation(incidence, src, dst)
     length = edge_lengths(counts, cfg.edge_weight)
     overlap = neighbourhood_jaccard(src, dst, len(nodes))
     weighted = weighted_jaccard(src, dst, counts, nodes["support"].to_numpy(), len(nodes))
@@ -215,6 +241,7 @@ def build_genre_graph(table: pd.DataFrame, cfg: GenresConfig) -> GenreGraph:
             "count": counts,
             "jaccard": overlap,
             "weighted_jaccard": weighted,
+            "allocation": allocation,
             "length": length,
         }
     ).sort_values(["source", "target"], ignore_index=True)
@@ -246,21 +273,68 @@ class GenreGraphAnalysis:
 
     ``genres`` columns: ``genre, support, weight, degree, strength, betweenness, component,
     component_size, super_genre`` (``None`` when unplaceable), ``super_distance`` (shortest
-    weighted path to the assigned super-genre, whichever method assigned it; inf when
-    unplaceable), ``placed``.
+    weighted co-occurrence path to the assigned super-genre, whichever method assigned it;
+    inf when there is none), ``placed`` (a super-genre was assigned).
     """
 
     genres: pd.DataFrame
     report: dict[str, Any]
 
 
+@dataclass(frozen=True)
+class PlacementAffinity:
+    """The affinity label propagation runs on, over the graph's genres plus name-only anchors.
+
+    Attributes
+    ----------
+    matrix
+        Shape ``(n + len(virtual), n + len(virtual))``: symmetric, non-negative, zero diagonal;
+        rows ``0..n-1`` are the graph's genres.
+    virtual
+        Configured super-genres (or aliases) that are not genres of the graph but were added
+        as name-only nodes (rows ``n..``), linked only by name to the genres containing them.
+    evidence
+        JSON-able summary: which evidence was used and how many links it added.
+    """
+
+    matrix: sparse.csr_matrix
+    virtual: tuple[str, ...] = ()
+    evidence: dict[str, Any] = field(default_factory=dict)
+
+
+def _anchor_names(
+    super_genres: tuple[str, ...] | list[str], aliases: dict[str, tuple[str, ...]] | None
+) -> list[list[str]]:
+    """Names that anchor each super-genre: its own name, then its aliases."""
+    aliases = aliases or {}
+    return [[s, *[a for a in aliases.get(s, ()) if a != s]] for s in super_genres]
+
+
 def _anchor_indices(
-    graph: GenreGraph, super_genres: tuple[str, ...] | list[str]
-) -> tuple[list[str], list[int], list[str]]:
+    graph: GenreGraph,
+    super_genres: tuple[str, ...] | list[str],
+    aliases: dict[str, tuple[str, ...]] | None = None,
+    virtual: tuple[str, ...] = (),
+) -> tuple[list[str], list[list[int]], list[str]]:
+    """Anchor nodes of each super-genre.
+
+    Returns the super-genres with at least one anchor node (graph genre or name-only node),
+    their anchor node indices, and the configured super-genres with no anchor among the
+    graph's genres (``missing``, reported even when a name-only node stands in).
+    """
     index = graph.index_of()
-    present = [s for s in super_genres if s in index]
-    missing = [s for s in super_genres if s not in index]
-    return present, [index[s] for s in present], missing
+    extended = {**index, **{v: graph.n_nodes + i for i, v in enumerate(virtual)}}
+    present: list[str] = []
+    anchors: list[list[int]] = []
+    missing: list[str] = []
+    for s, names in zip(super_genres, _anchor_names(super_genres, aliases), strict=True):
+        if not any(name in index for name in names):
+            missing.append(s)
+        nodes = sorted({extended[name] for name in names if name in extended})
+        if nodes:
+            present.append(s)
+            anchors.append(nodes)
+    return present, anchors, missing
 
 
 #: up to this many unknowns the harmonic system is solved directly (sparse LU), above it by
@@ -289,60 +363,200 @@ def _solve_laplacian(lap_uu: sparse.csr_matrix, rhs: np.ndarray) -> np.ndarray:
     return out
 
 
+#: ``GenresConfig.propagation_affinity`` choices
+PROPAGATION_AFFINITIES = ("inv_length", "allocation")
+
+
+def cooccurrence_affinity(graph: GenreGraph, kind: str = "inv_length") -> sparse.csr_matrix:
+    """Symmetric genre × genre affinity from the co-occurrence edges, shape ``(n, n)``.
+
+    Parameters
+    ----------
+    graph
+        The genre graph.
+    kind
+        ``"inv_length"``: ``1 / length`` (the edge length with its discount);
+        ``"allocation"``: the resource-allocation weight (shared artists, each counting
+        ``1 / (its genres - 1)``), which keeps artists with long genre lists from tying
+        unrelated genre families together.
+
+    Raises
+    ------
+    InputDataError
+        When ``kind`` is unknown.
+    """
+    if kind == "inv_length":
+        w = 1.0 / graph.edges["length"].to_numpy(dtype=np.float64)
+    elif kind == "allocation":
+        w = graph.edges["allocation"].to_numpy(dtype=np.float64)
+    else:
+        raise InputDataError(
+            f"unknown propagation affinity {kind!r}; choose one of {PROPAGATION_AFFINITIES}"
+        )
+    n = graph.n_nodes
+    s = graph.edges["source"].to_numpy()
+    t = graph.edges["target"].to_numpy()
+    return sparse.coo_matrix(
+        (np.concatenate([w, w]), (np.concatenate([s, t]), np.concatenate([t, s]))),
+        shape=(n, n),
+    ).tocsr()
+
+
+def placement_affinity(
+    graph: GenreGraph,
+    kind: str = "inv_length",
+    name_weight: float = 0.0,
+    audio_profiles: pd.DataFrame | None = None,
+    audio_weight: float = 0.0,
+    audio_neighbours: int = 8,
+    anchors: tuple[str, ...] = (),
+) -> PlacementAffinity:
+    """Co-occurrence affinity plus weighted name and audio links, for label propagation.
+
+    Each part is scaled to a mean node strength of 1 (:func:`unit_mean_strength`), then
+    ``W = W_cooc + name_weight * W_names + audio_weight * W_audio``. With both weights 0 this
+    is the co-occurrence affinity alone (graph-only placement).
+
+    Parameters
+    ----------
+    graph
+        The genre graph.
+    kind
+        Co-occurrence affinity, see :func:`cooccurrence_affinity`.
+    name_weight
+        Weight of :func:`name_containment_affinity` links (0 = names unused).
+    audio_profiles
+        :func:`genre_audio_profiles` output, or ``None`` when the source has no tracks.
+    audio_weight
+        Weight of the audio nearest-neighbour links (ignored without ``audio_profiles``).
+    audio_neighbours
+        ``k`` of the audio nearest-neighbour links.
+    anchors
+        Super-genre (and alias) names. With ``name_weight > 0``, those that are not genres of
+        the graph become name-only nodes linked to the genres whose names contain them (a
+        source without a ``classical`` tag still has "contemporary classical"); those that no
+        genre name contains are left out.
+    """
+    genres = graph.nodes["genre"].tolist()
+    n = len(genres)
+    affinity = unit_mean_strength(cooccurrence_affinity(graph, kind))
+    evidence: dict[str, Any] = {"affinity": kind, "names": False, "audio": False}
+    virtual: tuple[str, ...] = ()
+    if name_weight > 0:
+        known = set(genres)
+        absent = list(dict.fromkeys(a for a in anchors if a not in known))
+        names = name_containment_affinity([*genres, *absent])
+        linked = np.diff(names.indptr)[n:] > 0
+        keep = np.r_[np.arange(n), n + np.flatnonzero(linked)]
+        names = names[keep][:, keep].tocsr()
+        virtual = tuple(a for a, ok in zip(absent, linked, strict=True) if ok)
+        size = n + len(virtual)
+        affinity = sparse.block_diag(
+            [affinity, sparse.csr_matrix((len(virtual), len(virtual)))], format="csr"
+        )
+        affinity = affinity + name_weight * unit_mean_strength(names)
+        evidence.update(
+            names=True,
+            name_weight=name_weight,
+            name_links=int(names.nnz // 2),
+            name_only_anchors=list(virtual),
+        )
+    else:
+        size = n
+    if audio_weight > 0 and audio_profiles is not None and len(audio_profiles):
+        audio = audio_knn_affinity(genres, audio_profiles, audio_neighbours)
+        audio = sparse.block_diag(
+            [unit_mean_strength(audio), sparse.csr_matrix((size - n, size - n))], format="csr"
+        )
+        affinity = affinity + audio_weight * audio
+        evidence.update(
+            audio=True,
+            audio_weight=audio_weight,
+            audio_neighbours=audio_neighbours,
+            genres_with_audio=int(pd.Index(genres).isin(audio_profiles.index).sum()),
+            audio_links=int(audio.nnz // 2),
+        )
+    affinity = affinity.tocsr()
+    affinity.setdiag(0.0)
+    affinity.eliminate_zeros()
+    return PlacementAffinity(matrix=affinity, virtual=virtual, evidence=evidence)
+
+
 def propagate_super_genres(
-    graph: GenreGraph, super_genres: tuple[str, ...] | list[str]
+    graph: GenreGraph,
+    super_genres: tuple[str, ...] | list[str],
+    affinity: PlacementAffinity | None = None,
+    aliases: dict[str, tuple[str, ...]] | None = None,
 ) -> tuple[np.ndarray, list[str], list[str]]:
     """Super-genre scores by label propagation from the super-genre nodes.
 
-    The harmonic solution of Zhu, Ghahramani & Lafferty (2003): the super-genre nodes are
-    clamped to their own one-hot label and every other node takes the affinity-weighted mean
-    of its neighbours' labels (``F_u = L_uu^-1 W_ul F_l`` with the graph Laplacian ``L``),
-    affinity = ``1 / length``. A large super-genre spreads more mass than a small one, so each
-    column is then divided by its total mass (class mass normalisation with a uniform prior),
-    which keeps big, hub-rich super-genres from absorbing the genres of small ones. Nodes in a
-    component without any super-genre score zero everywhere.
+    The harmonic solution of Zhu, Ghahramani & Lafferty (2003): the anchor nodes of each
+    super-genre (its own genre, its aliases, name-only nodes) are clamped to their one-hot
+    label and every other node takes the affinity-weighted mean of its neighbours' labels
+    (``F_u = L_uu^-1 W_ul F_l`` with the graph Laplacian ``L``). A large super-genre spreads
+    more mass than a small one, so each column is then divided by its total mass (class mass
+    normalisation with a uniform prior), which keeps big, hub-rich super-genres from
+    absorbing the genres of small ones. Nodes in a component without any anchor score zero
+    everywhere.
+
+    Parameters
+    ----------
+    graph
+        The genre graph.
+    super_genres
+        Candidate super-genres (genre names).
+    affinity
+        :func:`placement_affinity`; default ``1 / length`` of the co-occurrence edges.
+    aliases
+        Extra anchor genres per super-genre (``{"hip hop": ("rap",)}``).
 
     Returns
     -------
     scores
         Shape ``(n, len(present))``: normalised scores (rows of placeable nodes sum to 1).
     present
-        The configured super-genres that are nodes (column order of ``scores``).
+        The configured super-genres with an anchor (column order of ``scores``).
     missing
-        Configured super-genres that are not nodes of the graph.
+        Configured super-genres none of whose anchor names is a genre of the graph.
     """
-    present, anchors, missing = _anchor_indices(graph, super_genres)
+    if affinity is None:
+        affinity = PlacementAffinity(cooccurrence_affinity(graph, "inv_length"))
+    present, anchors, missing = _anchor_indices(graph, super_genres, aliases, affinity.virtual)
     n = graph.n_nodes
-    scores = np.zeros((n, len(present)))
+    w = affinity.matrix.tocsr()
+    size = w.shape[0]
+    scores = np.zeros((size, len(present)))
     if not present:
-        return scores, present, missing
-    affinity = graph.adjacency()
-    affinity.data = 1.0 / affinity.data
-    _, comp = csgraph.connected_components(affinity, directed=False)
-    anchor_arr = np.asarray(anchors, dtype=np.int64)
-    scores[anchor_arr, np.arange(len(present))] = 1.0
-    # only nodes sharing a component with some super-genre can be reached by propagation;
+        return scores[:n], present, missing
+    _, comp = csgraph.connected_components(w, directed=False)
+    is_anchor = np.zeros(size, dtype=bool)
+    for j, nodes in enumerate(anchors):
+        scores[nodes, j] = 1.0
+        is_anchor[nodes] = True
+    clamped = np.flatnonzero(is_anchor)
+    # only nodes sharing a component with some anchor can be reached by propagation;
     # there the restricted Laplacian L_uu is non-singular
-    reach = np.isin(comp, comp[anchor_arr])
-    free = reach.copy()
-    free[anchor_arr] = False
+    free = np.isin(comp, comp[clamped]) & ~is_anchor
     if free.any():
-        degree = np.asarray(affinity.sum(axis=1)).ravel()
-        lap = (sparse.diags(degree) - affinity).tocsr()
+        degree = np.asarray(w.sum(axis=1)).ravel()
+        lap = (sparse.diags(degree) - w).tocsr()
         lap_uu = lap[free][:, free].tocsr()
-        rhs = np.asarray(affinity[free][:, anchor_arr] @ np.eye(len(present)))
+        rhs = np.asarray(w[free][:, clamped] @ scores[clamped])
         scores[free] = _solve_laplacian(lap_uu, rhs)
     mass = scores[free].sum(axis=0) if free.any() else np.zeros(len(present))
     scores[free] = scores[free] / np.where(mass > 0, mass, 1.0)
+    # an alias claimed by two super-genres is split evenly (rows of placed nodes sum to 1)
     total = scores.sum(axis=1, keepdims=True)
     scores = np.divide(scores, total, out=np.zeros_like(scores), where=total > 0)
-    return scores, present, missing
+    return scores[:n], present, missing
 
 
 def assign_super_genres(
     graph: GenreGraph,
     super_genres: tuple[str, ...] | list[str],
     method: str = "shortest_path",
+    affinity: PlacementAffinity | None = None,
+    aliases: dict[str, tuple[str, ...]] | None = None,
 ) -> tuple[list[str | None], np.ndarray, list[str]]:
     """Super-genre of every node.
 
@@ -356,16 +570,22 @@ def assign_super_genres(
         ``"shortest_path"`` (the seed's rule: the super-genre at the shortest weighted
         distance) or ``"label_propagation"`` (the highest :func:`propagate_super_genres`
         score).
+    affinity
+        Affinity for label propagation (:func:`placement_affinity`; default ``1 / length``).
+        Ignored by ``shortest_path``.
+    aliases
+        Extra anchor genres per super-genre.
 
     Returns
     -------
     labels
         Super-genre per node (``None`` when no super-genre is reachable).
     distances
-        Shortest-path length to the assigned super-genre, shape ``(n,)`` (inf when
-        unreachable).
+        Shortest co-occurrence path length to the assigned super-genre's nearest anchor
+        genre, shape ``(n,)`` (inf when there is no co-occurrence path, e.g. a genre placed
+        through its name alone).
     missing
-        Configured super-genres that are not nodes of the graph.
+        Configured super-genres none of whose anchor names is a genre of the graph.
 
     Raises
     ------
@@ -374,23 +594,103 @@ def assign_super_genres(
     """
     if method not in {"shortest_path", "label_propagation"}:
         raise InputDataError(f"unknown super-genre method {method!r}")
-    present, anchors, missing = _anchor_indices(graph, super_genres)
     n = graph.n_nodes
-    if not present:
-        return [None] * n, np.full(n, np.inf), missing
-    dist = csgraph.dijkstra(graph.adjacency(), directed=False, indices=anchors)
+    present, anchors, missing = _anchor_indices(graph, super_genres, aliases)
+    dist = np.full((len(present), n), np.inf)
+    if present:
+        flat = np.concatenate([np.asarray(a) for a in anchors])
+        d_all = csgraph.dijkstra(graph.adjacency(), directed=False, indices=flat)
+        owner = np.repeat(np.arange(len(present)), [len(a) for a in anchors])
+        for j in range(len(present)):
+            dist[j] = d_all[owner == j].min(axis=0)
     if method == "shortest_path":
+        if not present:
+            return [None] * n, np.full(n, np.inf), missing
         best = np.argmin(dist, axis=0)  # ties go to the earlier super-genre in the list
-    else:
-        scores, _, _ = propagate_super_genres(graph, present)
-        best = np.argmax(scores, axis=1)  # ties go to the earlier super-genre in the list
-    best_d = dist[best, np.arange(n)]
-    labels = [present[b] if np.isfinite(d) else None for b, d in zip(best, best_d, strict=True)]
+        best_d = dist[best, np.arange(n)]
+        return (
+            [present[b] if np.isfinite(d) else None for b, d in zip(best, best_d, strict=True)],
+            best_d,
+            missing,
+        )
+    scores, lp_present, missing = propagate_super_genres(graph, super_genres, affinity, aliases)
+    if not lp_present:
+        return [None] * n, np.full(n, np.inf), missing
+    best = np.argmax(scores, axis=1)  # ties go to the earlier super-genre in the list
+    placed = scores.sum(axis=1) > 0
+    # distance rows exist only for super-genres anchored by a genre of the graph
+    row = {s: j for j, s in enumerate(present)}
+    dist_row = np.array([row.get(s, -1) for s in lp_present])[best]
+    best_d = np.full(n, np.inf)
+    if present:
+        best_d = np.where(dist_row >= 0, dist[np.maximum(dist_row, 0), np.arange(n)], np.inf)
+    labels = [lp_present[b] if ok else None for b, ok in zip(best, placed, strict=True)]
     return labels, best_d, missing
 
 
-def analyse_genre_graph(graph: GenreGraph, cfg: GenresConfig) -> GenreGraphAnalysis:
-    """Degree, strength, betweenness, components and super-genre of every genre."""
+def place_super_genres(
+    graph: GenreGraph, cfg: GenresConfig, audio_profiles: pd.DataFrame | None = None
+) -> tuple[list[str | None], np.ndarray, list[str], dict[str, Any]]:
+    """Super-genre of every genre with the configured method and evidence.
+
+    Parameters
+    ----------
+    graph
+        The genre graph.
+    cfg
+        Uses ``super_genres``, ``super_genre_aliases``, ``super_genre_method`` and, for label
+        propagation, ``propagation_affinity``, ``name_prior_weight``, ``name_only_anchors``,
+        ``audio_prior_weight``, ``audio_neighbours``.
+    audio_profiles
+        Per-genre audio profiles, or ``None`` (audio evidence unused).
+
+    Returns
+    -------
+    labels, distances, missing
+        As :func:`assign_super_genres`.
+    evidence
+        JSON-able summary of the evidence used (``affinity``, ``names``, ``audio``, ...).
+    """
+    aliases = {k: tuple(v) for k, v in cfg.super_genre_aliases.items()}
+    if cfg.super_genre_method != "label_propagation":
+        labels, dist, missing = assign_super_genres(
+            graph, cfg.super_genres, cfg.super_genre_method, None, aliases
+        )
+        return labels, dist, missing, {"affinity": "shortest_path", "names": False, "audio": False}
+    anchor_names = [a for names in _anchor_names(cfg.super_genres, aliases) for a in names]
+    affinity = placement_affinity(
+        graph,
+        cfg.propagation_affinity,
+        cfg.name_prior_weight,
+        audio_profiles,
+        cfg.audio_prior_weight,
+        cfg.audio_neighbours,
+        tuple(anchor_names) if cfg.name_only_anchors else (),
+    )
+    labels, dist, missing = assign_super_genres(
+        graph, cfg.super_genres, "label_propagation", affinity, aliases
+    )
+    return labels, dist, missing, affinity.evidence
+
+
+def analyse_genre_graph(
+    graph: GenreGraph, cfg: GenresConfig, audio_profiles: pd.DataFrame | None = None
+) -> GenreGraphAnalysis:
+    """Degree, strength, betweenness, components and super-genre of every genre.
+
+    Parameters
+    ----------
+    graph
+        The genre graph.
+    cfg
+        Uses ``super_genres``, ``super_genre_method`` and, for label propagation,
+        ``propagation_affinity``, ``name_prior_weight``, ``name_only_anchors``,
+        ``audio_prior_weight``, ``audio_neighbours``; ``super_genre_aliases``; the
+        betweenness settings.
+    audio_profiles
+        Per-genre audio profiles (:func:`moodrec.genres.evidence.genre_audio_profiles`), or
+        ``None`` when the source has no tracks (audio evidence is then not used).
+    """
     adj = graph.adjacency()
     n_comp, comp = csgraph.connected_components(adj, directed=False)
     comp_sizes = np.bincount(comp, minlength=n_comp)
@@ -400,7 +700,7 @@ def analyse_genre_graph(graph: GenreGraph, cfg: GenresConfig) -> GenreGraphAnaly
     rank[order] = np.arange(n_comp)
     comp = rank[comp]
     comp_sizes = comp_sizes[order]
-    labels, dist, missing = assign_super_genres(graph, cfg.super_genres, cfg.super_genre_method)
+    labels, dist, missing, evidence = place_super_genres(graph, cfg, audio_profiles)
     counts_adj = sparse.coo_matrix(
         (
             graph.edges["count"].to_numpy(dtype=np.float64),
@@ -417,7 +717,7 @@ def analyse_genre_graph(graph: GenreGraph, cfg: GenresConfig) -> GenreGraphAnaly
         component_size=comp_sizes[comp],
         super_genre=pd.Series(labels, dtype="string"),
         super_distance=dist,
-        placed=np.isfinite(dist),
+        placed=np.array([lab is not None for lab in labels], dtype=bool),
     )
     unplaced = genres.loc[~genres["placed"], "genre"].tolist()
     if unplaced:
@@ -433,6 +733,7 @@ def analyse_genre_graph(graph: GenreGraph, cfg: GenresConfig) -> GenreGraphAnaly
         "n_components": int(n_comp),
         "component_sizes": comp_sizes[:20].astype(int).tolist(),
         "super_genre_method": cfg.super_genre_method,
+        "super_genre_evidence": evidence,
         "super_genres_missing": missing,
         "super_genre_counts": {
             str(k): int(v) for k, v in genres["super_genre"].value_counts().sort_index().items()

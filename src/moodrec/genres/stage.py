@@ -18,6 +18,7 @@ from moodrec.domain import CONTINUOUS_AUDIO_FEATURES
 from moodrec.errors import InputDataError
 from moodrec.genres.config import GenresConfig
 from moodrec.genres.embedding import embed_genres, shortest_path_matrix, track_genre_vectors
+from moodrec.genres.evidence import genre_audio_profiles
 from moodrec.genres.graph import analyse_genre_graph, build_genre_graph
 from moodrec.genres.songmap import song_map_coordinates, write_song_map_html
 from moodrec.genres.sources import (
@@ -33,6 +34,9 @@ logger = logging.getLogger(__name__)
 
 #: audio features used by the song map when present
 MAP_FEATURES = tuple(f for f in CONTINUOUS_AUDIO_FEATURES if f != "duration_ms")
+
+#: audio features of the per-genre profiles used as super-genre evidence (when present)
+PROFILE_FEATURES = CONTINUOUS_AUDIO_FEATURES
 
 #: output dataset name → (layer, file name)
 GENRE_OUTPUTS = {
@@ -79,6 +83,25 @@ def load_tracks(cfg: GenresConfig, truth_dir: Path | None = None) -> pd.DataFram
     return None
 
 
+def placement_audio_profiles(
+    table: pd.DataFrame, tracks: pd.DataFrame | None, cfg: GenresConfig
+) -> pd.DataFrame | None:
+    """Per-genre audio profiles for super-genre placement, or None when they are not used.
+
+    None when there are no tracks, when ``audio_prior_weight`` is 0, when placement is by
+    shortest path, or when the tracks carry none of :data:`PROFILE_FEATURES`.
+    """
+    if tracks is None or cfg.audio_prior_weight <= 0:
+        return None
+    if cfg.super_genre_method != "label_propagation":
+        return None
+    cols = [f for f in PROFILE_FEATURES if f in tracks.columns]
+    if not cols:
+        logger.info("tracks have no audio features: super-genre placement without audio")
+        return None
+    return genre_audio_profiles(table, tracks, cols)
+
+
 @dataclass(frozen=True)
 class GenresStageResult:
     outputs: dict[str, Path]
@@ -116,7 +139,7 @@ def run_genres_stage(
 
     out["genre_table"] = write_parquet_atomic(table, path("genre_table"))
     graph = build_genre_graph(table, cfg)
-    analysis = analyse_genre_graph(graph, cfg)
+    analysis = analyse_genre_graph(graph, cfg, placement_audio_profiles(table, tracks, cfg))
     out["genre_nodes"] = write_parquet_atomic(analysis.genres, path("genre_nodes"))
     edges = graph.edges.assign(
         source_genre=graph.nodes["genre"].to_numpy()[graph.edges["source"]],
