@@ -1,9 +1,15 @@
 """Time the whole pipeline: a first run into a fresh data folder, then unchanged re-runs.
 
-Writes ``benchmarks/results/pipeline.{json,md}`` with the wall time of every run, the task
-states of the last re-run (every checkpoint task should be ``Cached``) and the machine's load.
+Writes ``benchmarks/results/pipeline.{json,md}`` with the wall and CPU time of every run and
+of every stage in it (the pipeline's ``reports/pipeline_timings.json``), the number of task
+runs, the task states of the last re-run (every task should be ``Cached``) and the machine's
+load (other jobs may share it: CPU seconds are what an idle machine would mostly spend).
 
-    .venv/bin/python scripts/bench_pipeline.py --profile demo --reruns 1
+    .venv/bin/python scripts/bench_pipeline.py --profile demo --reruns 1 [--cli]
+
+``--cli`` also times the command a user types, ``moodrec run --profile <profile>``, in a
+fresh data folder and once more unchanged (each a new process: imports, a temporary Prefect
+server, the run, shutdown), with the wall time and the CPU time of the process and its children.
 """
 
 from __future__ import annotations
@@ -13,7 +19,9 @@ import collections
 import json
 import os
 import platform
+import resource
 import shutil
+import subprocess
 import sys
 import tempfile
 import time
@@ -42,11 +50,44 @@ def _task_states(flow_run_id: object) -> dict[str, int]:
     return dict(sorted(counts.items()))
 
 
+def _cli_runs(profile: str, work: Path) -> list[dict[str, object]]:
+    """Wall and CPU seconds (children: the CLI and its Prefect server) of two CLI runs."""
+    moodrec = Path(sys.executable).with_name("moodrec")
+    # no PREFECT_API_URL: the CLI starts its own temporary server, as on a fresh clone
+    env = {k: v for k, v in os.environ.items() if k != "PREFECT_API_URL"}
+    env["MOODREC_PATHS__DATA_DIR"] = str(work / "cli-data")
+    runs = []
+    for name in ("cli first", "cli re-run"):
+        load = os.getloadavg()
+        before = resource.getrusage(resource.RUSAGE_CHILDREN)
+        t0 = time.perf_counter()
+        subprocess.run(
+            [str(moodrec), "run", "--profile", profile],
+            env=env,
+            check=True,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        after = resource.getrusage(resource.RUSAGE_CHILDREN)
+        cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+        runs.append(
+            {
+                "run": name,
+                "seconds": round(time.perf_counter() - t0, 1),
+                "cpu_seconds": round(cpu, 1),
+                "loadavg_before": [round(x, 2) for x in load],
+            }
+        )
+        print(runs[-1], flush=True)
+    return runs
+
+
 def main() -> int:
     """Run the pipeline ``1 + reruns`` times and write the results files."""
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--profile", default="demo")
     ap.add_argument("--reruns", type=int, default=1)
+    ap.add_argument("--cli", action="store_true", help="also time `moodrec run` twice")
     args = ap.parse_args()
     os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
     from moodrec.flows.pipeline import pipeline_flow
@@ -56,24 +97,41 @@ def main() -> int:
     load_before = os.getloadavg()
     runs = []
     states: dict[str, int] = {}
+    cli: list[dict[str, object]] = []
     try:
         for i in range(1 + args.reruns):
-            t0 = time.perf_counter()
+            t0, c0 = time.perf_counter(), time.process_time()
+            load = os.getloadavg()
             state = pipeline_flow(args.profile, overrides, return_state=True)
-            seconds = time.perf_counter() - t0
+            seconds, cpu = time.perf_counter() - t0, time.process_time() - c0
             if not state.is_completed():
                 print(f"run {i} ended {state.name}", file=sys.stderr)
                 return 1
-            runs.append({"run": "first" if i == 0 else f"re-run {i}", "seconds": round(seconds, 1)})
-            print(runs[-1], flush=True)
+            run_states = _task_states(state.state_details.flow_run_id)
+            timings = json.loads((work / "data/reports/pipeline_timings.json").read_text())
+            runs.append(
+                {
+                    "run": "first" if i == 0 else f"re-run {i}",
+                    "seconds": round(seconds, 1),
+                    "cpu_seconds": round(cpu, 1),
+                    "loadavg_before": [round(x, 2) for x in load],
+                    "task_runs": sum(run_states.values()),
+                    "stages": {
+                        t["stage"]: {"wall_s": t["wall_s"], "cpu_s": t["cpu_s"]} for t in timings
+                    },
+                }
+            )
+            print({k: v for k, v in runs[-1].items() if k != "stages"}, flush=True)
             if i == args.reruns:
-                states = _task_states(state.state_details.flow_run_id)
+                states = run_states
+        cli = _cli_runs(args.profile, work) if args.cli else []
     finally:
         shutil.rmtree(work, ignore_errors=True)
     result = {
         "profile": args.profile,
         "runs": runs,
         "last_rerun_task_states": states,
+        "cli_runs": cli,
         "machine": {
             "cpus": os.cpu_count(),
             "platform": platform.platform(),
@@ -90,9 +148,46 @@ def main() -> int:
         f"{result['machine']['loadavg_before']}, after {result['machine']['loadavg_after']} "
         "(other jobs share the machine).",
         "",
-        "| run | seconds |",
-        "|---|---|",
-        *[f"| {r['run']} | {r['seconds']} |" for r in runs],
+        "| run | wall s | CPU s (this process) | task runs | load before |",
+        "|---|---|---|---|---|",
+        *[
+            f"| {r['run']} | {r['seconds']} | {r['cpu_seconds']} | {r['task_runs']} "
+            f"| {r['loadavg_before']} |"
+            for r in runs
+        ],
+        "",
+        *(
+            [
+                "`moodrec run --profile " + args.profile + "` as a user types it (a new process "
+                "each time: imports, a temporary Prefect server, the run, shutdown; CPU of the "
+                "process and its server):",
+                "",
+                "| run | wall s | CPU s | load before |",
+                "|---|---|---|---|",
+                *[
+                    f"| {r['run']} | {r['seconds']} | {r['cpu_seconds']} | {r['loadavg_before']} |"
+                    for r in cli
+                ],
+                "",
+            ]
+            if cli
+            else []
+        ),
+        "Per stage (wall s / CPU s; the run total also holds Prefect's start-up):",
+        "",
+        "| stage | " + " | ".join(r["run"] for r in runs) + " |",
+        "|---|" + "---|" * len(runs),
+        *[
+            f"| {stage} | "
+            + " | ".join(
+                f"{r['stages'][stage]['wall_s']} / {r['stages'][stage]['cpu_s']}"
+                if stage in r["stages"]
+                else "—"
+                for r in runs
+            )
+            + " |"
+            for stage in dict.fromkeys(s for r in runs for s in r["stages"])
+        ],
         "",
         "Task states of the last re-run:",
         "",

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import torch
 
 from moodrec.evaluation.ablation import rank_metrics
 from moodrec.models.base import Recommender
@@ -25,7 +26,8 @@ def model(data):
     return NeuMF(**FAST).fit(data.train)
 
 
-def test_neumf_beats_popularity_on_planted_tastes(data, model) -> None:
+def _beats_popularity_twice(model: NeuMF, data) -> bool:
+    """Warm-item NDCG@10 of ``model`` is more than twice that of popularity."""
     n_users, n_items = data.train.shape
     warm = np.setdiff1d(np.arange(n_items), data.cold_items)
     pop = np.tile(np.asarray(data.train.sum(0)).ravel(), (n_users, 1))
@@ -33,7 +35,11 @@ def test_neumf_beats_popularity_on_planted_tastes(data, model) -> None:
     def ndcg(s: np.ndarray) -> float:
         return float(rank_metrics(s, data.test, data.train, warm, 10)["ndcg"].mean())
 
-    assert ndcg(model.score(np.arange(n_users))) > 2 * ndcg(pop)
+    return ndcg(model.score(np.arange(n_users))) > 2 * ndcg(pop)
+
+
+def test_neumf_beats_popularity_on_planted_tastes(data, model) -> None:
+    assert _beats_popularity_twice(model, data)
 
 
 def test_neumf_scores_subsets_consistently(data, model) -> None:
@@ -51,3 +57,24 @@ def test_neumf_save_load_and_seed(data, model, tmp_path: Path) -> None:
     np.testing.assert_allclose(loaded.score(np.arange(6)), model.score(np.arange(6)), rtol=1e-6)
     again = NeuMF(**FAST).fit(data.train)
     np.testing.assert_array_equal(again.score(np.arange(3)), model.score(np.arange(3)))
+
+
+@pytest.mark.parametrize("layers", [[16, 8], []])
+def test_neumf_grid_scores_equal_the_pairwise_forward(data, layers) -> None:
+    m = NeuMF(batch_size=64, epochs=2, mlp_layers=layers).fit(data.train)
+    net = m._net
+    users, items = torch.arange(5), torch.tensor([0, 7, 3, 150])
+    with torch.no_grad():
+        grid = net.score_grid(users, items).numpy()
+        pairs = net(users.repeat_interleave(4), items.repeat(5)).numpy().reshape(5, 4)
+    np.testing.assert_allclose(grid, pairs, rtol=1e-5, atol=1e-6)
+
+
+def test_neumf_can_start_as_a_gmf_dot_product(data) -> None:
+    m = NeuMF(batch_size=64, epochs=1, start_as_gmf=True, lr=1e-9).fit(data.train)
+    net = m._net
+    users, items = torch.arange(4), torch.arange(6)
+    with torch.no_grad():
+        dot = net.gmf_user(users) @ net.gmf_item(items).T
+        np.testing.assert_allclose(net.score_grid(users, items).numpy(), dot.numpy(), atol=1e-5)
+    assert _beats_popularity_twice(NeuMF(**FAST, start_as_gmf=True).fit(data.train), data)

@@ -220,3 +220,40 @@ def test_missing_file_is_listed_not_fatal(tmp_path) -> None:
     section = next(s for s in report.sections if s.stage == "clusters")
     (checkpoints,) = section.blocks
     assert checkpoints.rows[0][-1] == "missing on disk"
+
+
+def test_train_and_evaluate_results_become_sections(tmp_path) -> None:
+    """``train_flow`` nests refs and summaries per part; ``evaluate_flow`` names its summary
+    ``table``: the report flow reads both shapes."""
+    from moodrec.flows.report import stage_refs, stage_summary
+
+    def ref(name: str) -> object:
+        path = write_parquet_atomic(pd.DataFrame({"x": [1]}), tmp_path / f"{name}.parquet")
+        return describe_file(name, path)
+
+    train = {
+        "data_dir": str(tmp_path),
+        "synthetic": True,
+        "split": {"refs": {"recommend_train": ref("train")}, "summary": {"n_users": 3}},
+        "fits": {
+            "ease": {"refs": {"model_ease": ref("ease")}, "summary": {"fit_s": 0.1}},
+            "ials": {"refs": {"model_ials": ref("ials")}, "summary": {"fit_s": 0.2}},
+        },
+        "features": {},
+    }
+    assert set(stage_refs(train)) == {"recommend_train", "model_ease", "model_ials"}
+    assert stage_summary(train) == {
+        "split": {"n_users": 3},
+        "fits": {"ease": {"fit_s": 0.1}, "ials": {"fit_s": 0.2}},
+    }
+    evaluate = {"refs": {"m": ref("m").to_dict()}, "table": {"best_model": "ease"}}
+    assert stage_summary(evaluate) == {"best_model": "ease"}
+    assert stage_refs(evaluate)["m"].rows == 1
+    section = build_report(
+        {"train": {"synthetic": True, "refs": stage_refs(train), "summary": stage_summary(train)}},
+        {},
+        ReportConfig(),
+        profile="tiny",
+    ).sections
+    ran = {s.stage: s for s in section if s.ran}
+    assert ran["train"].blocks

@@ -210,7 +210,7 @@ def select_tracks(tracks: pl.DataFrame, cfg: EnrichConfig) -> pl.DataFrame:
     return tracks.select(cols).sort("track_id")
 
 
-def _result_settings(cfg: EnrichConfig) -> str:
+def result_settings(cfg: EnrichConfig) -> str:
     """The config as JSON without the transport settings (see ``_TRANSPORT_FIELDS``)."""
 
     def strip(value: Any) -> Any:
@@ -229,7 +229,7 @@ def plan_batches(tracks: pl.DataFrame, cfg: EnrichConfig) -> list[tuple[str, pl.
     stale part, while a restart of the sandbox servers on new ports keeps finished batches.
     """
     tracks = select_tracks(tracks, cfg)
-    cfg_json = _result_settings(cfg)
+    cfg_json = result_settings(cfg)
     out = []
     for start in range(0, tracks.height, cfg.batch_size):
         batch = tracks.slice(start, cfg.batch_size)

@@ -21,12 +21,13 @@ from moodrec.catalogue import Catalogue
 from moodrec.enrich.stage import EnrichConfig, with_base_urls
 from moodrec.flows.common import sandbox_world, stage_settings
 from moodrec.tasks.artifacts import publish_checkpoints
+from moodrec.tasks.common import refs_intact, run_checkpoint_task
 from moodrec.tasks.enrich import (
     combine_enrichment,
     count_stale,
     enrich_batch_task,
     plan_enrichment,
-    probe_providers,
+    probe_task,
     retry_only_retryable,
     start_progress,
     update_progress,
@@ -116,33 +117,37 @@ def _run_batches(
     cfg: EnrichConfig, tracks: Any, profile: str, data_dir: str, refresh: bool, sandbox: bool
 ) -> dict[str, Any]:
     stale = count_stale(cfg, data_dir) if refresh else 0
-    plan = plan_enrichment(tracks, cfg, data_dir)
-    capabilities = probe_providers(cfg, profile, data_dir, sandbox)
+    plan = run_checkpoint_task(
+        plan_enrichment, tracks, cfg, data_dir, refs_of=lambda r: r["refs"], data_dir=data_dir
+    )
+    capabilities = probe_task(cfg)(cfg, profile, data_dir, sandbox)
     progress = start_progress(plan["n_planned"])
     batch_task = enrich_batch_task.with_options(
         retries=cfg.batch_retries,
         retry_delay_seconds=list(cfg.batch_retry_delays_s) or 0,
         retry_condition_fn=retry_only_retryable,
+        # a refresh always redoes its batches (stale answers are fetched again)
+        refresh_cache=refresh or None,
     )
     done: list[str] = []
+    parts: dict[str, Any] = {}
     failed: list[dict[str, Any]] = []
     n_run = n_tracks = 0
     for key in plan["keys"]:
-        state = batch_task(
-            plan["plan"],
-            key,
-            cfg,
-            capabilities,
-            data_dir,
-            profile,
-            refresh,
-            sandbox,
-            return_state=True,
-        )
+        args = (plan["plan"], key, cfg, capabilities, data_dir, profile)
+        state = batch_task(*args, refresh, sandbox, return_state=True)
+        if state.is_completed():
+            info = state.result()
+            if state.name == "Cached" and not refs_intact(info["refs"]):
+                # its part changed or vanished since: rebuild it (answers from the cache)
+                state = batch_task.with_options(refresh_cache=True)(
+                    *args, True, sandbox, return_state=True
+                )
         if state.is_completed():
             info = state.result()
             done.append(key)
-            n_run += int(info["ran"])
+            parts |= info["refs"]
+            n_run += int(info["ran"] and state.name != "Cached")
             n_tracks += info["n_tracks"]
         else:
             # e.g. Retry-After beyond the cap even after Prefect's retries: the batch stays
@@ -150,7 +155,15 @@ def _run_batches(
             failed.append({"batch": key, "reason": str(state.message or state.type)})
             logger.warning("enrich batch %s not done: %s", key, state.message)
         update_progress(progress, n_tracks, plan["n_planned"])
-    result = combine_enrichment(done, capabilities, data_dir)
+    result = run_checkpoint_task(
+        combine_enrichment,
+        done,
+        capabilities,
+        data_dir,
+        parts,
+        refs_of=lambda r: r["refs"],
+        data_dir=data_dir,
+    )
     report = result["report"]
     summary = {
         "tracks": {

@@ -4,21 +4,33 @@ Stages run in the order of ``moodrec.orchestration.config.STAGE_NAMES``; each on
 ``orchestration.skip`` is left out (its report section says so). Adding a stage is one line
 in ``STAGE_FLOWS``: its flow takes ``(profile, overrides)`` and returns
 ``{"data_dir", "synthetic", "refs", "summary"}``.
+
+While the stages run, native thread pools are capped (``orchestration.native_threads``), a
+progress artifact ``<profile>-pipeline-progress`` counts the stages done, and each stage's
+wall and CPU seconds go to ``<data_dir>/reports/pipeline_timings.json``.
 """
 
 from __future__ import annotations
 
+import contextlib
 import importlib
 import logging
-from collections.abc import Callable
+import time
+from collections.abc import Callable, Iterator
 from typing import Any
 
 from prefect import flow
+from prefect.artifacts import create_progress_artifact, update_progress_artifact
+from prefect.settings import PREFECT_FLOWS_HEARTBEAT_FREQUENCY, temporary_settings
 
+from moodrec.catalogue import Catalogue
 from moodrec.flows.common import stage_settings
 from moodrec.flows.report import report_flow
 from moodrec.orchestration.config import STAGE_NAMES
 from moodrec.orchestration.params import RunOptions, options_overrides
+from moodrec.orchestration.threads import limit_native_threads
+from moodrec.storage import write_json_atomic
+from moodrec.tasks.artifacts import artifact_key
 from moodrec.tasks.runners import task_runner_for
 
 logger = logging.getLogger(__name__)
@@ -32,7 +44,14 @@ STAGE_FLOWS: dict[str, str] = {
     # clusters before genres: the genre stage's song map is coloured by cluster
     "clusters": "moodrec.flows.genres:clusters_flow",
     "genres": "moodrec.flows.genres:genres_flow",
+    "train": "moodrec.flows.recommend:train_flow",
+    "evaluate": "moodrec.flows.recommend:evaluate_flow",
+    "ablation": "moodrec.flows.ablation:ablation_flow",
+    "session": "moodrec.flows.session:session_flow",
 }
+
+#: per-stage wall and CPU seconds of the last pipeline run (``<data_dir>/reports/``)
+TIMINGS_FILE = "pipeline_timings.json"
 
 
 def stage_flow(name: str) -> Callable[..., dict[str, Any]]:
@@ -82,17 +101,51 @@ def pipeline_flow(
         the report is skipped.
     """
     overrides = options_overrides(options, overrides)
-    settings, _ = stage_settings(profile, overrides)
+    settings, data_dir = stage_settings(profile, overrides)
     orch = settings.orchestration
     run, not_run = planned_stages(orch.skip)
     results: dict[str, Any] = {}
-    for name in run:
-        stage = stage_flow(name)
-        runner = task_runner_for(name, orch)
-        if runner is not None:
-            stage = stage.with_options(task_runner=runner)
-        logger.info("stage %s", name)
-        results[name] = stage(profile, overrides)
-    if orch.runs("report"):
-        results["report"] = report_flow(profile, overrides, stages=results, not_run=not_run)
+    timings: dict[str, dict[str, float]] = {}
+    todo = [*run, *(["report"] if orch.runs("report") else [])]
+    progress = create_progress_artifact(
+        0.0,
+        key=artifact_key(settings.profile, "pipeline-progress"),
+        description=f"stages done of {len(todo)}: {', '.join(todo)}",
+    )
+    # The stage subflows run in this process, whose flow run keeps its heartbeat; a subflow's
+    # own heartbeat thread sleeps in 1 s steps and is joined at the subflow's end, which
+    # costs up to a second per stage (a third of an unchanged re-run).
+    no_subflow_heartbeat = temporary_settings({PREFECT_FLOWS_HEARTBEAT_FREQUENCY: None})
+    with limit_native_threads(orch.native_threads), no_subflow_heartbeat:
+        for i, name in enumerate(run):
+            stage = stage_flow(name)
+            runner = task_runner_for(name, orch)
+            if runner is not None:
+                stage = stage.with_options(task_runner=runner)
+            logger.info("stage %s", name)
+            with _timed(timings, name):
+                results[name] = stage(profile, overrides)
+            update_progress_artifact(progress, 100.0 * (i + 1) / len(todo))
+        if orch.runs("report"):
+            with _timed(timings, "report"):
+                results["report"] = report_flow(profile, overrides, stages=results, not_run=not_run)
+            update_progress_artifact(progress, 100.0)
+    write_json_atomic(
+        Catalogue(data_dir).layer_dir("reports") / TIMINGS_FILE,
+        [{"stage": name, **t} for name, t in timings.items()],
+    )
     return results
+
+
+@contextlib.contextmanager
+def _timed(timings: dict[str, dict[str, float]], name: str) -> Iterator[None]:
+    """Record the wall and process CPU seconds (all threads) of one stage in ``timings``."""
+    wall, cpu = time.perf_counter(), time.process_time()
+    try:
+        yield
+    finally:
+        timings[name] = {
+            "wall_s": round(time.perf_counter() - wall, 2),
+            "cpu_s": round(time.process_time() - cpu, 2),
+        }
+        logger.info("stage %s: %s", name, timings[name])

@@ -11,21 +11,61 @@ from moodrec.catalogue import Catalogue
 from moodrec.flows.common import stage_settings
 from moodrec.orchestration.config import STAGE_NAMES
 from moodrec.report.build import as_ref
+from moodrec.storage import DatasetRef
 from moodrec.tasks.common import run_checkpoint_task
 from moodrec.tasks.report import RESULTS_FILE, build_report_task, publish_report
 
 
+def _nested(result: dict[str, Any], key: str) -> dict[str, Any]:
+    """``key`` of every part of a result that is not a flat stage result itself.
+
+    ``train_flow`` returns ``{"split": {"refs", "summary"}, "fits": {model: {"refs",
+    "summary"}}}`` rather than one ``refs``/``summary`` pair: gather them.
+    """
+    found: dict[str, Any] = {}
+    for part, value in result.items():
+        if not isinstance(value, dict):
+            continue
+        if isinstance(value.get(key), dict):
+            found[part] = value[key]
+        else:
+            sub = {k: v[key] for k, v in value.items() if isinstance(v, dict) and key in v}
+            if sub:
+                found[part] = sub
+    return found
+
+
+def stage_refs(result: dict[str, Any]) -> dict[str, DatasetRef]:
+    """A stage result's checkpoint references (its ``refs``, else those of its parts)."""
+    raw = result.get("refs")
+    if raw is None:
+        raw = {}
+        for value in _nested(result, "refs").values():
+            looks_flat = any(as_ref(v) is not None for v in value.values())
+            for inner in [value] if looks_flat else list(value.values()):
+                raw.update(inner)
+    refs = {k: as_ref(v) for k, v in raw.items()}
+    return {k: v for k, v in refs.items() if v is not None}
+
+
+def stage_summary(result: dict[str, Any]) -> dict[str, Any]:
+    """A stage result's summary: ``summary``, else ``table`` (evaluate), else its parts'."""
+    for key in ("summary", "table"):
+        if isinstance(result.get(key), dict):
+            return result[key]
+    return _nested(result, "summary")
+
+
 def _slim(stages: dict[str, Any]) -> dict[str, dict[str, Any]]:
     """Only what the report reads of a stage result: synthetic flag, refs, summary."""
-    out: dict[str, dict[str, Any]] = {}
-    for name, result in stages.items():
-        refs = {k: as_ref(v) for k, v in (result.get("refs") or {}).items()}
-        out[name] = {
+    return {
+        name: {
             "synthetic": bool(result.get("synthetic")),
-            "refs": {k: v for k, v in refs.items() if v is not None},
-            "summary": result.get("summary") or {},
+            "refs": stage_refs(result),
+            "summary": stage_summary(result),
         }
-    return out
+        for name, result in stages.items()
+    }
 
 
 def _last_run(data_dir: str) -> tuple[dict[str, Any], dict[str, str]]:

@@ -18,6 +18,7 @@ MODEL_MODULES: tuple[str, ...] = (
     "moodrec.models.ials",
     "moodrec.models.rp3beta",
     "moodrec.models.blend",
+    "moodrec.models.blend_side",
     "moodrec.models.bpr",
     "moodrec.models.neumf",
     "moodrec.models.hybrid",

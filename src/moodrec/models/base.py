@@ -98,6 +98,35 @@ class ItemFeatures:
         )
 
 
+@dataclass(frozen=True)
+class SideInformation:
+    """Side information beyond the interaction matrix, for the models that use it.
+
+    Attributes
+    ----------
+    user_graph
+        ``(n_users, n_users)`` sparse, non-zero where two users are linked (friends).
+    item_tags
+        ``(n_items, n_tags)`` sparse tag counts per item. Whoever builds it must leave out
+        tag assignments of held-out (user, item) pairs (see
+        :func:`moodrec.evaluation.side_info.item_tag_matrix`).
+    """
+
+    user_graph: sp.csr_matrix | None = None
+    item_tags: sp.csr_matrix | None = None
+
+    def check(self, n_users: int, n_items: int, model: str) -> None:
+        """Raise :class:`ModelError` when a matrix does not match the training shape."""
+        if self.user_graph is not None and self.user_graph.shape != (n_users, n_users):
+            raise ModelError(
+                f"{model}: user_graph is {self.user_graph.shape}, expected ({n_users}, {n_users})"
+            )
+        if self.item_tags is not None and self.item_tags.shape[0] != n_items:
+            raise ModelError(
+                f"{model}: item_tags has {self.item_tags.shape[0]} rows, the matrix {n_items} items"
+            )
+
+
 def _candidates(row: np.ndarray, k: int) -> np.ndarray:
     """Indices of every entry >= the k-th largest value's lower bound (a superset of the top k).
 
@@ -227,6 +256,8 @@ class Recommender(ABC):
     registry: ClassVar[dict[str, type[Recommender]]] = {}
     #: whether the model can score items with no training interactions (via content)
     scores_cold_items: ClassVar[bool] = False
+    #: whether ``fit(side=...)`` is used (friends graph, item tags)
+    uses_side_information: ClassVar[bool] = False
     #: parameters for a fast fit on a tiny matrix (used by the shared contract tests)
     contract_params: ClassVar[dict[str, Any]] = {}
 
@@ -242,6 +273,7 @@ class Recommender(ABC):
         self.n_users = 0
         self.n_items = 0
         self._seen: sp.csr_matrix | None = None
+        self._side: SideInformation | None = None
 
     # -- to implement ---------------------------------------------------------------------
     @abstractmethod
@@ -276,8 +308,13 @@ class Recommender(ABC):
         *,
         validation: sp.csr_matrix | None = None,
         item_features: ItemFeatures | None = None,
+        side: SideInformation | None = None,
     ) -> Self:
-        """Fit on a ``(n_users, n_items)`` CSR matrix; returns ``self``."""
+        """Fit on a ``(n_users, n_items)`` CSR matrix; returns ``self``.
+
+        ``side`` (friends graph, item tags) is kept in ``self._side`` for the models that use
+        it (:attr:`uses_side_information`); the others ignore it.
+        """
         train = sp.csr_matrix(train, dtype=np.float32)
         if train.nnz == 0:
             raise ModelFitError(f"{self.name}: the training matrix has no interactions")
@@ -287,6 +324,9 @@ class Recommender(ABC):
                 f"the matrix {train.shape[1]} items"
             )
         self.n_users, self.n_items = (int(x) for x in train.shape)
+        if side is not None:
+            side.check(self.n_users, self.n_items, self.name)
+        self._side = side
         self._seen = train
         self._fit(train, validation, item_features)
         return self
@@ -319,6 +359,10 @@ class Recommender(ABC):
         u = np.atleast_1d(np.asarray(users, dtype=np.int64))
         if u.size and (u.min() < 0 or u.max() >= self.n_users):
             raise ModelError(f"{self.name}: user index out of range 0..{self.n_users - 1}")
+        if items is None:
+            fast = self._exact_top_k(u, k, exclude_seen)
+            if fast is not None:
+                return fast
         s = np.asarray(self.score(u, None), dtype=np.float64)
         if exclude_seen:
             seen = self._seen_matrix()[u]
@@ -329,6 +373,32 @@ class Recommender(ABC):
             mask[np.asarray(items, dtype=np.int64)] = False
             s[:, mask] = -np.inf
         return top_k(s, k)
+
+    def _exact_top_k(
+        self, users: np.ndarray, k: int, exclude_seen: bool
+    ) -> tuple[np.ndarray, np.ndarray] | None:
+        """A faster exact path of :meth:`recommend` over the whole catalogue, or ``None``.
+
+        Models with an index (factor models at large catalogues, see
+        :class:`moodrec.models.mips.FactorIndex`) override this; the result must equal the
+        brute-force one (same items, order and tie rule). ``None`` = use brute force.
+        """
+        return None
+
+    def selected_params(self) -> dict[str, Any]:
+        """Hyperparameters the model chose itself on the validation matrix during ``fit``.
+
+        Tuning merges them into the best parameters so that the refit on all training data
+        (which has no validation matrix) reuses them. Default: none.
+        """
+        return {}
+
+    def prepare_serving(self) -> None:
+        """Build whatever makes :meth:`recommend` fast (an index), ahead of the first request.
+
+        The default does nothing; factor models build their :class:`FactorIndex` here.
+        """
+        return None
 
     def save(self, folder: Path | str) -> Path:
         """Write ``model.json`` + ``arrays.npz`` (atomic renames); returns the folder."""

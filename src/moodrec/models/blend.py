@@ -19,21 +19,38 @@ def _standardise(s: np.ndarray) -> np.ndarray:
     return (s - s.mean(axis=1, keepdims=True)) / np.where(sd > 0, sd, 1.0)
 
 
+def parts_state(parts: dict[str, Recommender]) -> dict[str, np.ndarray]:
+    """The saved arrays of a blend's fitted parts, each key prefixed ``<part>__``."""
+    return {f"{name}__{k}": v for name, part in parts.items() for k, v in part._state().items()}
+
+
+def restore_parts(
+    blend: Recommender, arrays: dict[str, np.ndarray], parts: dict[str, tuple[Recommender, str]]
+) -> None:
+    """Restore each part (name → (model, weighting)) of a loaded ``blend``.
+
+    A part's training matrix is the blend's, re-weighted with the part's weighting.
+    """
+    seen = blend._seen_matrix()
+    for prefix, (model, weighting) in parts.items():
+        model.n_users, model.n_items = blend.n_users, blend.n_items
+        model._seen = weight_matrix(seen, weighting)
+        n = len(prefix) + 2
+        model._restore({k[n:]: v for k, v in arrays.items() if k.startswith(prefix + "__")})
+
+
 class EASEIALSBlend(Recommender):
     """``weight · z(EASE) + (1 − weight) · z(iALS)``, z = per-user standardisation over items.
 
     Fit it on raw counts (``weighting="raw"``): each part re-weights the matrix itself
-    (``ease_weighting``, ``ials_weighting``). EASE parameters: ``lambda_``, ``max_items``;
-    iALS parameters: ``factors``, ``reg``, ``alpha``, ``iterations``, ``seed``.
+    (``ease_weighting``, ``ials_weighting``). EASE parameters: ``lambda_``, ``max_items``,
+    ``min_users``; every other keyword is an :class:`~moodrec.models.ials.IALS` parameter
+    (``factors``, ``reg`` — default 60 here —, ``alpha``, ``iterations``, ``cg_steps``,
+    ``seed``).
     """
 
     name = "ease_ials"
-    contract_params: ClassVar[dict[str, Any]] = {
-        "factors": 2,
-        "reg": 0.01,
-        "iterations": 30,
-        "lambda_": 1.0,
-    }
+    contract_params: ClassVar[dict[str, Any]] = IALS.contract_params | {"lambda_": 1.0}
 
     def __init__(
         self,
@@ -41,36 +58,21 @@ class EASEIALSBlend(Recommender):
         weight: float = 0.5,
         lambda_: float = 100.0,
         max_items: int | None = None,
-        factors: int = 64,
-        reg: float = 60.0,
-        alpha: float = 1.0,
-        iterations: int = 15,
-        seed: int = 0,
+        min_users: int = 1,
         ease_weighting: str = "binary",
         ials_weighting: str = "bm25",
+        **ials_params: Any,
     ) -> None:
         if not 0.0 <= weight <= 1.0:
             raise ModelError(f"ease_ials: weight must be in [0, 1], got {weight}")
+        self.ease = EASE(lambda_=lambda_, max_items=max_items, min_users=min_users)
+        self.ials = IALS(**({"reg": 60.0} | ials_params))
         super().__init__(
             weight=float(weight),
-            lambda_=float(lambda_),
-            max_items=max_items,
-            factors=int(factors),
-            reg=float(reg),
-            alpha=float(alpha),
-            iterations=int(iterations),
-            seed=int(seed),
             ease_weighting=ease_weighting,
             ials_weighting=ials_weighting,
-        )
-        p = self.params
-        self.ease = EASE(lambda_=p["lambda_"], max_items=p["max_items"])
-        self.ials = IALS(
-            factors=p["factors"],
-            reg=p["reg"],
-            alpha=p["alpha"],
-            iterations=p["iterations"],
-            seed=p["seed"],
+            **self.ease.params,
+            **self.ials.params,
         )
 
     def _fit(
@@ -91,16 +93,14 @@ class EASEIALSBlend(Recommender):
         return s if items is None else s[:, np.asarray(items)]
 
     def _state(self) -> dict[str, np.ndarray]:
-        parts = {"ease": self.ease._state(), "ials": self.ials._state()}
-        return {f"{p}__{k}": v for p, state in parts.items() for k, v in state.items()}
+        return parts_state({"ease": self.ease, "ials": self.ials})
 
     def _restore(self, arrays: dict[str, np.ndarray]) -> None:
-        seen = self._seen_matrix()
-        for prefix, model, weighting in (
-            ("ease", self.ease, self.params["ease_weighting"]),
-            ("ials", self.ials, self.params["ials_weighting"]),
-        ):
-            model.n_users, model.n_items = self.n_users, self.n_items
-            model._seen = weight_matrix(seen, weighting)
-            n = len(prefix) + 2
-            model._restore({k[n:]: v for k, v in arrays.items() if k.startswith(prefix + "__")})
+        restore_parts(
+            self,
+            arrays,
+            {
+                "ease": (self.ease, self.params["ease_weighting"]),
+                "ials": (self.ials, self.params["ials_weighting"]),
+            },
+        )

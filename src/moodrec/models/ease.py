@@ -31,14 +31,21 @@ class EASE(Recommender):
         L2 regularisation λ added to the diagonal.
     max_items
         Items kept (most popular first); ``None`` = all up to the hard limit.
+    min_users
+        Keep only items with at least this many training users (``1`` = every item up to
+        ``max_items``, even those nobody played); the others rank below the kept ones.
     """
 
     name = "ease"
 
-    def __init__(self, *, lambda_: float = 100.0, max_items: int | None = None) -> None:
+    def __init__(
+        self, *, lambda_: float = 100.0, max_items: int | None = None, min_users: int = 1
+    ) -> None:
         if max_items is not None and not 1 <= max_items <= EASE_MAX_ITEMS:
             raise ModelError(f"ease: max_items must be in 1..{EASE_MAX_ITEMS}, got {max_items}")
-        super().__init__(lambda_=float(lambda_), max_items=max_items)
+        if min_users < 1:
+            raise ModelError(f"ease: min_users must be >= 1, got {min_users}")
+        super().__init__(lambda_=float(lambda_), max_items=max_items, min_users=int(min_users))
         self.kept = np.zeros(0, dtype=np.int64)
         self.weights = np.zeros((0, 0), dtype=np.float32)
         self.fallback = np.zeros(0, dtype=np.float32)
@@ -52,12 +59,16 @@ class EASE(Recommender):
         n_items = train.shape[1]
         pop = np.bincount(train.indices, minlength=n_items)
         limit = self.params["max_items"] or EASE_MAX_ITEMS
-        if n_items > limit:
-            order = np.lexsort((np.arange(n_items), -pop))
+        min_users = self.params.get("min_users", 1)
+        eligible = np.flatnonzero(pop >= min_users) if min_users > 1 else np.arange(n_items)
+        if eligible.size == 0:
+            raise ModelFitError(f"ease: no item has {min_users} or more training users")
+        if eligible.size > limit:
+            order = eligible[np.lexsort((eligible, -pop[eligible]))]
             kept = np.sort(order[:limit])
-            logger.info("ease: %d items > limit %d, keeping the most popular", n_items, limit)
+            logger.info("ease: %d items > limit %d, keeping the most popular", eligible.size, limit)
         else:
-            kept = np.arange(n_items)
+            kept = eligible
         x = sp.csc_matrix(train)[:, kept].astype(np.float64)
         g = np.asarray((x.T @ x).todense(), dtype=np.float64)
         g[np.diag_indices_from(g)] += self.params["lambda_"]

@@ -11,7 +11,6 @@ model is a plain BPR matrix factorisation (the ablation's CF-only reference).
 
 from __future__ import annotations
 
-import logging
 from typing import Any, ClassVar
 
 import numpy as np
@@ -19,26 +18,30 @@ import scipy.sparse as sp
 import torch
 from torch import nn
 
-from moodrec.models.base import ItemFeatures, ModelError, Recommender
+from moodrec.models.base import ItemFeatures, ModelError
 from moodrec.models.deep_config import HybridConfig
-from moodrec.models.torch_utils import seed_torch, train_pairwise
+from moodrec.models.factor import (
+    CONTRACT_TRAINING,
+    BiasedFactors,
+    DotProductScores,
+    PairwiseTorchModel,
+    squared_norms,
+)
 
-logger = logging.getLogger(__name__)
 
-
-class _HybridNet(nn.Module):
+class _HybridNet(BiasedFactors):
     """User embedding · (masked CF item embedding + content tower), plus item biases."""
 
     def __init__(
-        self, n_users: int, n_items: int, factors: int, content: torch.Tensor | None, hidden: tuple
+        self,
+        n_users: int,
+        n_items: int,
+        factors: int,
+        init_std: float,
+        content: torch.Tensor | None,
+        hidden: tuple,
     ) -> None:
-        super().__init__()
-        self.user = nn.Embedding(n_users, factors, sparse=True)
-        self.item = nn.Embedding(n_items, factors, sparse=True)
-        self.bias = nn.Embedding(n_items, 1, sparse=True)
-        nn.init.normal_(self.user.weight, std=0.1)
-        nn.init.normal_(self.item.weight, std=0.1)
-        nn.init.zeros_(self.bias.weight)
+        super().__init__(n_users, n_items, factors, init_std)
         self.register_buffer("content", content if content is not None else torch.zeros(0))
         self.tower: nn.Module | None = None
         if content is not None and content.shape[1] > 0:
@@ -69,7 +72,7 @@ def _standardise(values: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray
     return ((values - mean) / std).astype(np.float32), mean, std
 
 
-class HybridRecommender(Recommender):
+class HybridRecommender(DotProductScores, PairwiseTorchModel):
     """CF + content hybrid trained with BPR and CF-embedding dropout; scores cold items.
 
     Hyperparameters: the fields of :class:`~moodrec.models.deep_config.HybridConfig`
@@ -79,25 +82,20 @@ class HybridRecommender(Recommender):
     """
 
     name = "hybrid"
+    config_class = HybridConfig
+    item_key = "item_vectors"
     scores_cold_items = True
     #: a fast fit for the shared contract tests (a 12 × 12 matrix)
     contract_params: ClassVar[dict[str, Any]] = {
+        **CONTRACT_TRAINING,
         "factors": 8,
-        "epochs": 60,
-        "batch_size": 8,
         "lr": 0.05,
-        "reg": 0.001,
-        "patience": 60,
         "groups": ["audio"],
     }
 
     def __init__(self, **params: Any) -> None:
-        self.cfg = HybridConfig(**params)
-        super().__init__(**self.cfg.model_dump(mode="json"))
-        self.user_factors = np.zeros((0, self.cfg.factors), dtype=np.float32)
-        self.item_vectors = np.zeros((0, self.cfg.factors), dtype=np.float32)
-        self.item_bias = np.zeros(0, dtype=np.float32)
-        self.fit_info: dict[str, Any] = {}
+        super().__init__(**params)
+        self._empty_factors(self.cfg.factors)
 
     def _content(self, item_features: ItemFeatures | None) -> np.ndarray | None:
         if not self.cfg.groups:
@@ -120,11 +118,12 @@ class HybridRecommender(Recommender):
     ) -> None:
         cfg = self.cfg
         content = self._content(item_features)
-        gen = seed_torch(cfg.seed, cfg.threads)
+        gen = self._seed()
         net = _HybridNet(
             self.n_users,
             self.n_items,
             cfg.factors,
+            cfg.init_std,
             torch.from_numpy(content) if content is not None else None,
             tuple(cfg.hidden),
         )
@@ -142,11 +141,7 @@ class HybridRecommender(Recommender):
             vj, bj = net.items(j, keep[1])
             si = (pu * vi).sum(1) + bi
             sj = (pu * vj).sum(1) + bj
-            penalty = (
-                cfg.reg
-                * (pu.pow(2).sum(1) + net.item(i).pow(2).sum(1) + net.item(j).pow(2).sum(1)).mean()
-            )
-            return torch.stack([si, sj], 1), penalty
+            return torch.stack([si, sj], 1), cfg.reg * squared_norms(pu, net.item(i), net.item(j))
 
         def all_items() -> tuple[torch.Tensor, torch.Tensor]:
             vecs, biases = [], []
@@ -161,7 +156,7 @@ class HybridRecommender(Recommender):
             v, b = all_items()
             return (net.user.weight[torch.from_numpy(users)] @ v.T + b).detach().numpy()
 
-        self.fit_info = train_pairwise(self.name, net, pair, train, validation, score_users, cfg)
+        self._train(net, pair, train, validation, score_users, f"hybrid{list(cfg.groups)}")
         with torch.no_grad():
             v, b = all_items()
         self.user_factors = net.user.weight.detach().numpy().copy()
@@ -171,29 +166,3 @@ class HybridRecommender(Recommender):
             # plain CF: cold items have untrained embeddings; give them a neutral score
             self.item_vectors[~warm] = 0.0
             self.item_bias[~warm] = 0.0
-        logger.info(
-            "hybrid%s: %s",
-            list(cfg.groups),
-            {k: v for k, v in self.fit_info.items() if k != "history"},
-        )
-
-    def score(self, users: np.ndarray, items: np.ndarray | None = None) -> np.ndarray:
-        """``p_u · v_i + b_i``; cold items' ``v_i``, ``b_i`` come from content alone."""
-        self._check_fitted()
-        u = self.user_factors[np.asarray(users, dtype=np.int64)]
-        if items is None:
-            return u @ self.item_vectors.T + self.item_bias
-        it = np.asarray(items, dtype=np.int64)
-        return u @ self.item_vectors[it].T + self.item_bias[it]
-
-    def _state(self) -> dict[str, np.ndarray]:
-        return {
-            "user_factors": self.user_factors,
-            "item_vectors": self.item_vectors,
-            "item_bias": self.item_bias,
-        }
-
-    def _restore(self, arrays: dict[str, np.ndarray]) -> None:
-        self.user_factors = arrays["user_factors"]
-        self.item_vectors = arrays["item_vectors"]
-        self.item_bias = arrays["item_bias"]

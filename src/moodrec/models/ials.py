@@ -17,6 +17,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from moodrec.models.base import ItemFeatures, ModelError, ModelFitError, Recommender
+from moodrec.models.mips import IndexedFactorScoring
 
 logger = logging.getLogger(__name__)
 
@@ -58,7 +59,7 @@ def _cg_solve(
     return x
 
 
-class IALS(Recommender):
+class IALS(IndexedFactorScoring, Recommender):
     """Weighted matrix factorisation for implicit feedback (iALS).
 
     Parameters
@@ -134,12 +135,7 @@ class IALS(Recommender):
                 )
         self.user_factors = x.astype(np.float32)
         self.item_factors = y.astype(np.float32)
-
-    def score(self, users: np.ndarray, items: np.ndarray | None = None) -> np.ndarray:
-        self._check_fitted()
-        u = self.user_factors[np.atleast_1d(np.asarray(users, dtype=np.int64))]
-        it = self.item_factors if items is None else self.item_factors[np.asarray(items)]
-        return u @ it.T
+        self._reset_index()
 
     def _state(self) -> dict[str, np.ndarray]:
         return {"user_factors": self.user_factors, "item_factors": self.item_factors}
@@ -147,3 +143,4 @@ class IALS(Recommender):
     def _restore(self, arrays: dict[str, np.ndarray]) -> None:
         self.user_factors = arrays["user_factors"]
         self.item_factors = arrays["item_factors"]
+        self._reset_index()

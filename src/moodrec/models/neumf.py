@@ -2,12 +2,13 @@
 
 A GMF branch (element-wise product of user and item embeddings) and an MLP branch over
 their concatenation are fused by one linear layer. Kept as the deep-CF reference; Rendle et
-al. (2020) show a tuned dot product (:mod:`moodrec.models.bpr`) usually beats it.
+al. (2020) show a tuned dot product (:mod:`moodrec.models.bpr`) usually beats it, and so it
+does here. By default the fusion starts as the GMF dot product (``start_as_gmf``, in place of
+He et al.'s separate pre-training) and trains on hard negatives like ``bpr``.
 """
 
 from __future__ import annotations
 
-import logging
 from typing import Any, ClassVar
 
 import numpy as np
@@ -15,11 +16,9 @@ import scipy.sparse as sp
 import torch
 from torch import nn
 
-from moodrec.models.base import ItemFeatures, Recommender
+from moodrec.models.base import ItemFeatures
 from moodrec.models.deep_config import NeuMFConfig
-from moodrec.models.torch_utils import seed_torch, train_pairwise
-
-logger = logging.getLogger(__name__)
+from moodrec.models.factor import CONTRACT_TRAINING, PairwiseTorchModel, squared_norms
 
 #: (user, item) pairs scored per forward pass when scoring whole rows
 _SCORE_CHUNK = 262_144
@@ -27,7 +26,14 @@ _SCORE_CHUNK = 262_144
 
 class _NeuMFNet(nn.Module):
     def __init__(
-        self, n_users: int, n_items: int, factors: int, layers: tuple[int, ...], dropout: float
+        self,
+        n_users: int,
+        n_items: int,
+        factors: int,
+        layers: tuple[int, ...],
+        dropout: float,
+        init_std: float,
+        start_as_gmf: bool = False,
     ) -> None:
         super().__init__()
         self.gmf_user = nn.Embedding(n_users, factors, sparse=True)
@@ -35,7 +41,7 @@ class _NeuMFNet(nn.Module):
         self.mlp_user = nn.Embedding(n_users, factors, sparse=True)
         self.mlp_item = nn.Embedding(n_items, factors, sparse=True)
         for emb in (self.gmf_user, self.gmf_item, self.mlp_user, self.mlp_item):
-            nn.init.normal_(emb.weight, std=0.1)
+            nn.init.normal_(emb.weight, std=init_std)
         mlp: list[nn.Module] = []
         width = 2 * factors
         for h in layers:
@@ -43,24 +49,55 @@ class _NeuMFNet(nn.Module):
             width = h
         self.mlp = nn.Sequential(*mlp)
         self.out = nn.Linear(factors + width, 1)
+        if start_as_gmf:
+            # the fusion starts as the plain dot product of the GMF embeddings; the MLP's
+            # share grows from zero as training finds it useful
+            with torch.no_grad():
+                self.out.weight.zero_()
+                self.out.weight[0, :factors] = 1.0
+                self.out.bias.zero_()
 
     def forward(self, u: torch.Tensor, i: torch.Tensor) -> torch.Tensor:
         gmf = self.gmf_user(u) * self.gmf_item(i)
         mlp = self.mlp(torch.cat([self.mlp_user(u), self.mlp_item(i)], 1))
         return self.out(torch.cat([gmf, mlp], 1)).squeeze(1)
 
+    def score_grid(self, u: torch.Tensor, i: torch.Tensor) -> torch.Tensor:
+        """``(len(u), len(i))`` outputs for every (user, item) pair, in eval mode.
+
+        The same function as :meth:`forward` rearranged for a grid: the GMF branch is one
+        matrix product, and the MLP's first layer is split into a user part and an item part
+        computed once each, so per pair only the deeper (narrower) layers run.
+        """
+        f = self.gmf_user.embedding_dim
+        w = self.out.weight[0]
+        gmf = (self.gmf_user(u) * w[:f]) @ self.gmf_item(i).T
+        mu, mi = self.mlp_user(u), self.mlp_item(i)
+        if len(self.mlp) == 0:
+            width = mu.shape[1]
+            mlp = (mu @ w[f : f + width])[:, None] + (mi @ w[f + width :])[None, :]
+            return gmf + mlp + self.out.bias
+        first = self.mlp[0]
+        if not isinstance(first, nn.Linear):  # pragma: no cover - built by __init__
+            raise TypeError("neumf: the MLP must start with a Linear layer")
+        a = mu @ first.weight[:, :f].T + first.bias
+        b = mi @ first.weight[:, f:].T
+        hidden = self.mlp[1:]((a[:, None, :] + b[None, :, :]).reshape(-1, a.shape[1]))
+        mlp = (hidden @ w[f:]).reshape(len(u), len(i))
+        return gmf + mlp + self.out.bias
+
     def penalty(self, u: torch.Tensor, i: torch.Tensor, j: torch.Tensor) -> torch.Tensor:
-        return (
-            self.gmf_user(u).pow(2).sum(1)
-            + self.mlp_user(u).pow(2).sum(1)
-            + self.gmf_item(i).pow(2).sum(1)
-            + self.mlp_item(i).pow(2).sum(1)
-            + self.gmf_item(j).pow(2).sum(1)
-            + self.mlp_item(j).pow(2).sum(1)
-        ).mean()
+        return squared_norms(
+            self.gmf_user(u),
+            self.mlp_user(u),
+            self.gmf_item(i),
+            self.mlp_item(i),
+            self.gmf_item(j),
+            self.mlp_item(j),
+        )
 
 
-class NeuMF(Recommender):
+class NeuMF(PairwiseTorchModel):
     """NeuMF with the BPR loss; hyperparameters are the fields of ``NeuMFConfig``.
 
     Scoring runs the network on every requested (user, item) pair, so the fitted torch
@@ -68,28 +105,31 @@ class NeuMF(Recommender):
     """
 
     name = "neumf"
+    config_class = NeuMFConfig
     #: a fast fit for the shared contract tests (a 12 × 12 matrix)
     contract_params: ClassVar[dict[str, Any]] = {
+        **CONTRACT_TRAINING,
         "factors": 8,
         "mlp_layers": [16, 8],
-        "epochs": 60,
-        "batch_size": 8,
         "lr": 0.02,
-        "reg": 0.001,
-        "patience": 60,
     }
 
     def __init__(self, **params: Any) -> None:
-        self.cfg = NeuMFConfig(**params)
-        super().__init__(**self.cfg.model_dump(mode="json"))
+        super().__init__(**params)
         self._net: _NeuMFNet | None = None
         self._warm = np.zeros(0, dtype=bool)
-        self.fit_info: dict[str, Any] = {}
 
-    def _new_net(self) -> _NeuMFNet:
-        seed_torch(self.cfg.seed, self.cfg.threads)
+    def _new_net(self, dropout: float = 0.0) -> _NeuMFNet:
+        self._seed()
+        cfg = self.cfg
         return _NeuMFNet(
-            self.n_users, self.n_items, self.cfg.factors, tuple(self.cfg.mlp_layers), 0.0
+            self.n_users,
+            self.n_items,
+            cfg.factors,
+            tuple(cfg.mlp_layers),
+            dropout,
+            cfg.init_std,
+            cfg.start_as_gmf,
         )
 
     def _fit(
@@ -98,14 +138,7 @@ class NeuMF(Recommender):
         validation: sp.csr_matrix | None,
         item_features: ItemFeatures | None,
     ) -> None:
-        seed_torch(self.cfg.seed, self.cfg.threads)
-        net = _NeuMFNet(
-            self.n_users,
-            self.n_items,
-            self.cfg.factors,
-            tuple(self.cfg.mlp_layers),
-            self.cfg.dropout,
-        )
+        net = self._new_net(self.cfg.dropout)
         self._net = net
         self._warm = np.diff(train.tocsc().indptr) > 0
 
@@ -115,10 +148,7 @@ class NeuMF(Recommender):
             s = torch.stack([net(u, i), net(u, j)], 1)
             return s, self.cfg.reg * net.penalty(u, i, j)
 
-        self.fit_info = train_pairwise(
-            self.name, net, pair, train, validation, self._score_net, self.cfg
-        )
-        logger.info("neumf: %s", {k: v for k, v in self.fit_info.items() if k != "history"})
+        self._train(net, pair, train, validation, self._score_net)
 
     def _score_net(self, users: np.ndarray, items: np.ndarray | None = None) -> np.ndarray:
         net = self._net
@@ -131,10 +161,10 @@ class NeuMF(Recommender):
         it_t = torch.from_numpy(it)
         with torch.no_grad():
             for start in range(0, len(users), rows_per_chunk):
-                block = np.asarray(users[start : start + rows_per_chunk], dtype=np.int64)
-                uu = torch.from_numpy(np.repeat(block, it.size))
-                ii = it_t.repeat(block.size)
-                out[start : start + block.size] = net(uu, ii).numpy().reshape(block.size, -1)
+                block = torch.from_numpy(
+                    np.asarray(users[start : start + rows_per_chunk], dtype=np.int64)
+                )
+                out[start : start + block.numel()] = net.score_grid(block, it_t).numpy()
         return out
 
     def score(self, users: np.ndarray, items: np.ndarray | None = None) -> np.ndarray:

@@ -21,6 +21,10 @@ from moodrec.models.base import Recommender
 class RecommenderService:
     """A loaded model plus its id maps and track titles; :meth:`recommend` is the fast path.
 
+    Factor models (iALS) answer through an exact norm-ordered index at large catalogues
+    (:class:`moodrec.models.mips.FactorIndex`): the same top-k as scoring every item, in a
+    few milliseconds at a million items (``benchmarks/results/serving.md``).
+
     Parameters
     ----------
     model_dir
@@ -32,6 +36,8 @@ class RecommenderService:
     def __init__(self, model_dir: Path | str, data_dir: Path | str) -> None:
         load_models()
         self.model = Recommender.load(model_dir)
+        # factor models build their exact top-k index here, not on the first request
+        self.model.prepare_serving()
         self.user_ids, self.item_ids = InteractionData.load_maps(model_dir)
         interim = Path(data_dir) / "interim"
         tracks_path = interim / "tracks.parquet"

@@ -18,6 +18,7 @@ import scipy.sparse as sp
 import torch
 
 from moodrec.models.base import ModelFitError
+from moodrec.models.deep_config import PairwiseConfig
 
 logger = logging.getLogger(__name__)
 
@@ -50,16 +51,26 @@ def bpr_batches(
     batch_size: int,
     n_negatives: int,
     rng: np.random.Generator,
+    weights: np.ndarray | None = None,
+    pool: int = 1,
 ) -> Iterator[tuple[torch.Tensor, torch.Tensor, torch.Tensor]]:
     """One epoch of shuffled ``(user, positive, negative)`` index batches.
 
-    Negatives are drawn uniformly from ``candidates`` (the warm items); a drawn negative that
-    happens to be a positive of the user is kept (at the sparsity of listening data that is
-    rare and costs less than a rejection loop at 1M items).
+    Negatives are drawn from ``candidates`` (the warm items), uniformly or with the
+    probabilities ``weights`` (same length, summing to 1); a drawn negative that happens to be
+    a positive of the user is kept (at the sparsity of listening data that is rare and costs
+    less than a rejection loop at 1M items). With ``pool > 1`` each positive gets ``pool``
+    negative candidates: the negative batch is ``(batch, pool)`` instead of ``(batch,)``.
     """
     n = users.size
     order = np.tile(rng.permutation(n), n_negatives)
-    neg = candidates[rng.integers(0, candidates.size, size=order.size)]
+    shape = (order.size,) if pool == 1 else (order.size, pool)
+    if weights is None:
+        neg = candidates[rng.integers(0, candidates.size, size=shape)]
+    else:
+        cdf = np.cumsum(weights)
+        pick = np.searchsorted(cdf, rng.random(shape) * cdf[-1], side="right")
+        neg = candidates[np.minimum(pick, candidates.size - 1)]
     for start in range(0, order.size, batch_size):
         idx = order[start : start + batch_size]
         yield (
@@ -206,6 +217,47 @@ class RowSparseAdam(torch.optim.Optimizer):
                 p.index_add_(0, idx, m / v.sqrt().add_(group["eps"]), alpha=-step_size)
 
 
+def negative_weights(
+    train: sp.csr_matrix, candidates: np.ndarray, alpha: float
+) -> np.ndarray | None:
+    """Sampling probabilities ``∝ n_users(i) ** alpha`` of ``candidates`` (None for uniform).
+
+    ``alpha = 0`` samples uniformly; ``alpha = 1`` in proportion to popularity, which makes
+    popular items the usual negatives and so keeps BPR from just learning popularity.
+    """
+    if alpha == 0:
+        return None
+    counts = np.diff(train.tocsc().indptr)[candidates].astype(np.float64)
+    w = np.power(np.maximum(counts, 1.0), alpha)
+    return w / w.sum()
+
+
+def hardest_negatives(
+    pair_scores: Callable[
+        [torch.Tensor, torch.Tensor, torch.Tensor], tuple[torch.Tensor, torch.Tensor]
+    ],
+    u: torch.Tensor,
+    i: torch.Tensor,
+    pool: torch.Tensor,
+    negative_scores: Callable[[torch.Tensor, torch.Tensor], torch.Tensor] | None = None,
+) -> torch.Tensor:
+    """Per row, the candidate of ``pool`` (``(n, m)``) the model scores highest for ``u``.
+
+    Dynamic negative sampling (Zhang et al. 2013): training on the hardest of a few uniform
+    draws approximates WARP's search for a violating negative at ``m`` forward passes.
+    ``negative_scores(u, pool) → (n, m)`` scores the candidates directly where the model has
+    a cheaper way than ``pair_scores`` on every repeated (user, positive, candidate) triple.
+    """
+    n, m = pool.shape
+    with torch.no_grad():
+        if negative_scores is not None:
+            scores = negative_scores(u, pool)
+        else:
+            s, _ = pair_scores(u.repeat_interleave(m), i.repeat_interleave(m), pool.reshape(-1))
+            scores = s[:, 1].reshape(n, m)
+    return pool[torch.arange(n), scores.argmax(1)]
+
+
 def make_optimisers(module: torch.nn.Module, lr: float) -> list[torch.optim.Optimizer]:
     """Lazy row-wise Adam for sparse embeddings, Adam for the dense rest (towers, MLPs).
 
@@ -251,8 +303,9 @@ def train_pairwise(
     train: sp.csr_matrix,
     validation: sp.csr_matrix | None,
     score_users: Callable[[np.ndarray], np.ndarray],
-    cfg: Any,
+    cfg: PairwiseConfig,
     candidates: np.ndarray | None = None,
+    negative_scores: Callable[[torch.Tensor, torch.Tensor], torch.Tensor] | None = None,
 ) -> dict[str, Any]:
     """Train ``module`` with the BPR loss, early-stopping on validation NDCG (or the loss).
 
@@ -270,10 +323,14 @@ def train_pairwise(
     score_users
         ``users → (len(users), n_items)`` numpy scores, used for validation NDCG.
     cfg
-        A :class:`~moodrec.models.deep_config.TrainingConfig` subclass with ``reg`` and
-        ``n_negatives``.
+        The model's :class:`~moodrec.models.deep_config.PairwiseConfig`: optimiser, epochs,
+        early stopping and negative sampling (``n_negatives``, ``negative_alpha``,
+        ``negative_pool``).
     candidates
         Items negatives are drawn from; default the items with training interactions.
+    negative_scores
+        ``(users, pool) → (n, m)`` scores of candidate negatives, used to pick the hardest
+        when ``cfg.negative_pool > 1`` (default: ``pair_scores`` on repeated triples).
 
     Returns
     -------
@@ -289,16 +346,23 @@ def train_pairwise(
     users, items = positive_pairs(train)
     if candidates is None:
         candidates = np.flatnonzero(np.diff(train.tocsc().indptr) > 0)
+    weights = negative_weights(train, candidates, cfg.negative_alpha)
+    pool = cfg.negative_pool
     rng = np.random.default_rng(cfg.seed)
     opts = make_optimisers(module, cfg.lr)
-    val_users = validation_users(validation, 2000, cfg.seed)
+    val_users = validation_users(validation, cfg.eval_users, cfg.seed)
     stopper = EarlyStopping(cfg.patience, higher_is_better=val_users.size > 0)
     start = time.perf_counter()
     epoch = 0
     for epoch in range(cfg.epochs):
         module.train()
         total, count = 0.0, 0
-        for u, i, j in bpr_batches(users, items, candidates, cfg.batch_size, cfg.n_negatives, rng):
+        batches = bpr_batches(
+            users, items, candidates, cfg.batch_size, cfg.n_negatives, rng, weights, pool
+        )
+        for u, i, j in batches:
+            if pool > 1:
+                j = hardest_negatives(pair_scores, u, i, j, negative_scores)
             s, penalty = pair_scores(u, i, j)
             loss = -torch.nn.functional.logsigmoid(s[:, 0] - s[:, 1]).mean() + penalty
             if not torch.isfinite(loss):

@@ -21,7 +21,13 @@ import scipy.sparse as sp
 from moodrec.evaluation.interactions import weight_matrix
 from moodrec.evaluation.metrics import evaluate_recommender
 from moodrec.models import create_model
-from moodrec.models.base import ItemFeatures, ModelError, ModelFitError, Recommender
+from moodrec.models.base import (
+    ItemFeatures,
+    ModelError,
+    ModelFitError,
+    Recommender,
+    SideInformation,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -41,13 +47,20 @@ def fit_model(
     default_weighting: str = "log",
     validation: sp.csr_matrix | None = None,
     item_features: ItemFeatures | None = None,
+    side: SideInformation | None = None,
 ) -> tuple[Recommender, float]:
-    """Create ``name`` with ``params``, weight the raw counts, fit; returns ``(model, seconds)``."""
+    """Create ``name`` with ``params``, weight the raw counts, fit; returns ``(model, seconds)``.
+
+    ``side`` (friends, item tags) is passed to the models that use it.
+    """
     weighting, model_params = split_params(params, default_weighting)
     model = create_model(name, **model_params)
     start = time.perf_counter()
     model.fit(
-        weight_matrix(train_counts, weighting), validation=validation, item_features=item_features
+        weight_matrix(train_counts, weighting),
+        validation=validation,
+        item_features=item_features,
+        side=side,
     )
     return model, time.perf_counter() - start
 
@@ -95,6 +108,7 @@ def tune_model(
     strategy: str = "grid",
     seed: int = 0,
     item_features: ItemFeatures | None = None,
+    side: SideInformation | None = None,
 ) -> TuningResult:
     """Search ``space`` for the parameters with the best validation NDCG@``k``.
 
@@ -108,12 +122,16 @@ def tune_model(
         Parameter → candidate values (``weighting`` allowed).
     base_params
         Fixed parameters every trial starts from.
+    side
+        Side information for the models that use it (built without held-out pairs).
 
     Returns
     -------
     TuningResult
-        ``trials`` has one row per trial: the parameters, ``ndcg@k``, ``fit_s``, ``status``
-        (``ok`` or the fit error). Ties keep the earlier trial.
+        ``best_params`` includes what the best model chose on validation itself
+        (:meth:`Recommender.selected_params`). ``trials`` has one row per trial: the
+        parameters, ``ndcg@k``, ``fit_s``, ``status`` (``ok`` or the fit error). Ties keep the
+        earlier trial.
 
     Raises
     ------
@@ -138,6 +156,7 @@ def tune_model(
                 default_weighting=default_weighting,
                 validation=validation,
                 item_features=item_features,
+                side=side,
             )
         except ModelFitError as exc:
             rows.append(row | {f"ndcg@{k}": float("nan"), "fit_s": np.nan, "status": str(exc)})
@@ -146,7 +165,8 @@ def tune_model(
         rows.append(row | {f"ndcg@{k}": score, "fit_s": fit_s, "status": "ok"})
         logger.info("tuning %s %s: ndcg@%d=%.4f (%.1fs)", name, trial, k, score, fit_s)
         if best is None or score > best[0]:
-            best = (score, params)
+            # what the model chose itself on validation (blend weights) is part of the result
+            best = (score, params | model.selected_params())
     if best is None:
         raise ModelFitError(
             f"tuning {name}: every trial failed ({rows[-1]['status'] if rows else ''})"

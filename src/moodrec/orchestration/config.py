@@ -110,6 +110,10 @@ class OrchestrationConfig(StageConfig):
     #: stages not to run (their report section says "not run")
     skip: list[str] = Field(default_factory=list)
     task_runner: Literal["thread", "dask"] = "thread"
+    #: threads per native pool (OpenMP, BLAS, torch) in the pipeline's process: the task
+    #: runner gives the parallelism, one thread each avoids oversubscribed, spinning cores;
+    #: ``None`` keeps the libraries' defaults (one thread per core each)
+    native_threads: int | None = Field(default=1, ge=1)
     dask: DaskConfig = DaskConfig()
     deployments: DeploymentsConfig = DeploymentsConfig()
     report: ReportConfig = ReportConfig()

@@ -10,6 +10,7 @@ from prefect.artifacts import create_markdown_artifact, create_table_artifact
 
 from moodrec.reporting import describe_checkpoint, summary_markdown, summary_rows
 from moodrec.storage import DatasetRef
+from moodrec.tasks.common import PUBLISH_CACHE
 
 
 def artifact_key(*parts: str) -> str:
@@ -17,11 +18,15 @@ def artifact_key(*parts: str) -> str:
     return re.sub(r"[^a-z0-9-]+", "-", "-".join(parts).lower()).strip("-")
 
 
-@task(name="publish-checkpoints")
+@task(name="publish-checkpoints", cache_policy=PUBLISH_CACHE, persist_result=True)
 def publish_checkpoints(
     stage: str, refs: dict[str, DatasetRef], summary: dict[str, Any], profile: str, synthetic: bool
 ) -> list[dict[str, Any]]:
-    """Publish one table of checkpoints, one table and one Markdown report of the summary."""
+    """Publish one table of checkpoints, one table and one Markdown report of the summary.
+
+    Cached on the checkpoints (:data:`~moodrec.tasks.common.PUBLISH_CACHE`): an unchanged
+    re-run adds no new artifact versions; the ones of the run that made the files stay.
+    """
     rows = [describe_checkpoint(ref) for ref in refs.values()]
     note = " (synthetic sandbox data)" if synthetic else ""
     create_table_artifact(

@@ -38,12 +38,16 @@ def _stable(value: Any) -> Any:
     return value
 
 
+@dataclasses.dataclass
 class ContentInputs(CachePolicy):
     """Cache key over task inputs: configs by value, datasets by content fingerprint.
 
     Prefect's default ``INPUTS`` policy falls back to cloudpickle for pydantic models, whose
     bytes are not guaranteed stable across processes; this policy hashes a canonical JSON form.
+    Inputs named in ``exclude`` are left out of the key.
     """
+
+    exclude: tuple[str, ...] = ()
 
     def compute_key(
         self,
@@ -52,12 +56,39 @@ class ContentInputs(CachePolicy):
         flow_parameters: dict[str, Any],
         **kwargs: Any,
     ) -> str | None:
-        payload = json.dumps(_stable(inputs or {}), sort_keys=True, default=str)
+        keyed = {k: v for k, v in (inputs or {}).items() if k not in self.exclude}
+        payload = json.dumps(_stable(keyed), sort_keys=True, default=str)
         return hashlib.blake2b(payload.encode(), digest_size=16).hexdigest()
+
+
+@dataclasses.dataclass
+class FileStat(ContentInputs):
+    """Like :class:`ContentInputs`, plus the size and modification time of the file named by
+    the ``path`` input: the key of a task whose work *is* reading that file (fingerprinting
+    a raw input), so that an unchanged file is not read again; an edited one is."""
+
+    def compute_key(
+        self,
+        task_ctx: Any,
+        inputs: dict[str, Any],
+        flow_parameters: dict[str, Any],
+        **kwargs: Any,
+    ) -> str | None:
+        path = Path(str((inputs or {}).get("path", "")))
+        if not path.is_file():
+            return None  # nothing to key on: run (and raise the task's own error)
+        st = path.stat()
+        keyed = {**inputs, "__stat__": [st.st_size, st.st_mtime_ns]}
+        return super().compute_key(task_ctx, keyed, flow_parameters, **kwargs)
 
 
 #: content of inputs + the task's own source code (a code change invalidates the cache)
 CHECKPOINT_CACHE = ContentInputs() + TASK_SOURCE
+
+#: publishing artifacts of checkpoints: keyed on the checkpoints (by fingerprint) and the
+#: task's source, not on a stage summary (it holds per-run counters such as requests sent):
+#: an unchanged re-run publishes nothing new, a changed checkpoint publishes a new version
+PUBLISH_CACHE = ContentInputs(exclude=("summary",)) + TASK_SOURCE
 
 
 def refs_intact(refs: dict[str, DatasetRef]) -> bool:
@@ -91,9 +122,18 @@ def run_checkpoint_task(
     return result
 
 
-@task(name="register-raw-input")
+@task(
+    name="register-raw-input",
+    cache_policy=FileStat() + TASK_SOURCE,
+    persist_result=True,
+)
 def register_raw_input(name: str, path: str, data_dir: str) -> DatasetRef:
-    """Fingerprint a user-supplied raw file (never modified) and record it in the manifest."""
+    """Fingerprint a user-supplied raw file (never modified) and record it in the manifest.
+
+    Cached on the file's size and modification time (:class:`FileStat`): raw inputs are
+    immutable, and reading a large log again only to learn it did not change is the very
+    work the cache saves.
+    """
     p = Path(path)
     if not p.is_file():
         raise InputDataError(f"{name}: input file {p} does not exist")

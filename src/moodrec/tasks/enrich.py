@@ -3,10 +3,19 @@
 Secrets are read from the environment inside the tasks (never task inputs, so they are in
 no cache key, parameter record or result). In a sandbox run (``sandbox=True``) the tasks use
 the fixed sandbox credentials that the local fake servers accept instead.
+
+Every task is cached (:data:`ENRICH_CACHE`) on its inputs' content, the settings that shape
+the answers and its own source, so an unchanged re-run is ``Cached`` throughout. Transport
+settings (URLs — the sandbox servers get new ports every run —, rates, retries, TTLs) are
+not in the key. The provider probe's cached result expires after ``cache.probe_ttl_s``, so a
+later run probes again. The per-batch ``_done.json`` markers stay: a run killed between a
+batch's write and its task result resumes from them.
 """
 
 from __future__ import annotations
 
+import datetime
+import json
 from pathlib import Path
 from typing import Any
 
@@ -17,6 +26,7 @@ from prefect.artifacts import (
     create_table_artifact,
     update_progress_artifact,
 )
+from prefect.cache_policies import NO_CACHE, TASK_SOURCE
 from prefect.client.schemas.objects import TaskRun
 from prefect.states import State
 
@@ -24,6 +34,7 @@ from moodrec.catalogue import Catalogue
 from moodrec.config.schema import Secrets
 from moodrec.enrich.cache import EnrichCache, cache_path
 from moodrec.enrich.stage import (
+    TABLES,
     EnrichConfig,
     build_providers,
     clear_part,
@@ -31,13 +42,38 @@ from moodrec.enrich.stage import (
     enrich_batch,
     part_done,
     read_batch,
+    result_settings,
     write_part,
     write_plan,
 )
 from moodrec.providers.base import ProviderError
-from moodrec.storage import DatasetRef
+from moodrec.storage import DatasetRef, describe_file
+from moodrec.tasks.common import ContentInputs
 
 ENRICH_DIR = ("features", "enrich")
+
+
+class EnrichInputs(ContentInputs):
+    """Content key of an enrichment task: an ``EnrichConfig`` input counts only by the
+    settings that shape the answers (the same ones the batch keys hash), not by where and
+    how fast the providers are asked."""
+
+    def compute_key(
+        self,
+        task_ctx: Any,
+        inputs: dict[str, Any],
+        flow_parameters: dict[str, Any],
+        **kwargs: Any,
+    ) -> str | None:
+        keyed = {
+            k: json.loads(result_settings(v)) if isinstance(v, EnrichConfig) else v
+            for k, v in (inputs or {}).items()
+        }
+        return super().compute_key(task_ctx, keyed, flow_parameters, **kwargs)
+
+
+#: answer-shaping config + inputs' content + the task's source
+ENRICH_CACHE = EnrichInputs() + TASK_SOURCE
 
 
 def enrich_dir(data_dir: str) -> Path:
@@ -81,9 +117,12 @@ def retry_only_retryable(task: Task[..., Any], task_run: TaskRun, state: State[A
     return False
 
 
-@task(name="enrich-plan")
+@task(name="enrich-plan", cache_policy=ENRICH_CACHE, persist_result=True)
 def plan_enrichment(tracks: DatasetRef, cfg: EnrichConfig, data_dir: str) -> dict[str, Any]:
-    """Select and split the catalogue once; returns the plan path and the batch keys."""
+    """Select and split the catalogue once.
+
+    Returns the plan path, its ``refs`` (``enrich_plan``), the batch keys and the counts.
+    """
     plan = enrich_dir(data_dir) / "enrich_plan.parquet"
     keys = write_plan(Path(tracks.path), cfg, plan)
     n_catalogue = int(pl.scan_parquet(tracks.path).select(pl.len()).collect().item())
@@ -91,10 +130,16 @@ def plan_enrichment(tracks: DatasetRef, cfg: EnrichConfig, data_dir: str) -> dic
     get_run_logger().info(
         "enrichment plan: %d of %d tracks in %d batches", n_planned, n_catalogue, len(keys)
     )
-    return {"plan": str(plan), "keys": keys, "n_catalogue": n_catalogue, "n_planned": n_planned}
+    return {
+        "plan": str(plan),
+        "refs": Catalogue(data_dir).register_many({"enrich_plan": plan}),
+        "keys": keys,
+        "n_catalogue": n_catalogue,
+        "n_planned": n_planned,
+    }
 
 
-@task(name="enrich-probe")
+@task(name="enrich-probe", cache_policy=ENRICH_CACHE, persist_result=True)
 def probe_providers(
     cfg: EnrichConfig, profile: str, data_dir: str, sandbox: bool = False
 ) -> dict[str, dict[str, str]]:
@@ -105,8 +150,21 @@ def probe_providers(
     return caps
 
 
+def probe_task(cfg: EnrichConfig) -> Task[..., dict[str, dict[str, str]]]:
+    """:func:`probe_providers` whose cached result expires after ``cache.probe_ttl_s``.
+
+    A zero TTL (or a disabled answer cache) probes on every run.
+    """
+    ttl = cfg.cache.probe_ttl_s
+    if ttl <= 0 or not cfg.cache.enabled:
+        return probe_providers.with_options(cache_policy=NO_CACHE)
+    return probe_providers.with_options(cache_expiration=datetime.timedelta(seconds=ttl))
+
+
 @task(
     name="enrich-batch",
+    cache_policy=ENRICH_CACHE,
+    persist_result=True,
     retries=3,
     retry_delay_seconds=[30, 120, 600],
     retry_condition_fn=retry_only_retryable,
@@ -125,14 +183,20 @@ def enrich_batch_task(
 
     Reads only its own rows of the plan. ``refresh`` redoes a finished batch: keys past their
     cache TTL (or failed) are fetched again, the others come from the cache. Returns
-    ``{"key", "n_tracks", "ran"}``.
+    ``{"key", "n_tracks", "ran", "refs"}`` (``refs``: the part's tables, by content, so
+    that the combine task's cache key sees them).
     """
     parts = enrich_dir(data_dir) / "enrich_parts"
     if refresh:
         clear_part(parts, key)
     batch = read_batch(Path(plan), key)
     if part_done(parts, key):
-        return {"key": key, "n_tracks": batch.height, "ran": False}
+        return {
+            "key": key,
+            "n_tracks": batch.height,
+            "ran": False,
+            "refs": part_refs(parts, key),
+        }
     providers = build_providers(cfg, _secrets(profile, sandbox))
     providers.capabilities = capabilities
     if providers.spotify is not None and "spotify" in capabilities:
@@ -141,7 +205,17 @@ def enrich_batch_task(
         tables = enrich_batch(batch, cfg, providers, cache)  # commits the cache first
     write_part(parts, key, tables)
     get_run_logger().info("batch %s (%d tracks) done", key, batch.height)
-    return {"key": key, "n_tracks": batch.height, "ran": True}
+    return {"key": key, "n_tracks": batch.height, "ran": True, "refs": part_refs(parts, key)}
+
+
+def part_refs(parts_dir: Path, key: str) -> dict[str, DatasetRef]:
+    """The tables of batch ``key``'s part, fingerprinted (not recorded in the manifest)."""
+    return {
+        f"enrich_part_{key}_{name}": describe_file(
+            f"enrich_part_{key}_{name}", parts_dir / key / f"{name}.parquet"
+        )
+        for name in TABLES
+    }
 
 
 @task(name="enrich-stale")
@@ -153,11 +227,17 @@ def count_stale(cfg: EnrichConfig, data_dir: str) -> int:
     return n
 
 
-@task(name="enrich-combine")
+@task(name="enrich-combine", cache_policy=ENRICH_CACHE, persist_result=True)
 def combine_enrichment(
-    keys: list[str], capabilities: dict[str, dict[str, str]], data_dir: str
+    keys: list[str],
+    capabilities: dict[str, dict[str, str]],
+    data_dir: str,
+    parts: dict[str, DatasetRef] | None = None,
 ) -> dict[str, Any]:
-    """Combine the finished batch parts, register the tables, publish coverage tables."""
+    """Combine the finished batch parts, register the tables, publish coverage tables.
+
+    ``parts`` (the batches' part tables by content) is read only by the cache key.
+    """
     out = enrich_dir(data_dir)
     outputs, report = combine_parts(out / "enrich_parts", keys, out, capabilities)
     refs = Catalogue(data_dir).register_many(outputs)

@@ -182,9 +182,13 @@ def profile_checkpoint(
     return {"refs": refs, "summary": summary}
 
 
-@task(name="publish-profile")
+@task(name="publish-profile", cache_policy=CHECKPOINT_CACHE, persist_result=True)
 def publish_profile(report: str, summary: dict[str, Any], profile: str, synthetic: bool) -> None:
-    """Publish the profile Markdown and one numbers table per data set as artifacts."""
+    """Publish the profile Markdown and one numbers table per data set as artifacts.
+
+    Cached on the summary (the numbers the report shows) and the report's path: an unchanged
+    re-run adds no new artifact versions.
+    """
     note = " (synthetic sandbox data)" if synthetic else ""
     create_markdown_artifact(
         key=artifact_key(profile, "profile", "report"),

@@ -15,7 +15,7 @@ from moodrec.report import build_report, render_markdown, write_report
 from moodrec.report.build import as_ref
 from moodrec.storage import DatasetRef, write_json_atomic
 from moodrec.tasks.artifacts import artifact_key
-from moodrec.tasks.common import ContentInputs
+from moodrec.tasks.common import PUBLISH_CACHE, ContentInputs
 
 #: the stage results of the last pipeline run, so ``report_flow`` can run on its own
 RESULTS_FILE = "pipeline_results.json"
@@ -107,13 +107,15 @@ def build_report_task(
     return {"refs": refs, "summary": summary, "sections": sections, "synthetic": report.synthetic}
 
 
-@task(name="publish-report")
+@task(name="publish-report", cache_policy=PUBLISH_CACHE, persist_result=True)
 def publish_report(
     sections: dict[str, str], html: DatasetRef, profile: str, synthetic: bool
 ) -> list[str]:
     """One Markdown artifact per section and a link artifact to the HTML report.
 
     Keys are stable (``<profile>-run-report-<stage>``) so the UI shows their history.
+    Cached on the sections and the HTML file's fingerprint: an unchanged re-run publishes
+    nothing new.
     """
     note = " (synthetic sandbox data)" if synthetic else ""
     keys = []

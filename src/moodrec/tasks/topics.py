@@ -7,6 +7,8 @@ from typing import Any
 
 import pandas as pd
 from prefect import get_run_logger, task
+from prefect.artifacts import create_progress_artifact
+from prefect.runtime import flow_run
 
 from moodrec.catalogue import Catalogue
 from moodrec.storage import DatasetRef, write_json_atomic, write_parquet_atomic
@@ -91,7 +93,28 @@ def topic_sweep_chunk(
     out = Catalogue(data_dir).layer_dir("reports") / "topics_sweep" / f"{name}.parquet"
     get_run_logger().info("sweep stage %d chunk %d: %s", sweep_stage, chunk, [p.name for p in mine])
     stage.run_sweep_chunk(Path(clean.path), lcfg, tcfg, mine, out)
+    report_sweep_progress(out.parent, sweep_stage, tcfg.n_sweep_tasks)
     return Catalogue(data_dir).register_many({name: out})
+
+
+def report_sweep_progress(folder: Path, sweep_stage: int, n_chunks: int) -> None:
+    """Progress artifact ``topics-sweep-progress``: chunks of this sweep stage written by
+    this flow run.
+
+    Every chunk task sets it when it finishes (counting the files, so concurrent chunks
+    agree); its versions are the sweep's history in the UI.
+    """
+    since = flow_run.scheduled_start_time.timestamp()
+    done = sum(
+        1
+        for f in folder.glob(f"topics_sweep_s{sweep_stage}_c*.parquet")
+        if f.stat().st_mtime >= since
+    )
+    create_progress_artifact(
+        100.0 * min(done, n_chunks) / n_chunks,
+        key="topics-sweep-progress",
+        description=f"topic sweep stage {sweep_stage}: {min(done, n_chunks)} of {n_chunks} chunks",
+    )
 
 
 @task(name="fit-topics", cache_policy=CHECKPOINT_CACHE, persist_result=True)
