@@ -40,13 +40,21 @@ def run(
 ) -> None:
     """Run the whole pipeline for a profile (a temporary local Prefect server if none is set)."""
     from moodrec.config import load_settings
+    from moodrec.flows.api_server import prefect_api
 
     overrides: dict[str, Any] = {"sandbox": {"seed": seed}} if seed is not None else {}
     try:
-        load_settings(profile, overrides=overrides)  # fail on bad config before any work
-        from moodrec.flows.pipeline import pipeline_flow
+        settings = load_settings(profile, overrides=overrides)  # bad config fails first
 
-        result = pipeline_flow(profile=profile, overrides=overrides or None)
+        def preload() -> None:
+            from moodrec.flows.pipeline import preload_stages
+
+            preload_stages(settings.orchestration.skip)
+
+        with prefect_api(preload):
+            from moodrec.flows.pipeline import pipeline_flow
+
+            result = pipeline_flow(profile=profile, overrides=overrides or None)
     except MoodrecError as exc:
         _fail(exc)
         return
@@ -126,10 +134,16 @@ def ingest_lastfm1k_cmd(
     )
 
 
-def _run_flow(call: Any) -> Any:
-    """Run a flow, turning moodrec's own errors into a clean exit."""
+def _run_flow(call: Any, *, temporary_server: bool = True) -> Any:
+    """Run a flow, turning moodrec's own errors into a clean exit; without
+    ``PREFECT_API_URL`` against a temporary local server (``orchestration.api_server``)."""
+    from moodrec.flows.api_server import prefect_api
+
     try:
-        return call()
+        if not temporary_server:
+            return call()
+        with prefect_api():
+            return call()
     except MoodrecError as exc:
         _fail(exc)
 
@@ -315,7 +329,7 @@ def serve(
     """Serve the deployments (pipeline form + scheduled metadata refresh); needs PREFECT_API_URL."""
     from moodrec.flows.deploy import serve_deployments
 
-    _run_flow(lambda: serve_deployments(profile, limit=limit))
+    _run_flow(lambda: serve_deployments(profile, limit=limit), temporary_server=False)
 
 
 @sandbox_app.command("serve")
@@ -323,7 +337,7 @@ def sandbox_serve(profile: ProfileOpt = "demo") -> None:
     """Start the fake Spotify / Genius / LRCLIB servers in the foreground (Ctrl-C stops)."""
     from moodrec.sandbox.servers.serve import serve_profile
 
-    _run_flow(lambda: serve_profile(profile))
+    _run_flow(lambda: serve_profile(profile), temporary_server=False)
 
 
 @config_app.command("show")

@@ -76,6 +76,23 @@ def planned_stages(skip: list[str]) -> tuple[list[str], dict[str, str]]:
     return run, not_run
 
 
+#: stages whose flows fit or load recommenders (the model registry imports torch)
+MODEL_STAGES = frozenset({"train", "evaluate", "ablation", "session"})
+
+
+def preload_stages(skip: list[str]) -> None:
+    """Import the flow modules of the stages that will run (and the model registry when one
+    of them needs it), e.g. while a temporary Prefect server starts; otherwise each stage
+    imports its libraries when it begins."""
+    run, _ = planned_stages(skip)
+    for name in run:
+        stage_flow(name)
+    if MODEL_STAGES.intersection(run):
+        from moodrec.models import load_models
+
+        load_models()
+
+
 @flow(name="moodrec-pipeline", log_prints=False)
 def pipeline_flow(
     profile: str = "demo",

@@ -1,0 +1,170 @@
+"""The Prefect API a CLI command talks to: the configured one, or a temporary local server.
+
+Without ``PREFECT_API_URL`` Prefect starts a temporary server itself when the first flow
+runs: the command first imports Prefect's whole server package (FastAPI, SQLAlchemy, the
+models; ≈ 4 s), then starts the same package again in a subprocess and waits for it (≈ 4 s),
+and only then starts the flow. :func:`prefect_api` starts that subprocess — the command line
+Prefect uses (``uvicorn prefect.server.api.server:create_app`` with the UI off and the
+ephemeral-server settings) — *before* the command imports its flows and their libraries, so
+the server boots while they load, and the command itself never imports the server package.
+The flows then run against it exactly as against Prefect's own temporary server (same
+database under ``PREFECT_HOME``, same result store), and it is stopped when the command ends.
+"""
+
+from __future__ import annotations
+
+import atexit
+import contextlib
+import logging
+import os
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+logger = logging.getLogger(__name__)
+
+#: environment Prefect gives its own temporary server (``SubprocessASGIServer``)
+EPHEMERAL_ENV = {
+    "PREFECT_UI_ENABLED": "0",
+    "PREFECT__SERVER_EPHEMERAL": "1",
+    "PREFECT__SERVER_FINAL": "1",
+}
+#: uvicorn's exit status when the port was taken between choosing and binding it
+_PORT_IN_USE = 3
+
+
+class ApiServerError(RuntimeError):
+    """The temporary Prefect server did not come up."""
+
+
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 that nothing listens on now."""
+    with contextlib.closing(socket.socket(socket.AF_INET, socket.SOCK_STREAM)) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+class TemporaryServer:
+    """A Prefect API server in a child process on 127.0.0.1 (started by :meth:`start`)."""
+
+    def __init__(self, port: int | None = None) -> None:
+        self.port = port or free_port()
+        self.process: subprocess.Popen[bytes] | None = None
+
+    @property
+    def api_url(self) -> str:
+        return f"http://127.0.0.1:{self.port}/api"
+
+    def start(self) -> TemporaryServer:
+        """Start the server process and return at once (see :meth:`wait_healthy`)."""
+        import prefect
+        from prefect.settings import get_current_settings
+
+        env = {
+            **os.environ,
+            **EPHEMERAL_ENV,
+            **get_current_settings().to_environment_variables(exclude_unset=True),
+        }
+        env.pop("PREFECT_API_URL", None)
+        args = [
+            sys.executable,
+            "-m",
+            "uvicorn",
+            "--app-dir",
+            str(Path(prefect.__file__).parent.parent),
+            "--factory",
+            "prefect.server.api.server:create_app",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(self.port),
+            "--log-level",
+            "error",
+            "--lifespan",
+            "on",
+        ]
+        self.process = subprocess.Popen(args, env=env)
+        atexit.register(self.stop)
+        logger.info("starting a temporary Prefect server on %s", self.api_url)
+        return self
+
+    def wait_healthy(self, timeout_s: float = 60.0) -> None:
+        """Block until ``/health`` answers 200; restart once on another port if the chosen
+        one was taken; raise :class:`ApiServerError` on exit or timeout."""
+        import httpx
+
+        deadline = time.monotonic() + timeout_s
+        restarted = False
+        with httpx.Client(timeout=2.0) as client:
+            while time.monotonic() < deadline:
+                assert self.process is not None, "start() first"
+                code = self.process.poll()
+                if code == _PORT_IN_USE and not restarted:
+                    self.port, restarted = free_port(), True
+                    self.start()
+                    continue
+                if code is not None:
+                    raise ApiServerError(f"the temporary Prefect server exited with status {code}")
+                try:
+                    if client.get(f"{self.api_url}/health").status_code == 200:
+                        return
+                except httpx.TransportError:
+                    pass
+                time.sleep(0.1)
+        self.stop()
+        raise ApiServerError(f"the temporary Prefect server did not answer within {timeout_s} s")
+
+    def stop(self) -> None:
+        """Terminate the server (kill it after 5 s); safe to call twice."""
+        process, self.process = self.process, None
+        if process is None or process.poll() is not None:
+            return
+        process.terminate()
+        try:
+            process.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
+@contextlib.contextmanager
+def prefect_api(preload: Callable[[], object] | None = None) -> Iterator[str]:
+    """Run the body against the configured Prefect API, or against a temporary server
+    started before ``preload`` (the command's imports) runs and stopped at the end.
+
+    Yields the API URL.
+    """
+    from prefect.settings import PREFECT_API_URL, get_current_settings, temporary_settings
+
+    configured = get_current_settings().api.url
+    if configured:
+        if preload is not None:
+            preload()
+        yield str(configured)
+        return
+    server = TemporaryServer().start()
+    try:
+        if preload is not None:
+            preload()
+        server.wait_healthy()
+        with temporary_settings({PREFECT_API_URL: server.api_url}):
+            try:
+                yield server.api_url
+            finally:
+                drain_prefect_workers()
+    finally:
+        server.stop()
+
+
+def drain_prefect_workers(timeout_s: float = 10.0) -> None:
+    """Send the run's queued logs and events to the API and stop Prefect's workers for
+    them (as ``prefect_test_harness`` does), before the server they talk to stops."""
+    from prefect.events.worker import EventsWorker
+    from prefect.logging.handlers import APILogWorker
+
+    for worker in (APILogWorker, EventsWorker):
+        with contextlib.suppress(RuntimeError):  # never started
+            worker.drain_all(timeout=timeout_s)
