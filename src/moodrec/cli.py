@@ -45,6 +45,7 @@ def run(
     overrides: dict[str, Any] = {"sandbox": {"seed": seed}} if seed is not None else {}
     try:
         settings = load_settings(profile, overrides=overrides)  # bad config fails first
+        settings.check_real_inputs()
 
         def preload() -> None:
             from moodrec.flows.pipeline import preload_stages

@@ -100,3 +100,34 @@ def test_stage_configs_are_frozen_and_strict() -> None:
         IngestConfig(source="lastfm1k")
     with pytest.raises(ValidationError, match="rating_min"):
         IngestConfig(rating_min=10, rating_max=3)
+
+
+def test_real_log_never_reads_sandbox_truth(config_env: Path) -> None:
+    # every repo profile is consistent: sandbox runs trivially, lastfm1k by its skips
+    for name in ("demo", "tiny", "lastfm1k"):
+        load_settings(name, environ={}).check_real_inputs()
+    real = load_settings("lastfm1k", environ={})
+    assert real.sandbox_inputs() == []
+    # stage by stage: the field that would read the sandbox truth is named
+    assert real.sandbox_inputs(["topics", "clusters", "genres", "session", "train"]) == [
+        "lyrics.source",
+        "clustering.source",
+        "genres.source",
+    ]
+    unskipped = load_settings(
+        "lastfm1k",
+        environ={},
+        overrides={"orchestration": {"skip": []}, "session": {"features_source": "sandbox"}},
+    )
+    with pytest.raises(ConfigError) as err:
+        unskipped.check_real_inputs()
+    for field in ("lyrics.source", "clustering.source", "genres.source", "session.features_source"):
+        assert field in str(err.value)
+    assert "orchestration.skip" in str(err.value)
+    # pointing a stage at a real file satisfies the check for that stage
+    with_file = load_settings(
+        "lastfm1k",
+        environ={},
+        overrides={"clustering": {"source": "file", "path": "tracks.parquet"}},
+    )
+    assert with_file.sandbox_inputs(["clusters"]) == []

@@ -14,9 +14,10 @@ from pydantic import Field, model_validator
 from moodrec.clustering.config import ClusteringConfig
 from moodrec.config.base import Secrets, StageConfig
 from moodrec.enrich.stage import EnrichConfig
+from moodrec.errors import ConfigError
 from moodrec.genres.config import GenresConfig
 from moodrec.models.config import RecommendConfig
-from moodrec.orchestration.config import OrchestrationConfig
+from moodrec.orchestration.config import STAGE_NAMES, OrchestrationConfig
 from moodrec.session.config import SessionConfig
 from moodrec.text.config import LyricsConfig
 from moodrec.topics.config import TopicsConfig
@@ -25,6 +26,15 @@ __all__ = ["IngestConfig", "PathsConfig", "SandboxConfig", "Secrets", "Settings"
 
 
 SandboxProfile = Literal["tiny", "demo", "large"]
+
+#: stage → the ``section.field`` whose value ``"sandbox"`` means "read the sandbox world's
+#: planted truth" (lyrics, audio features, artist genres, session item features)
+SANDBOX_INPUTS: dict[str, tuple[str, str]] = {
+    "topics": ("lyrics", "source"),
+    "clusters": ("clustering", "source"),
+    "genres": ("genres", "source"),
+    "session": ("session", "features_source"),
+}
 
 
 class SandboxConfig(StageConfig):
@@ -82,3 +92,39 @@ class Settings(StageConfig):
     session: SessionConfig = SessionConfig()
     orchestration: OrchestrationConfig = OrchestrationConfig()
     secrets: Secrets = Secrets()
+
+    def sandbox_inputs(self, stages: list[str] | tuple[str, ...] | None = None) -> list[str]:
+        """Fields (``section.field``) that make one of ``stages`` (default: every stage not
+        in ``orchestration.skip``) read the sandbox world's truth in a run whose listening
+        log is not the sandbox's; empty for sandbox runs."""
+        if self.ingest.source == "sandbox":
+            return []
+        if stages is None:
+            stages = [s for s in STAGE_NAMES if self.orchestration.runs(s)]
+        found = []
+        for stage in stages:
+            if stage in SANDBOX_INPUTS:
+                section, field = SANDBOX_INPUTS[stage]
+                if getattr(getattr(self, section), field) == "sandbox":
+                    found.append(f"{section}.{field}")
+        return found
+
+    def check_real_inputs(self, stages: list[str] | tuple[str, ...] | None = None) -> None:
+        """Refuse to mix the sandbox world's planted truth into a run on a real log.
+
+        Raises
+        ------
+        ConfigError
+            Naming each offending field and what to do instead.
+        """
+        fields = self.sandbox_inputs(stages)
+        if fields:
+            raise ConfigError(
+                f"profile {self.profile!r} reads a real listening log (ingest.source: "
+                f"{self.ingest.source}) but {', '.join(fields)} "
+                f"{'is' if len(fields) == 1 else 'are'} 'sandbox': the synthetic world's "
+                "planted truth would be mixed into real results. Point "
+                f"{'it' if len(fields) == 1 else 'them'} at real data (a file/table source "
+                "with a path; session.features_source: file or none) or add the stage to "
+                "orchestration.skip."
+            )

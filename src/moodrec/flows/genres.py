@@ -45,6 +45,7 @@ def genres_flow(profile: str = "demo", overrides: dict[str, Any] | None = None) 
         ``{"genres": {"source": "hetrec", "path": "../shared/data/hetrec2011_lastfm_2k"}}``.
     """
     settings, data_dir = stage_settings(profile, overrides)
+    settings.check_real_inputs(["genres"])
     cfg = settings.genres
     if cfg.source == "sandbox":
         inputs = _sandbox_truth(settings, data_dir)
@@ -75,12 +76,18 @@ def clusters_flow(profile: str = "demo", overrides: dict[str, Any] | None = None
     ``spotify_csv`` sources (``{"clustering": {...}}`` overrides set ``ClusteringConfig``).
     """
     settings, data_dir = stage_settings(profile, overrides)
+    settings.check_real_inputs(["clusters"])
     cfg = settings.clustering
-    inputs = _sandbox_truth(settings, data_dir)
+    if cfg.source == "sandbox":
+        inputs = _sandbox_truth(settings, data_dir)
+        tracks_ref, artists_ref = inputs["sandbox_truth_tracks"], inputs["sandbox_truth_artists"]
+    else:
+        tracks_ref = register_raw_input("cluster_source_tracks", str(cfg.path), data_dir)
+        artists_ref = None
     result = run_checkpoint_task(
         cluster_tracks,
-        inputs["sandbox_truth_tracks"],
-        inputs["sandbox_truth_artists"],
+        tracks_ref,
+        artists_ref,
         cfg,
         data_dir,
         refs_of=lambda r: r["refs"],

@@ -121,6 +121,7 @@ def pipeline_flow(
     settings, data_dir = stage_settings(profile, overrides)
     orch = settings.orchestration
     run, not_run = planned_stages(orch.skip)
+    settings.check_real_inputs(run)  # before any work, not when the stage is reached
     results: dict[str, Any] = {}
     timings: dict[str, dict[str, float]] = {}
     todo = [*run, *(["report"] if orch.runs("report") else [])]

@@ -9,6 +9,7 @@ from prefect import flow
 
 from moodrec.catalogue import Catalogue
 from moodrec.config import Settings
+from moodrec.errors import ConfigError
 from moodrec.flows.common import sandbox_world, stage_settings
 from moodrec.models import load_models
 from moodrec.models.base import ModelError
@@ -86,6 +87,13 @@ def _train(settings: Settings, data_dir: str, overrides: dict[str, Any] | None) 
     features_ref: DatasetRef | None = None
     features_summary: dict[str, Any] = {}
     if any(registry[m].scores_cold_items for m in cfg.models):
+        if settings.ingest.source != "sandbox":
+            content = [m for m in cfg.models if registry[m].scores_cold_items]
+            raise ConfigError(
+                f"recommend.models: {content} need item content features, which come from "
+                "the sandbox world only for now; a run on a real log "
+                f"(ingest.source: {settings.ingest.source}) must leave them out"
+            )
         sandbox_world(settings, data_dir)
         truth = world_dir(data_dir, settings.sandbox) / "truth" / "tracks.parquet"
         feats = run_checkpoint_task(

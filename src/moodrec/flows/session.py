@@ -30,6 +30,7 @@ def session_flow(profile: str = "demo", overrides: dict[str, Any] | None = None)
         ``{"session": {"models": ["sknn", "mood"], "max_eval_sessions": 50}}``.
     """
     settings, data_dir = stage_settings(profile, overrides)
+    settings.check_real_inputs(["session"])
     cfg = settings.session
     ingested = ingest_flow(profile, overrides)
     refs = ingested["refs"]

@@ -59,6 +59,7 @@ def topics_flow(profile: str = "demo", overrides: dict[str, Any] | None = None) 
         Nested setting overrides, e.g. ``{"lyrics": {...}, "topics": {...}}``.
     """
     settings, data_dir = stage_settings(profile, overrides)
+    settings.check_real_inputs(["topics"])
     lcfg, tcfg = settings.lyrics, settings.topics
     world = sandbox_world(settings, data_dir)["sandbox_world"] if lcfg.source == "sandbox" else None
     lyrics = run_checkpoint_task(
