@@ -9,6 +9,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from moodrec.models.base import ModelError, top_k
+from moodrec.models.bpr import BPRMF
+from moodrec.models.hybrid import HybridRecommender
 from moodrec.models.ials import IALS
 from moodrec.models.mips import FactorIndex
 
@@ -119,3 +121,38 @@ def test_ials_recommend_uses_the_index_and_matches_brute_force(
     assert model._index is not None  # the indexed path ran
     np.testing.assert_array_equal(got[0], want[0])
     np.testing.assert_array_equal(got[1], want[1])
+
+
+@settings(max_examples=25, deadline=None)
+@given(
+    seed=st.integers(0, 2**16),
+    k=st.integers(1, 12),
+    exclude_seen=st.booleans(),
+    model_cls=st.sampled_from([BPRMF, HybridRecommender]),
+)
+def test_biased_dot_product_models_use_the_index_and_match_brute_force(
+    seed: int, k: int, exclude_seen: bool, model_cls: type
+) -> None:
+    """BPR and the hybrid score ``p_u · v_i + b_i``: the index of ``[v_i, b_i]`` searched
+    with ``[p_u, 1]`` gives the brute-force top-k (exact values, so equal bit for bit)."""
+    rng = np.random.default_rng(seed)
+    n_users, n_items, f = 5, 400, 4
+    model = model_cls(factors=f)
+    seen = sp.random(n_users, n_items, density=0.05, random_state=seed, format="csr")
+    model._seen, model.n_users, model.n_items = seen.astype(np.float32), n_users, n_items
+    model.user_factors = rng.integers(-2, 3, (n_users, f)).astype(np.float32)
+    model.item_vectors = long_tail_factors(rng, n_items, f, 2)
+    model.item_bias = rng.integers(-8, 9, n_items).astype(np.float32)
+    users = np.arange(n_users)
+    model.index_min_items = 10**9
+    want = model.recommend(users, k, exclude_seen=exclude_seen)
+    assert model._index is None  # brute force ran
+    model.index_min_items = 0
+    got = model.recommend(users, k, exclude_seen=exclude_seen)
+    assert model._index is not None  # the indexed path ran
+    np.testing.assert_array_equal(got[0], want[0])
+    np.testing.assert_array_equal(got[1], want[1])
+    # new item arrays (a refit or a load) are noticed: the index is rebuilt
+    model.item_bias = model.item_bias + np.float32(10_000) * (np.arange(n_items) == 7)
+    top = model.recommend(users, 1, exclude_seen=False)[0]
+    assert (top[:, 0] == 7).all()

@@ -23,6 +23,7 @@ from torch import nn
 
 from moodrec.models.base import Recommender
 from moodrec.models.deep_config import PairwiseConfig
+from moodrec.models.mips import FactorIndex, search_users
 from moodrec.models.torch_utils import seed_torch, train_pairwise
 
 logger = logging.getLogger(__name__)
@@ -139,12 +140,44 @@ class DotProductScores:
     Mixed into a :class:`~moodrec.models.base.Recommender`; ``item_key`` is the name the item
     vectors are saved under (``item_factors`` for ``bpr``, ``item_vectors`` for ``hybrid``: the
     saved formats predate this class).
+
+    At ``index_min_items`` items or more, ``recommend`` over the whole catalogue searches a
+    :class:`~moodrec.models.mips.FactorIndex` of ``[v_i, b_i]`` with ``[p_u, 1]`` (the same
+    score as one inner product) instead of scoring every item.
     """
 
     item_key: ClassVar[str] = "item_factors"
+    #: catalogues at least this large use the index (below it one matrix product is faster)
+    index_min_items: ClassVar[int] = 50_000
     user_factors: np.ndarray
     item_vectors: np.ndarray
     item_bias: np.ndarray
+    #: ``(item_vectors, item_bias, index)``: the arrays the index was built from
+    _index: tuple[np.ndarray, np.ndarray, FactorIndex] | None = None
+
+    def factor_index(self) -> FactorIndex:
+        """The norm-ordered index of ``[v_i, b_i]``, rebuilt when either array is replaced
+        (a refit or a load; arrays are never changed in place)."""
+        built = self._index
+        if built is None or built[0] is not self.item_vectors or built[1] is not self.item_bias:
+            augmented = np.hstack([self.item_vectors, self.item_bias[:, None]])
+            built = (self.item_vectors, self.item_bias, FactorIndex(augmented.astype(np.float32)))
+            self._index = built
+        return built[2]
+
+    def prepare_serving(self) -> None:
+        if self.item_vectors.shape[0] >= self.index_min_items:
+            self.factor_index()
+
+    def _exact_top_k(
+        self, users: np.ndarray, k: int, exclude_seen: bool
+    ) -> tuple[np.ndarray, np.ndarray] | None:
+        if self.item_vectors.shape[0] < self.index_min_items:
+            return None
+        seen = self._seen_matrix() if exclude_seen else None  # type: ignore[attr-defined]
+        ones = np.ones((users.size, 1), dtype=np.float32)
+        vectors = np.hstack([self.user_factors[users], ones]).astype(np.float32)
+        return search_users(self.factor_index(), vectors, users, k, seen)
 
     def _empty_factors(self, factors: int) -> None:
         self.user_factors = np.zeros((0, factors), dtype=np.float32)

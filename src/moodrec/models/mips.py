@@ -27,6 +27,7 @@ from __future__ import annotations
 from functools import cache
 
 import numpy as np
+import scipy.sparse as sp
 from threadpoolctl import ThreadpoolController
 
 from moodrec.models.base import ModelError
@@ -187,6 +188,24 @@ class FactorIndex:
         return out_i, out_v
 
 
+def search_users(
+    index: FactorIndex,
+    user_vectors: np.ndarray,
+    users: np.ndarray,
+    k: int,
+    seen: sp.csr_matrix | None,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Exact top ``k`` for each row of ``user_vectors`` (the vectors of ``users``, in order),
+    leaving out each user's row of ``seen`` when given; ``(indices, scores)`` as
+    :meth:`moodrec.models.base.Recommender.recommend` returns them."""
+    out_i = np.empty((users.size, k), dtype=np.int64)
+    out_v = np.empty((users.size, k), dtype=np.float64)
+    for r, u in enumerate(users):
+        exclude = seen.indices[seen.indptr[u] : seen.indptr[u + 1]] if seen is not None else None
+        out_i[r], out_v[r], _ = index.search(user_vectors[r], k, exclude)
+    return out_i, out_v
+
+
 class IndexedFactorScoring:
     """Mixin for a :class:`~moodrec.models.base.Recommender` with ``user_factors`` /
     ``item_factors``: dot-product :meth:`score` and an exact indexed :meth:`recommend` path.
@@ -224,13 +243,5 @@ class IndexedFactorScoring:
     ) -> tuple[np.ndarray, np.ndarray] | None:
         if self.item_factors.shape[0] < self.index_min_items:
             return None
-        index = self.factor_index()
         seen = self._seen_matrix() if exclude_seen else None  # type: ignore[attr-defined]
-        out_i = np.empty((users.size, k), dtype=np.int64)
-        out_v = np.empty((users.size, k), dtype=np.float64)
-        for r, u in enumerate(users):
-            exclude = (
-                seen.indices[seen.indptr[u] : seen.indptr[u + 1]] if seen is not None else None
-            )
-            out_i[r], out_v[r], _ = index.search(self.user_factors[u], k, exclude)
-        return out_i, out_v
+        return search_users(self.factor_index(), self.user_factors[users], users, k, seen)
