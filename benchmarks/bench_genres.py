@@ -334,10 +334,11 @@ def bench_super_genres_real() -> dict[str, Any] | None:
                 str(k): int(v)
                 for k, v in labels["default"].value_counts(dropna=False).sort_index().items()
             },
-            "default_examples": {
-                k: labels["default"][k]
+            # pairs, not a dict: the results JSON is written with sorted keys
+            "default_examples": [
+                [k, labels["default"][k]]
                 for k in g.nodes.sort_values("support", ascending=False)["genre"].head(25)
-            },
+            ],
         }
     return out
 
@@ -428,7 +429,11 @@ def _super_genre_markdown(sg: dict[str, Any], real: dict[str, Any] | None) -> li
         *_placement_table(sg["per_seed"], sg["mean"], "mean"),
         "",
         "Tuning seeds only: "
-        + ", ".join(f"{k} {v:.3f}" for k, v in sg["mean_tuning_seeds"].items()),
+        + ", ".join(
+            f"{c} {sg['mean_tuning_seeds'][c]:.3f}"
+            for c in [*PLACEMENTS, "true_neighbour_vote"]
+            if c in sg["mean_tuning_seeds"]
+        ),
         "",
     ]
     if sg.get("holdout_per_seed"):
@@ -459,7 +464,7 @@ def _super_genre_markdown(sg: dict[str, Any], real: dict[str, Any] | None) -> li
             md += [
                 f"{name}, default: misses {r['known_misses_default']}; super-genre sizes "
                 f"{r['default_counts']}; the 25 most supported genres: "
-                + ", ".join(f"{k} → {v}" for k, v in r["default_examples"].items()),
+                + ", ".join(f"{k} → {v}" for k, v in r["default_examples"]),
                 "",
             ]
     return md
@@ -469,8 +474,7 @@ def _markdown(result: dict[str, Any]) -> str:
     md = [
         "# genres benchmark",
         "",
-        f"machine: {result['machine']['cpus']} CPUs, Python {result['machine']['python']}, "
-        f"load average {result['machine'].get('load_average_1m_at_start', '?')} at the start "
+        f"machine: {result['machine']['cpus']} CPUs, Python {result['machine']['python']} "
         "(the CPUs are shared: timings under load are upper bounds)",
         "",
     ]
@@ -478,6 +482,8 @@ def _markdown(result: dict[str, Any]) -> str:
         g, m = result["genre_graph_5000"], result["minibatch_kmeans_1m_x_12"]
         md += [
             "## Speed",
+            "",
+            f"Load average (1 min) when this section started: {g.get('load_average_1m', '?')}.",
             "",
             "| benchmark | measured | target |",
             "|---|---|---|",
@@ -528,7 +534,12 @@ def _markdown(result: dict[str, Any]) -> str:
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--sections", default="speed,quality")
+    parser.add_argument(
+        "--sections",
+        default="speed,quality",
+        help="comma-separated: speed, quality (= super_genres + clustering), super_genres, "
+        "real (the real-source part of super_genres alone), clustering",
+    )
     parser.add_argument("--seeds", default="42,1,2,3,4,5,6,7,8,9,10")
     parser.add_argument(
         "--holdout-seeds", default="11,12,13,14,15,16,17,18,19,20", help="super-genres only"
@@ -543,19 +554,20 @@ def main(argv: list[str] | None = None) -> None:
     previous = RESULTS / "genres.json"
     result: dict[str, Any] = json.loads(previous.read_text()) if previous.is_file() else {}
     result["machine"] = {
-        "load_average_1m_at_start": round(os.getloadavg()[0], 2),
         "cpus": os.cpu_count(),
         "python": platform.python_version(),
         "platform": platform.platform(),
     }
     if "speed" in sections:
+        load = round(os.getloadavg()[0], 2)
         result["genre_graph_5000"] = bench_graph()
+        result["genre_graph_5000"]["load_average_1m"] = load
         result["minibatch_kmeans_1m_x_12"] = bench_minibatch()
     if "quality" in sections:
         sections |= {"super_genres", "clustering"}
     holdout = [int(x) for x in args.holdout_seeds.split(",") if x]
     cluster_seeds = [int(x) for x in args.cluster_seeds.split(",")]
-    if sections & {"super_genres", "clustering"}:
+    if sections & {"super_genres", "real", "clustering"}:
         import tempfile
 
         quality = result.setdefault("quality", {})
@@ -563,6 +575,7 @@ def main(argv: list[str] | None = None) -> None:
             root = Path(args.workdir) if args.workdir else Path(tmp)
             if "super_genres" in sections:
                 quality["super_genres"] = bench_super_genres(seeds, holdout, root)
+            if sections & {"super_genres", "real"}:
                 quality["super_genres_real"] = bench_super_genres_real()
             if "clustering" in sections:
                 quality["clustering"] = bench_clustering(cluster_seeds, root)
