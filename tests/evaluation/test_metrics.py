@@ -115,6 +115,47 @@ def test_evaluate_matches_the_reference_with_ties_and_exclusions(seed: int) -> N
                 assert per_user.loc[u, f"{name}@{k}"] == pytest.approx(value), (u, name, k)
 
 
+def test_evaluate_agrees_with_ranx() -> None:
+    """An independent implementation (ranx, numba) on the same full-catalogue ranking.
+
+    ranx's MAP@k divides by |T|; ours (the issue's definition) by min(k, |T|), so its values
+    are rescaled before comparing. Distinct continuous scores: ranx breaks ties its own way.
+    """
+    ranx = pytest.importorskip("ranx")
+    rng = np.random.default_rng(7)
+    n_users, n_items, ks = 30, 60, (5, 10, 20)
+    scores = rng.random((n_users, n_items))
+    interactions = rng.random((n_users, n_items)) < 0.35
+    is_test = interactions & (rng.random((n_users, n_items)) < 0.4)
+    train = sp.csr_matrix((interactions & ~is_test).astype(np.float32))
+    test = sp.csr_matrix(is_test.astype(np.float32))
+    ours = evaluate_recommender(FixedScores(scores).fit(train), train, test, ks=ks)
+    per_user = ours.per_user.set_index("user")
+    assert (per_user["n_test"] > min(ks)).any()  # |T| > k for some: MAP denominators differ
+    users = per_user.index.to_numpy()
+    qrels = ranx.Qrels({f"u{u}": {f"i{i}": 1 for i in np.flatnonzero(is_test[u])} for u in users})
+    seen = train.toarray() > 0
+    run = ranx.Run(
+        {
+            f"u{u}": {f"i{i}": float(scores[u, i]) for i in range(n_items) if not seen[u, i]}
+            for u in users
+        }
+    )
+    names = {"ndcg": "ndcg", "recall": "recall", "precision": "precision"}
+    names |= {"hr": "hit_rate", "mrr": "mrr", "map": "map"}
+    metrics = [f"{theirs}@{k}" for theirs in names.values() for k in ks]
+    theirs = ranx.evaluate(qrels, run, metrics, return_mean=False)
+    order = [int(q[1:]) for q in qrels.get_query_ids()]
+    n_rel = per_user.loc[order, "n_test"].to_numpy(dtype=np.float64)
+    for ours_name, ranx_name in names.items():
+        for k in ks:
+            expected = np.asarray(theirs[f"{ranx_name}@{k}"], dtype=np.float64)
+            if ours_name == "map":
+                expected = expected * n_rel / np.minimum(n_rel, k)
+            got = per_user.loc[order, f"{ours_name}@{k}"].to_numpy()
+            np.testing.assert_allclose(got, expected, rtol=1e-9, err_msg=f"{ours_name}@{k}")
+
+
 def test_hit_matrix_ignores_padding() -> None:
     test = sp.csr_matrix(np.array([[0, 1, 1], [1, 0, 0]], dtype=np.float32))
     rec = np.array([[1, -1, 2], [2, 0, -1]])
