@@ -108,8 +108,16 @@ def test_real_log_never_reads_sandbox_truth(config_env: Path) -> None:
         load_settings(name, environ={}).check_real_inputs()
     real = load_settings("lastfm1k", environ={})
     assert real.sandbox_inputs() == []
+    # the profile reads the enrich stage's tables, which satisfy the check for every stage
+    assert real.sandbox_inputs(["topics", "clusters", "genres", "session", "train"]) == []
+    sandboxed = {
+        "lyrics": {"source": "sandbox"},
+        "clustering": {"source": "sandbox"},
+        "genres": {"source": "sandbox"},
+    }
+    back = load_settings("lastfm1k", environ={}, overrides=sandboxed)
     # stage by stage: the field that would read the sandbox truth is named
-    assert real.sandbox_inputs(["topics", "clusters", "genres", "session", "train"]) == [
+    assert back.sandbox_inputs(["topics", "clusters", "genres", "session", "train"]) == [
         "lyrics.source",
         "clustering.source",
         "genres.source",
@@ -117,7 +125,11 @@ def test_real_log_never_reads_sandbox_truth(config_env: Path) -> None:
     unskipped = load_settings(
         "lastfm1k",
         environ={},
-        overrides={"orchestration": {"skip": []}, "session": {"features_source": "sandbox"}},
+        overrides={
+            **sandboxed,
+            "orchestration": {"skip": []},
+            "session": {"features_source": "sandbox"},
+        },
     )
     with pytest.raises(ConfigError) as err:
         unskipped.check_real_inputs()

@@ -72,3 +72,42 @@ def test_topics_flow_per_language_reports_skipped(harness, config_env, tmp_path:
     np.testing.assert_allclose(tt[cols].sum(axis=1), 1.0, atol=1e-9)
     topics = pd.read_parquet(result["refs"]["topics"].path)
     assert topics["topic_key"].str.startswith("en:").all()
+
+
+def test_lyrics_file_edited_between_runs_is_read_again(harness, config_env, tmp_path: Path) -> None:
+    """``lyrics.source: file``: the file's content is in the cache key (not only its path)."""
+    rng = np.random.default_rng(5)
+    themes = [
+        np.array(words.split())
+        for words in (
+            "love heart kiss tender darling forever baby hold tonight dream",
+            "money street block hustle city gold chain corner grind paper",
+            "river mountain sun valley forest morning wind rain field stone",
+        )
+    ]
+    docs = [
+        " ".join(rng.choice(themes[i % 3], 60)) + " and the night is long for me" for i in range(90)
+    ]
+    path = tmp_path / "lyrics.csv"
+    pd.DataFrame({"track_id": range(90), "text": docs}).to_csv(path, index=False)
+    overrides = {
+        "paths": {"data_dir": str(tmp_path / "data")},
+        "lyrics": {"source": "file", "path": str(path), "phrase_rounds": 0},
+        "topics": {
+            "k_values": [3],
+            "alphas": ["symmetric"],
+            "etas": ["symmetric"],
+            "passes": 2,
+            "n_sweep_tasks": 1,
+            "min_docs": 20,
+            "tsne_perplexity": 10,
+        },
+    }
+    first = topics_flow(profile="tiny", overrides=overrides)
+    assert first["synthetic"] is False
+    assert pd.read_parquet(first["refs"]["lyrics_input"].path)["track_id"].nunique() == 90
+    pd.DataFrame({"track_id": range(60), "text": docs[:60]}).to_csv(path, index=False)
+    second = topics_flow(profile="tiny", overrides=overrides)
+    assert pd.read_parquet(second["refs"]["lyrics_input"].path)["track_id"].nunique() == 60
+    tt = pd.read_parquet(second["refs"]["track_topics"].path)
+    assert set(tt["track_id"]) <= set(range(60))

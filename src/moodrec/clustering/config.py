@@ -22,10 +22,13 @@ class ClusteringConfig(StageConfig):
 
     ``source`` picks the tracks: ``sandbox`` (the world's truth tracks), ``file`` (Parquet or
     CSV with ``track_id`` and the audio features, ``path``) or ``spotify_csv`` (the top40nl CSV,
-    which has no key, mode or instrumentalness: set ``audio_features`` accordingly).
+    which has no key, mode or instrumentalness: set ``audio_features`` accordingly) or
+    ``enrich`` (the catalogue's tracks with every audio feature from the enrich stage's
+    ``track_features``, artist genres and, when the topics stage ran, lyric topics; no
+    ``path``).
     """
 
-    source: Literal["sandbox", "file", "spotify_csv"] = "sandbox"
+    source: Literal["sandbox", "enrich", "file", "spotify_csv"] = "sandbox"
     path: Path | None = None
     methods: tuple[ClusterMethod, ...] = ("kmeans", "gmm", "agglomerative", "spectral", "hdbscan")
     k_min: int = Field(default=2, ge=2)
@@ -76,7 +79,7 @@ class ClusteringConfig(StageConfig):
 
     @model_validator(mode="after")
     def _check(self) -> ClusteringConfig:
-        if self.source != "sandbox" and self.path is None:
+        if self.source not in {"sandbox", "enrich"} and self.path is None:
             raise ValueError(f"path is required when source is {self.source!r}")
         if self.k_min > self.k_max:
             raise ValueError("k_min must not exceed k_max")

@@ -46,6 +46,49 @@ def load_cluster_tracks(cfg: ClusteringConfig, path: Path | str) -> pd.DataFrame
     return df
 
 
+def load_enrich_cluster_tracks(
+    cfg: ClusteringConfig,
+    tracks_path: Path | str,
+    features_path: Path | str,
+    artist_genres_path: Path | str | None = None,
+    track_topics_path: Path | str | None = None,
+) -> pd.DataFrame:
+    """Tracks to cluster from the enrich stage (``cfg.source == "enrich"``).
+
+    The catalogue's tracks with every one of ``cfg.audio_features`` from ``track_features``;
+    ``genres`` (list, union over providers) from ``artist_genres``; ``topic_mixture`` (the
+    ``topic_*`` shares) from the topic stage's ``track_topics`` where a track has lyrics.
+
+    Raises
+    ------
+    InputDataError
+        Missing files/columns, or no track with all the audio features.
+    """
+    from moodrec.enrich.outputs import tracks_from_enrich
+
+    tracks = tracks_from_enrich(
+        tracks_path, features_path, cfg.audio_features, require_features=True
+    )
+    if artist_genres_path is not None:
+        ag = pd.read_parquet(artist_genres_path, columns=["artist_id", "genres"])
+        ag = ag.explode("genres").dropna(subset=["genres"])
+        lists = ag.groupby("artist_id")["genres"].agg(lambda g: list(dict.fromkeys(g)))
+        tracks["genres"] = tracks["artist_id"].map(lists)
+    if track_topics_path is not None:
+        tt = pd.read_parquet(track_topics_path)
+        cols = [
+            c
+            for c in tt.columns
+            if str(c).startswith("topic_") and pd.api.types.is_numeric_dtype(tt[c])
+        ]
+        if cols:
+            mix = pd.Series(
+                list(tt[cols].to_numpy(dtype=np.float64)), index=tt["track_id"].astype(np.int64)
+            )
+            tracks["topic_mixture"] = tracks["track_id"].map(mix)
+    return tracks
+
+
 def topic_matrix(tracks: pd.DataFrame, column: str = "topic_mixture") -> pd.DataFrame | None:
     """Topic shares as columns ``topic0…`` for rows with a topic vector, or None if absent."""
     if column not in tracks.columns:

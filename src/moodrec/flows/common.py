@@ -5,7 +5,9 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from moodrec.catalogue import Catalogue
 from moodrec.config import Settings, load_settings
+from moodrec.errors import CatalogueError
 from moodrec.storage import DatasetRef
 from moodrec.tasks.common import run_checkpoint_task
 from moodrec.tasks.sandbox import generate_sandbox_world
@@ -26,3 +28,28 @@ def sandbox_world(settings: Settings, data_dir: str) -> dict[str, DatasetRef]:
         refs_of=lambda refs: refs,
         data_dir=data_dir,
     )
+
+
+def enrich_inputs(data_dir: str, names: tuple[str, ...], stage: str) -> dict[str, DatasetRef]:
+    """The catalogue's records of ``names`` (ingest/enrich checkpoints) for ``source: enrich``.
+
+    Raises
+    ------
+    CatalogueError
+        Naming the missing datasets and the stage that writes them.
+    """
+    manifest = Catalogue(data_dir).manifest
+    refs: dict[str, DatasetRef] = {}
+    missing: list[str] = []
+    for name in names:
+        try:
+            refs[name] = manifest.get(name)
+        except CatalogueError:
+            missing.append(name)
+    if missing:
+        raise CatalogueError(
+            f"{stage}: source 'enrich' reads {', '.join(missing)} from {data_dir}, which has "
+            "none yet: run the ingest and enrich stages first (moodrec run, or moodrec ingest "
+            "then moodrec enrich)"
+        )
+    return refs

@@ -11,7 +11,7 @@ from prefect import flow
 from moodrec.catalogue import Catalogue
 from moodrec.config import Settings
 from moodrec.errors import CatalogueError
-from moodrec.flows.common import sandbox_world, stage_settings
+from moodrec.flows.common import enrich_inputs, sandbox_world, stage_settings
 from moodrec.storage import DatasetRef
 from moodrec.tasks.artifacts import publish_checkpoints
 from moodrec.tasks.common import register_raw_input, run_checkpoint_task
@@ -49,6 +49,8 @@ def genres_flow(profile: str = "demo", overrides: dict[str, Any] | None = None) 
     cfg = settings.genres
     if cfg.source == "sandbox":
         inputs = _sandbox_truth(settings, data_dir)
+    elif cfg.source == "enrich":
+        inputs = enrich_inputs(data_dir, ("tracks", "track_features", "artist_genres"), "genres")
     else:
         p = Path(str(cfg.path))
         files = [p / "user_taggedartists.dat", p / "tags.dat"] if cfg.source == "hetrec" else [p]
@@ -56,14 +58,18 @@ def genres_flow(profile: str = "demo", overrides: dict[str, Any] | None = None) 
             f"genre_source_{f.stem}": register_raw_input(f"genre_source_{f.stem}", str(f), data_dir)
             for f in files
         }
-    if cfg.source == "sandbox":
-        # clusters_flow ran before: colour the song map by cluster too (fingerprint in the key)
+    if cfg.source in {"sandbox", "enrich"} and settings.clustering.source == cfg.source:
+        # clusters_flow ran before on the same tracks: colour the song map by cluster too
+        # (its fingerprint is in the key)
         with contextlib.suppress(CatalogueError):
             inputs["track_clusters"] = Catalogue(data_dir).manifest.get("track_clusters")
     result = run_checkpoint_task(
         build_genre_maps, inputs, cfg, data_dir, refs_of=lambda r: r["refs"], data_dir=data_dir
     )
-    synthetic = cfg.source == "sandbox"
+    # the enrich stage of a sandbox run asked the fake servers about the synthetic world
+    synthetic = cfg.source == "sandbox" or (
+        cfg.source == "enrich" and settings.ingest.source == "sandbox"
+    )
     publish_checkpoints("genres", result["refs"], result["summary"], settings.profile, synthetic)
     return {"data_dir": data_dir, "synthetic": synthetic, **result}
 
@@ -72,8 +78,10 @@ def genres_flow(profile: str = "demo", overrides: dict[str, Any] | None = None) 
 def clusters_flow(profile: str = "demo", overrides: dict[str, Any] | None = None) -> dict[str, Any]:
     """Clusters stage: tracks' audio features (and lyric topics) → cluster ids and profiles.
 
-    Reads the sandbox world's truth tracks, or ``clustering.path`` for the ``file`` and
-    ``spotify_csv`` sources (``{"clustering": {...}}`` overrides set ``ClusteringConfig``).
+    Reads the sandbox world's truth tracks, the enrich stage's tables (``enrich``: the
+    catalogue's tracks, their audio features, artist genres and, when the topics stage ran,
+    their lyric topics), or ``clustering.path`` for the ``file`` and ``spotify_csv`` sources
+    (``{"clustering": {...}}`` overrides set ``ClusteringConfig``).
     """
     settings, data_dir = stage_settings(profile, overrides)
     settings.check_real_inputs(["clusters"])
@@ -81,18 +89,30 @@ def clusters_flow(profile: str = "demo", overrides: dict[str, Any] | None = None
     if cfg.source == "sandbox":
         inputs = _sandbox_truth(settings, data_dir)
         tracks_ref, artists_ref = inputs["sandbox_truth_tracks"], inputs["sandbox_truth_artists"]
+    elif cfg.source == "enrich":
+        inputs = enrich_inputs(data_dir, ("tracks", "track_features", "artist_genres"), "clusters")
+        # the topics stage (before clusters in the pipeline) on the enrich lyrics: topic clusters
+        with contextlib.suppress(CatalogueError):
+            if settings.lyrics.source == "enrich":
+                inputs["track_topics"] = Catalogue(data_dir).manifest.get("track_topics")
+        tracks_ref, artists_ref = inputs["tracks"], None
     else:
         tracks_ref = register_raw_input("cluster_source_tracks", str(cfg.path), data_dir)
         artists_ref = None
+    enrich = {k: v for k, v in inputs.items() if k != "tracks"} if cfg.source == "enrich" else None
     result = run_checkpoint_task(
         cluster_tracks,
         tracks_ref,
         artists_ref,
         cfg,
         data_dir,
+        enrich,
         refs_of=lambda r: r["refs"],
         data_dir=data_dir,
     )
-    synthetic = cfg.source == "sandbox"
+    # the enrich stage of a sandbox run asked the fake servers about the synthetic world
+    synthetic = cfg.source == "sandbox" or (
+        cfg.source == "enrich" and settings.ingest.source == "sandbox"
+    )
     publish_checkpoints("clusters", result["refs"], result["summary"], settings.profile, synthetic)
     return {"data_dir": data_dir, "synthetic": synthetic, **result}

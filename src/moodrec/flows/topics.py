@@ -7,9 +7,9 @@ from typing import Any
 from prefect import flow
 
 from moodrec.catalogue import Catalogue
-from moodrec.flows.common import sandbox_world, stage_settings
+from moodrec.flows.common import enrich_inputs, sandbox_world, stage_settings
 from moodrec.tasks.artifacts import publish_checkpoints
-from moodrec.tasks.common import refs_intact, run_checkpoint_task
+from moodrec.tasks.common import refs_intact, register_raw_input, run_checkpoint_task
 from moodrec.tasks.topics import (
     clean_lyrics_task,
     fit_topics,
@@ -62,8 +62,14 @@ def topics_flow(profile: str = "demo", overrides: dict[str, Any] | None = None) 
     settings.check_real_inputs(["topics"])
     lcfg, tcfg = settings.lyrics, settings.topics
     world = sandbox_world(settings, data_dir)["sandbox_world"] if lcfg.source == "sandbox" else None
+    if lcfg.source == "enrich":
+        inputs = enrich_inputs(data_dir, ("lyrics_raw", "track_features"), "topics")
+    elif lcfg.source == "file":
+        inputs = {"lyrics_file": register_raw_input("lyrics_source", str(lcfg.path), data_dir)}
+    else:
+        inputs = None
     lyrics = run_checkpoint_task(
-        load_lyrics, lcfg, world, data_dir, refs_of=lambda r: r, data_dir=data_dir
+        load_lyrics, lcfg, world, data_dir, inputs, refs_of=lambda r: r, data_dir=data_dir
     )["lyrics_input"]
     cleaned = run_checkpoint_task(
         clean_lyrics_task, lyrics, lcfg, data_dir, refs_of=lambda r: r["refs"], data_dir=data_dir
@@ -103,6 +109,9 @@ def topics_flow(profile: str = "demo", overrides: dict[str, Any] | None = None) 
         "labels": {str(k): v for k, v in fitted["summary"]["labels"].items()},
         "map_trustworthiness": mapped["quality"]["topic_space"]["trustworthiness"],
     }
-    synthetic = lcfg.source == "sandbox"
+    # the enrich stage of a sandbox run asked the fake servers about the synthetic world
+    synthetic = lcfg.source == "sandbox" or (
+        lcfg.source == "enrich" and settings.ingest.source == "sandbox"
+    )
     publish_checkpoints("topics", refs, summary, settings.profile, synthetic)
     return {"data_dir": data_dir, "synthetic": synthetic, "refs": refs, "summary": summary}

@@ -13,7 +13,7 @@ from moodrec.domain import SUPER_GENRES
 #: the seed study's nine super-genres
 DEFAULT_SUPER_GENRES: tuple[str, ...] = SUPER_GENRES
 
-GenreSource = Literal["sandbox", "hetrec", "spotify_csv", "table"]
+GenreSource = Literal["sandbox", "enrich", "hetrec", "spotify_csv", "table"]
 
 
 class GenresConfig(StageConfig):
@@ -22,7 +22,8 @@ class GenresConfig(StageConfig):
     ``source`` picks the reader: ``sandbox`` (the generated world's truth artists), ``hetrec``
     (HetRec 2011 Last.fm tag assignments, ``path`` = the dataset folder), ``spotify_csv`` (the
     top40nl CSV with an ``Artist_Genres`` column, ``path`` = the file) or ``table`` (a Parquet
-    or CSV file with columns ``artist, genre, weight``).
+    or CSV file with columns ``artist, genre, weight``) or ``enrich`` (the enrich stage's
+    ``artist_genres`` and ``track_features`` of the catalogue's tracks; no ``path``).
     """
 
     source: GenreSource = "sandbox"
@@ -95,7 +96,7 @@ class GenresConfig(StageConfig):
 
     @model_validator(mode="after")
     def _path_for_files(self) -> GenresConfig:
-        if self.source != "sandbox" and self.path is None:
+        if self.source not in {"sandbox", "enrich"} and self.path is None:
             raise ValueError(f"path is required when source is {self.source!r}")
         if len(set(self.super_genres)) != len(self.super_genres) or not self.super_genres:
             raise ValueError("super_genres must be a non-empty list without duplicates")

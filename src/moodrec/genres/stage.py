@@ -7,6 +7,7 @@ files they return.
 from __future__ import annotations
 
 import logging
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -14,7 +15,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from moodrec.domain import CONTINUOUS_AUDIO_FEATURES
+from moodrec.domain import AUDIO_FEATURES, CONTINUOUS_AUDIO_FEATURES
 from moodrec.errors import InputDataError
 from moodrec.genres.config import GenresConfig
 from moodrec.genres.embedding import embed_genres, shortest_path_matrix, track_genre_vectors
@@ -50,14 +51,25 @@ GENRE_OUTPUTS = {
 }
 
 
-def load_genre_source(cfg: GenresConfig, truth_dir: Path | None = None) -> pd.DataFrame:
+def load_genre_source(
+    cfg: GenresConfig, truth_dir: Path | None = None, enrich: Mapping[str, Path] | None = None
+) -> pd.DataFrame:
     """The tidy ``artist, genre, weight`` table of ``cfg.source``.
+
+    ``enrich`` maps ``artist_genres`` (and, for :func:`load_tracks`, ``tracks`` and
+    ``track_features``) to the enrich stage's files for ``source: enrich``.
 
     Raises
     ------
     InputDataError
         When the source needs a folder/file that is absent.
     """
+    if cfg.source == "enrich":
+        if enrich is None or "artist_genres" not in enrich:
+            raise InputDataError("genres source 'enrich' needs the enrich stage's artist_genres")
+        from moodrec.enrich.outputs import genre_table_from_enrich  # (imports the providers)
+
+        return genre_table_from_enrich(enrich["artist_genres"])
     if cfg.source == "sandbox":
         if truth_dir is None:
             raise InputDataError("source 'sandbox' needs the world's truth folder")
@@ -72,8 +84,30 @@ def load_genre_source(cfg: GenresConfig, truth_dir: Path | None = None) -> pd.Da
     return read_genre_table(path)
 
 
-def load_tracks(cfg: GenresConfig, truth_dir: Path | None = None) -> pd.DataFrame | None:
-    """Tracks with ``track_id, artist`` (genre-table key), names and audio features, or None."""
+def load_tracks(
+    cfg: GenresConfig,
+    truth_dir: Path | None = None,
+    enrich: Mapping[str, Path] | None = None,
+    artists: Collection[str] | None = None,
+) -> pd.DataFrame | None:
+    """Tracks with ``track_id, artist`` (genre-table key), names and audio features, or None.
+
+    ``source: enrich``: the catalogue's tracks of ``artists`` (the genre table's artists;
+    default all), audio features from the enrich stage where a provider gave them (NaN
+    otherwise).
+    """
+    if cfg.source == "enrich":
+        if enrich is None or not {"tracks", "track_features"} <= set(enrich):
+            raise InputDataError(
+                "genres source 'enrich' needs the catalogue's tracks and the enrich stage's "
+                "track_features"
+            )
+        from moodrec.enrich.outputs import tracks_from_enrich
+
+        t = tracks_from_enrich(enrich["tracks"], enrich["track_features"], AUDIO_FEATURES)
+        if artists is not None:
+            t = t[t["artist"].isin(set(artists))].reset_index(drop=True)
+        return t
     if cfg.source == "sandbox" and truth_dir is not None:
         t = pd.read_parquet(Path(truth_dir) / "tracks.parquet")
         return t.assign(artist=t["artist_id"].astype(str))
@@ -95,11 +129,12 @@ def placement_audio_profiles(
         return None
     if cfg.super_genre_method != "label_propagation":
         return None
-    cols = [f for f in PROFILE_FEATURES if f in tracks.columns]
-    if not cols:
+    cols = [f for f in PROFILE_FEATURES if f in tracks.columns and tracks[f].notna().any()]
+    complete = tracks.dropna(subset=cols) if cols else tracks.iloc[:0]
+    if complete.empty:
         logger.info("tracks have no audio features: super-genre placement without audio")
         return None
-    return genre_audio_profiles(table, tracks, cols)
+    return genre_audio_profiles(table, complete, cols)
 
 
 @dataclass(frozen=True)
@@ -163,9 +198,31 @@ def run_genres_stage(
             "n": len(vecs),
             "without_genre_vector": int((vecs["n_genres"] == 0).sum()),
         }
-        out["song_map"] = _song_map(
-            tracks, table, vecs, analysis.genres, cfg, path("song_map"), clusters
+        # the map places tracks by their audio features: those without any are left out
+        feats = [c for c in MAP_FEATURES if c in tracks.columns]
+        has_audio = (
+            tracks[feats].notna().any(axis=1).to_numpy()
+            if feats
+            else np.zeros(len(tracks), dtype=bool)
         )
+        report["song_map"] = {
+            "tracks": int(has_audio.sum()),
+            "without_audio": int((~has_audio).sum()),
+        }
+        if has_audio.sum() >= 3:
+            keep = np.flatnonzero(has_audio)
+            out["song_map"] = _song_map(
+                tracks.iloc[keep].reset_index(drop=True),
+                table,
+                vecs.iloc[keep].reset_index(drop=True),
+                analysis.genres,
+                cfg,
+                path("song_map"),
+                clusters,
+            )
+        else:
+            report["song_map"]["skipped"] = "fewer than 3 tracks with audio features"
+            logger.warning("song map skipped: %d tracks with audio features", has_audio.sum())
     else:
         report["tracks"] = None
         logger.info("no tracks for source %s: no per-track vectors or song map", cfg.source)

@@ -11,13 +11,19 @@ from prefect import get_run_logger, task
 
 from moodrec.catalogue import Catalogue
 from moodrec.clustering.config import ClusteringConfig
-from moodrec.clustering.stage import load_cluster_tracks, run_clusters_stage
+from moodrec.clustering.stage import (
+    load_cluster_tracks,
+    load_enrich_cluster_tracks,
+    run_clusters_stage,
+)
 from moodrec.genres.config import GenresConfig
 from moodrec.genres.stage import load_genre_source, load_tracks, run_genres_stage
 from moodrec.storage import DatasetRef
 from moodrec.tasks.common import CHECKPOINT_CACHE
 
 _LAYERS = ("interim", "features", "reports")
+#: catalogue datasets that ``source: enrich`` reads
+ENRICH_INPUTS = ("tracks", "track_features", "artist_genres", "lyrics_raw")
 
 
 def _layer_dirs(data_dir: str) -> dict[str, Path]:
@@ -32,15 +38,17 @@ def build_genre_maps(
     """Genre graph, super-genres, embeddings, per-track vectors and song map.
 
     ``inputs`` holds the fingerprinted source files (the cache key covers their content);
-    ``sandbox_truth_artists`` points at the sandbox world's truth folder; an optional
+    ``sandbox_truth_artists`` points at the sandbox world's truth folder; ``tracks``,
+    ``track_features`` and ``artist_genres`` are the enrich stage's tables; an optional
     ``track_clusters`` (from ``clusters_flow``) adds "cluster" to the song map's colourings.
     Returns ``{"refs": {name: DatasetRef}, "summary": dict}``.
     """
     logger = get_run_logger()
     truth = inputs.get("sandbox_truth_artists")
     truth_dir = Path(truth.path).parent if truth is not None else None
-    table = load_genre_source(cfg, truth_dir)
-    tracks = load_tracks(cfg, truth_dir)
+    enrich = {k: Path(inputs[k].path) for k in ENRICH_INPUTS if k in inputs}
+    table = load_genre_source(cfg, truth_dir, enrich)
+    tracks = load_tracks(cfg, truth_dir, enrich, artists=table["artist"].unique())
     clusters_ref = inputs.get("track_clusters")
     clusters = None
     if clusters_ref is not None:
@@ -61,14 +69,29 @@ def build_genre_maps(
 
 @task(name="cluster-tracks", cache_policy=CHECKPOINT_CACHE, persist_result=True)
 def cluster_tracks(
-    tracks_ref: DatasetRef, artists_ref: DatasetRef | None, cfg: ClusteringConfig, data_dir: str
+    tracks_ref: DatasetRef,
+    artists_ref: DatasetRef | None,
+    cfg: ClusteringConfig,
+    data_dir: str,
+    enrich: dict[str, DatasetRef] | None = None,
 ) -> dict[str, Any]:
     """Cluster tracks by audio features and lyric topics; write labels, candidates, profiles.
 
+    ``enrich`` (``source: enrich``): ``track_features``, ``artist_genres`` and optional
+    ``track_topics`` beside the catalogue's ``tracks_ref``.
     Returns ``{"refs": {name: DatasetRef}, "summary": dict}``.
     """
     logger = get_run_logger()
-    if cfg.source == "sandbox":
+    if cfg.source == "enrich":
+        paths = {k: Path(v.path) for k, v in (enrich or {}).items()}
+        tracks = load_enrich_cluster_tracks(
+            cfg,
+            tracks_ref.path,
+            paths["track_features"],
+            paths.get("artist_genres"),
+            paths.get("track_topics"),
+        )
+    elif cfg.source == "sandbox":
         tracks = pd.read_parquet(tracks_ref.path)
     else:
         tracks = load_cluster_tracks(cfg, tracks_ref.path)

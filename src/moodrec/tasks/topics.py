@@ -52,11 +52,20 @@ def _paths(data_dir: str, *names: str) -> dict[str, Path]:
 
 @task(name="load-lyrics", cache_policy=CHECKPOINT_CACHE, persist_result=True)
 def load_lyrics(
-    cfg: LyricsConfig, world: DatasetRef | None, data_dir: str
+    cfg: LyricsConfig,
+    world: DatasetRef | None,
+    data_dir: str,
+    inputs: dict[str, DatasetRef] | None = None,
 ) -> dict[str, DatasetRef]:
-    """Read the lyrics table (sandbox world or file) into ``interim/lyrics_input.parquet``."""
+    """Read the lyrics table into ``interim/lyrics_input.parquet``.
+
+    From the sandbox ``world``, or ``inputs``: the registered lyrics file (``lyrics_file``)
+    or the enrich stage's ``lyrics_raw`` and ``track_features``; their fingerprints are in
+    the cache key, so an edited file or a new enrich run is read again.
+    """
     truth = Path(world.path).parent / "truth" if world is not None else None
-    frame = stage.read_lyrics_table(cfg, truth)
+    enrich = {k: Path(v.path) for k, v in (inputs or {}).items()}
+    frame = stage.read_lyrics_table(cfg, truth, enrich)
     path = write_parquet_atomic(frame, topic_path(data_dir, "lyrics_input"))
     get_run_logger().info("lyrics input: %d rows from %s", len(frame), cfg.source)
     return Catalogue(data_dir).register_many({"lyrics_input": path})

@@ -17,10 +17,11 @@ class LyricsConfig(StageConfig):
 
     ``source`` picks the input: the sandbox world's lyrics (raw Genius-style text) or a
     Parquet/CSV/JSON file with columns ``track_id``, ``text`` and optional ``source``,
-    ``language``, ``valence``.
+    ``language``, ``valence``, or ``enrich`` (the enrich stage's ``lyrics_raw``, one text per
+    track from the provider that found it, valence from its ``track_features``; no ``path``).
     """
 
-    source: Literal["sandbox", "file"] = "sandbox"
+    source: Literal["sandbox", "enrich", "file"] = "sandbox"
     path: Path | None = None
     # Texts longer than this are cut (after artifact removal) and reported as truncated.
     max_chars: int = Field(default=20_000, gt=0)

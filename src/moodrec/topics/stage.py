@@ -7,7 +7,7 @@ tasks in :mod:`moodrec.tasks.topics` are thin wrappers around them.
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -43,19 +43,30 @@ logger = logging.getLogger(__name__)
 LYRICS_COLUMNS = ("track_id", "text", "source")
 
 
-def read_lyrics_table(cfg: LyricsConfig, sandbox_truth: Path | None = None) -> pd.DataFrame:
+def read_lyrics_table(
+    cfg: LyricsConfig,
+    sandbox_truth: Path | None = None,
+    enrich: Mapping[str, Path] | None = None,
+) -> pd.DataFrame:
     """The lyrics input table: ``track_id``, ``text``, ``source`` (+ ``language``, ``valence``).
 
     ``sandbox``: the world's raw (artifact-laden) lyrics; the language is *not* taken from
     the truth (the stage detects it); ``valence`` comes from the world's audio features (the
     stand-in for the audio-features provider) and only colours the map. ``file``: Parquet,
-    CSV or JSON with at least ``track_id`` and ``text``.
+    CSV or JSON with at least ``track_id`` and ``text``. ``enrich``: the enrich stage's
+    ``lyrics_raw`` (and ``track_features`` for valence), paths given in ``enrich``.
 
     Raises
     ------
     InputDataError
         Missing file or columns.
     """
+    if cfg.source == "enrich":
+        if enrich is None or "lyrics_raw" not in enrich:
+            raise InputDataError("lyrics source 'enrich' needs the enrich stage's lyrics_raw")
+        from moodrec.enrich.outputs import lyrics_from_enrich  # (imports the providers)
+
+        return lyrics_from_enrich(enrich["lyrics_raw"], enrich.get("track_features"))
     if cfg.source == "sandbox":
         if sandbox_truth is None:
             raise InputDataError("lyrics source is 'sandbox' but no sandbox world was given")

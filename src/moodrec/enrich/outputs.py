@@ -1,0 +1,202 @@
+"""Read the enrich stage's tables as inputs of later stages (``source: enrich``).
+
+The enrich stage writes what the providers answered (see :mod:`moodrec.enrich.stage`);
+these readers turn it into the inputs that the genres, clusters and topics stages take from
+the sandbox truth or a file otherwise:
+
+- :func:`genre_table_from_enrich`: ``artist_genres`` → tidy ``artist, genre, weight``;
+- :func:`tracks_from_enrich`: the catalogue's enriched tracks + ``track_features``;
+- :func:`lyrics_from_enrich`: ``lyrics_raw`` → ``track_id, text, source (+ valence)``.
+
+Nothing is invented for what the providers could not reach: a track without features keeps
+NaN features, an artist without genres has no genre row, a track without lyrics has no text
+row; each reader says how many it had (the stages report it).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from moodrec.domain import AUDIO_FEATURES
+from moodrec.errors import InputDataError
+
+logger = logging.getLogger(__name__)
+
+#: enrich checkpoints the readers take, by catalogue name
+ENRICH_DATASETS: tuple[str, ...] = ("track_features", "artist_genres", "lyrics_raw")
+
+
+def _read(path: Path | str, columns: Sequence[str], what: str) -> pd.DataFrame:
+    p = Path(path)
+    if not p.is_file():
+        raise InputDataError(f"{what}: {p} does not exist (run the enrich stage first)")
+    frame = pd.read_parquet(p)
+    missing = sorted(set(columns) - set(frame.columns))
+    if missing:
+        raise InputDataError(f"{what}: {p} lacks column(s) {missing}")
+    return frame
+
+
+def best_features(features: pd.DataFrame, names: Sequence[str]) -> pd.DataFrame:
+    """One row per track: the provider row with the most non-null ``names``.
+
+    Ties keep the earlier row (the enrich stage writes providers in its configured order).
+    Returns ``track_id, feature_provider`` + ``names`` (absent names are NaN columns).
+    """
+    cols = [n for n in names if n in features.columns]
+    f = features.reset_index(drop=True)
+    filled = f[cols].notna().sum(axis=1) if cols else pd.Series(0, index=f.index)
+    order = (
+        pd.DataFrame({"track_id": f["track_id"], "filled": filled, "pos": np.arange(len(f))})
+        .sort_values(["track_id", "filled", "pos"], ascending=[True, False, True])
+        .drop_duplicates("track_id")
+    )
+    best = f.loc[order.index]
+    out = pd.DataFrame(
+        {
+            "track_id": best["track_id"].astype(np.int64).to_numpy(),
+            "feature_provider": best["provider"].astype(str).to_numpy(),
+        }
+    )
+    for n in names:
+        out[n] = best[n].astype(np.float64).to_numpy() if n in best else np.nan
+    return out[out[list(names)].notna().any(axis=1)].reset_index(drop=True)
+
+
+def genre_table_from_enrich(artist_genres_path: Path | str) -> pd.DataFrame:
+    """Tidy ``artist, genre, weight`` from the enrich ``artist_genres`` table.
+
+    ``artist`` is the catalogue's ``artist_id`` as a string (the key :func:`tracks_from_enrich`
+    gives its tracks); providers' genre lists are unweighted, so every weight is 1. An artist
+    with genres from two providers gets the union.
+
+    Raises
+    ------
+    InputDataError
+        Missing file or columns, or no artist with a genre (e.g. a Spotify app in
+        development mode, which gets no genres since 2026).
+    """
+    from moodrec.genres.sources import validate_genre_table
+
+    path = Path(artist_genres_path)
+    ag = _read(path, ["artist_id", "provider", "genres"], "artist genres")
+    rows = ag[["artist_id", "genres"]].explode("genres").dropna(subset=["genres"])
+    rows = rows[rows["genres"].astype(str).str.strip() != ""]
+    if rows.empty:
+        raise InputDataError(
+            f"artist genres: {path} holds no genre for any artist (providers: "
+            f"{sorted(ag['provider'].astype(str).unique())}); the enrich coverage report says "
+            "which genre lookups were unavailable. Use a genre file (genres.source: table, "
+            "hetrec or spotify_csv) instead."
+        )
+    table = pd.DataFrame(
+        {
+            "artist": rows["artist_id"].astype(np.int64).astype(str).to_numpy(),
+            "genre": rows["genres"].astype(str).str.strip().str.lower().to_numpy(),
+            "weight": 1.0,
+        }
+    ).drop_duplicates(["artist", "genre"])
+    return validate_genre_table(table, str(path))
+
+
+def tracks_from_enrich(
+    tracks_path: Path | str,
+    features_path: Path | str,
+    feature_names: Sequence[str],
+    *,
+    require_features: bool = False,
+) -> pd.DataFrame:
+    """The enriched tracks with names and audio features.
+
+    Parameters
+    ----------
+    tracks_path
+        The catalogue's ``tracks`` table (``track_id, artist_id, artist_name, track_name``).
+    features_path
+        The enrich ``track_features`` table.
+    feature_names
+        Audio features to carry (NaN where no provider answered).
+    require_features
+        Keep only tracks with every one of ``feature_names`` (clustering); otherwise every
+        catalogue track, with NaN features where no provider answered.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``track_id, artist_id, artist`` (str artist id), ``artist_name, name,
+        feature_provider`` + ``feature_names``.
+
+    Raises
+    ------
+    InputDataError
+        Missing files/columns, or ``require_features`` and no track has all features.
+    """
+    catalogue = _read(tracks_path, ["track_id", "artist_id", "artist_name", "track_name"], "tracks")
+    feats = best_features(
+        _read(features_path, ["track_id", "provider"], "track features"), feature_names
+    )
+    base = pd.DataFrame(
+        {
+            "track_id": catalogue["track_id"].astype(np.int64).to_numpy(),
+            "artist_id": catalogue["artist_id"].astype(np.int64).to_numpy(),
+            "artist": catalogue["artist_id"].astype(np.int64).astype(str).to_numpy(),
+            "artist_name": catalogue["artist_name"].astype(str).to_numpy(),
+            "name": catalogue["track_name"].astype(str).to_numpy(),
+        }
+    )
+    if require_features:
+        feats = feats[feats[list(feature_names)].notna().all(axis=1)]
+        if feats.empty:
+            raise InputDataError(
+                f"track features: no track in {features_path} has all of "
+                f"{list(feature_names)} (audio features are closed to apps created after "
+                "November 2024; the enrich coverage report says which provider answered). "
+                "Use a features file (source: file) instead."
+            )
+        return base.merge(feats, on="track_id", how="inner").reset_index(drop=True)
+    if feats.empty:
+        logger.warning("track features: no track has any audio feature in %s", features_path)
+    out = base.merge(feats, on="track_id", how="left")
+    for n in feature_names:
+        out[n] = out[n].astype(np.float64)
+    return out
+
+
+def lyrics_from_enrich(
+    lyrics_path: Path | str, features_path: Path | str | None = None
+) -> pd.DataFrame:
+    """``track_id, text, source`` (the provider) from the enrich ``lyrics_raw`` table.
+
+    One text per track (the first provider that found it); ``valence`` from
+    ``track_features`` when a provider gave it (it only colours the topic map).
+
+    Raises
+    ------
+    InputDataError
+        Missing file/columns, or no lyrics at all (Genius blocked and LRCLIB unreachable).
+    """
+    raw = _read(lyrics_path, ["track_id", "provider", "text"], "lyrics")
+    raw = raw[raw["text"].notna() & (raw["text"].astype(str).str.strip() != "")]
+    if raw.empty:
+        raise InputDataError(
+            f"lyrics: {lyrics_path} holds no lyrics (the enrich coverage report says which "
+            "lyrics providers were blocked or unreachable). Use a lyrics file (source: file)."
+        )
+    raw = raw.drop_duplicates("track_id", keep="first")
+    out = pd.DataFrame(
+        {
+            "track_id": raw["track_id"].astype(np.int64).to_numpy(),
+            "text": raw["text"].astype(str).to_numpy(),
+            "source": raw["provider"].astype(str).to_numpy(),
+        }
+    )
+    if features_path is not None and Path(features_path).is_file():
+        # the same provider row as every other stage takes (the most complete one)
+        val = best_features(pd.read_parquet(features_path), AUDIO_FEATURES)
+        out = out.merge(val[["track_id", "valence"]], on="track_id", how="left")
+    return out
