@@ -27,8 +27,9 @@ from moodrec.errors import InputDataError
 
 logger = logging.getLogger(__name__)
 
-#: enrich checkpoints the readers take, by catalogue name
-ENRICH_DATASETS: tuple[str, ...] = ("track_features", "artist_genres", "lyrics_raw")
+#: catalogue datasets (ingest + enrich checkpoints) that ``source: enrich`` reads, per use
+TRACK_INPUTS: tuple[str, ...] = ("tracks", "track_features", "artist_genres")
+LYRICS_INPUTS: tuple[str, ...] = ("lyrics_raw", "track_features")
 
 
 def _read(path: Path | str, columns: Sequence[str], what: str) -> pd.DataFrame:

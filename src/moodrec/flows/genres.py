@@ -10,6 +10,7 @@ from prefect import flow
 
 from moodrec.catalogue import Catalogue
 from moodrec.config import Settings
+from moodrec.enrich.outputs import TRACK_INPUTS
 from moodrec.errors import CatalogueError
 from moodrec.flows.common import enrich_inputs, sandbox_world, stage_settings
 from moodrec.storage import DatasetRef
@@ -50,7 +51,7 @@ def genres_flow(profile: str = "demo", overrides: dict[str, Any] | None = None) 
     if cfg.source == "sandbox":
         inputs = _sandbox_truth(settings, data_dir)
     elif cfg.source == "enrich":
-        inputs = enrich_inputs(data_dir, ("tracks", "track_features", "artist_genres"), "genres")
+        inputs = enrich_inputs(data_dir, TRACK_INPUTS, "genres")
     else:
         p = Path(str(cfg.path))
         files = [p / "user_taggedartists.dat", p / "tags.dat"] if cfg.source == "hetrec" else [p]
@@ -90,7 +91,7 @@ def clusters_flow(profile: str = "demo", overrides: dict[str, Any] | None = None
         inputs = _sandbox_truth(settings, data_dir)
         tracks_ref, artists_ref = inputs["sandbox_truth_tracks"], inputs["sandbox_truth_artists"]
     elif cfg.source == "enrich":
-        inputs = enrich_inputs(data_dir, ("tracks", "track_features", "artist_genres"), "clusters")
+        inputs = enrich_inputs(data_dir, TRACK_INPUTS, "clusters")
         # the topics stage (before clusters in the pipeline) on the enrich lyrics: topic clusters
         with contextlib.suppress(CatalogueError):
             if settings.lyrics.source == "enrich":

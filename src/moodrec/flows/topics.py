@@ -7,6 +7,7 @@ from typing import Any
 from prefect import flow
 
 from moodrec.catalogue import Catalogue
+from moodrec.enrich.outputs import LYRICS_INPUTS
 from moodrec.flows.common import enrich_inputs, sandbox_world, stage_settings
 from moodrec.tasks.artifacts import publish_checkpoints
 from moodrec.tasks.common import refs_intact, register_raw_input, run_checkpoint_task
@@ -63,7 +64,7 @@ def topics_flow(profile: str = "demo", overrides: dict[str, Any] | None = None) 
     lcfg, tcfg = settings.lyrics, settings.topics
     world = sandbox_world(settings, data_dir)["sandbox_world"] if lcfg.source == "sandbox" else None
     if lcfg.source == "enrich":
-        inputs = enrich_inputs(data_dir, ("lyrics_raw", "track_features"), "topics")
+        inputs = enrich_inputs(data_dir, LYRICS_INPUTS, "topics")
     elif lcfg.source == "file":
         inputs = {"lyrics_file": register_raw_input("lyrics_source", str(lcfg.path), data_dir)}
     else:

@@ -16,14 +16,13 @@ from moodrec.clustering.stage import (
     load_enrich_cluster_tracks,
     run_clusters_stage,
 )
+from moodrec.enrich.outputs import TRACK_INPUTS
 from moodrec.genres.config import GenresConfig
 from moodrec.genres.stage import load_genre_source, load_tracks, run_genres_stage
 from moodrec.storage import DatasetRef
 from moodrec.tasks.common import CHECKPOINT_CACHE
 
 _LAYERS = ("interim", "features", "reports")
-#: catalogue datasets that ``source: enrich`` reads
-ENRICH_INPUTS = ("tracks", "track_features", "artist_genres", "lyrics_raw")
 
 
 def _layer_dirs(data_dir: str) -> dict[str, Path]:
@@ -46,7 +45,7 @@ def build_genre_maps(
     logger = get_run_logger()
     truth = inputs.get("sandbox_truth_artists")
     truth_dir = Path(truth.path).parent if truth is not None else None
-    enrich = {k: Path(inputs[k].path) for k in ENRICH_INPUTS if k in inputs}
+    enrich = {k: Path(inputs[k].path) for k in TRACK_INPUTS if k in inputs}
     table = load_genre_source(cfg, truth_dir, enrich)
     tracks = load_tracks(cfg, truth_dir, enrich, artists=table["artist"].unique())
     clusters_ref = inputs.get("track_clusters")
