@@ -6,6 +6,8 @@ stage cannot drift apart.
 
 from __future__ import annotations
 
+from typing import Any
+
 #: The seed study's twelve Spotify audio features, in the order the Web API documents them.
 AUDIO_FEATURES: tuple[str, ...] = (
     "danceability",
@@ -39,3 +41,16 @@ SUPER_GENRES: tuple[str, ...] = (
     "metal",
     "experimental",
 )
+
+
+def topic_share_columns(frame: Any) -> list[str]:
+    """The topic-share columns of a ``track_topics`` table, in order.
+
+    Named ``topic_<k>`` / ``topic_<lang>_<k>`` (:func:`moodrec.topics.lda.topic_column`) and
+    numeric; ``dominant_topic``/``dominant_topic_key`` and ``language`` are not shares.
+    """
+    return [
+        str(c)
+        for c in frame.columns
+        if str(c).startswith("topic_") and frame[c].dtype.kind in "fiu"
+    ]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 from pathlib import Path
 from typing import Any
@@ -11,6 +12,7 @@ import pandas as pd
 
 from moodrec.clustering.config import ClusteringConfig
 from moodrec.clustering.methods import cluster_profiles, feature_matrix, select_clustering
+from moodrec.domain import topic_share_columns
 from moodrec.errors import InputDataError
 from moodrec.storage import write_json_atomic, write_parquet_atomic
 
@@ -64,23 +66,21 @@ def load_enrich_cluster_tracks(
     InputDataError
         Missing files/columns, or no track with all the audio features.
     """
-    from moodrec.enrich.outputs import tracks_from_enrich
+    from moodrec.enrich.outputs import genre_table_from_enrich, tracks_from_enrich
 
     tracks = tracks_from_enrich(
         tracks_path, features_path, cfg.audio_features, require_features=True
     )
     if artist_genres_path is not None:
-        ag = pd.read_parquet(artist_genres_path, columns=["artist_id", "genres"])
-        ag = ag.explode("genres").dropna(subset=["genres"])
-        lists = ag.groupby("artist_id")["genres"].agg(lambda g: list(dict.fromkeys(g)))
-        tracks["genres"] = tracks["artist_id"].map(lists)
+        # the genres stage's table (normalised names, union over providers); none is no error
+        # here: genres only label the cluster profiles
+        with contextlib.suppress(InputDataError):
+            table = genre_table_from_enrich(artist_genres_path)
+            lists = table.groupby("artist")["genre"].agg(list)
+            tracks["genres"] = tracks["artist"].map(lists)
     if track_topics_path is not None:
         tt = pd.read_parquet(track_topics_path)
-        cols = [
-            c
-            for c in tt.columns
-            if str(c).startswith("topic_") and pd.api.types.is_numeric_dtype(tt[c])
-        ]
+        cols = topic_share_columns(tt)
         if cols:
             mix = pd.Series(
                 list(tt[cols].to_numpy(dtype=np.float64)), index=tt["track_id"].astype(np.int64)

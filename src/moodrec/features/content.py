@@ -22,7 +22,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from moodrec.domain import AUDIO_FEATURES
+from moodrec.domain import AUDIO_FEATURES, topic_share_columns
 from moodrec.errors import InputDataError
 from moodrec.models.base import ItemFeatures
 
@@ -226,8 +226,7 @@ def assemble_item_features(
         blocks["cluster"] = _one_hot(lab, "cluster")
         sources["cluster"] = "truth audio_cluster one-hot"
     if track_topics is not None:
-        tcols = [c for c in track_topics.columns if str(c).startswith("topic_")]
-        tcols = [c for c in tcols if pd.api.types.is_numeric_dtype(track_topics[c])]
+        tcols = topic_share_columns(track_topics)
         v, ok = _frame_block(world, track_topics, "track_id", tcols)
         blocks["topics"] = (v, [f"topics_{c}" for c in tcols], ok)
         sources["topics"] = "topics stage (track_topics)"

@@ -53,3 +53,12 @@ def enrich_inputs(data_dir: str, names: tuple[str, ...], stage: str) -> dict[str
             "then moodrec enrich)"
         )
     return refs
+
+
+def is_synthetic_source(settings: Settings, source: str) -> bool:
+    """Whether a stage reading ``source`` describes the sandbox world.
+
+    Its planted truth, or the enrich answers of a sandbox run (the fake servers serve the
+    synthetic world); reports made from it say so in their first line.
+    """
+    return source == "sandbox" or (source == "enrich" and settings.ingest.source == "sandbox")

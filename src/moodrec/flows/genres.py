@@ -12,7 +12,12 @@ from moodrec.catalogue import Catalogue
 from moodrec.config import Settings
 from moodrec.enrich.outputs import TRACK_INPUTS
 from moodrec.errors import CatalogueError
-from moodrec.flows.common import enrich_inputs, sandbox_world, stage_settings
+from moodrec.flows.common import (
+    enrich_inputs,
+    is_synthetic_source,
+    sandbox_world,
+    stage_settings,
+)
 from moodrec.storage import DatasetRef
 from moodrec.tasks.artifacts import publish_checkpoints
 from moodrec.tasks.common import register_raw_input, run_checkpoint_task
@@ -67,10 +72,7 @@ def genres_flow(profile: str = "demo", overrides: dict[str, Any] | None = None) 
     result = run_checkpoint_task(
         build_genre_maps, inputs, cfg, data_dir, refs_of=lambda r: r["refs"], data_dir=data_dir
     )
-    # the enrich stage of a sandbox run asked the fake servers about the synthetic world
-    synthetic = cfg.source == "sandbox" or (
-        cfg.source == "enrich" and settings.ingest.source == "sandbox"
-    )
+    synthetic = is_synthetic_source(settings, cfg.source)
     publish_checkpoints("genres", result["refs"], result["summary"], settings.profile, synthetic)
     return {"data_dir": data_dir, "synthetic": synthetic, **result}
 
@@ -111,9 +113,6 @@ def clusters_flow(profile: str = "demo", overrides: dict[str, Any] | None = None
         refs_of=lambda r: r["refs"],
         data_dir=data_dir,
     )
-    # the enrich stage of a sandbox run asked the fake servers about the synthetic world
-    synthetic = cfg.source == "sandbox" or (
-        cfg.source == "enrich" and settings.ingest.source == "sandbox"
-    )
+    synthetic = is_synthetic_source(settings, cfg.source)
     publish_checkpoints("clusters", result["refs"], result["summary"], settings.profile, synthetic)
     return {"data_dir": data_dir, "synthetic": synthetic, **result}

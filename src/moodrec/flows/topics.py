@@ -8,7 +8,12 @@ from prefect import flow
 
 from moodrec.catalogue import Catalogue
 from moodrec.enrich.outputs import LYRICS_INPUTS
-from moodrec.flows.common import enrich_inputs, sandbox_world, stage_settings
+from moodrec.flows.common import (
+    enrich_inputs,
+    is_synthetic_source,
+    sandbox_world,
+    stage_settings,
+)
 from moodrec.tasks.artifacts import publish_checkpoints
 from moodrec.tasks.common import refs_intact, register_raw_input, run_checkpoint_task
 from moodrec.tasks.topics import (
@@ -110,9 +115,6 @@ def topics_flow(profile: str = "demo", overrides: dict[str, Any] | None = None) 
         "labels": {str(k): v for k, v in fitted["summary"]["labels"].items()},
         "map_trustworthiness": mapped["quality"]["topic_space"]["trustworthiness"],
     }
-    # the enrich stage of a sandbox run asked the fake servers about the synthetic world
-    synthetic = lcfg.source == "sandbox" or (
-        lcfg.source == "enrich" and settings.ingest.source == "sandbox"
-    )
+    synthetic = is_synthetic_source(settings, lcfg.source)
     publish_checkpoints("topics", refs, summary, settings.profile, synthetic)
     return {"data_dir": data_dir, "synthetic": synthetic, "refs": refs, "summary": summary}

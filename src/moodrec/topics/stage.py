@@ -14,6 +14,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from moodrec.domain import topic_share_columns
 from moodrec.errors import InputDataError
 from moodrec.storage import write_json_atomic, write_parquet_atomic, write_text_atomic
 from moodrec.text.cleaning import UNDETERMINED
@@ -392,7 +393,7 @@ def build_topic_map(
     given).
     """
     tt = pd.read_parquet(track_topics)
-    cols = [c for c in tt.columns if c.startswith("topic_")]
+    cols = topic_share_columns(tt)
     # one topic space over every language's topics (block-diagonal: a track's weight lies on
     # its own language's topics), so languages form their own regions of the map
     theta = tt[cols].to_numpy()
