@@ -3,13 +3,11 @@ configs without importing the root schema, which imports them)."""
 
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict, SecretStr
+from pydantic import SecretStr
 
+from moodrec.stage_config import StageConfig
 
-class StageConfig(BaseModel):
-    """Base for every stage config: immutable, unknown keys rejected."""
-
-    model_config = ConfigDict(frozen=True, extra="forbid")
+__all__ = ["Secrets", "StageConfig"]
 
 
 class Secrets(StageConfig):

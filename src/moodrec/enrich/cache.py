@@ -24,7 +24,7 @@ from typing import Any
 
 from pydantic import Field
 
-from moodrec.config.base import StageConfig
+from moodrec.stage_config import StageConfig
 from moodrec.errors import MoodrecError
 from moodrec.providers.base import LookupResult
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from pydantic import Field
 
-from moodrec.config.base import StageConfig
+from moodrec.stage_config import StageConfig
 
 
 class RateLimitFault(StageConfig):

@@ -37,7 +37,7 @@ from typing import Any
 import httpx
 from pydantic import Field, field_validator
 
-from moodrec.config.base import StageConfig
+from moodrec.stage_config import StageConfig
 from moodrec.errors import ConfigError, InputDataError, MoodrecError
 from moodrec.storage import write_json_atomic
 

@@ -28,7 +28,7 @@ import polars as pl
 import pyarrow.parquet as pq
 from pydantic import Field
 
-from moodrec.config.base import StageConfig
+from moodrec.stage_config import StageConfig
 from moodrec.errors import InputDataError
 from moodrec.ingest.summary import MBID_STATS_KEY
 from moodrec.reporting import SYNTHETIC_BANNER

@@ -6,7 +6,7 @@ from typing import Any, Literal
 
 from pydantic import Field, field_validator
 
-from moodrec.config.base import StageConfig
+from moodrec.stage_config import StageConfig
 from moodrec.models.deep_config import DeepModelsConfig
 
 WeightingName = Literal["binary", "log", "bm25", "confidence", "rating", "raw"]

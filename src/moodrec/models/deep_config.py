@@ -6,7 +6,7 @@ from typing import Literal
 
 from pydantic import Field, field_validator
 
-from moodrec.config.base import StageConfig
+from moodrec.stage_config import StageConfig
 
 #: the content feature groups :mod:`moodrec.features.content` can assemble
 FEATURE_GROUPS = ("audio", "genre", "cluster", "topics", "popularity")

@@ -7,7 +7,7 @@ from typing import Literal, get_args
 
 from pydantic import Field, field_validator, model_validator
 
-from moodrec.config.base import StageConfig
+from moodrec.stage_config import StageConfig
 from moodrec.errors import ConfigError
 
 #: every stage of the full pipeline, in the order the pipeline runs them

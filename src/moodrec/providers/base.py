@@ -24,7 +24,7 @@ from typing import Any, Literal, TypeVar
 from pydantic import Field
 from tenacity import RetryCallState, Retrying, retry_if_exception
 
-from moodrec.config.base import StageConfig
+from moodrec.stage_config import StageConfig
 from moodrec.errors import MoodrecError
 
 logger = logging.getLogger(__name__)

@@ -14,7 +14,7 @@ from typing import Any
 
 import polars as pl
 
-from moodrec.config.base import StageConfig
+from moodrec.stage_config import StageConfig
 from moodrec.errors import InputDataError
 from moodrec.providers.base import LookupResult, match_key
 from moodrec.providers.spotify import FEATURE_NAMES

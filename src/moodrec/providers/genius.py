@@ -20,7 +20,7 @@ from typing import Any
 import requests
 from pydantic import Field, SecretStr
 
-from moodrec.config.base import StageConfig
+from moodrec.stage_config import StageConfig
 from moodrec.providers.base import (
     LookupResult,
     ProviderError,

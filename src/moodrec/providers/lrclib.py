@@ -8,7 +8,7 @@ from typing import Any
 import httpx
 from pydantic import Field
 
-from moodrec.config.base import StageConfig
+from moodrec.stage_config import StageConfig
 from moodrec.providers.base import (
     LookupResult,
     ProviderError,

@@ -29,7 +29,7 @@ import requests
 from pydantic import Field
 from pyrate_limiter import InMemoryBucket, Limiter, LimiterDelayException, Rate
 
-from moodrec.config.base import StageConfig
+from moodrec.stage_config import StageConfig
 from moodrec.providers.base import RateLimitExceeded
 
 logger = logging.getLogger(__name__)

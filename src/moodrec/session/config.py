@@ -6,7 +6,7 @@ from typing import Literal
 
 from pydantic import Field, field_validator
 
-from moodrec.config.base import StageConfig
+from moodrec.stage_config import StageConfig
 
 SessionModelName = Literal["pop", "spop", "sr", "sknn", "vsknn", "gru4rec", "mood"]
 ALL_SESSION_MODELS: tuple[str, ...] = ("pop", "spop", "sr", "sknn", "vsknn", "gru4rec", "mood")

@@ -7,7 +7,7 @@ from typing import Literal
 
 from pydantic import Field, model_validator
 
-from moodrec.config.base import StageConfig
+from moodrec.stage_config import StageConfig
 
 LanguageMode = Literal["english_only", "per_language"]
 

@@ -6,7 +6,7 @@ from typing import Literal
 
 from pydantic import Field, model_validator
 
-from moodrec.config.base import StageConfig
+from moodrec.stage_config import StageConfig
 
 AlphaPrior = Literal["symmetric", "asymmetric", "auto"]
 EtaPrior = Literal["symmetric", "auto"]
