@@ -7,8 +7,8 @@ from typing import Literal
 
 from pydantic import Field, model_validator
 
-from moodrec.stage_config import StageConfig
 from moodrec.domain import CONTINUOUS_AUDIO_FEATURES
+from moodrec.stage_config import StageConfig
 
 ClusterMethod = Literal["kmeans", "minibatch_kmeans", "gmm", "agglomerative", "spectral", "hdbscan"]
 

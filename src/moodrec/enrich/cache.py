@@ -24,9 +24,9 @@ from typing import Any
 
 from pydantic import Field
 
-from moodrec.stage_config import StageConfig
 from moodrec.errors import MoodrecError
 from moodrec.providers.base import LookupResult
+from moodrec.stage_config import StageConfig
 
 logger = logging.getLogger(__name__)
 

@@ -37,8 +37,8 @@ from typing import Any
 import httpx
 from pydantic import Field, field_validator
 
-from moodrec.stage_config import StageConfig
 from moodrec.errors import ConfigError, InputDataError, MoodrecError
+from moodrec.stage_config import StageConfig
 from moodrec.storage import write_json_atomic
 
 logger = logging.getLogger(__name__)

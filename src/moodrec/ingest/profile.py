@@ -28,10 +28,10 @@ import polars as pl
 import pyarrow.parquet as pq
 from pydantic import Field
 
-from moodrec.stage_config import StageConfig
 from moodrec.errors import InputDataError
 from moodrec.ingest.summary import MBID_STATS_KEY
 from moodrec.reporting import SYNTHETIC_BANNER
+from moodrec.stage_config import StageConfig
 from moodrec.storage import write_bytes_atomic, write_text_atomic
 
 logger = logging.getLogger(__name__)

@@ -6,8 +6,8 @@ from typing import Any, Literal
 
 from pydantic import Field, field_validator
 
-from moodrec.stage_config import StageConfig
 from moodrec.models.deep_config import DeepModelsConfig
+from moodrec.stage_config import StageConfig
 
 WeightingName = Literal["binary", "log", "bm25", "confidence", "rating", "raw"]
 

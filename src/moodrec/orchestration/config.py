@@ -7,8 +7,8 @@ from typing import Literal, get_args
 
 from pydantic import Field, field_validator, model_validator
 
-from moodrec.stage_config import StageConfig
 from moodrec.errors import ConfigError
+from moodrec.stage_config import StageConfig
 
 #: every stage of the full pipeline, in the order the pipeline runs them
 StageName = Literal[

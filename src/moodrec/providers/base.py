@@ -24,8 +24,8 @@ from typing import Any, Literal, TypeVar
 from pydantic import Field
 from tenacity import RetryCallState, Retrying, retry_if_exception
 
-from moodrec.stage_config import StageConfig
 from moodrec.errors import MoodrecError
+from moodrec.stage_config import StageConfig
 
 logger = logging.getLogger(__name__)
 

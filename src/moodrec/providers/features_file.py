@@ -14,10 +14,10 @@ from typing import Any
 
 import polars as pl
 
-from moodrec.stage_config import StageConfig
 from moodrec.errors import InputDataError
 from moodrec.providers.base import LookupResult, match_key
 from moodrec.providers.spotify import FEATURE_NAMES
+from moodrec.stage_config import StageConfig
 
 logger = logging.getLogger(__name__)
 

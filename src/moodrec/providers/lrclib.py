@@ -8,7 +8,6 @@ from typing import Any
 import httpx
 from pydantic import Field
 
-from moodrec.stage_config import StageConfig
 from moodrec.providers.base import (
     LookupResult,
     ProviderError,
@@ -19,6 +18,7 @@ from moodrec.providers.base import (
     similarity,
 )
 from moodrec.providers.ratelimit import LimitedTransport, RateLimitConfig
+from moodrec.stage_config import StageConfig
 
 logger = logging.getLogger(__name__)
 

@@ -29,8 +29,8 @@ import requests
 from pydantic import Field
 from pyrate_limiter import InMemoryBucket, Limiter, LimiterDelayException, Rate
 
-from moodrec.stage_config import StageConfig
 from moodrec.providers.base import RateLimitExceeded
+from moodrec.stage_config import StageConfig
 
 logger = logging.getLogger(__name__)
 

@@ -17,7 +17,6 @@ from typing import Any
 import requests
 from pydantic import Field, SecretStr
 
-from moodrec.stage_config import StageConfig
 from moodrec.domain import AUDIO_FEATURES
 from moodrec.providers.base import (
     LookupResult,
@@ -31,6 +30,7 @@ from moodrec.providers.base import (
     similarity,
 )
 from moodrec.providers.ratelimit import RateLimitConfig, limited_session
+from moodrec.stage_config import StageConfig
 
 logger = logging.getLogger(__name__)
 
