@@ -137,9 +137,9 @@ def test_injected_reset_malformed_and_slow(servers) -> None:
 
 
 def test_config_section_sets_the_modes(world_index) -> None:
-    from moodrec.enrich.servers_config import FakeServersConfig, RateLimitFault
+    from moodrec.enrich.config import FakeServersConfig, RateLimitFault
     from moodrec.sandbox.servers import SANDBOX_SPOTIFY_ID, sandbox_secrets
-    from moodrec.sandbox.servers.app import modes_from_config
+    from moodrec.sandbox.servers.faults import modes_from_config
 
     cfg = FakeServersConfig(
         error_rate=0.05,
