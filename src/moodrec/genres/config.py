@@ -7,8 +7,8 @@ from typing import Literal
 
 from pydantic import Field, model_validator
 
-from moodrec.stage_config import StageConfig
 from moodrec.domain import SUPER_GENRES
+from moodrec.stage_config import StageConfig
 
 #: the seed study's nine super-genres
 DEFAULT_SUPER_GENRES: tuple[str, ...] = SUPER_GENRES
