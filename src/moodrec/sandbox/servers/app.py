@@ -24,6 +24,7 @@ section (``enrich.sandbox_servers``) for flows and ``moodrec sandbox serve``.
 from __future__ import annotations
 
 import threading
+from collections.abc import Mapping
 from http.server import ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
@@ -71,6 +72,8 @@ class FakeServers:
         ``(client_id, client_secret)`` the token endpoint accepts.
     genius_token
         The Bearer token the Genius API accepts.
+    services
+        The services to start (default :data:`SERVICES`), e.g. a new one under test.
     """
 
     def __init__(
@@ -80,8 +83,10 @@ class FakeServers:
         *,
         spotify_credentials: tuple[str, str] | None = None,
         genius_token: str | None = None,
+        services: Mapping[str, Service] | None = None,
     ) -> None:
-        self._state = ServerState(index, modes or ServerModes(), SERVICES)
+        self._services = dict(SERVICES if services is None else services)
+        self._state = ServerState(index, modes or ServerModes(), self._services)
         self._state.credentials = spotify_credentials
         self._state.genius_token = genius_token
         self._servers: dict[str, ThreadingHTTPServer] = {}
@@ -94,7 +99,7 @@ class FakeServers:
 
     @property
     def counts(self) -> dict[str, int]:
-        """Requests received per service (the names in :data:`SERVICES`)."""
+        """Requests received per service (by service name)."""
         with self._state.lock:
             return dict(self._state.counts)
 
@@ -137,7 +142,7 @@ class FakeServers:
 
     def start(self, ports: dict[str, int] | None = None) -> FakeServers:
         """Bind (``ports`` per service, default a free one) and serve each in a daemon thread."""
-        for service in SERVICES.values():
+        for service in self._services.values():
             port = (ports or {}).get(service.name, 0)
             handler = make_handler(service, self._state)
             server = ThreadingHTTPServer(("127.0.0.1", port), handler)

@@ -20,7 +20,7 @@ import threading
 import time
 from collections import deque
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from typing import Any
 
 from moodrec.enrich.config import FakeServersConfig
@@ -48,21 +48,15 @@ class ServerModes:
 
 
 def modes_from_config(cfg: FakeServersConfig) -> ServerModes:
-    """The live :class:`ServerModes` for a :class:`FakeServersConfig`."""
+    """The live :class:`ServerModes` for a :class:`FakeServersConfig`.
+
+    Every mode has a config field of the same name (a new switch is added to both);
+    ``rate_limit`` becomes the ``(max requests, window s, Retry-After s)`` tuple.
+    """
+    values: dict[str, Any] = {f.name: getattr(cfg, f.name) for f in fields(ServerModes)}
     rl = cfg.rate_limit
-    return ServerModes(
-        spotify_audio_features_closed=cfg.spotify_audio_features_closed,
-        spotify_dev_mode=cfg.spotify_dev_mode,
-        genius_cloudflare=cfg.genius_cloudflare,
-        rate_limit=None if rl is None else (rl.max_requests, rl.window_s, rl.retry_after_s),
-        error_rate=cfg.error_rate,
-        reset_rate=cfg.reset_rate,
-        malformed_rate=cfg.malformed_rate,
-        slow_rate=cfg.slow_rate,
-        slow_s=cfg.slow_s,
-        token_ttl_s=cfg.token_ttl_s,
-        seed=cfg.seed,
-    )
+    values["rate_limit"] = None if rl is None else (rl.max_requests, rl.window_s, rl.retry_after_s)
+    return ServerModes(**values)
 
 
 def error_body(status: int, message: str) -> dict[str, Any]:
