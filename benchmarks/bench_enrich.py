@@ -31,14 +31,17 @@ from typing import Any
 import polars as pl
 
 from moodrec.config.schema import SandboxConfig, Secrets
-from moodrec.enrich import EnrichConfig, build_providers, run_enrichment
 from moodrec.enrich.cache import EnrichCache, cache_path
-from moodrec.enrich.stage import with_base_urls
-from moodrec.providers.base import RetryConfig
-from moodrec.providers.genius import GeniusConfig
-from moodrec.providers.lrclib import LrclibConfig
-from moodrec.providers.ratelimit import RateLimitConfig
-from moodrec.providers.spotify import SpotifyConfig
+from moodrec.enrich.clients import build_providers, with_base_urls
+from moodrec.enrich.config import EnrichConfig
+from moodrec.enrich.stage import run_enrichment
+from moodrec.providers.config import (
+    GeniusConfig,
+    LrclibConfig,
+    RateLimitConfig,
+    RetryConfig,
+    SpotifyConfig,
+)
 from moodrec.sandbox import generate_world
 from moodrec.sandbox.servers import (
     SANDBOX_GENIUS_TOKEN,

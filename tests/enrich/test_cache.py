@@ -9,7 +9,8 @@ from pathlib import Path
 import polars as pl
 import pytest
 
-from moodrec.enrich.cache import CacheConfig, CacheError, EnrichCache, cache_path
+from moodrec.enrich.cache import CacheError, EnrichCache, cache_path
+from moodrec.enrich.config import CacheConfig
 from moodrec.errors import MoodrecError
 from moodrec.providers.base import LookupResult
 from tests.enrich.test_stage import config, run
@@ -29,7 +30,8 @@ def test_second_run_makes_zero_requests(servers, secrets, catalogue, tmp_path) -
     # a fresh out dir (no parts at all): every answer comes from the cache
     other = tmp_path / "other"
     with EnrichCache(cache_path(tmp_path), cfg.cache) as cache:
-        from moodrec.enrich import build_providers, run_enrichment
+        from moodrec.enrich.clients import build_providers
+        from moodrec.enrich.stage import run_enrichment
 
         redo = run_enrichment(catalogue, other, cfg, build_providers(cfg, secrets), cache=cache)
     assert redo.n_batches_run == first.n_batches
@@ -116,7 +118,8 @@ def test_corrupt_cache_fails_the_run_not_the_data(servers, secrets, catalogue, t
 
 
 def test_refresh_fetches_only_expired_answers(servers, secrets, catalogue, tmp_path) -> None:
-    from moodrec.enrich import build_providers, run_enrichment
+    from moodrec.enrich.clients import build_providers
+    from moodrec.enrich.stage import run_enrichment
 
     cfg = config(servers)
     first = run(servers, secrets, catalogue, tmp_path, cfg)

@@ -20,7 +20,7 @@ from pathlib import Path
 import polars as pl
 
 from moodrec.enrich.cache import cache_path
-from moodrec.enrich.stage import TABLES
+from moodrec.enrich.parts import TABLES
 from tests.enrich.test_stage import config, run
 
 REPO = Path(__file__).resolve().parents[2]
@@ -29,7 +29,9 @@ import sys
 from pathlib import Path
 from pydantic import SecretStr
 from moodrec.config.base import Secrets
-from moodrec.enrich import EnrichConfig, build_providers, run_enrichment
+from moodrec.enrich.clients import build_providers
+from moodrec.enrich.config import EnrichConfig
+from moodrec.enrich.stage import run_enrichment
 from moodrec.enrich.cache import EnrichCache, cache_path
 from tests.providers.conftest import GENIUS_TOKEN, SPOTIFY_ID, SPOTIFY_SECRET
 

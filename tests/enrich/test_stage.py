@@ -8,15 +8,20 @@ from pathlib import Path
 import polars as pl
 import pytest
 
-from moodrec.enrich import EnrichConfig, build_providers, run_enrichment
 from moodrec.enrich.cache import EnrichCache, cache_path
-from moodrec.enrich.stage import plan_batches
-from moodrec.providers.base import RetryConfig
-from moodrec.providers.features_file import FeaturesFile, FeaturesFileConfig
-from moodrec.providers.genius import GeniusConfig
-from moodrec.providers.lrclib import LrclibConfig
-from moodrec.providers.ratelimit import RateLimitConfig
-from moodrec.providers.spotify import SpotifyConfig
+from moodrec.enrich.clients import build_providers
+from moodrec.enrich.config import EnrichConfig
+from moodrec.enrich.plan import plan_batches
+from moodrec.enrich.stage import run_enrichment
+from moodrec.providers.config import (
+    FeaturesFileConfig,
+    GeniusConfig,
+    LrclibConfig,
+    RateLimitConfig,
+    RetryConfig,
+    SpotifyConfig,
+)
+from moodrec.providers.features_file import FeaturesFile
 from tests.providers.conftest import GENIUS_TOKEN, SPOTIFY_SECRET
 
 FAST = RetryConfig(max_attempts=4, backoff_base_s=0.01, max_retry_after_s=2, timeout_s=5)
@@ -117,7 +122,7 @@ def test_faults_lose_nothing(servers, secrets, catalogue, tmp_path) -> None:
 
 
 def test_plan_is_written_once_and_read_per_batch(servers, catalogue, tmp_path) -> None:
-    from moodrec.enrich.stage import read_batch, write_plan
+    from moodrec.enrich.plan import read_batch, write_plan
 
     cfg = config(servers, batch_size=50)
     keys = write_plan(catalogue, cfg, tmp_path / "plan.parquet")
@@ -128,7 +133,7 @@ def test_plan_is_written_once_and_read_per_batch(servers, catalogue, tmp_path) -
 
 
 def test_batch_keys_ignore_where_and_how_fast_to_ask(servers, catalogue) -> None:
-    from moodrec.enrich.stage import with_base_urls
+    from moodrec.enrich.clients import with_base_urls
 
     tracks = pl.read_parquet(catalogue)
     cfg = config(servers)

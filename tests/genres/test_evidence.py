@@ -9,6 +9,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from moodrec.errors import InputDataError
+from moodrec.genres.analysis import analyse_genre_graph
 from moodrec.genres.config import GenresConfig
 from moodrec.genres.evidence import (
     audio_knn_affinity,
@@ -17,15 +18,14 @@ from moodrec.genres.evidence import (
     name_tokens,
     unit_mean_strength,
 )
-from moodrec.genres.graph import (
-    analyse_genre_graph,
+from moodrec.genres.graph import build_genre_graph
+from moodrec.genres.stage import placement_audio_profiles
+from moodrec.genres.supergenres import (
     assign_super_genres,
-    build_genre_graph,
     cooccurrence_affinity,
     placement_affinity,
     propagate_super_genres,
 )
-from moodrec.genres.stage import placement_audio_profiles
 
 
 def _table(rows: list[tuple[str, str]]) -> pd.DataFrame:

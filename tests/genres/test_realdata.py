@@ -6,9 +6,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from moodrec.genres.analysis import analyse_genre_graph
 from moodrec.genres.config import GenresConfig
 from moodrec.genres.embedding import embed_genres, shortest_path_matrix, vector_columns
-from moodrec.genres.graph import analyse_genre_graph, build_genre_graph
+from moodrec.genres.graph import build_genre_graph
 from moodrec.genres.sources import read_hetrec_tags, read_spotify_artist_genres
 from moodrec.genres.stage import load_tracks, run_genres_stage
 

@@ -11,14 +11,13 @@ from pydantic import SecretStr
 from moodrec.providers.base import (
     ProviderError,
     RateLimitExceeded,
-    RetryConfig,
     call_with_retries,
     normalise_title,
 )
-from moodrec.providers.genius import GeniusConfig, GeniusProvider
-from moodrec.providers.lrclib import LrclibConfig, LrclibProvider
+from moodrec.providers.config import GeniusConfig, LrclibConfig, RetryConfig, SpotifyConfig
+from moodrec.providers.genius import GeniusProvider
+from moodrec.providers.lrclib import LrclibProvider
 from moodrec.providers.spotify import (
-    SpotifyConfig,
     SpotifyProvider,
     parse_artist,
     parse_audio_features,

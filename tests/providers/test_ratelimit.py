@@ -9,16 +9,16 @@ import pytest
 from pydantic import SecretStr
 
 from moodrec.providers.base import RateLimitExceeded
-from moodrec.providers.genius import GeniusConfig, GeniusProvider
-from moodrec.providers.lrclib import LrclibConfig, LrclibProvider
+from moodrec.providers.config import GeniusConfig, LrclibConfig, RateLimitConfig, SpotifyConfig
+from moodrec.providers.genius import GeniusProvider
+from moodrec.providers.lrclib import LrclibProvider
 from moodrec.providers.ratelimit import (
     HOST_PAUSES,
     HostLimiter,
     HostPauses,
     LimitedSession,
-    RateLimitConfig,
 )
-from moodrec.providers.spotify import SpotifyConfig, SpotifyProvider
+from moodrec.providers.spotify import SpotifyProvider
 from tests.providers.conftest import GENIUS_TOKEN, SPOTIFY_ID, SPOTIFY_SECRET
 from tests.providers.test_providers import FAST
 

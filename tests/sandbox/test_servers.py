@@ -137,9 +137,9 @@ def test_injected_reset_malformed_and_slow(servers) -> None:
 
 
 def test_config_section_sets_the_modes(world_index) -> None:
-    from moodrec.enrich.servers_config import FakeServersConfig, RateLimitFault
+    from moodrec.enrich.config import FakeServersConfig, RateLimitFault
     from moodrec.sandbox.servers import SANDBOX_SPOTIFY_ID, sandbox_secrets
-    from moodrec.sandbox.servers.app import modes_from_config
+    from moodrec.sandbox.servers.faults import modes_from_config
 
     cfg = FakeServersConfig(
         error_rate=0.05,
@@ -151,3 +151,28 @@ def test_config_section_sets_the_modes(world_index) -> None:
     assert modes.spotify_dev_mode and modes.spotify_audio_features_closed  # 2026 by default
     assert (modes.error_rate, modes.reset_rate) == (0.05, 0.02)
     assert sandbox_secrets().spotify_client_id == SANDBOX_SPOTIFY_ID
+
+
+def test_a_new_service_is_one_routes_module_with_faults_for_free(world_index) -> None:
+    """A service given to FakeServers is counted, rate-limited and reset like the others."""
+    from moodrec.sandbox.servers import FakeServers, ServerModes
+    from moodrec.sandbox.servers.http import FakeHandler, Service
+
+    def get(h: FakeHandler, path: str, qs: dict[str, str]) -> None:
+        hits = h.state.index.find(qs.get("title", ""), qs.get("artist"))
+        h.send(200, {"path": path, "n": len(hits)})
+
+    echo = Service("echo", get=get)
+    modes = ServerModes(rate_limit=(2, 30.0, 3.0))
+    with FakeServers(world_index, modes, services={"echo": echo}) as fake:
+        base = fake.url("echo")
+        t = world_index.tracks[0]
+        artist = world_index.artists[t["artist_id"]]["name"]
+        first = httpx.get(f"{base}/x", params={"title": t["name"], "artist": artist})
+        assert first.status_code == 200
+        n = len(world_index.find(t["name"], artist))
+        assert n >= 1 and first.json() == {"path": "/x", "n": n}
+        assert httpx.get(f"{base}/x").status_code == 200
+        third = httpx.get(f"{base}/x")
+        assert third.status_code == 429 and third.headers["Retry-After"] == "3"
+        assert fake.counts == {"echo": 3} and fake.throttled == {"echo": 1}

@@ -13,7 +13,7 @@ from pydantic import Field, model_validator
 
 from moodrec.clustering.config import ClusteringConfig
 from moodrec.config.base import Secrets, StageConfig
-from moodrec.enrich.stage import EnrichConfig
+from moodrec.enrich.config import EnrichConfig
 from moodrec.errors import ConfigError
 from moodrec.genres.config import GenresConfig
 from moodrec.models.config import RecommendConfig

@@ -2,8 +2,9 @@
 
 One row per ``(provider, capability, key)``: the status, the JSON payload, the HTTP status of
 a failure, ``fetched_at`` (Unix seconds) and a schema version. Freshness is decided at read
-time from the TTL of the row's status in :class:`CacheConfig`, so changing a TTL needs no
-migration; a TTL of 0 means "never cached" (the default for ``error``).
+time from the TTL of the row's status in :class:`~moodrec.enrich.config.CacheConfig`, so
+changing a TTL needs no migration; a TTL of 0 means "never cached" (the default for
+``error``).
 
 Writes are buffered and committed in one transaction per batch (:meth:`EnrichCache.commit`):
 a kill -9 loses at most the current batch's answers, and WAL keeps the file usable. A
@@ -22,17 +23,13 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
-from pydantic import Field
-
+from moodrec.enrich.config import CacheConfig
 from moodrec.errors import MoodrecError
 from moodrec.providers.base import LookupResult
-from moodrec.stage_config import StageConfig
 
 logger = logging.getLogger(__name__)
 
 SCHEMA_VERSION = 1
-PROBE = "probe"  # the capability name of a provider's reach probe
-_DAY = 86_400.0
 
 _DDL = """
 CREATE TABLE IF NOT EXISTS entries (
@@ -51,25 +48,6 @@ CREATE TABLE IF NOT EXISTS entries (
 
 class CacheError(MoodrecError):
     """The enrichment cache file is corrupt, locked or unwritable (it is left untouched)."""
-
-
-class CacheConfig(StageConfig):
-    """Where answers are cached and for how long, per status (seconds; 0 = not cached)."""
-
-    enabled: bool = True
-    found_ttl_s: float = Field(default=90 * _DAY, ge=0)
-    not_found_ttl_s: float = Field(default=30 * _DAY, ge=0)
-    unavailable_ttl_s: float = Field(default=7 * _DAY, ge=0)
-    blocked_ttl_s: float = Field(default=1 * _DAY, ge=0)
-    error_ttl_s: float = Field(default=0.0, ge=0)
-    probe_ttl_s: float = Field(default=1 * _DAY, ge=0)
-    busy_timeout_s: float = Field(default=30.0, ge=0)
-
-    def ttl(self, capability: str, status: str) -> float:
-        """Seconds a row of ``status`` (or a probe result) stays fresh."""
-        if capability == PROBE:
-            return self.probe_ttl_s
-        return float(getattr(self, f"{status}_ttl_s", 0.0))
 
 
 def cache_path(data_dir: str | Path) -> Path:

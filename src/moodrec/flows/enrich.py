@@ -18,7 +18,8 @@ from typing import Any
 from prefect import flow
 
 from moodrec.catalogue import Catalogue
-from moodrec.enrich.stage import EnrichConfig, with_base_urls
+from moodrec.enrich.clients import with_base_urls
+from moodrec.enrich.config import EnrichConfig
 from moodrec.flows.common import sandbox_world, stage_settings
 from moodrec.tasks.artifacts import publish_checkpoints
 from moodrec.tasks.common import refs_intact, run_checkpoint_task

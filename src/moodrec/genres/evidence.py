@@ -1,6 +1,6 @@
 """Evidence for super-genre placement beyond co-occurrence: genre names and audio profiles.
 
-Both give a sparse, symmetric genre × genre affinity that :func:`moodrec.genres.graph.
+Both give a sparse, symmetric genre × genre affinity that :func:`moodrec.genres.supergenres.
 placement_affinity` adds to the co-occurrence affinity before label propagation:
 
 * **names** (:func:`name_containment_affinity`): real genre names carry their parent

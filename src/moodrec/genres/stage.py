@@ -17,10 +17,11 @@ import pandas as pd
 
 from moodrec.domain import AUDIO_FEATURES, CONTINUOUS_AUDIO_FEATURES
 from moodrec.errors import InputDataError
+from moodrec.genres.analysis import analyse_genre_graph
 from moodrec.genres.config import GenresConfig
 from moodrec.genres.embedding import embed_genres, shortest_path_matrix, track_genre_vectors
 from moodrec.genres.evidence import genre_audio_profiles
-from moodrec.genres.graph import analyse_genre_graph, build_genre_graph
+from moodrec.genres.graph import build_genre_graph
 from moodrec.genres.songmap import song_map_coordinates, write_song_map_html
 from moodrec.genres.sources import (
     read_genre_table,

@@ -1,19 +1,11 @@
-"""Metadata providers (pure, no Prefect): Spotify, Genius, LRCLIB and a features file."""
+"""Metadata providers (pure, no Prefect): Spotify, Genius, LRCLIB and a features file.
 
-from moodrec.providers.base import (
-    STATUSES,
-    LookupResult,
-    ProviderError,
-    RateLimitExceeded,
-    RetryConfig,
-    Status,
-)
-
-__all__ = [
-    "STATUSES",
-    "LookupResult",
-    "ProviderError",
-    "RateLimitExceeded",
-    "RetryConfig",
-    "Status",
-]
+Each provider is one client module (``spotify.py``, ``genius.py``, ``lrclib.py``,
+``features_file.py``) behind the shared contract in :mod:`moodrec.providers.base` (statuses,
+:class:`~moodrec.providers.base.ProviderError`, retries) and the per-host limiter in
+:mod:`moodrec.providers.ratelimit`; its settings model lives in the leaf
+:mod:`moodrec.providers.config`. Adding a provider: a settings model in ``config.py``, a
+client module here, a field in :class:`~moodrec.enrich.config.EnrichConfig` and a line in
+:func:`~moodrec.enrich.clients.build_providers`. This package imports nothing on its own, so
+loading the config never loads an HTTP client.
+"""

@@ -21,11 +21,10 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Literal, TypeVar
 
-from pydantic import Field
 from tenacity import RetryCallState, Retrying, retry_if_exception
 
 from moodrec.errors import MoodrecError
-from moodrec.stage_config import StageConfig
+from moodrec.providers.config import RetryConfig
 
 logger = logging.getLogger(__name__)
 
@@ -73,18 +72,6 @@ class RateLimitExceeded(ProviderError):
     Prefect (``retry_condition_fn``) reschedules the batch task later instead of a worker
     sleeping for hours.
     """
-
-
-class RetryConfig(StageConfig):
-    """Retries of one provider's HTTP calls (429 honours ``Retry-After`` up to a cap)."""
-
-    max_attempts: int = Field(default=5, ge=1)
-    # a 429 within the cap is the server pacing us, not a failure: it has its own budget
-    max_rate_limited_attempts: int = Field(default=30, ge=1)
-    backoff_base_s: float = Field(default=0.5, ge=0)
-    backoff_max_s: float = Field(default=30.0, ge=0)
-    max_retry_after_s: float = Field(default=60.0, ge=0)
-    timeout_s: float = Field(default=10.0, gt=0)
 
 
 @dataclass

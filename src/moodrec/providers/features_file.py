@@ -16,23 +16,10 @@ import polars as pl
 
 from moodrec.errors import InputDataError
 from moodrec.providers.base import LookupResult, match_key
+from moodrec.providers.config import FeaturesFileConfig
 from moodrec.providers.spotify import FEATURE_NAMES
-from moodrec.stage_config import StageConfig
 
 logger = logging.getLogger(__name__)
-
-
-class FeaturesFileConfig(StageConfig):
-    """Where the file is and what its key / genre columns are called."""
-
-    path: Path
-    spotify_id_column: str | None = None
-    isrc_column: str | None = None
-    mbid_column: str | None = None
-    artist_column: str | None = "Artist"
-    title_column: str | None = "Title"
-    genres_column: str | None = "Artist_Genres"
-    genres_separator: str = ","
 
 
 class FeaturesFile:

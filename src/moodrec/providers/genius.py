@@ -18,19 +18,18 @@ import re
 from typing import Any
 
 import requests
-from pydantic import Field, SecretStr
+from pydantic import SecretStr
 
 from moodrec.providers.base import (
     LookupResult,
     ProviderError,
-    RetryConfig,
     call_with_retries,
     normalise_title,
     parse_retry_after,
     similarity,
 )
-from moodrec.providers.ratelimit import RateLimitConfig, limited_session
-from moodrec.stage_config import StageConfig
+from moodrec.providers.config import GeniusConfig
+from moodrec.providers.ratelimit import limited_session
 
 logger = logging.getLogger(__name__)
 
@@ -40,21 +39,6 @@ _HEADER_LINE = re.compile(
     r"interlude)\b[^)\n]*\))\s*$",
     re.IGNORECASE,
 )
-
-
-class GeniusConfig(StageConfig):
-    """Genius settings (the token comes from ``Settings.secrets.genius_token``)."""
-
-    api_root: str = "https://api.genius.com/"
-    public_api_root: str = "https://genius.com/api/"
-    web_root: str = "https://genius.com/"
-    min_title_match: float = Field(default=0.6, ge=0, le=1)
-    min_artist_match: float = Field(default=0.6, ge=0, le=1)
-    per_page: int = Field(default=5, ge=1, le=20)
-    retry: RetryConfig = RetryConfig()
-    rate_limit: RateLimitConfig | None = RateLimitConfig(
-        requests=5, window_s=1.0, max_concurrency=2
-    )
 
 
 def normalise_lyrics(text: str) -> str:

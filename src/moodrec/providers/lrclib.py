@@ -6,33 +6,19 @@ import logging
 from typing import Any
 
 import httpx
-from pydantic import Field
 
 from moodrec.providers.base import (
     LookupResult,
     ProviderError,
-    RetryConfig,
     call_with_retries,
     normalise_title,
     parse_retry_after,
     similarity,
 )
-from moodrec.providers.ratelimit import LimitedTransport, RateLimitConfig
-from moodrec.stage_config import StageConfig
+from moodrec.providers.config import LrclibConfig
+from moodrec.providers.ratelimit import LimitedTransport
 
 logger = logging.getLogger(__name__)
-
-
-class LrclibConfig(StageConfig):
-    """LRCLIB settings; LRCLIB asks every client to identify itself in ``User-Agent``."""
-
-    base_url: str = "https://lrclib.net"
-    user_agent: str = "moodrec/0.1 (https://github.com/moodrec/moodrec)"
-    min_match: float = Field(default=0.6, ge=0, le=1)
-    retry: RetryConfig = RetryConfig()
-    rate_limit: RateLimitConfig | None = RateLimitConfig(
-        requests=10, window_s=1.0, max_concurrency=4
-    )
 
 
 class LrclibProvider:

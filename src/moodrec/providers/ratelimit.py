@@ -26,25 +26,12 @@ from urllib.parse import urlsplit
 
 import httpx
 import requests
-from pydantic import Field
 from pyrate_limiter import InMemoryBucket, Limiter, LimiterDelayException, Rate
 
 from moodrec.providers.base import RateLimitExceeded
-from moodrec.stage_config import StageConfig
+from moodrec.providers.config import RateLimitConfig
 
 logger = logging.getLogger(__name__)
-
-
-class RateLimitConfig(StageConfig):
-    """At most ``requests`` per rolling ``window_s`` and ``max_concurrency`` in flight, per host."""
-
-    requests: int = Field(default=60, ge=1)
-    window_s: float = Field(default=30.0, gt=0)
-    max_concurrency: int = Field(default=4, ge=1)
-    max_wait_s: float = Field(default=120.0, ge=0)
-    # the server counts arrivals, we count departures: a request that left just after the
-    # window slid may arrive just before, so the window is held this much longer
-    margin_s: float = Field(default=0.05, ge=0)
 
 
 class HostLimiter:

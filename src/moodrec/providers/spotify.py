@@ -15,13 +15,12 @@ from collections.abc import Callable, Iterable
 from typing import Any
 
 import requests
-from pydantic import Field, SecretStr
+from pydantic import SecretStr
 
 from moodrec.domain import AUDIO_FEATURES
 from moodrec.providers.base import (
     LookupResult,
     ProviderError,
-    RetryConfig,
     Status,
     call_with_retries,
     fallback_title,
@@ -29,29 +28,13 @@ from moodrec.providers.base import (
     parse_retry_after,
     similarity,
 )
-from moodrec.providers.ratelimit import RateLimitConfig, limited_session
-from moodrec.stage_config import StageConfig
+from moodrec.providers.config import SpotifyConfig
+from moodrec.providers.ratelimit import limited_session
 
 logger = logging.getLogger(__name__)
 
 FEATURE_NAMES = AUDIO_FEATURES
 _PROBE_ID = "0" * 22
-
-
-class SpotifyConfig(StageConfig):
-    """Spotify Web API settings (credentials come from ``Settings.secrets``)."""
-
-    api_url: str = "https://api.spotify.com"
-    token_url: str = "https://accounts.spotify.com/api/token"
-    search_limit: int = Field(default=5, ge=1, le=10)  # 2026: limit > 10 → 400 Invalid limit
-    min_match: float = Field(default=0.6, ge=0, le=1)
-    features_batch: int = Field(default=100, ge=1, le=100)
-    artists_batch: int = Field(default=50, ge=1, le=50)
-    retry: RetryConfig = RetryConfig()
-    # Spotify allows "a few" requests per second over a rolling 30 s window
-    rate_limit: RateLimitConfig | None = RateLimitConfig(
-        requests=90, window_s=30.0, max_concurrency=2
-    )
 
 
 class _DropDebug(logging.Filter):

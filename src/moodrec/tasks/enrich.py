@@ -32,20 +32,12 @@ from prefect.states import State
 
 from moodrec.catalogue import Catalogue
 from moodrec.config.schema import Secrets
+from moodrec.enrich.batch import enrich_batch
 from moodrec.enrich.cache import EnrichCache, cache_path
-from moodrec.enrich.stage import (
-    TABLES,
-    EnrichConfig,
-    build_providers,
-    clear_part,
-    combine_parts,
-    enrich_batch,
-    part_done,
-    read_batch,
-    result_settings,
-    write_part,
-    write_plan,
-)
+from moodrec.enrich.clients import build_providers
+from moodrec.enrich.config import EnrichConfig
+from moodrec.enrich.parts import TABLES, clear_part, combine_parts, part_done, write_part
+from moodrec.enrich.plan import read_batch, result_settings, write_plan
 from moodrec.providers.base import ProviderError
 from moodrec.storage import DatasetRef, describe_file
 from moodrec.tasks.common import ContentInputs

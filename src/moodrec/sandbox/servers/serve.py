@@ -14,7 +14,7 @@ import threading
 from pathlib import Path
 from typing import Any, TextIO
 
-from moodrec.enrich.servers_config import FakeServersConfig
+from moodrec.enrich.config import FakeServersConfig
 from moodrec.sandbox.servers.app import (
     SANDBOX_GENIUS_TOKEN,
     SANDBOX_SPOTIFY_ID,

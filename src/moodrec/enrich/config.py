@@ -1,0 +1,100 @@
+"""Settings of the enrichment stage: providers and their order, batches, cache, fake servers.
+
+A leaf of the import graph: it imports only other config modules (the providers' settings in
+:mod:`moodrec.providers.config`), so the root ``Settings`` can assemble it without loading a
+provider client, the cache or the sandbox.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import Field
+
+from moodrec.providers.config import (
+    FeaturesFileConfig,
+    GeniusConfig,
+    LrclibConfig,
+    SpotifyConfig,
+)
+from moodrec.stage_config import StageConfig
+
+_DAY = 86_400.0
+PROBE = "probe"  # the capability name of a provider's reach probe (cached like an answer)
+
+
+class CacheConfig(StageConfig):
+    """Where answers are cached and for how long, per status (seconds; 0 = not cached)."""
+
+    enabled: bool = True
+    found_ttl_s: float = Field(default=90 * _DAY, ge=0)
+    not_found_ttl_s: float = Field(default=30 * _DAY, ge=0)
+    unavailable_ttl_s: float = Field(default=7 * _DAY, ge=0)
+    blocked_ttl_s: float = Field(default=1 * _DAY, ge=0)
+    error_ttl_s: float = Field(default=0.0, ge=0)
+    probe_ttl_s: float = Field(default=1 * _DAY, ge=0)
+    busy_timeout_s: float = Field(default=30.0, ge=0)
+
+    def ttl(self, capability: str, status: str) -> float:
+        """Seconds a row of ``status`` (or a probe result) stays fresh."""
+        if capability == PROBE:
+            return self.probe_ttl_s
+        return float(getattr(self, f"{status}_ttl_s", 0.0))
+
+
+class RateLimitFault(StageConfig):
+    """The server's rolling-window limit: over ``max_requests`` per ``window_s`` → 429."""
+
+    max_requests: int = Field(default=60, ge=0)
+    window_s: float = Field(default=30.0, gt=0)
+    retry_after_s: float = Field(default=1.0, ge=0)
+
+
+class FakeServersConfig(StageConfig):
+    """How the fake servers behave in a sandbox run (the 2026 reality and injected faults).
+
+    Defaults imitate what the recorded fixtures show for a new app in 2026: audio features
+    closed, development mode (no batch endpoints, no popularity/followers, empty genres).
+    It lives beside the enrichment config (``enrich.sandbox_servers``), not in
+    :mod:`moodrec.sandbox`, so that loading the config never imports the sandbox package.
+    """
+
+    spotify_audio_features_closed: bool = True
+    spotify_dev_mode: bool = True
+    genius_cloudflare: bool = False
+    rate_limit: RateLimitFault | None = None
+    error_rate: float = Field(default=0.0, ge=0, le=1)
+    reset_rate: float = Field(default=0.0, ge=0, le=1)
+    malformed_rate: float = Field(default=0.0, ge=0, le=1)
+    slow_rate: float = Field(default=0.0, ge=0, le=1)
+    slow_s: float = Field(default=0.0, ge=0)
+    token_ttl_s: int = Field(default=3600, ge=1)
+    spotify_share: float = Field(default=0.9, ge=0, le=1)
+    lrclib_share: float = Field(default=0.8, ge=0, le=1)
+    seed: int = Field(default=0, ge=0)
+
+
+class EnrichConfig(StageConfig):
+    """The enrichment stage: which providers, in which order, batch size and track cap.
+
+    ``max_tracks`` keeps the most-played tracks only (ties by ``track_id``); ``None`` enriches
+    the whole catalogue. ``workers`` threads send per-track lookups concurrently (the per-host
+    rate limiter is shared by all of them). ``sandbox_servers`` sets the fake servers a
+    sandbox run starts (``ingest.source: sandbox``); other runs ignore it.
+    """
+
+    batch_size: int = Field(default=2000, ge=1)
+    max_tracks: int | None = Field(default=None, ge=1)
+    workers: int = Field(default=4, ge=1, le=64)
+    # Prefect retries of a batch that failed for a retryable reason (429 over the cap, 5xx)
+    batch_retries: int = Field(default=3, ge=0)
+    batch_retry_delays_s: tuple[float, ...] = (30.0, 120.0, 600.0)
+    features_order: tuple[Literal["spotify", "features_file"], ...] = ("spotify", "features_file")
+    genres_order: tuple[Literal["spotify", "features_file"], ...] = ("spotify", "features_file")
+    lyrics_order: tuple[Literal["genius", "lrclib"], ...] = ("genius", "lrclib")
+    spotify: SpotifyConfig | None = SpotifyConfig()
+    genius: GeniusConfig | None = GeniusConfig()
+    lrclib: LrclibConfig | None = LrclibConfig()
+    features_file: FeaturesFileConfig | None = None
+    cache: CacheConfig = CacheConfig()
+    sandbox_servers: FakeServersConfig = FakeServersConfig()

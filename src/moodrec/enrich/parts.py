@@ -1,0 +1,111 @@
+"""The enrichment tables, stored per batch (``parts/<batch key>/``) and combined at the end.
+
+Each batch writes its part tables atomically and then a ``_done.json`` marker, so a killed
+run resumes at the first unfinished batch and never duplicates a key; a batch whose keys
+ended in ``error`` is not done and is redone on the next run.
+
+Tables (schemas below):
+
+``track_links``     ``track_id, provider, spotify_id, isrc, album, release_date,
+                    spotify_artist_id, match_score``
+``track_features``  ``track_id, provider`` + the 12 audio features (nullable)
+``artist_genres``   ``artist_id, provider, spotify_artist_id, genres`` (list[str], never [])
+``lyrics_raw``      ``track_id, provider, text, match_score``
+``enrich_status``   ``track_id, capability, provider, status`` (one row per attempt)
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import polars as pl
+
+from moodrec.domain import AUDIO_FEATURES
+from moodrec.enrich.coverage import coverage_report
+from moodrec.storage import write_json_atomic, write_parquet_atomic
+
+TABLES = ("track_links", "track_features", "artist_genres", "lyrics_raw", "enrich_status")
+#: the columns of ``track_links`` that a link answer carries
+LINK_FIELDS = ("spotify_id", "isrc", "album", "release_date", "spotify_artist_id", "match_score")
+
+SCHEMAS: dict[str, dict[str, Any]] = {
+    "track_links": {
+        "track_id": pl.Int32,
+        "provider": pl.String,
+        **{f: pl.Float64 if f == "match_score" else pl.String for f in LINK_FIELDS},
+    },
+    "track_features": {
+        "track_id": pl.Int32,
+        "provider": pl.String,
+        **{f: pl.Float64 for f in AUDIO_FEATURES},
+    },
+    "artist_genres": {
+        "artist_id": pl.Int32,
+        "provider": pl.String,
+        "spotify_artist_id": pl.String,
+        "genres": pl.List(pl.String),
+    },
+    "lyrics_raw": {
+        "track_id": pl.Int32,
+        "provider": pl.String,
+        "text": pl.String,
+        "match_score": pl.Float64,
+    },
+    "enrich_status": {
+        "track_id": pl.Int32,
+        "capability": pl.String,
+        "provider": pl.String,
+        "status": pl.String,
+    },
+}
+
+
+def part_tables(rows: dict[str, list[dict[str, Any]]]) -> dict[str, pl.DataFrame]:
+    """The part tables of one batch from its rows per table (every table, empty or not)."""
+    return {name: pl.DataFrame(rows.get(name, []), schema=SCHEMAS[name]) for name in TABLES}
+
+
+def part_done(parts_dir: Path, key: str) -> bool:
+    """True when batch ``key`` finished without ``error`` statuses."""
+    marker = parts_dir / key / "_done.json"
+    if not marker.is_file():
+        return False
+    return json.loads(marker.read_text()).get("n_error", 1) == 0
+
+
+def clear_part(parts_dir: Path, key: str) -> None:
+    """Mark batch ``key`` not done (its tables are rewritten next; a crash then redoes it)."""
+    (parts_dir / key / "_done.json").unlink(missing_ok=True)
+
+
+def write_part(parts_dir: Path, key: str, tables: dict[str, pl.DataFrame]) -> None:
+    """Write one batch's tables atomically, the ``_done.json`` marker last."""
+    folder = parts_dir / key
+    for name, df in tables.items():
+        write_parquet_atomic(df.to_arrow(), folder / f"{name}.parquet")
+    status = tables["enrich_status"]
+    n_error = int((status["status"] == "error").sum())
+    n_tracks = int(status["track_id"].n_unique()) if status.height else 0
+    write_json_atomic(folder / "_done.json", {"n_error": n_error, "n_tracks": n_tracks})
+
+
+def combine_parts(
+    parts_dir: Path, keys: list[str], out_dir: Path, capabilities: dict[str, Any]
+) -> tuple[dict[str, Path], dict[str, Any]]:
+    """Concatenate the batches' parts into the final tables and compute the report.
+
+    The report (also ``enrich_coverage.json``) is
+    :func:`~moodrec.enrich.coverage.coverage_report` of the combined tables.
+    """
+    outputs: dict[str, Path] = {}
+    frames: dict[str, pl.DataFrame] = {}
+    for name in TABLES:
+        dfs = [pl.read_parquet(parts_dir / k / f"{name}.parquet") for k in keys]
+        df = pl.concat(dfs, how="vertical") if dfs else pl.DataFrame(schema=SCHEMAS[name])
+        frames[name] = df
+        outputs[name] = write_parquet_atomic(df.to_arrow(), out_dir / f"{name}.parquet")
+    report = coverage_report(frames, capabilities)
+    outputs["enrich_coverage"] = write_json_atomic(out_dir / "enrich_coverage.json", report)
+    return outputs, report
