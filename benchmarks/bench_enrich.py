@@ -30,7 +30,7 @@ from typing import Any
 
 import polars as pl
 
-from moodrec.config.schema import SandboxConfig, Secrets
+from moodrec.config.base import Secrets
 from moodrec.enrich.cache import EnrichCache, cache_path
 from moodrec.enrich.clients import build_providers, with_base_urls
 from moodrec.enrich.config import EnrichConfig
@@ -42,7 +42,7 @@ from moodrec.providers.config import (
     RetryConfig,
     SpotifyConfig,
 )
-from moodrec.sandbox import generate_world
+from moodrec.sandbox.config import SandboxConfig
 from moodrec.sandbox.servers import (
     SANDBOX_GENIUS_TOKEN,
     SANDBOX_SPOTIFY_ID,
@@ -52,6 +52,7 @@ from moodrec.sandbox.servers import (
     WorldIndex,
     sandbox_secrets,
 )
+from moodrec.sandbox.world import generate_world
 from moodrec.storage import write_json_atomic, write_text_atomic
 
 logger = logging.getLogger(__name__)

@@ -52,14 +52,14 @@ from moodrec.clustering.methods import (
     power_transform,
     select_clustering,
 )
-from moodrec.config.schema import SandboxConfig
 from moodrec.genres.config import GenresConfig
 from moodrec.genres.embedding import classical_mds, shortest_path_matrix, umap_precomputed
 from moodrec.genres.graph import GenreGraph, build_genre_graph
 from moodrec.genres.sources import read_hetrec_tags, read_sandbox_genres, read_spotify_artist_genres
 from moodrec.genres.stage import load_tracks, placement_audio_profiles
 from moodrec.genres.supergenres import assign_super_genres, place_super_genres
-from moodrec.sandbox import generate_world
+from moodrec.sandbox.config import SandboxConfig
+from moodrec.sandbox.world import generate_world
 from moodrec.storage import write_json_atomic, write_text_atomic
 
 logger = logging.getLogger(__name__)

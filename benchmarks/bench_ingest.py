@@ -49,8 +49,8 @@ print(json.dumps({"wall_s": wall, "rows": len(df), "peak_rss_bytes": rss}))
 _MOODREC_WORKER = """
 import json, resource, sys, time
 from pathlib import Path
-from moodrec.config.schema import IngestConfig
-from moodrec.ingest import ingest_lastfm1k
+from moodrec.ingest.config import IngestConfig
+from moodrec.ingest.lastfm1k import ingest_lastfm1k
 t = time.perf_counter()
 r = ingest_lastfm1k(Path(sys.argv[1]), Path(sys.argv[2]), IngestConfig())
 wall = time.perf_counter() - t
@@ -63,7 +63,7 @@ print(json.dumps({"wall_s": wall, "rows": r.n_events, "peak_rss_bytes": rss,
 
 def large_world_log() -> Path:
     """The sandbox ``large`` world's log, generated once (minutes) and then reused."""
-    from moodrec.config.schema import SandboxConfig
+    from moodrec.sandbox.config import SandboxConfig
     from moodrec.sandbox.world import LOG_FILENAME, WORLD_FILENAME, generate_world
 
     log = WORLD_DIR / LOG_FILENAME

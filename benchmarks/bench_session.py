@@ -25,8 +25,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from moodrec.config.schema import IngestConfig, SandboxConfig
+from moodrec.ingest.config import IngestConfig
 from moodrec.ingest.lastfm1k import ingest_lastfm1k
+from moodrec.sandbox.config import SandboxConfig
 from moodrec.sandbox.world import generate_world
 from moodrec.session.config import SessionConfig
 from moodrec.session.data import load_session_data, read_truth_features

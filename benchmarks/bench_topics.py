@@ -2,8 +2,8 @@
 
 Run ``python -m benchmarks.bench_topics [--docs 100000] [--workers 0] [--skip-real]``.
 
-* Cleaning: docs/s of :func:`moodrec.text.clean_lyrics` (all cores) on ``--docs`` raw lyrics
-  written by the sandbox lyrics generator (45 % with Genius artifacts, 8 planted topics,
+* Cleaning: docs/s of :func:`moodrec.text.cleaning.clean_lyrics` (all cores) on ``--docs`` raw
+  lyrics written by the sandbox lyrics generator (45 % with Genius artifacts, 8 planted topics,
   English), and on the real 1,000 Genius pop lyrics (one process). Target ≥ 500 docs/s.
 * LDA: one fit, k = 10, 10 passes on the cleaned ``--docs`` corpus (``--workers 0``:
   gensim LdaModel, reproducible; ``n``: LdaMulticore). Target ≤ 300 s.
@@ -28,7 +28,8 @@ import pandas as pd
 from moodrec.sandbox.lyrics import generate_lyrics
 from moodrec.sandbox.vocab import TOPICS
 from moodrec.storage import write_json_atomic, write_text_atomic
-from moodrec.text import LyricsConfig, clean_lyrics
+from moodrec.text.cleaning import clean_lyrics
+from moodrec.text.config import LyricsConfig
 from moodrec.topics.config import TopicsConfig
 from moodrec.topics.corpus import build_corpus
 from moodrec.topics.lda import SweepPoint, fit_lda, run_sweep, select_model, sweep_plan

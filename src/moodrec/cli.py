@@ -39,7 +39,7 @@ def run(
     seed: Annotated[int | None, typer.Option(help="override sandbox.seed")] = None,
 ) -> None:
     """Run the whole pipeline for a profile (a temporary local Prefect server if none is set)."""
-    from moodrec.config import load_settings
+    from moodrec.config.loader import load_settings
     from moodrec.flows.api_server import prefect_api
 
     overrides: dict[str, Any] = {"sandbox": {"seed": seed}} if seed is not None else {}
@@ -74,8 +74,8 @@ def sandbox_generate(
     """Generate the deterministic synthetic world (log, profiles and planted truth)."""
     from pydantic import ValidationError
 
-    from moodrec.config import SandboxConfig
     from moodrec.config.loader import format_validation_error
+    from moodrec.sandbox.config import SandboxConfig
     from moodrec.sandbox.world import generate_world
 
     try:
@@ -109,8 +109,8 @@ def ingest_lastfm1k_cmd(
     """Ingest a Last.fm-1K-layout log (rejects go to rejects.tsv with line numbers)."""
     from pydantic import ValidationError
 
-    from moodrec.config import IngestConfig
     from moodrec.config.loader import format_validation_error
+    from moodrec.ingest.config import IngestConfig
     from moodrec.ingest.lastfm1k import ingest_lastfm1k
 
     try:
@@ -283,7 +283,7 @@ def recommend(
     model: Annotated[str | None, typer.Option(help="saved long-term model to use")] = None,
 ) -> None:
     """Recommend tracks for a user from a saved model (long-term, or within a session)."""
-    from moodrec.config import load_settings
+    from moodrec.config.loader import load_settings
 
     try:
         if session is None and mood is None:
@@ -310,7 +310,7 @@ def mood_timeline(
     out: Annotated[Path | None, typer.Option(help="output folder")] = None,
 ) -> None:
     """Write a user's mood timeline (HTML and PNG)."""
-    from moodrec.config import load_settings
+    from moodrec.config.loader import load_settings
     from moodrec.session.serving import write_mood_timeline
 
     try:
@@ -344,7 +344,7 @@ def sandbox_serve(profile: ProfileOpt = "demo") -> None:
 @config_app.command("show")
 def config_show(profile: ProfileOpt = "demo") -> None:
     """Print the validated settings of a profile (secrets masked)."""
-    from moodrec.config import load_settings
+    from moodrec.config.loader import load_settings
 
     try:
         settings = load_settings(profile)

@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from moodrec.config.schema import SandboxConfig
-from moodrec.sandbox import generate_world
+from moodrec.sandbox.config import SandboxConfig
+from moodrec.sandbox.world import generate_world
 
 
 @pytest.fixture(scope="session")

@@ -5,8 +5,10 @@ from pathlib import Path
 import pytest
 from pydantic import SecretStr, ValidationError
 
-from moodrec.config import IngestConfig, SandboxConfig, load_settings
+from moodrec.config.loader import load_settings
 from moodrec.errors import ConfigError
+from moodrec.ingest.config import IngestConfig
+from moodrec.sandbox.config import SandboxConfig
 
 
 def write(tmp_path: Path, text: str, name: str = "p.yaml") -> Path:

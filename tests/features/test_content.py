@@ -138,8 +138,9 @@ def test_frame_roundtrip_and_file_loading(tmp_path: Path) -> None:
 
 def test_sandbox_links_agree_with_the_world_events(tmp_path: Path) -> None:
     """On a generated world, every linked track is the world track its plays came from."""
-    from moodrec.config.schema import IngestConfig, SandboxConfig
+    from moodrec.ingest.config import IngestConfig
     from moodrec.ingest.lastfm1k import ingest_lastfm1k
+    from moodrec.sandbox.config import SandboxConfig
     from moodrec.sandbox.world import generate_world
 
     world = tmp_path / "world"

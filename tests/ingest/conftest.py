@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from moodrec.config.schema import IngestConfig
-from moodrec.ingest import IngestResult, ingest_lastfm1k
+from moodrec.ingest.config import IngestConfig
+from moodrec.ingest.lastfm1k import IngestResult, ingest_lastfm1k
 
 A1 = "a0000000-0000-0000-0000-000000000001"
 A2 = "a0000000-0000-0000-0000-000000000002"

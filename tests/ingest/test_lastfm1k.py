@@ -7,9 +7,10 @@ from pathlib import Path
 import polars as pl
 import pytest
 
-from moodrec.config.schema import IngestConfig
-from moodrec.ingest import LOG_FILENAME, ingest_lastfm1k, summarize_events
 from moodrec.ingest.canonical import normalise_names
+from moodrec.ingest.config import IngestConfig
+from moodrec.ingest.lastfm1k import LOG_FILENAME, ingest_lastfm1k
+from moodrec.ingest.summary import summarize_events
 from tests.ingest.conftest import A1, A2, T1, T2, Ingest, line
 
 REAL = Path(__file__).resolve().parents[2].parent / "shared" / "data" / "lastfm_1k"

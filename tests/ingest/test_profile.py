@@ -9,9 +9,9 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from moodrec.config.schema import IngestConfig
 from moodrec.errors import InputDataError
-from moodrec.ingest import ingest_lastfm1k
+from moodrec.ingest.config import IngestConfig
+from moodrec.ingest.lastfm1k import ingest_lastfm1k
 from moodrec.ingest.profile import ProfileReportConfig, log_histogram, write_profile_report
 from moodrec.reporting import SYNTHETIC_BANNER
 from tests.ingest.conftest import A1, T1, T2, line

@@ -10,8 +10,8 @@ import polars as pl
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from moodrec.config.schema import IngestConfig
-from moodrec.ingest import ingest_lastfm1k
+from moodrec.ingest.config import IngestConfig
+from moodrec.ingest.lastfm1k import ingest_lastfm1k
 
 _TEXT = st.text(
     alphabet=st.characters(blacklist_categories=("Cs",), blacklist_characters="\t\n\r"),

@@ -7,9 +7,9 @@ from pathlib import Path
 import polars as pl
 import pytest
 
-from moodrec.config.schema import IngestConfig
 from moodrec.errors import InputDataError
-from moodrec.ingest import ingest_lastfm1k
+from moodrec.ingest.config import IngestConfig
+from moodrec.ingest.lastfm1k import ingest_lastfm1k
 from tests.ingest.conftest import Ingest, line
 
 

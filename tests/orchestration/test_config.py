@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from pydantic import ValidationError
 
-from moodrec.config import load_settings
+from moodrec.config.loader import load_settings
 from moodrec.errors import ConfigError
 from moodrec.orchestration.config import (
     STAGE_NAMES,

@@ -8,9 +8,10 @@ import polars as pl
 import pytest
 from pydantic import SecretStr
 
-from moodrec.config.schema import SandboxConfig, Secrets
-from moodrec.sandbox import generate_world
+from moodrec.config.base import Secrets
+from moodrec.sandbox.config import SandboxConfig
 from moodrec.sandbox.servers import FakeServers, WorldIndex
+from moodrec.sandbox.world import generate_world
 
 SPOTIFY_ID = "fake-client-id"
 SPOTIFY_SECRET = "SPOTIFY-SECRET-d41d8cd98f00"

@@ -15,9 +15,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from moodrec.config.schema import SandboxConfig
 from moodrec.errors import MoodrecError
-from moodrec.sandbox import (
+from moodrec.sandbox.config import SandboxConfig
+from moodrec.sandbox.world import (
     LOG_FILENAME,
     PROFILE_FILENAME,
     WorldSize,

@@ -64,8 +64,9 @@ def world() -> SessionData:
 @pytest.fixture(scope="session")
 def tiny_interim(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The tiny sandbox world generated and ingested (pure functions, no Prefect)."""
-    from moodrec.config.schema import IngestConfig, SandboxConfig
+    from moodrec.ingest.config import IngestConfig
     from moodrec.ingest.lastfm1k import ingest_lastfm1k
+    from moodrec.sandbox.config import SandboxConfig
     from moodrec.sandbox.world import generate_world
 
     root = tmp_path_factory.mktemp("tiny")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from moodrec.config.schema import IngestConfig
+from moodrec.ingest.config import IngestConfig
 from moodrec.ingest.lastfm1k import ingest_lastfm1k
 from moodrec.session.config import SessionConfig
 from moodrec.session.data import load_session_data

@@ -7,11 +7,11 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from moodrec.config.schema import SandboxConfig
 from moodrec.errors import InputDataError
-from moodrec.sandbox import generate_world
-from moodrec.text import LyricsConfig, clean_lyrics, strip_artifacts
-from moodrec.text.cleaning import count_artifacts
+from moodrec.sandbox.config import SandboxConfig
+from moodrec.sandbox.world import generate_world
+from moodrec.text.cleaning import clean_lyrics, count_artifacts, strip_artifacts
+from moodrec.text.config import LyricsConfig
 
 GENIUS = (
     "42 ContributorsTranslationsEspañolMy Song Lyrics[Verse 1: Someone]\n"

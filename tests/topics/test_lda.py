@@ -11,10 +11,10 @@ import pandas as pd
 import pytest
 from hypothesis import given, settings
 
-from moodrec.config.schema import SandboxConfig
-from moodrec.sandbox import generate_world
-from moodrec.text import LyricsConfig, clean_lyrics
-from moodrec.text.cleaning import _Normaliser
+from moodrec.sandbox.config import SandboxConfig
+from moodrec.sandbox.world import generate_world
+from moodrec.text.cleaning import _Normaliser, clean_lyrics
+from moodrec.text.config import LyricsConfig
 from moodrec.topics.config import TopicsConfig
 from moodrec.topics.corpus import build_corpus
 from moodrec.topics.embedding import embed_topics

@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 
 from moodrec.errors import InputDataError
-from moodrec.text import LyricsConfig
+from moodrec.text.config import LyricsConfig
 from moodrec.topics import stage
 from moodrec.topics.config import TopicsConfig
 from moodrec.topics.lda import SweepPoint, sweep_plan, topic_column

@@ -1,29 +1,7 @@
-"""Configuration schema and loading (YAML profile + environment).
+"""The root configuration: ``Settings`` (``schema``), ``Secrets`` (``base``) and the loader.
 
-Exports are resolved lazily: stage packages import ``moodrec.config.base`` for their own
-configs, and the root schema imports those packages, so an eager import here would be a cycle.
+Each stage package owns its config (``moodrec.<stage>.config``, a leaf of the import graph);
+``schema.Settings`` only assembles them and ``loader.load_settings`` reads a YAML profile plus
+the environment. This package re-exports nothing, so importing ``moodrec.config.base`` (for
+``Secrets``) never loads the root schema: import names from the module that defines them.
 """
-
-from __future__ import annotations
-
-import importlib
-from typing import Any
-
-_EXPORTS = {
-    "load_settings": "moodrec.config.loader",
-    "profile_path": "moodrec.config.loader",
-    "IngestConfig": "moodrec.config.schema",
-    "PathsConfig": "moodrec.config.schema",
-    "SandboxConfig": "moodrec.config.schema",
-    "Secrets": "moodrec.config.base",
-    "Settings": "moodrec.config.schema",
-    "StageConfig": "moodrec.config.base",
-}
-
-__all__ = sorted(_EXPORTS)
-
-
-def __getattr__(name: str) -> Any:
-    if name in _EXPORTS:
-        return getattr(importlib.import_module(_EXPORTS[name]), name)
-    raise AttributeError(f"module 'moodrec.config' has no attribute {name!r}")

@@ -1,5 +1,4 @@
-"""The base of every stage config (kept apart so stage packages can define their own
-configs without importing the root schema, which imports them)."""
+"""Credentials, kept apart from the root schema so code that needs them imports a leaf."""
 
 from __future__ import annotations
 
@@ -7,6 +6,7 @@ from pydantic import SecretStr
 
 from moodrec.stage_config import StageConfig
 
+# StageConfig is re-exported for moodrec.enrich.stage (TEMP until enrich/config.py lands).
 __all__ = ["Secrets", "StageConfig"]
 
 

@@ -17,7 +17,8 @@ from typing import Any
 import yaml
 from pydantic import BaseModel, ValidationError
 
-from moodrec.config.schema import Secrets, Settings
+from moodrec.config.base import Secrets
+from moodrec.config.schema import Settings
 from moodrec.errors import ConfigError
 
 ENV_PREFIX = "MOODREC_"

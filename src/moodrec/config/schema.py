@@ -1,5 +1,6 @@
-"""Typed configuration: one frozen model per stage plus the root ``Settings``.
+"""The root ``Settings``: assembles the config each stage package owns (``<stage>/config.py``).
 
+Every stage config is a leaf module, so this schema imports configs only, never stage code.
 Values come from a YAML profile (``config/<name>.yaml``); secrets come only from the
 environment (``MOODREC_SPOTIFY_CLIENT_SECRET`` …) and are ``SecretStr``.
 """
@@ -7,25 +8,23 @@ environment (``MOODREC_SPOTIFY_CLIENT_SECRET`` …) and are ``SecretStr``.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Literal
-
-from pydantic import Field, model_validator
 
 from moodrec.clustering.config import ClusteringConfig
-from moodrec.config.base import Secrets, StageConfig
+from moodrec.config.base import Secrets
 from moodrec.enrich.config import EnrichConfig
 from moodrec.errors import ConfigError
 from moodrec.genres.config import GenresConfig
+from moodrec.ingest.config import IngestConfig
 from moodrec.models.config import RecommendConfig
 from moodrec.orchestration.config import STAGE_NAMES, OrchestrationConfig
+from moodrec.sandbox.config import SandboxConfig
 from moodrec.session.config import SessionConfig
+from moodrec.stage_config import StageConfig
 from moodrec.text.config import LyricsConfig
 from moodrec.topics.config import TopicsConfig
 
-__all__ = ["IngestConfig", "PathsConfig", "SandboxConfig", "Secrets", "Settings", "StageConfig"]
+__all__ = ["PathsConfig", "Settings"]
 
-
-SandboxProfile = Literal["tiny", "demo", "large"]
 
 #: stage → the ``section.field`` whose value ``"sandbox"`` means "read the sandbox world's
 #: planted truth" (lyrics, audio features, artist genres, session item features)
@@ -35,39 +34,6 @@ SANDBOX_INPUTS: dict[str, tuple[str, str]] = {
     "genres": ("genres", "source"),
     "session": ("session", "features_source"),
 }
-
-
-class SandboxConfig(StageConfig):
-    """The synthetic world that stands in for the internet and the Last.fm file."""
-
-    profile: SandboxProfile = "demo"
-    seed: int = Field(default=42, ge=0)
-
-
-class IngestConfig(StageConfig):
-    """Reading a listening log into the canonical tables."""
-
-    source: Literal["sandbox", "lastfm1k"] = "sandbox"
-    # Used when source == "lastfm1k": the listening log and (optional) user profile file.
-    log_path: Path | None = None
-    profile_path: Path | None = None
-    session_gap_minutes: float = Field(default=30.0, gt=0)
-    # The seed study's rating: log(1 + plays) rescaled per user to [rating_min, rating_max].
-    rating_min: float = 3.0
-    rating_max: float = 10.0
-    # Implicit-feedback confidence 1 + alpha * log(1 + plays / epsilon) (Hu, Koren & Volinsky 2008).
-    confidence_alpha: float = Field(default=40.0, gt=0)
-    confidence_epsilon: float = Field(default=1.0, gt=0)
-    # Parse threads; 0 = all cores.
-    threads: int = Field(default=0, ge=0)
-
-    @model_validator(mode="after")
-    def _log_path_for_files(self) -> IngestConfig:
-        if self.source == "lastfm1k" and self.log_path is None:
-            raise ValueError("log_path is required when source is 'lastfm1k'")
-        if self.rating_min >= self.rating_max:
-            raise ValueError("rating_min must be below rating_max")
-        return self
 
 
 class PathsConfig(StageConfig):

@@ -6,7 +6,8 @@ from pathlib import Path
 from typing import Any
 
 from moodrec.catalogue import Catalogue
-from moodrec.config import Settings, load_settings
+from moodrec.config.loader import load_settings
+from moodrec.config.schema import Settings
 from moodrec.errors import CatalogueError
 from moodrec.storage import DatasetRef
 from moodrec.tasks.common import run_checkpoint_task

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from moodrec.config import load_settings
+from moodrec.config.loader import load_settings
 
 if TYPE_CHECKING:
     from prefect.deployments.runner import RunnerDeployment

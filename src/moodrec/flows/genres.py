@@ -9,7 +9,7 @@ from typing import Any
 from prefect import flow
 
 from moodrec.catalogue import Catalogue
-from moodrec.config import Settings
+from moodrec.config.schema import Settings
 from moodrec.enrich.outputs import TRACK_INPUTS
 from moodrec.errors import CatalogueError
 from moodrec.flows.common import (

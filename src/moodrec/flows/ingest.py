@@ -6,7 +6,7 @@ from typing import Any
 
 from prefect import flow
 
-from moodrec.config import Settings
+from moodrec.config.schema import Settings
 from moodrec.flows.common import sandbox_world, stage_settings
 from moodrec.storage import DatasetRef
 from moodrec.tasks.artifacts import publish_checkpoints

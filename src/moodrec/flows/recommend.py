@@ -8,7 +8,7 @@ import pandas as pd
 from prefect import flow
 
 from moodrec.catalogue import Catalogue
-from moodrec.config import Settings
+from moodrec.config.schema import Settings
 from moodrec.errors import ConfigError
 from moodrec.flows.common import sandbox_world, stage_settings
 from moodrec.models import load_models

@@ -46,8 +46,8 @@ from typing import Any
 
 import polars as pl
 
-from moodrec.config.schema import IngestConfig
 from moodrec.errors import InputDataError
+from moodrec.ingest.config import IngestConfig
 from moodrec.ingest.sessions import rate_plays
 from moodrec.storage import atomic_path, write_json_atomic
 

@@ -31,9 +31,9 @@ from typing import Any
 import numpy as np
 import polars as pl
 
-from moodrec.config.schema import IngestConfig
 from moodrec.errors import InputDataError
 from moodrec.ingest.canonical import canonicalise
+from moodrec.ingest.config import IngestConfig
 from moodrec.ingest.reader import ParsedLog, Reject, read_log
 from moodrec.ingest.sessions import assign_sessions, build_plays, build_sessions
 from moodrec.ingest.summary import MBID_STATS_KEY, summarize_events

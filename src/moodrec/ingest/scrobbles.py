@@ -34,8 +34,8 @@ from typing import Literal
 
 import polars as pl
 
-from moodrec.config.schema import IngestConfig
 from moodrec.errors import InputDataError
+from moodrec.ingest.config import IngestConfig
 from moodrec.ingest.lastfm1k import IngestResult, read_profiles, write_canonical
 from moodrec.ingest.reader import NAME_COLUMNS, TS_DTYPE, ParsedLog, Reject, escape_content
 
@@ -272,7 +272,7 @@ def ingest_scrobbles(
     path
         The CSV export (see the module docstring for the layouts).
     out_dir
-        Output folder (created); same tables as :func:`~moodrec.ingest.ingest_lastfm1k`.
+        Output folder (created); same tables as :func:`~moodrec.ingest.lastfm1k.ingest_lastfm1k`.
     cfg
         Session gap, rating and confidence parameters (defaults when omitted).
     user

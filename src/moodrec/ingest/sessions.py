@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import polars as pl
 
-from moodrec.config.schema import IngestConfig
+from moodrec.ingest.config import IngestConfig
 
 
 def assign_sessions(events: pl.DataFrame, gap_minutes: float) -> pl.DataFrame:

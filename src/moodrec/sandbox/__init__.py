@@ -1,21 +1,5 @@
-"""The sandbox: a deterministic synthetic listening world with planted, recorded truth."""
+"""The sandbox: a deterministic synthetic listening world with planted, recorded truth.
 
-from moodrec.sandbox.world import (
-    LOG_FILENAME,
-    PROFILE_FILENAME,
-    PROFILES,
-    WorldSize,
-    WorldSummary,
-    build_world,
-    generate_world,
-)
-
-__all__ = [
-    "LOG_FILENAME",
-    "PROFILES",
-    "PROFILE_FILENAME",
-    "WorldSize",
-    "WorldSummary",
-    "build_world",
-    "generate_world",
-]
+Light on purpose (``moodrec.sandbox.config`` is a leaf): import from the modules —
+``world`` (``generate_world``, ``build_world``), ``servers`` (the fake provider APIs).
+"""

@@ -29,7 +29,6 @@ import numpy as np
 import polars as pl
 import pyarrow as pa
 
-from moodrec.config.schema import SandboxConfig
 from moodrec.errors import MoodrecError
 from moodrec.ingest.lastfm1k import LOG_FILENAME, PROFILE_FILENAME
 from moodrec.sandbox import vocab
@@ -41,6 +40,7 @@ from moodrec.sandbox.catalog import (
     build_genre_tree,
     build_tracks,
 )
+from moodrec.sandbox.config import SandboxConfig
 from moodrec.sandbox.listening import (
     LOG_END,
     LOG_START,

@@ -31,7 +31,7 @@ from prefect.client.schemas.objects import TaskRun
 from prefect.states import State
 
 from moodrec.catalogue import Catalogue
-from moodrec.config.schema import Secrets
+from moodrec.config.base import Secrets
 from moodrec.enrich.batch import enrich_batch
 from moodrec.enrich.cache import EnrichCache, cache_path
 from moodrec.enrich.clients import build_providers
@@ -78,7 +78,7 @@ def _secrets(profile: str, sandbox: bool) -> Secrets:
         from moodrec.sandbox.servers import sandbox_secrets
 
         return sandbox_secrets()
-    from moodrec.config import load_settings
+    from moodrec.config.loader import load_settings
 
     return load_settings(profile).secrets
 

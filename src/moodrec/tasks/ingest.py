@@ -8,7 +8,7 @@ from typing import Any
 from prefect import get_run_logger, task
 
 from moodrec.catalogue import Catalogue
-from moodrec.config.schema import IngestConfig
+from moodrec.ingest.config import IngestConfig
 from moodrec.ingest.lastfm1k import ingest_lastfm1k
 from moodrec.storage import DatasetRef, write_json_atomic
 from moodrec.tasks.common import CHECKPOINT_CACHE

@@ -12,8 +12,8 @@ from prefect.client.schemas.objects import TaskRun
 from prefect.states import State
 
 from moodrec.catalogue import Catalogue
-from moodrec.config.schema import IngestConfig
 from moodrec.errors import InputDataError
+from moodrec.ingest.config import IngestConfig
 from moodrec.ingest.download import DownloadConfig, DownloadError, download_dataset
 from moodrec.ingest.hetrec import FRIENDS, ingest_hetrec
 from moodrec.ingest.profile import ProfileReportConfig, write_profile_report

@@ -7,7 +7,7 @@ from pathlib import Path
 from prefect import get_run_logger, task
 
 from moodrec.catalogue import Catalogue
-from moodrec.config.schema import SandboxConfig
+from moodrec.sandbox.config import SandboxConfig
 from moodrec.sandbox.world import generate_world
 from moodrec.storage import DatasetRef
 from moodrec.tasks.common import CHECKPOINT_CACHE

@@ -129,7 +129,7 @@ def serve_profile(
         The profile is invalid.
     """
     from moodrec.catalogue import Catalogue
-    from moodrec.config import load_settings
+    from moodrec.config.loader import load_settings
     from moodrec.sandbox.world import generate_world
 
     settings = load_settings(profile, overrides=overrides)
