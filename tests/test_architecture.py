@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ast
+import json
 import subprocess
 import sys
 from pathlib import Path
@@ -66,3 +67,210 @@ def test_importing_pure_modules_does_not_load_prefect() -> None:
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"
+
+
+# --- the import graph: no circle; configuration is a leaf -----------------------------------
+
+#: modules any config module may import besides other config modules
+CONFIG_LEAVES = {"moodrec.stage_config", "moodrec.errors", "moodrec.domain"}
+#: stage code the root schema may still import
+CONFIG_ALLOWED_TEMP = {
+    "moodrec.enrich",
+    "moodrec.enrich.stage",
+}  # TEMP until enrich/config.py lands
+#: a known circle: session/base.py lazily imports the models that subclass it
+KNOWN_CYCLE_TEMP = {"moodrec.session.base", "moodrec.session.models", "moodrec.session.sequence"}
+
+
+def _module_name(path: Path) -> str:
+    parts = ("moodrec", *path.relative_to(PKG).with_suffix("").parts)
+    return ".".join(parts).removesuffix(".__init__")
+
+
+def _all_modules() -> dict[str, Path]:
+    return {_module_name(p): p for p in PKG.rglob("*.py")}
+
+
+def _is_package(path: Path) -> bool:
+    return path.name == "__init__.py"
+
+
+def _moodrec_imports(name: str, path: Path, modules: set[str]) -> set[str]:
+    """The moodrec modules ``name`` imports anywhere in its body (function-level and
+    ``TYPE_CHECKING`` imports included), plus the packages whose ``__init__`` such an import
+    runs first (those outside ``name``'s own packages)."""
+    package = name if _is_package(path) else name.rpartition(".")[0]
+    targets: set[str] = set()
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.Import):
+            targets.update(a.name for a in node.names)
+        elif isinstance(node, ast.ImportFrom):
+            base = node.module or ""
+            if node.level:
+                anchor = package.split(".")[: len(package.split(".")) - node.level + 1]
+                base = ".".join([*anchor, *([base] if base else [])])
+            for alias in node.names:
+                sub = f"{base}.{alias.name}"
+                targets.add(sub if sub in modules else base)
+    out: set[str] = set()
+    for target in targets:
+        while target and target not in modules:  # ``import a.b.attr`` → the module a.b
+            target = target.rpartition(".")[0]
+        if not target.startswith("moodrec"):
+            continue
+        out.add(target)
+        parent = target.rpartition(".")[0]
+        while parent.count("."):  # moodrec.x.y's parents run first, moodrec itself is empty
+            if not (package == parent or package.startswith(parent + ".")):
+                out.add(parent)
+            parent = parent.rpartition(".")[0]
+    out.discard(name)
+    return out
+
+
+def _import_graph() -> dict[str, set[str]]:
+    modules = _all_modules()
+    return {name: _moodrec_imports(name, path, set(modules)) for name, path in modules.items()}
+
+
+def _cycles(graph: dict[str, set[str]]) -> list[list[str]]:
+    """One circle through each strongly connected component of more than one module."""
+    index: dict[str, int] = {}
+    low: dict[str, int] = {}
+    stack: list[str] = []
+    on_stack: set[str] = set()
+    components: list[set[str]] = []
+
+    def visit(v: str) -> None:  # Tarjan; the graph has ~200 nodes, recursion is fine
+        index[v] = low[v] = len(index)
+        stack.append(v)
+        on_stack.add(v)
+        for w in sorted(graph.get(v, ())):
+            if w not in index:
+                visit(w)
+                low[v] = min(low[v], low[w])
+            elif w in on_stack:
+                low[v] = min(low[v], index[w])
+        if low[v] == index[v]:
+            comp = set()
+            while True:
+                w = stack.pop()
+                on_stack.discard(w)
+                comp.add(w)
+                if w == v:
+                    break
+            if len(comp) > 1:
+                components.append(comp)
+
+    for v in sorted(graph):
+        if v not in index:
+            visit(v)
+
+    def circle(comp: set[str]) -> list[str]:  # shortest path back to the start, by BFS
+        start = min(comp)
+        prev: dict[str, str] = {}
+        queue = [start]
+        while queue:
+            v = queue.pop(0)
+            for w in sorted(graph[v] & comp):
+                if w == start:
+                    path = [v]
+                    while path[-1] != start:
+                        path.append(prev[path[-1]])
+                    return [start, *reversed(path[:-1]), start]
+                if w not in prev:
+                    prev[w] = v
+                    queue.append(w)
+        return sorted(comp)
+
+    return [circle(c) for c in components]
+
+
+def _is_config_module(name: str) -> bool:
+    last = name.rpartition(".")[2]
+    return name.startswith("moodrec.config.") or last == "config" or last.endswith("_config")
+
+
+def _config_offenders(name: str, imports: set[str]) -> list[str]:
+    bad = []
+    for target in sorted(imports):
+        if target in CONFIG_LEAVES or _is_config_module(target):
+            continue
+        if target.count(".") == 1 and f"{target}.config" in imports | {name}:
+            continue  # the package whose config it is (its __init__ is checked separately)
+        if name.startswith("moodrec.config.") and target in CONFIG_ALLOWED_TEMP:
+            continue
+        bad.append(f"{name} imports {target}")
+    return bad
+
+
+def test_cycle_finder_finds_a_circle() -> None:
+    graph = {"a": {"b"}, "b": {"c"}, "c": {"a"}, "d": {"a"}}
+    assert _cycles(graph) == [["a", "b", "c", "a"]]
+    assert _cycles({"a": {"b"}, "b": set()}) == []
+
+
+def test_no_import_cycles() -> None:
+    graph = _import_graph()
+    assert len(graph) > 100 and sum(map(len, graph.values())) > 300, "graph looks empty"
+    cycles = [c for c in _cycles(graph) if not set(c) <= KNOWN_CYCLE_TEMP]  # TEMP (session)
+    assert [" → ".join(c) for c in cycles] == []
+
+
+def test_root_config_imports_only_leaf_configs() -> None:
+    graph = _import_graph()
+    roots = [n for n in graph if n.startswith("moodrec.config.")]
+    assert "moodrec.config.schema" in roots
+    offenders = [o for n in roots for o in _config_offenders(n, graph[n])]
+    assert offenders == []
+
+
+def test_stage_configs_are_leaves() -> None:
+    graph = _import_graph()
+    stage_configs = [
+        n for n in graph if _is_config_module(n) and not n.startswith("moodrec.config")
+    ]
+    assert {"moodrec.ingest.config", "moodrec.sandbox.config", "moodrec.topics.config"} <= set(
+        stage_configs
+    )
+    offenders = [o for n in stage_configs for o in _config_offenders(n, graph[n])]
+    assert offenders == []
+
+
+def test_importing_a_stage_config_loads_no_stage_code() -> None:
+    """Catches heavy package ``__init__`` files too, in a fresh interpreter."""
+    mods = sorted(
+        n
+        for n in _all_modules()
+        if _is_config_module(n)
+        and not n.startswith("moodrec.config")
+        and not n.startswith("moodrec.enrich.")  # TEMP until enrich/config.py lands
+    )
+    code = (
+        "import importlib, json, sys\n"
+        "out = {}\n"
+        f"for m in {mods!r}:\n"
+        "    for k in [k for k in sys.modules if k.startswith('moodrec')]: del sys.modules[k]\n"
+        "    importlib.import_module(m)\n"
+        "    out[m] = sorted(k for k in sys.modules if k.startswith('moodrec.'))\n"
+        "print(json.dumps(out))\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    loaded = json.loads(out.stdout)
+    packages = {n for n, p in _all_modules().items() if _is_package(p)}
+    offenders = {
+        m: [k for k in ks if not (k in CONFIG_LEAVES or _is_config_module(k) or k in packages)]
+        for m, ks in loaded.items()
+    }
+    assert len(loaded) >= 10
+    assert {m: ks for m, ks in offenders.items() if ks} == {}
+
+
+def test_importing_ingest_loads_no_enrich_or_provider() -> None:
+    code = (
+        "import sys, moodrec.ingest, moodrec.ingest.lastfm1k, moodrec.ingest.config\n"
+        "print(sorted(k for k in sys.modules if k.startswith(('moodrec.enrich', "
+        "'moodrec.providers', 'moodrec.config'))))\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"
