@@ -155,7 +155,7 @@ def ingest_hetrec_cmd(
     profile: ProfileOpt = "demo",
 ) -> None:
     """Ingest HetRec 2011 Last.fm (plays, users, artists, tags) into interim/hetrec/."""
-    from moodrec.flows.logs import hetrec_ingest_flow
+    from moodrec.flows.datasets import hetrec_ingest_flow
 
     result = _run_flow(lambda: hetrec_ingest_flow(folder=str(folder), profile=profile))
     _echo_refs(result)
@@ -168,7 +168,7 @@ def ingest_scrobbles_cmd(
     profile: ProfileOpt = "demo",
 ) -> None:
     """Ingest one user's scrobble export into the canonical tables."""
-    from moodrec.flows.logs import scrobbles_ingest_flow
+    from moodrec.flows.datasets import scrobbles_ingest_flow
 
     result = _run_flow(lambda: scrobbles_ingest_flow(file=str(file), user=user, profile=profile))
     _echo_refs(result)
@@ -183,7 +183,7 @@ def data_download_cmd(
     ] = False,
 ) -> None:
     """Download, verify (SHA-256/MD5) and safely unpack a public data set; resumable."""
-    from moodrec.flows.logs import download_flow
+    from moodrec.flows.datasets import download_flow
 
     result = _run_flow(
         lambda: download_flow(
@@ -196,7 +196,7 @@ def data_download_cmd(
 @data_app.command("profile")
 def data_profile_cmd(profile: ProfileOpt = "demo") -> None:
     """Write the dataset profile report (Markdown + PNG) for a profile's ingested data."""
-    from moodrec.flows.logs import profile_flow
+    from moodrec.flows.datasets import profile_flow
 
     result = _run_flow(lambda: profile_flow(profile=profile))
     _echo_refs(result)

@@ -21,3 +21,7 @@ class InputDataError(MoodrecError):
 
 class CatalogueError(MoodrecError):
     """A dataset is missing from the catalogue or does not match its fingerprint."""
+
+
+class ApiServerError(MoodrecError):
+    """The temporary Prefect API server a run starts did not come up."""

@@ -13,7 +13,7 @@ from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterParentTas
 from moodrec.flows.pipeline import STAGE_FLOWS, pipeline_flow
 from moodrec.orchestration.config import STAGE_NAMES
 from moodrec.orchestration.params import RunOptions
-from moodrec.reporting import SYNTHETIC_BANNER
+from moodrec.report.checkpoints import SYNTHETIC_BANNER
 from tests.flows.test_kill_pipeline import FAST
 
 pytestmark = pytest.mark.slow

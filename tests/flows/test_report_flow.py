@@ -9,7 +9,7 @@ import pandas as pd
 from prefect.client.orchestration import get_client
 
 from moodrec.flows.report import report_flow
-from moodrec.reporting import SYNTHETIC_BANNER
+from moodrec.report.checkpoints import SYNTHETIC_BANNER
 from moodrec.storage import describe_file, write_parquet_atomic
 
 

@@ -13,7 +13,7 @@ from moodrec.errors import InputDataError
 from moodrec.ingest.config import IngestConfig
 from moodrec.ingest.lastfm1k import ingest_lastfm1k
 from moodrec.ingest.profile import ProfileReportConfig, log_histogram, write_profile_report
-from moodrec.reporting import SYNTHETIC_BANNER
+from moodrec.report.checkpoints import SYNTHETIC_BANNER
 from tests.ingest.conftest import A1, T1, T2, line
 from tests.ingest.test_hetrec import write_tiny
 

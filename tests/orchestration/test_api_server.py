@@ -17,7 +17,8 @@ from prefect.settings import (
     temporary_settings,
 )
 
-from moodrec.flows.api_server import ApiServerError, TemporaryServer, prefect_api
+from moodrec.errors import ApiServerError
+from moodrec.flows.api_server import TemporaryServer, prefect_api
 
 
 @flow(name="api-server-probe")

@@ -17,8 +17,8 @@ from plotly.offline import get_plotlyjs
 from moodrec.orchestration.config import STAGE_NAMES, ReportConfig
 from moodrec.report import build_report, render_html, render_markdown, write_report
 from moodrec.report.build import format_cell, summary_blocks
+from moodrec.report.checkpoints import SYNTHETIC_BANNER
 from moodrec.report.render import plotly_fragment, report_markdown
-from moodrec.reporting import SYNTHETIC_BANNER
 from moodrec.storage import describe_file, write_parquet_atomic
 
 

@@ -23,7 +23,7 @@ from moodrec.stage_config import StageConfig
 from moodrec.text.config import LyricsConfig
 from moodrec.topics.config import TopicsConfig
 
-__all__ = ["PathsConfig", "Settings"]
+__all__ = ["PathsConfig", "Settings", "is_synthetic_source"]
 
 
 #: stage → the ``section.field`` whose value ``"sandbox"`` means "read the sandbox world's
@@ -63,7 +63,7 @@ class Settings(StageConfig):
         """Fields (``section.field``) that make one of ``stages`` (default: every stage not
         in ``orchestration.skip``) read the sandbox world's truth in a run whose listening
         log is not the sandbox's; empty for sandbox runs."""
-        if self.ingest.source == "sandbox":
+        if is_synthetic_source(self):
             return []
         if stages is None:
             stages = [s for s in STAGE_NAMES if self.orchestration.runs(s)]
@@ -71,7 +71,7 @@ class Settings(StageConfig):
         for stage in stages:
             if stage in SANDBOX_INPUTS:
                 section, field = SANDBOX_INPUTS[stage]
-                if getattr(getattr(self, section), field) == "sandbox":
+                if is_synthetic_source(self, getattr(getattr(self, section), field)):
                     found.append(f"{section}.{field}")
         return found
 
@@ -94,3 +94,14 @@ class Settings(StageConfig):
                 "with a path; session.features_source: file or none) or add the stage to "
                 "orchestration.skip."
             )
+
+
+def is_synthetic_source(settings: Settings, source: str | None = None) -> bool:
+    """Whether a stage reading ``source`` (default: the listening log, ``ingest.source``)
+    describes the sandbox world.
+
+    Its planted truth, or the enrich answers of a sandbox run (the fake servers serve the
+    synthetic world); reports made from it say so in their first line.
+    """
+    source = settings.ingest.source if source is None else source
+    return source == "sandbox" or (source == "enrich" and settings.ingest.source == "sandbox")

@@ -8,13 +8,14 @@ from typing import Any
 from prefect import flow
 
 from moodrec.catalogue import Catalogue
+from moodrec.config.schema import is_synthetic_source
 from moodrec.errors import CatalogueError, ConfigError
 from moodrec.flows.common import sandbox_world, stage_settings
 from moodrec.models.deep_config import DeepModelsConfig
 from moodrec.storage import DatasetRef
 from moodrec.tasks.ablation import assemble_features, fit_evaluate_variant, summarise_ablation
 from moodrec.tasks.artifacts import publish_checkpoints
-from moodrec.tasks.common import register_raw_input, run_checkpoint_task
+from moodrec.tasks.checkpoints import register_raw_input, run_checkpoint_task
 from moodrec.tasks.sandbox import world_dir
 
 #: optional stage outputs that replace the world's planted content when present
@@ -59,7 +60,7 @@ def ablation_flow(profile: str = "demo", overrides: dict[str, Any] | None = None
     """
     settings, data_dir = stage_settings(profile, overrides)
     cfg = settings.recommend.deep
-    if settings.ingest.source != "sandbox":
+    if not is_synthetic_source(settings):
         raise ConfigError(
             "ablation: content features come from the sandbox world for now "
             f"(ingest.source is {settings.ingest.source!r})"
@@ -84,7 +85,6 @@ def ablation_flow(profile: str = "demo", overrides: dict[str, Any] | None = None
         stage_refs,
         cfg,
         data_dir,
-        refs_of=lambda r: r["refs"],
         data_dir=data_dir,
     )
     variants = [*cfg.ablation.variants, *cfg.ablation.reference_models]
@@ -98,7 +98,6 @@ def ablation_flow(profile: str = "demo", overrides: dict[str, Any] | None = None
             _variant_config(cfg, variant),
             variant,
             data_dir,
-            refs_of=lambda r: r["refs"],
             data_dir=data_dir,
         )
         per_variant.extend(res["refs"].values())
@@ -108,7 +107,6 @@ def ablation_flow(profile: str = "demo", overrides: dict[str, Any] | None = None
         feats["refs"]["content_link_report"],
         cfg,
         data_dir,
-        refs_of=lambda r: r["refs"],
         data_dir=data_dir,
     )
     refs = {**feats["refs"], **result["refs"]}

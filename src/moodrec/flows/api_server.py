@@ -24,6 +24,8 @@ import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
+from moodrec.errors import ApiServerError
+
 logger = logging.getLogger(__name__)
 
 #: environment Prefect gives its own temporary server (``SubprocessASGIServer``)
@@ -34,10 +36,6 @@ EPHEMERAL_ENV = {
 }
 #: uvicorn's exit status when the port was taken between choosing and binding it
 _PORT_IN_USE = 3
-
-
-class ApiServerError(RuntimeError):
-    """The temporary Prefect server did not come up."""
 
 
 def free_port() -> int:

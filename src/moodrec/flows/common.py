@@ -10,7 +10,7 @@ from moodrec.config.loader import load_settings
 from moodrec.config.schema import Settings
 from moodrec.errors import CatalogueError
 from moodrec.storage import DatasetRef
-from moodrec.tasks.common import run_checkpoint_task
+from moodrec.tasks.checkpoints import result_is_refs, run_checkpoint_task
 from moodrec.tasks.sandbox import generate_sandbox_world
 
 
@@ -26,7 +26,7 @@ def sandbox_world(settings: Settings, data_dir: str) -> dict[str, DatasetRef]:
         generate_sandbox_world,
         settings.sandbox,
         data_dir,
-        refs_of=lambda refs: refs,
+        refs_of=result_is_refs,
         data_dir=data_dir,
     )
 
@@ -54,12 +54,3 @@ def enrich_inputs(data_dir: str, names: tuple[str, ...], stage: str) -> dict[str
             "then moodrec enrich)"
         )
     return refs
-
-
-def is_synthetic_source(settings: Settings, source: str) -> bool:
-    """Whether a stage reading ``source`` describes the sandbox world.
-
-    Its planted truth, or the enrich answers of a sandbox run (the fake servers serve the
-    synthetic world); reports made from it say so in their first line.
-    """
-    return source == "sandbox" or (source == "enrich" and settings.ingest.source == "sandbox")

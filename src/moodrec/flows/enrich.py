@@ -18,11 +18,12 @@ from typing import Any
 from prefect import flow
 
 from moodrec.catalogue import Catalogue
+from moodrec.config.schema import is_synthetic_source
 from moodrec.enrich.clients import with_base_urls
 from moodrec.enrich.config import EnrichConfig
 from moodrec.flows.common import sandbox_world, stage_settings
 from moodrec.tasks.artifacts import publish_checkpoints
-from moodrec.tasks.common import refs_intact, run_checkpoint_task
+from moodrec.tasks.checkpoints import refs_intact, run_checkpoint_task
 from moodrec.tasks.enrich import (
     combine_enrichment,
     count_stale,
@@ -86,7 +87,7 @@ def _enrich(
 ) -> dict[str, Any]:
     settings, data_dir = stage_settings(profile, overrides)
     cfg = cfg or settings.enrich
-    sandbox = settings.ingest.source == "sandbox"
+    sandbox = is_synthetic_source(settings)
     tracks = Catalogue(data_dir).ref("tracks")
     with contextlib.ExitStack() as stack:
         servers = None
@@ -118,9 +119,7 @@ def _run_batches(
     cfg: EnrichConfig, tracks: Any, profile: str, data_dir: str, refresh: bool, sandbox: bool
 ) -> dict[str, Any]:
     stale = count_stale(cfg, data_dir) if refresh else 0
-    plan = run_checkpoint_task(
-        plan_enrichment, tracks, cfg, data_dir, refs_of=lambda r: r["refs"], data_dir=data_dir
-    )
+    plan = run_checkpoint_task(plan_enrichment, tracks, cfg, data_dir, data_dir=data_dir)
     capabilities = probe_task(cfg)(cfg, profile, data_dir, sandbox)
     progress = start_progress(plan["n_planned"])
     batch_task = enrich_batch_task.with_options(
@@ -162,7 +161,6 @@ def _run_batches(
         capabilities,
         data_dir,
         parts,
-        refs_of=lambda r: r["refs"],
         data_dir=data_dir,
     )
     report = result["report"]

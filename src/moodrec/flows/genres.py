@@ -9,18 +9,17 @@ from typing import Any
 from prefect import flow
 
 from moodrec.catalogue import Catalogue
-from moodrec.config.schema import Settings
+from moodrec.config.schema import Settings, is_synthetic_source
 from moodrec.enrich.outputs import TRACK_INPUTS
 from moodrec.errors import CatalogueError
 from moodrec.flows.common import (
     enrich_inputs,
-    is_synthetic_source,
     sandbox_world,
     stage_settings,
 )
 from moodrec.storage import DatasetRef
 from moodrec.tasks.artifacts import publish_checkpoints
-from moodrec.tasks.common import register_raw_input, run_checkpoint_task
+from moodrec.tasks.checkpoints import register_raw_input, run_checkpoint_task
 from moodrec.tasks.genres import build_genre_maps, cluster_tracks
 from moodrec.tasks.sandbox import world_dir
 
@@ -69,9 +68,7 @@ def genres_flow(profile: str = "demo", overrides: dict[str, Any] | None = None) 
         # (its fingerprint is in the key)
         with contextlib.suppress(CatalogueError):
             inputs["track_clusters"] = Catalogue(data_dir).manifest.get("track_clusters")
-    result = run_checkpoint_task(
-        build_genre_maps, inputs, cfg, data_dir, refs_of=lambda r: r["refs"], data_dir=data_dir
-    )
+    result = run_checkpoint_task(build_genre_maps, inputs, cfg, data_dir, data_dir=data_dir)
     synthetic = is_synthetic_source(settings, cfg.source)
     publish_checkpoints("genres", result["refs"], result["summary"], settings.profile, synthetic)
     return {"data_dir": data_dir, "synthetic": synthetic, **result}
@@ -110,7 +107,6 @@ def clusters_flow(profile: str = "demo", overrides: dict[str, Any] | None = None
         cfg,
         data_dir,
         enrich,
-        refs_of=lambda r: r["refs"],
         data_dir=data_dir,
     )
     synthetic = is_synthetic_source(settings, cfg.source)

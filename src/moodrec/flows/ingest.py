@@ -6,17 +6,17 @@ from typing import Any
 
 from prefect import flow
 
-from moodrec.config.schema import Settings
+from moodrec.config.schema import Settings, is_synthetic_source
 from moodrec.flows.common import sandbox_world, stage_settings
 from moodrec.storage import DatasetRef
 from moodrec.tasks.artifacts import publish_checkpoints
-from moodrec.tasks.common import register_raw_input, run_checkpoint_task
+from moodrec.tasks.checkpoints import register_raw_input, run_checkpoint_task
 from moodrec.tasks.ingest import ingest_listening_log
 
 
 def _inputs(settings: Settings, data_dir: str) -> tuple[DatasetRef, DatasetRef | None]:
     """The raw log and profile file: generated sandbox world or the configured files."""
-    if settings.ingest.source == "sandbox":
+    if is_synthetic_source(settings):
         world = sandbox_world(settings, data_dir)
         return world["sandbox_log"], world["sandbox_profile"]
     cfg = settings.ingest
@@ -52,9 +52,8 @@ def ingest_flow(profile: str = "demo", overrides: dict[str, Any] | None = None) 
         profile_ref,
         settings.ingest,
         data_dir,
-        refs_of=lambda r: r["refs"],
         data_dir=data_dir,
     )
-    synthetic = settings.ingest.source == "sandbox"
+    synthetic = is_synthetic_source(settings)
     publish_checkpoints("ingest", result["refs"], result["summary"], settings.profile, synthetic)
     return {"data_dir": data_dir, "synthetic": synthetic, **result}

@@ -38,7 +38,7 @@ logger = logging.getLogger(__name__)
 #: stage name → ``module:flow`` (imported when the stage runs); order comes from STAGE_NAMES
 STAGE_FLOWS: dict[str, str] = {
     "ingest": "moodrec.flows.ingest:ingest_flow",
-    "profile": "moodrec.flows.logs:profile_flow",
+    "profile": "moodrec.flows.datasets:profile_flow",
     "enrich": "moodrec.flows.enrich:enrich_flow",
     "topics": "moodrec.flows.topics:topics_flow",
     # clusters before genres: the genre stage's song map is coloured by cluster

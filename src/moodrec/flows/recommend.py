@@ -8,7 +8,7 @@ import pandas as pd
 from prefect import flow
 
 from moodrec.catalogue import Catalogue
-from moodrec.config.schema import Settings
+from moodrec.config.schema import Settings, is_synthetic_source
 from moodrec.errors import ConfigError
 from moodrec.flows.common import sandbox_world, stage_settings
 from moodrec.models import load_models
@@ -17,7 +17,7 @@ from moodrec.models.config import RecommendConfig
 from moodrec.models.serving import recommend_for_user
 from moodrec.storage import DatasetRef, describe_file
 from moodrec.tasks.artifacts import publish_checkpoints
-from moodrec.tasks.common import run_checkpoint_task
+from moodrec.tasks.checkpoints import run_checkpoint_task
 from moodrec.tasks.recommend import (
     build_recommend_features,
     build_recommend_split,
@@ -81,13 +81,12 @@ def _train(settings: Settings, data_dir: str, overrides: dict[str, Any] | None) 
         interim["tracks"],
         _split_cfg(cfg),
         data_dir,
-        refs_of=lambda r: r["refs"],
         data_dir=data_dir,
     )
     features_ref: DatasetRef | None = None
     features_summary: dict[str, Any] = {}
     if any(registry[m].scores_cold_items for m in cfg.models):
-        if settings.ingest.source != "sandbox":
+        if not is_synthetic_source(settings):
             content = [m for m in cfg.models if registry[m].scores_cold_items]
             raise ConfigError(
                 f"recommend.models: {content} need item content features, which come from "
@@ -102,7 +101,6 @@ def _train(settings: Settings, data_dir: str, overrides: dict[str, Any] | None) 
             interim["tracks"],
             describe_file("sandbox_truth_tracks", truth),
             data_dir,
-            refs_of=lambda r: r["refs"],
             data_dir=data_dir,
         )
         features_ref = feats["refs"]["recommend_item_features"]
@@ -118,7 +116,6 @@ def _train(settings: Settings, data_dir: str, overrides: dict[str, Any] | None) 
             cfg.weighting,
             data_dir,
             features_ref if registry[name].scores_cold_items else None,
-            refs_of=lambda r: r["refs"],
             data_dir=data_dir,
         )
     return {"split": split, "fits": fits, "features": features_summary}
@@ -150,7 +147,7 @@ def train_flow(profile: str = "demo", overrides: dict[str, Any] | None = None) -
         "split": result["split"]["summary"],
         "fits": {n: f["summary"] for n, f in result["fits"].items()},
     }
-    synthetic = settings.ingest.source == "sandbox"
+    synthetic = is_synthetic_source(settings)
     publish_checkpoints("train", refs, summary, settings.profile, synthetic)
     return {"data_dir": data_dir, "synthetic": synthetic, **result}
 
@@ -180,7 +177,6 @@ def evaluate_flow(profile: str = "demo", overrides: dict[str, Any] | None = None
             split_refs,
             list(cfg.ks),
             data_dir,
-            refs_of=lambda r: r["refs"],
             data_dir=data_dir,
         )
         for name, fit in trained["fits"].items()
@@ -193,10 +189,9 @@ def evaluate_flow(profile: str = "demo", overrides: dict[str, Any] | None = None
         cfg.n_bootstrap,
         cfg.seed,
         data_dir,
-        refs_of=lambda r: r["refs"],
         data_dir=data_dir,
     )
-    synthetic = settings.ingest.source == "sandbox"
+    synthetic = is_synthetic_source(settings)
     publish_checkpoints("evaluate", report["refs"], report["summary"], settings.profile, synthetic)
     return {
         "data_dir": data_dir,

@@ -12,7 +12,7 @@ from moodrec.flows.common import stage_settings
 from moodrec.orchestration.config import STAGE_NAMES
 from moodrec.report.build import as_ref
 from moodrec.storage import DatasetRef
-from moodrec.tasks.common import run_checkpoint_task
+from moodrec.tasks.checkpoints import run_checkpoint_task
 from moodrec.tasks.report import RESULTS_FILE, build_report_task, publish_report
 
 
@@ -110,7 +110,6 @@ def report_flow(
         settings.orchestration.report,
         settings.profile,
         data_dir,
-        refs_of=lambda r: r["refs"],
         data_dir=data_dir,
     )
     if settings.orchestration.report.markdown_artifacts:

@@ -6,12 +6,13 @@ from typing import Any
 
 from prefect import flow
 
+from moodrec.config.schema import is_synthetic_source
 from moodrec.errors import ConfigError
 from moodrec.flows.common import stage_settings
 from moodrec.flows.ingest import ingest_flow
 from moodrec.storage import DatasetRef
 from moodrec.tasks.artifacts import publish_checkpoints
-from moodrec.tasks.common import register_raw_input, run_checkpoint_task
+from moodrec.tasks.checkpoints import register_raw_input, run_checkpoint_task
 from moodrec.tasks.sandbox import world_dir
 from moodrec.tasks.session import run_session_task
 
@@ -35,7 +36,7 @@ def session_flow(profile: str = "demo", overrides: dict[str, Any] | None = None)
     ingested = ingest_flow(profile, overrides)
     refs = ingested["refs"]
     inputs: dict[str, DatasetRef] = {n: refs[n] for n in ("events", "tracks", "users")}
-    synthetic = settings.ingest.source == "sandbox"
+    synthetic = is_synthetic_source(settings)
     if cfg.features_source == "sandbox" and synthetic:
         truth = world_dir(data_dir, settings.sandbox) / "truth"
         for name in ("tracks", "sessions"):
@@ -54,7 +55,6 @@ def session_flow(profile: str = "demo", overrides: dict[str, Any] | None = None)
         cfg,
         data_dir,
         synthetic,
-        refs_of=lambda r: r["refs"],
         data_dir=data_dir,
     )
     publish_checkpoints("session", result["refs"], result["summary"], settings.profile, synthetic)

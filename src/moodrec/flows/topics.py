@@ -7,15 +7,20 @@ from typing import Any
 from prefect import flow
 
 from moodrec.catalogue import Catalogue
+from moodrec.config.schema import is_synthetic_source
 from moodrec.enrich.outputs import LYRICS_INPUTS
 from moodrec.flows.common import (
     enrich_inputs,
-    is_synthetic_source,
     sandbox_world,
     stage_settings,
 )
 from moodrec.tasks.artifacts import publish_checkpoints
-from moodrec.tasks.common import refs_intact, register_raw_input, run_checkpoint_task
+from moodrec.tasks.checkpoints import (
+    refs_intact,
+    register_raw_input,
+    result_is_refs,
+    run_checkpoint_task,
+)
 from moodrec.tasks.topics import (
     clean_lyrics_task,
     fit_topics,
@@ -41,7 +46,7 @@ def _sweep(clean, lcfg, tcfg, data_dir: str, sweep_stage: int, previous: list) -
                 i,
                 previous,
                 data_dir,
-                refs_of=lambda r: r,
+                refs_of=result_is_refs,
                 data_dir=data_dir,
             )
         Catalogue(data_dir).manifest.record(list(result.values()))
@@ -75,11 +80,9 @@ def topics_flow(profile: str = "demo", overrides: dict[str, Any] | None = None) 
     else:
         inputs = None
     lyrics = run_checkpoint_task(
-        load_lyrics, lcfg, world, data_dir, inputs, refs_of=lambda r: r, data_dir=data_dir
+        load_lyrics, lcfg, world, data_dir, inputs, refs_of=result_is_refs, data_dir=data_dir
     )["lyrics_input"]
-    cleaned = run_checkpoint_task(
-        clean_lyrics_task, lyrics, lcfg, data_dir, refs_of=lambda r: r["refs"], data_dir=data_dir
-    )
+    cleaned = run_checkpoint_task(clean_lyrics_task, lyrics, lcfg, data_dir, data_dir=data_dir)
     clean = cleaned["refs"]["lyrics_clean"]
     first = _sweep(clean, lcfg, tcfg, data_dir, 1, [])
     second = (
@@ -92,7 +95,6 @@ def topics_flow(profile: str = "demo", overrides: dict[str, Any] | None = None) 
         lcfg,
         tcfg,
         data_dir,
-        refs_of=lambda r: r["refs"],
         data_dir=data_dir,
     )
     mapped = run_checkpoint_task(
@@ -104,7 +106,6 @@ def topics_flow(profile: str = "demo", overrides: dict[str, Any] | None = None) 
         lcfg,
         tcfg,
         data_dir,
-        refs_of=lambda r: r["refs"],
         data_dir=data_dir,
     )
     refs = {"lyrics_input": lyrics, **cleaned["refs"], **fitted["refs"], **mapped["refs"]}

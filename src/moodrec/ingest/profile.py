@@ -10,7 +10,7 @@ demographics when the ``users`` table has any.
 :func:`write_profile_report` writes ``profile.md`` plus one PNG per figure, every file
 atomically, PNGs first so the Markdown never points at a missing image. The first line
 says the data is synthetic when it comes from the sandbox
-(:data:`moodrec.reporting.SYNTHETIC_BANNER`).
+(:data:`moodrec.report.checkpoints.SYNTHETIC_BANNER`).
 """
 
 from __future__ import annotations
@@ -30,7 +30,7 @@ from pydantic import Field
 
 from moodrec.errors import InputDataError
 from moodrec.ingest.summary import MBID_STATS_KEY
-from moodrec.reporting import SYNTHETIC_BANNER
+from moodrec.report.checkpoints import SYNTHETIC_BANNER
 from moodrec.stage_config import StageConfig
 from moodrec.storage import write_bytes_atomic, write_text_atomic
 

@@ -18,8 +18,8 @@ from typing import Any, Literal
 import pyarrow.parquet as pq
 
 from moodrec.orchestration.config import STAGE_NAMES, ReportConfig
+from moodrec.report.checkpoints import SYNTHETIC_BANNER, describe_checkpoint
 from moodrec.report.sections import section_spec
-from moodrec.reporting import SYNTHETIC_BANNER, describe_checkpoint
 from moodrec.storage import DatasetRef
 
 BlockKind = Literal["text", "table", "markdown", "image", "figure"]

@@ -17,7 +17,7 @@ from markdown_it import MarkdownIt
 
 from moodrec.orchestration.config import ReportConfig
 from moodrec.report.build import _MD_IMAGE, Block, Report, Section
-from moodrec.reporting import SYNTHETIC_BANNER
+from moodrec.report.checkpoints import SYNTHETIC_BANNER
 from moodrec.storage import write_text_atomic
 
 _SCRIPT = re.compile(r"<script([^>]*)>(.*?)</script>", re.S | re.I)

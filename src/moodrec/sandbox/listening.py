@@ -29,7 +29,7 @@ import numpy as np
 
 from moodrec.errors import MoodrecError
 from moodrec.sandbox import vocab
-from moodrec.sandbox.catalog import Tracks, allocate
+from moodrec.sandbox.music import Tracks, allocate
 
 #: The listening log covers the real file's period.
 LOG_START = int(datetime(2005, 2, 14, tzinfo=UTC).timestamp())

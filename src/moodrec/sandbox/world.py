@@ -32,14 +32,6 @@ import pyarrow as pa
 from moodrec.errors import MoodrecError
 from moodrec.ingest.lastfm1k import LOG_FILENAME, PROFILE_FILENAME
 from moodrec.sandbox import vocab
-from moodrec.sandbox.catalog import (
-    Artists,
-    GenreTree,
-    Tracks,
-    build_artists,
-    build_genre_tree,
-    build_tracks,
-)
 from moodrec.sandbox.config import SandboxConfig
 from moodrec.sandbox.listening import (
     LOG_END,
@@ -54,6 +46,14 @@ from moodrec.sandbox.listening import (
     simulate_listening,
 )
 from moodrec.sandbox.lyrics import ARTIFACT_SHARE, generate_lyrics, topic_word_weights
+from moodrec.sandbox.music import (
+    Artists,
+    GenreTree,
+    Tracks,
+    build_artists,
+    build_genre_tree,
+    build_tracks,
+)
 from moodrec.sandbox.names import artist_names, dedupe_within, make_mbids, track_names
 from moodrec.storage import atomic_path, write_json_atomic, write_parquet_atomic, write_text_atomic
 

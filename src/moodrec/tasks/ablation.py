@@ -20,7 +20,7 @@ from moodrec.evaluation import ablation
 from moodrec.features.content import features_frame, features_from_frame, load_item_features
 from moodrec.models.deep_config import DeepModelsConfig
 from moodrec.storage import DatasetRef, write_json_atomic, write_parquet_atomic, write_text_atomic
-from moodrec.tasks.common import CHECKPOINT_CACHE
+from moodrec.tasks.cache_policy import CHECKPOINT_CACHE
 
 
 def _reports(data_dir: str) -> Path:

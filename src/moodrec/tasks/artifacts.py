@@ -8,9 +8,9 @@ from typing import Any
 from prefect import task
 from prefect.artifacts import create_markdown_artifact, create_table_artifact
 
-from moodrec.reporting import describe_checkpoint, summary_markdown, summary_rows
+from moodrec.report.checkpoints import describe_checkpoint, summary_markdown, summary_rows
 from moodrec.storage import DatasetRef
-from moodrec.tasks.common import PUBLISH_CACHE
+from moodrec.tasks.cache_policy import PUBLISH_CACHE
 
 
 def artifact_key(*parts: str) -> str:
@@ -24,7 +24,7 @@ def publish_checkpoints(
 ) -> list[dict[str, Any]]:
     """Publish one table of checkpoints, one table and one Markdown report of the summary.
 
-    Cached on the checkpoints (:data:`~moodrec.tasks.common.PUBLISH_CACHE`): an unchanged
+    Cached on the checkpoints (:data:`~moodrec.tasks.cache_policy.PUBLISH_CACHE`): an unchanged
     re-run adds no new artifact versions; the ones of the run that made the files stay.
     """
     rows = [describe_checkpoint(ref) for ref in refs.values()]

@@ -40,32 +40,23 @@ from moodrec.enrich.parts import TABLES, clear_part, combine_parts, part_done, w
 from moodrec.enrich.plan import read_batch, result_settings, write_plan
 from moodrec.providers.base import ProviderError
 from moodrec.storage import DatasetRef, describe_file
-from moodrec.tasks.common import ContentInputs
+from moodrec.tasks.cache_policy import ContentKey
 
 ENRICH_DIR = ("features", "enrich")
 
 
-class EnrichInputs(ContentInputs):
+def _answer_settings(inputs: dict[str, Any]) -> dict[str, Any]:
     """Content key of an enrichment task: an ``EnrichConfig`` input counts only by the
     settings that shape the answers (the same ones the batch keys hash), not by where and
     how fast the providers are asked."""
-
-    def compute_key(
-        self,
-        task_ctx: Any,
-        inputs: dict[str, Any],
-        flow_parameters: dict[str, Any],
-        **kwargs: Any,
-    ) -> str | None:
-        keyed = {
-            k: json.loads(result_settings(v)) if isinstance(v, EnrichConfig) else v
-            for k, v in (inputs or {}).items()
-        }
-        return super().compute_key(task_ctx, keyed, flow_parameters, **kwargs)
+    return {
+        k: json.loads(result_settings(v)) if isinstance(v, EnrichConfig) else v
+        for k, v in inputs.items()
+    }
 
 
 #: answer-shaping config + inputs' content + the task's source
-ENRICH_CACHE = EnrichInputs() + TASK_SOURCE
+ENRICH_CACHE = ContentKey(key_inputs=_answer_settings) + TASK_SOURCE
 
 
 def enrich_dir(data_dir: str) -> Path:

@@ -20,7 +20,7 @@ from moodrec.enrich.outputs import TRACK_INPUTS
 from moodrec.genres.config import GenresConfig
 from moodrec.genres.stage import load_genre_source, load_tracks, run_genres_stage
 from moodrec.storage import DatasetRef
-from moodrec.tasks.common import CHECKPOINT_CACHE
+from moodrec.tasks.cache_policy import CHECKPOINT_CACHE
 
 _LAYERS = ("interim", "features", "reports")
 

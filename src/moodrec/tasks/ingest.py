@@ -11,7 +11,7 @@ from moodrec.catalogue import Catalogue
 from moodrec.ingest.config import IngestConfig
 from moodrec.ingest.lastfm1k import ingest_lastfm1k
 from moodrec.storage import DatasetRef, write_json_atomic
-from moodrec.tasks.common import CHECKPOINT_CACHE
+from moodrec.tasks.cache_policy import CHECKPOINT_CACHE
 
 #: the tables ``ingest_lastfm1k`` writes, recorded under these names
 INGEST_DATASETS = ("events", "tracks", "artists", "users", "plays", "sessions", "rejects")

@@ -29,7 +29,7 @@ from moodrec.storage import (
     write_parquet_atomic,
     write_text_atomic,
 )
-from moodrec.tasks.common import CHECKPOINT_CACHE
+from moodrec.tasks.cache_policy import CHECKPOINT_CACHE
 
 SPLIT_PARTS = ("train", "validation", "test", "train_full")
 

@@ -15,40 +15,31 @@ from moodrec.report import build_report, render_markdown, write_report
 from moodrec.report.build import as_ref
 from moodrec.storage import DatasetRef, write_json_atomic
 from moodrec.tasks.artifacts import artifact_key
-from moodrec.tasks.common import PUBLISH_CACHE, ContentInputs
+from moodrec.tasks.cache_policy import PUBLISH_CACHE, ContentKey
 
 #: the stage results of the last pipeline run, so ``report_flow`` can run on its own
 RESULTS_FILE = "pipeline_results.json"
 
 
-class ReportInputs(ContentInputs):
-    """Content key of the report: every stage's refs (by fingerprint), not its summary.
+def stage_refs_only(inputs: dict[str, Any]) -> dict[str, Any]:
+    """The report's key inputs: every stage's refs (by fingerprint), not its summary.
 
     Summaries also hold per-run counters (batches run vs resumed, requests sent to the
     sandbox servers) that differ between a first run and an unchanged re-run; the report
     describes the checkpoints, so it is rebuilt when they change, not when counters do.
     """
-
-    def compute_key(
-        self,
-        task_ctx: Any,
-        inputs: dict[str, Any],
-        flow_parameters: dict[str, Any],
-        **kwargs: Any,
-    ) -> str | None:
-        stages = inputs.get("stages") or {}
-        keyed = {
-            **inputs,
-            "stages": {
-                name: {"synthetic": r.get("synthetic"), "refs": r.get("refs")}
-                for name, r in stages.items()
-            },
-        }
-        return super().compute_key(task_ctx, keyed, flow_parameters, **kwargs)
+    stages = inputs.get("stages") or {}
+    return {
+        **inputs,
+        "stages": {
+            name: {"synthetic": r.get("synthetic"), "refs": r.get("refs")}
+            for name, r in stages.items()
+        },
+    }
 
 
 #: refs + config + not-run reasons + this task's source
-REPORT_CACHE = ReportInputs() + TASK_SOURCE
+REPORT_CACHE = ContentKey(key_inputs=stage_refs_only) + TASK_SOURCE
 
 
 def results_record(

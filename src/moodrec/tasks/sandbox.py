@@ -10,7 +10,7 @@ from moodrec.catalogue import Catalogue
 from moodrec.sandbox.config import SandboxConfig
 from moodrec.sandbox.world import generate_world
 from moodrec.storage import DatasetRef
-from moodrec.tasks.common import CHECKPOINT_CACHE
+from moodrec.tasks.cache_policy import CHECKPOINT_CACHE
 
 #: names under which a generated world is recorded in the manifest
 WORLD_DATASETS = ("sandbox_log", "sandbox_profile", "sandbox_world")

@@ -14,7 +14,7 @@ from moodrec.session.config import SessionConfig
 from moodrec.session.data import load_session_data, read_features_file, read_truth_features
 from moodrec.session.stage import run_session_stage
 from moodrec.storage import DatasetRef
-from moodrec.tasks.common import CHECKPOINT_CACHE
+from moodrec.tasks.cache_policy import CHECKPOINT_CACHE
 
 _LAYERS = ("features", "models", "reports")
 

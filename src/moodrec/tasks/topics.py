@@ -12,7 +12,7 @@ from prefect.runtime import flow_run
 
 from moodrec.catalogue import Catalogue
 from moodrec.storage import DatasetRef, write_json_atomic, write_parquet_atomic
-from moodrec.tasks.common import CHECKPOINT_CACHE
+from moodrec.tasks.cache_policy import CHECKPOINT_CACHE
 from moodrec.text.cleaning import clean_lyrics
 from moodrec.text.config import LyricsConfig
 from moodrec.topics import stage

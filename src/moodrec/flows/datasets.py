@@ -1,5 +1,5 @@
-"""Flows for every listening log a user brings: HetRec, scrobble exports, downloads and
-the dataset profile report (wiring only)."""
+"""Flows for the data sets a user brings besides the 1K log: HetRec, scrobble exports,
+downloads of the public data sets and the dataset profile report (wiring only)."""
 
 from __future__ import annotations
 
@@ -15,8 +15,8 @@ from moodrec.ingest.download import load_download_config
 from moodrec.ingest.profile import ProfileReportConfig
 from moodrec.storage import fingerprint_file, fingerprint_files
 from moodrec.tasks.artifacts import publish_checkpoints
-from moodrec.tasks.common import register_raw_input, run_checkpoint_task
-from moodrec.tasks.logs import (
+from moodrec.tasks.checkpoints import register_raw_input, run_checkpoint_task
+from moodrec.tasks.datasets import (
     HETREC_SUBDIR,
     SOURCE_RECORD,
     download_dataset_task,
@@ -47,7 +47,6 @@ def hetrec_ingest_flow(
         raw,
         settings.ingest,
         data_dir,
-        refs_of=lambda r: r["refs"],
         data_dir=data_dir,
     )
     publish_checkpoints("ingest-hetrec", result["refs"], result["summary"], settings.profile, False)
@@ -70,7 +69,6 @@ def scrobbles_ingest_flow(
         user,
         settings.ingest,
         data_dir,
-        refs_of=lambda r: r["refs"],
         data_dir=data_dir,
     )
     publish_checkpoints(
@@ -133,7 +131,6 @@ def profile_flow(
         report or ProfileReportConfig(),
         data_dir,
         synthetic,
-        refs_of=lambda r: r["refs"],
         data_dir=data_dir,
     )
     publish_profile(

@@ -1,4 +1,4 @@
-"""Pure helpers that turn checkpoints and summaries into rows and Markdown for reports.
+"""Checkpoints and stage summaries as report rows and Markdown, and the synthetic-data banner.
 
 Kept free of Prefect: the artifact task only publishes what these functions return.
 """

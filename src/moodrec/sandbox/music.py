@@ -1,4 +1,4 @@
-"""The music catalogue of the sandbox world: genre tree, artists, tracks and audio features.
+"""The sandbox world's music: genre tree, artists, tracks and their audio features.
 
 All draws are vectorised (NumPy), so one code path serves a 40-artist and a 170k-artist
 world.

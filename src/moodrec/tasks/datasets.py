@@ -1,4 +1,4 @@
-"""Prefect tasks for every listening log a user brings: HetRec, scrobble exports,
+"""Prefect tasks for the data sets a user brings besides the 1K log: HetRec, scrobble exports,
 downloads of the public data sets, and the dataset profile report."""
 
 from __future__ import annotations
@@ -18,10 +18,10 @@ from moodrec.ingest.download import DownloadConfig, DownloadError, download_data
 from moodrec.ingest.hetrec import FRIENDS, ingest_hetrec
 from moodrec.ingest.profile import ProfileReportConfig, write_profile_report
 from moodrec.ingest.scrobbles import ingest_scrobbles
-from moodrec.reporting import summary_rows
+from moodrec.report.checkpoints import summary_rows
 from moodrec.storage import DatasetRef, fingerprint_file, write_json_atomic
 from moodrec.tasks.artifacts import artifact_key
-from moodrec.tasks.common import CHECKPOINT_CACHE
+from moodrec.tasks.cache_policy import CHECKPOINT_CACHE
 
 #: HetRec raw files, registered as ``hetrec_<stem>`` (``user_friends.dat`` is optional)
 HETREC_FILES = (
