@@ -73,11 +73,6 @@ def test_importing_pure_modules_does_not_load_prefect() -> None:
 
 #: modules any config module may import besides other config modules
 CONFIG_LEAVES = {"moodrec.stage_config", "moodrec.errors", "moodrec.domain"}
-#: stage code the root schema may still import
-CONFIG_ALLOWED_TEMP = {
-    "moodrec.enrich",
-    "moodrec.enrich.stage",
-}  # TEMP until enrich/config.py lands
 #: a known circle: session/base.py lazily imports the models that subclass it
 KNOWN_CYCLE_TEMP = {"moodrec.session.base", "moodrec.session.models", "moodrec.session.sequence"}
 
@@ -198,8 +193,6 @@ def _config_offenders(name: str, imports: set[str]) -> list[str]:
             continue
         if target.count(".") == 1 and f"{target}.config" in imports | {name}:
             continue  # the package whose config it is (its __init__ is checked separately)
-        if name.startswith("moodrec.config.") and target in CONFIG_ALLOWED_TEMP:
-            continue
         bad.append(f"{name} imports {target}")
     return bad
 
@@ -240,11 +233,7 @@ def test_stage_configs_are_leaves() -> None:
 def test_importing_a_stage_config_loads_no_stage_code() -> None:
     """Catches heavy package ``__init__`` files too, in a fresh interpreter."""
     mods = sorted(
-        n
-        for n in _all_modules()
-        if _is_config_module(n)
-        and not n.startswith("moodrec.config")
-        and not n.startswith("moodrec.enrich.")  # TEMP until enrich/config.py lands
+        n for n in _all_modules() if _is_config_module(n) and not n.startswith("moodrec.config")
     )
     code = (
         "import importlib, json, sys\n"

@@ -6,8 +6,7 @@ from pydantic import SecretStr
 
 from moodrec.stage_config import StageConfig
 
-# StageConfig is re-exported for moodrec.enrich.stage (TEMP until enrich/config.py lands).
-__all__ = ["Secrets", "StageConfig"]
+__all__ = ["Secrets"]
 
 
 class Secrets(StageConfig):
