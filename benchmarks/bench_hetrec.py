@@ -31,12 +31,12 @@ from typing import Any
 
 import numpy as np
 
-from moodrec.evaluation.interactions import read_user_artists
 from moodrec.evaluation.metrics import evaluate_recommender
 from moodrec.evaluation.side_info import read_hetrec_side
 from moodrec.evaluation.splits import holdout_split
+from moodrec.experiment.tuning import fit_model, tune_model
+from moodrec.interactions.matrix import read_user_artists
 from moodrec.models import load_models
-from moodrec.models.tuning import fit_model, tune_model
 
 ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_DATA = ROOT.parent / "shared" / "data" / "hetrec2011_lastfm_2k" / "user_artists.dat"

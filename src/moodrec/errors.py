@@ -25,3 +25,11 @@ class CatalogueError(MoodrecError):
 
 class ApiServerError(MoodrecError):
     """The temporary Prefect API server a run starts did not come up."""
+
+
+class ModelError(MoodrecError):
+    """A model was misused (not fitted, wrong shapes) or a saved model is unreadable."""
+
+
+class ModelFitError(ModelError):
+    """Training diverged (NaN/inf parameters) or could not run on the given data."""

@@ -11,9 +11,8 @@ import scipy.sparse as sp
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from moodrec.errors import InputDataError
+from moodrec.errors import InputDataError, ModelError
 from moodrec.evaluation import ablation
-from moodrec.models.base import ModelError
 from moodrec.models.deep_config import AblationConfig, DeepModelsConfig
 from tests.models.planted import planted
 

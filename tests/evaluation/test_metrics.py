@@ -12,12 +12,11 @@ from moodrec.errors import InputDataError
 from moodrec.evaluation.metrics import (
     coverage,
     evaluate_recommender,
-    hit_matrix,
     item_self_information,
     novelty,
-    ranking_metrics,
     rmse,
 )
+from moodrec.interactions.ranking import hit_matrix, ranking_metrics
 from moodrec.models.base import ItemFeatures, Recommender
 
 

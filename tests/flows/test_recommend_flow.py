@@ -8,8 +8,9 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
+from moodrec.errors import ModelError
 from moodrec.flows.recommend import evaluate_flow, recommend_user, train_flow
-from moodrec.models.base import ModelError, Recommender
+from moodrec.models.base import Recommender
 from moodrec.models.serving import RecommenderService, recommend_for_user
 
 pytestmark = pytest.mark.slow

@@ -7,8 +7,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from moodrec.errors import ModelFitError
 from moodrec.evaluation.ablation import rank_metrics
-from moodrec.models.base import ModelFitError, Recommender
+from moodrec.models.base import Recommender
 from moodrec.models.bpr import BPRMF
 from tests.models.planted import planted
 

@@ -1,4 +1,4 @@
-"""Model-specific behaviour of the classical recommenders and the hyperparameter search."""
+"""Model-specific behaviour of the classical recommenders."""
 
 from __future__ import annotations
 
@@ -6,11 +6,10 @@ import numpy as np
 import pytest
 import scipy.sparse as sp
 
-from moodrec.models.base import ModelError, ModelFitError
+from moodrec.errors import ModelError, ModelFitError
 from moodrec.models.ease import EASE, EASE_MAX_ITEMS
 from moodrec.models.ials import IALS
 from moodrec.models.itemknn import ItemKNN
-from moodrec.models.tuning import candidate_params, tune_model
 
 
 def random_matrix(seed: int = 0, shape: tuple[int, int] = (40, 30)) -> sp.csr_matrix:
@@ -63,28 +62,3 @@ def test_ials_nan_is_a_fit_error_and_it_learns() -> None:
     s = a.score(np.arange(60))
     observed = m.toarray() > 0
     assert s[observed].mean() > s[~observed].mean() + 0.2
-
-
-def test_candidate_params_order_is_deterministic() -> None:
-    space = {"a": [1, 2], "b": ["x", "y"]}
-    grid = candidate_params(space)
-    assert grid == [{"a": 1, "b": "x"}, {"a": 1, "b": "y"}, {"a": 2, "b": "x"}, {"a": 2, "b": "y"}]
-    r1 = candidate_params(space, strategy="random", max_trials=3, seed=4)
-    assert r1 == candidate_params(space, strategy="random", max_trials=3, seed=4)
-    assert len(r1) == 3 and all(p in grid for p in r1)
-    assert candidate_params({}) == [{}]
-    with pytest.raises(ModelError):
-        candidate_params(space, strategy="bayes")
-
-
-def test_tune_model_picks_the_best_and_respects_the_budget() -> None:
-    from moodrec.evaluation.splits import per_user_holdout
-
-    train, validation = per_user_holdout(random_matrix(4, (80, 30)), 0.3, 0)
-    result = tune_model("itemknn", train, validation, {"k": [1, 20]}, k=10, budget_s=60)
-    assert len(result.trials) == 2 and (result.trials["status"] == "ok").all()
-    best_row = result.trials.loc[result.trials["ndcg@10"].idxmax()]
-    assert result.best_params["k"] == best_row["param_k"]
-    assert result.best_score == pytest.approx(best_row["ndcg@10"])
-    tiny = tune_model("itemknn", train, validation, {"k": [1, 20, 5]}, k=10, budget_s=1e-9)
-    assert len(tiny.trials) == 1  # the first trial always runs, then the budget is spent

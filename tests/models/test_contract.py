@@ -13,8 +13,9 @@ import numpy as np
 import pytest
 import scipy.sparse as sp
 
+from moodrec.errors import ModelError
 from moodrec.models import load_models
-from moodrec.models.base import ItemFeatures, ModelError, Recommender
+from moodrec.models.base import ItemFeatures, Recommender
 
 REGISTRY = load_models()
 NAMES = sorted(REGISTRY)
@@ -157,7 +158,7 @@ def test_loading_a_corrupt_model_names_the_file(tmp_path: Path) -> None:
 
 
 def test_empty_training_matrix_is_a_fit_error() -> None:
-    from moodrec.models.base import ModelFitError
+    from moodrec.errors import ModelFitError
 
     with pytest.raises(ModelFitError):
         make("ials").fit(sp.csr_matrix((3, 4), dtype=np.float32))

@@ -8,8 +8,9 @@ import numpy as np
 import pytest
 from pydantic import ValidationError
 
+from moodrec.errors import ModelError
 from moodrec.evaluation.ablation import rank_metrics
-from moodrec.models.base import ModelError, Recommender
+from moodrec.models.base import Recommender
 from moodrec.models.hybrid import HybridRecommender
 from tests.models.planted import planted
 

@@ -8,7 +8,8 @@ import scipy.sparse as sp
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from moodrec.models.base import ModelError, top_k
+from moodrec.errors import ModelError
+from moodrec.interactions.ranking import top_k
 from moodrec.models.bpr import BPRMF
 from moodrec.models.hybrid import HybridRecommender
 from moodrec.models.ials import IALS

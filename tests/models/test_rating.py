@@ -8,7 +8,8 @@ import numpy as np
 import pytest
 import scipy.sparse as sp
 
-from moodrec.models.base import ModelError, Recommender
+from moodrec.errors import ModelError
+from moodrec.models.base import Recommender
 from moodrec.models.rating import RatingDeep, RatingMF
 
 

@@ -10,11 +10,11 @@ import scipy.sparse as sp
 import torch
 from pydantic import ValidationError
 
-from moodrec.models.base import read_model_files
 from moodrec.models.bpr import BPRMF
 from moodrec.models.deep_config import SEARCH_SPACES, BPRConfig, HybridConfig, NeuMFConfig
 from moodrec.models.factor import BiasedFactors, squared_norms
 from moodrec.models.hybrid import HybridRecommender
+from moodrec.models.saved import read_model_files
 from moodrec.models.torch_utils import bpr_batches, hardest_negatives, negative_weights
 from tests.models.planted import planted
 

@@ -5,8 +5,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from moodrec.models.base import ModelError
-from moodrec.session.base import SessionRecommender, make_session_model
+from moodrec.errors import ModelError
+from moodrec.session import create_session_model
+from moodrec.session.base import SessionRecommender
 from moodrec.session.evaluate import split_last_sessions
 from tests.session.conftest import CALM, ENERGETIC
 
@@ -23,7 +24,7 @@ def fitted(world) -> dict[str, SessionRecommender]:
         params = FAST.get(name, {})
         if name == "mood":
             params = {"n_states": 2}
-        models[name] = make_session_model(name, **params).fit(train)
+        models[name] = create_session_model(name, **params).fit(train)
     return models
 
 
@@ -51,9 +52,9 @@ def test_contract(fitted, world, name: str, tmp_path) -> None:
 
 def test_unfitted_and_unknown_models_raise(tmp_path) -> None:
     with pytest.raises(ModelError, match="fit"):
-        make_session_model("sknn").recommend_next([0])
+        create_session_model("sknn").recommend_next([0])
     with pytest.raises(ModelError, match="unknown session model"):
-        make_session_model("nope")
+        create_session_model("nope")
     (tmp_path / "session_model.json").write_text('{"schema_version": 99}')
     with pytest.raises(ModelError, match="schema_version"):
         SessionRecommender.load(tmp_path)
@@ -101,19 +102,19 @@ def test_mood_model_reaches_cold_items_through_content(world) -> None:
     # item 39 is never played in training: only the content kernel can rank it
     keep = np.array([39 not in world.session(s) for s in range(world.n_sessions)])
     train = world.subset(np.flatnonzero(keep))
-    model = make_session_model(
+    model = create_session_model(
         "mood", n_states=2, w_content=1.0, w_user_mood=0, w_user=0, w_artist=0, w_session=0
     ).fit(train)
     scores = model.score_next(np.array([30, 31]), user=0)
     assert scores[39] > 0
-    sknn = make_session_model("sknn").fit(train)
+    sknn = create_session_model("sknn").fit(train)
     assert sknn.score_next(np.array([30, 31]))[39] == 0
 
 
 def test_gru_is_seeded(world) -> None:
     params = {"epochs": 1, "embedding_dim": 8, "hidden_dim": 8, "seed": 3}
-    a = make_session_model("gru4rec", **params).fit(world)
-    b = make_session_model("gru4rec", **params).fit(world)
+    a = create_session_model("gru4rec", **params).fit(world)
+    b = create_session_model("gru4rec", **params).fit(world)
     np.testing.assert_array_equal(a.score_next(np.array([1, 2])), b.score_next(np.array([1, 2])))
 
 
@@ -121,15 +122,15 @@ def test_mood_model_without_features_runs_on_ids(world) -> None:
     import dataclasses
 
     ids_only = dataclasses.replace(world, mood=None)
-    model = make_session_model("mood").fit(ids_only)
+    model = create_session_model("mood").fit(ids_only)
     assert model.states is None and model.n_states == 1
     idx, _ = model.recommend_next([3, 4], user=0, k=5)
     assert (idx >= 0).all()
 
 
 def test_mood_model_uses_a_registered_long_term_recommender(world) -> None:
-    model = make_session_model("mood", n_states=2, long_term_model="ials").fit(world)
+    model = create_session_model("mood", n_states=2, long_term_model="ials").fit(world)
     assert model.long_term.shape == (world.n_users, world.n_items)
     assert np.allclose(model.long_term.sum(axis=1), 1.0, atol=1e-4)
     with pytest.raises(ModelError, match="long_term_model"):
-        make_session_model("mood", long_term_model="no-such-model").fit(world)
+        create_session_model("mood", long_term_model="no-such-model").fit(world)

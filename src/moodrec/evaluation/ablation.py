@@ -27,10 +27,10 @@ import numpy as np
 import pandas as pd
 import scipy.sparse as sp
 
-from moodrec.errors import InputDataError
-from moodrec.evaluation.metrics import RANKING_METRICS, hit_matrix, ranking_metrics
+from moodrec.errors import InputDataError, ModelError
 from moodrec.evaluation.stats import bootstrap_ci, paired_comparison
-from moodrec.models.base import ItemFeatures, ModelError, Recommender, top_k
+from moodrec.interactions.ranking import RANKING_METRICS, hit_matrix, ranking_metrics, top_k
+from moodrec.models.base import ItemFeatures, Recommender
 from moodrec.models.deep_config import AblationConfig, DeepModelsConfig
 
 logger = logging.getLogger(__name__)

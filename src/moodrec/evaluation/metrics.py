@@ -1,90 +1,38 @@
-"""Full-ranking top-K metrics (vectorised), coverage, novelty, RMSE, and model evaluation.
+"""Model evaluation by full ranking: per-user metrics, coverage, novelty, RMSE.
 
-Definitions (for one user with test set ``T`` and ranked list ``r_1..r_K``; ``h_j = [r_j in T]``):
-
-- ``Recall@K = sum(h) / |T|``; ``Precision@K = sum(h) / K``; ``HR@K = [sum(h) > 0]``
-- ``NDCG@K = sum_j h_j / log2(j + 1)`` divided by ``sum_{j <= min(K, |T|)} 1 / log2(j + 1)``
-- ``MRR@K = 1 / (first j with h_j)`` (0 if none)
-- ``MAP@K = sum_j h_j * Precision@j / min(K, |T|)``
-
-Ranking covers the whole catalogue minus the user's training items; ties are broken by the
-lower item index (:func:`moodrec.models.base.top_k`).
+The per-user ranking metrics (NDCG, Recall, Precision, HR, MRR, MAP) and ``top_k`` live in
+:mod:`moodrec.interactions.ranking`, below the models, which select on validation with them
+too; this module ranks a fitted model's scores over the whole catalogue minus the user's
+training items (ties by the lower item index) and tabulates the results.
 """
 
 from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field
+from typing import Protocol
 
 import numpy as np
 import pandas as pd
 import scipy.sparse as sp
 
 from moodrec.errors import InputDataError
-from moodrec.models.base import Recommender, top_k
+from moodrec.interactions.ranking import (
+    exclude_items,
+    hit_matrix,
+    ranking_metrics,
+    top_k,
+)
 
 logger = logging.getLogger(__name__)
 
-RANKING_METRICS: tuple[str, ...] = ("ndcg", "recall", "precision", "hr", "mrr", "map")
 
+class Scorer(Protocol):
+    """What evaluation needs of a model: scores (a fitted ``Recommender`` is one)."""
 
-def hit_matrix(recommended: np.ndarray, test: sp.csr_matrix, users: np.ndarray) -> np.ndarray:
-    """``(n_users, K)`` bool: whether each recommended item is in the user's test set.
-
-    ``recommended`` holds item indices (``-1`` = padding, never a hit).
-    """
-    t = sp.csr_matrix(test)
-    t.sort_indices()
-    n_items = t.shape[1]
-    rows = np.repeat(np.arange(t.shape[0], dtype=np.int64), np.diff(t.indptr))
-    keys = rows * n_items + t.indices.astype(np.int64)  # sorted: CSR order with sorted indices
-    rec = np.asarray(recommended, dtype=np.int64)
-    q = users.astype(np.int64)[:, None] * n_items + rec
-    pos = np.searchsorted(keys, q)
-    pos = np.minimum(pos, max(keys.size - 1, 0))
-    hits = (keys[pos] == q) if keys.size else np.zeros(q.shape, bool)
-    return hits & (rec >= 0)
-
-
-def ranking_metrics(hits: np.ndarray, n_relevant: np.ndarray, k: int) -> dict[str, np.ndarray]:
-    """Per-user Recall/Precision/HR/NDCG/MRR/MAP@k from a hit matrix.
-
-    Parameters
-    ----------
-    hits
-        ``(n_users, >= k)`` bool, ranked best first.
-    n_relevant
-        ``(n_users,)`` size of each user's test set (> 0).
-    k
-        Cut-off.
-
-    Returns
-    -------
-    dict
-        metric name → ``(n_users,)`` float64 array.
-    """
-    h = np.asarray(hits[:, :k], dtype=np.float64)
-    if h.shape[1] < k:
-        h = np.pad(h, ((0, 0), (0, k - h.shape[1])))
-    n_rel = np.asarray(n_relevant, dtype=np.float64)
-    if np.any(n_rel <= 0):
-        raise InputDataError("ranking_metrics: every user needs at least one test item")
-    ranks = np.arange(1, k + 1, dtype=np.float64)
-    discount = 1.0 / np.log2(ranks + 1.0)
-    n_hits = h.sum(axis=1)
-    dcg = h @ discount
-    ideal_len = np.minimum(n_rel, k).astype(np.int64)
-    idcg = np.concatenate([[0.0], np.cumsum(discount)])[ideal_len]
-    first = np.where(n_hits > 0, h.argmax(axis=1) + 1.0, np.inf)
-    prec_at = np.cumsum(h, axis=1) / ranks
-    return {
-        "ndcg": dcg / idcg,
-        "recall": n_hits / n_rel,
-        "precision": n_hits / k,
-        "hr": (n_hits > 0).astype(np.float64),
-        "mrr": np.where(np.isfinite(first), 1.0 / first, 0.0),
-        "map": (prec_at * h).sum(axis=1) / np.minimum(n_rel, k),
-    }
+    def score(self, users: np.ndarray, items: np.ndarray | None = None) -> np.ndarray:
+        """``(len(users), n_items)`` scores; higher = better."""
+        ...
 
 
 def coverage(recommended: np.ndarray, n_items: int) -> float:
@@ -138,7 +86,7 @@ class EvaluationResult:
 
 
 def rank_items(
-    model: Recommender,
+    model: Scorer,
     users: np.ndarray,
     k: int,
     exclude: sp.csr_matrix | None,
@@ -152,16 +100,14 @@ def rank_items(
         u = users[start : start + batch_size]
         s = np.array(model.score(u, None), dtype=np.float64, copy=True)
         if ex is not None:
-            sub = ex[u]
-            rows = np.repeat(np.arange(u.size), np.diff(sub.indptr))
-            s[rows, sub.indices] = -np.inf
+            exclude_items(s, ex[u])
         s[np.isnan(s)] = -np.inf
         out[start : start + u.size] = top_k(s, k)[0]
     return out
 
 
 def evaluate_recommender(
-    model: Recommender,
+    model: Scorer,
     train: sp.csr_matrix,
     test: sp.csr_matrix,
     *,
@@ -174,7 +120,7 @@ def evaluate_recommender(
     Parameters
     ----------
     model
-        A fitted :class:`Recommender` over the same ``(n_users, n_items)`` indices.
+        A fitted model (:class:`Scorer`) over the same ``(n_users, n_items)`` indices.
     train
         Items to exclude per user (the training interactions) and the popularity base of
         novelty.

@@ -112,7 +112,7 @@ def read_hetrec_side(folder: Path | str, user_ids: np.ndarray, item_ids: np.ndar
         The HetRec folder.
     user_ids, item_ids
         Sorted dataset ids of the matrix rows / columns
-        (:class:`~moodrec.evaluation.interactions.InteractionData`).
+        (:class:`~moodrec.interactions.matrix.InteractionData`).
 
     Raises
     ------

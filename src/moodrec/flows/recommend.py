@@ -9,10 +9,9 @@ from prefect import flow
 
 from moodrec.catalogue import Catalogue
 from moodrec.config.schema import Settings, is_synthetic_source
-from moodrec.errors import ConfigError
+from moodrec.errors import ConfigError, ModelError
 from moodrec.flows.common import sandbox_world, stage_settings
 from moodrec.models import load_models
-from moodrec.models.base import ModelError
 from moodrec.models.config import RecommendConfig
 from moodrec.models.serving import recommend_for_user
 from moodrec.storage import DatasetRef, describe_file

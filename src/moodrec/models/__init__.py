@@ -18,7 +18,7 @@ MODEL_MODULES: tuple[str, ...] = (
     "moodrec.models.ials",
     "moodrec.models.rp3beta",
     "moodrec.models.blend",
-    "moodrec.models.blend_side",
+    "moodrec.models.blend_social_tags",
     "moodrec.models.bpr",
     "moodrec.models.neumf",
     "moodrec.models.hybrid",
@@ -50,7 +50,7 @@ def create_model(name: str, **params: Any) -> Any:
     moodrec.models.base.ModelError
         When no model is registered under ``name``.
     """
-    from moodrec.models.base import ModelError
+    from moodrec.errors import ModelError
 
     registry = load_models()
     if name not in registry:

@@ -1,43 +1,31 @@
 """The one contract every recommender honours: ``fit``, ``score``, ``recommend``, ``save``/``load``.
 
 Users and items are dense integer indices ``0..n_users-1`` / ``0..n_items-1`` (the
-:class:`moodrec.evaluation.interactions.InteractionData` maps them to dataset ids). The training
+:class:`moodrec.interactions.matrix.InteractionData` maps them to dataset ids). The training
 matrix is a ``scipy.sparse.csr_matrix`` of shape ``(n_users, n_items)`` whose values are the
 interaction weights; its shape spans the whole catalogue, so items with no training
 interactions (cold items) are columns of zeros that content-aware models can still score.
 
-Saving never pickles: a model folder holds ``model.json`` (class name, parameters, schema
-version, shapes) and ``arrays.npz`` read back with ``allow_pickle=False``.
+Saving never pickles (:class:`moodrec.models.saved.SavedModel`): a model folder holds
+``model.json`` (class name, parameters, schema version, shapes) and ``arrays.npz`` (the learned
+state and the training matrix) read back with ``allow_pickle=False``.
 """
 
 from __future__ import annotations
 
-import json
 import logging
-from abc import ABC, abstractmethod
+from abc import abstractmethod
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any, ClassVar, Self
 
 import numpy as np
 import scipy.sparse as sp
 
-from moodrec.errors import MoodrecError
-from moodrec.storage import atomic_path, write_json_atomic
+from moodrec.errors import ModelError, ModelFitError
+from moodrec.interactions.ranking import exclude_items, top_k
+from moodrec.models.saved import SavedModel
 
 logger = logging.getLogger(__name__)
-
-MODEL_SCHEMA_VERSION = 1
-MODEL_JSON = "model.json"
-ARRAYS_NPZ = "arrays.npz"
-
-
-class ModelError(MoodrecError):
-    """A recommender was misused (not fitted, wrong shapes) or a saved model is unreadable."""
-
-
-class ModelFitError(ModelError):
-    """Training diverged (NaN/inf parameters) or could not run on the given data."""
 
 
 @dataclass(frozen=True)
@@ -127,123 +115,7 @@ class SideInformation:
             )
 
 
-def _candidates(row: np.ndarray, k: int) -> np.ndarray:
-    """Indices of every entry >= the k-th largest value's lower bound (a superset of the top k).
-
-    Large rows: split into ``m >= k`` chunks; the k-th largest chunk maximum ``t`` is a lower
-    bound of the k-th largest value (k chunks each hold a value >= t), so ``row >= t`` keeps
-    the whole top k plus every tie at its boundary — two vectorised passes, no partition.
-    """
-    n = row.size
-    n_chunks = min(n, max(4 * k, 1024))
-    width = n // n_chunks
-    if width < 4:
-        part = np.argpartition(row, n - k)[n - k :]
-        return np.flatnonzero(row >= row[part].min())
-    maxima = row[: n_chunks * width].reshape(n_chunks, width).max(axis=1)
-    if n_chunks * width < n:
-        maxima = np.append(maxima, row[n_chunks * width :].max())
-    threshold = np.partition(maxima, maxima.size - k)[maxima.size - k]
-    return np.flatnonzero(row >= threshold)
-
-
-def top_k(scores: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
-    """Indices and values of the ``k`` highest scores per row, ties broken by lower index.
-
-    Two vectorised passes per row find a small candidate superset of the top ``k`` (see
-    :func:`_candidates`), so a 1M-item row takes about a millisecond; the exact tie rule
-    (lower item id first) is applied among all candidates, the boundary ties included. Scores of
-    ``-inf`` are never returned: rows with fewer finite scores than ``k`` are padded with
-    index ``-1`` and value ``-inf``.
-
-    Parameters
-    ----------
-    scores
-        ``(n_rows, n_items)`` or ``(n_items,)`` float array.
-    k
-        How many to return per row, ``k >= 1``.
-
-    Returns
-    -------
-    (indices, values)
-        Both ``(n_rows, k)`` (or ``(k,)`` for a 1-D input), best first.
-    """
-    if k < 1:
-        raise ModelError(f"top_k: k must be >= 1, got {k}")
-    one_d = scores.ndim == 1
-    s = np.atleast_2d(scores)
-    n_rows, n_items = s.shape
-    kk = min(k, n_items)
-    out_i = np.full((n_rows, k), -1, dtype=np.int64)
-    out_v = np.full((n_rows, k), -np.inf, dtype=np.float64)
-    if kk == 0:
-        return (out_i[0], out_v[0]) if one_d else (out_i, out_v)
-    for r in range(n_rows):
-        row = s[r]
-        cand = _candidates(row, kk) if kk < n_items else np.arange(n_items)
-        # best first; among equal scores the lower index first (lexsort: last key primary)
-        order = np.lexsort((cand, -row[cand]))
-        cand = cand[order][:kk]
-        cand = cand[row[cand] > -np.inf]
-        out_i[r, : cand.size] = cand
-        out_v[r, : cand.size] = row[cand]
-    return (out_i[0], out_v[0]) if one_d else (out_i, out_v)
-
-
-def write_model_files(
-    folder: Path | str,
-    meta: dict[str, Any],
-    arrays: dict[str, Any],
-    meta_file: str = MODEL_JSON,
-) -> Path:
-    """Write ``arrays.npz`` then ``meta_file`` into ``folder`` (atomic renames, no pickle).
-
-    Raises
-    ------
-    ModelError
-        If an array has dtype ``object`` (it could only be stored by pickling).
-    """
-    out = Path(folder)
-    out.mkdir(parents=True, exist_ok=True)
-    packed = {key: np.asarray(value) for key, value in arrays.items()}
-    for key, a in packed.items():
-        if a.dtype == object:
-            raise ModelError(f"{meta.get('model')}: refusing to save object array {key!r}")
-    with atomic_path(out / ARRAYS_NPZ) as tmp, open(tmp, "wb") as fh:
-        np.savez(fh, **packed)
-    write_json_atomic(out / meta_file, meta)
-    return out
-
-
-def read_model_files(
-    folder: Path | str, schema_version: int, meta_file: str = MODEL_JSON
-) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
-    """Read ``meta_file`` (checking ``schema_version``) and ``arrays.npz`` (no pickle).
-
-    Raises
-    ------
-    ModelError
-        If the folder is unreadable or holds another schema version.
-    """
-    folder = Path(folder)
-    try:
-        meta = json.loads((folder / meta_file).read_text())
-    except (OSError, json.JSONDecodeError) as exc:
-        raise ModelError(f"{folder / meta_file}: cannot read the saved model ({exc})") from exc
-    if meta.get("schema_version") != schema_version:
-        raise ModelError(
-            f"{folder / meta_file}: schema_version {meta.get('schema_version')!r}, "
-            f"expected {schema_version}"
-        )
-    try:
-        with np.load(folder / ARRAYS_NPZ, allow_pickle=False) as npz:
-            arrays = {k: npz[k] for k in npz.files}
-    except (OSError, ValueError) as exc:
-        raise ModelError(f"{folder / ARRAYS_NPZ}: cannot read the saved arrays ({exc})") from exc
-    return meta, arrays
-
-
-class Recommender(ABC):
+class Recommender(SavedModel):
     """Base of every recommender.
 
     Subclasses set ``name`` (a unique registry key), implement :meth:`fit`,
@@ -252,8 +124,8 @@ class Recommender(ABC):
     ``seed`` where randomness is involved).
     """
 
-    name: ClassVar[str] = ""
-    registry: ClassVar[dict[str, type[Recommender]]] = {}
+    registry: ClassVar[dict[str, type[SavedModel]]] = {}
+    family: ClassVar[str] = "recommender"
     #: whether the model can score items with no training interactions (via content)
     scores_cold_items: ClassVar[bool] = False
     #: whether ``fit(side=...)`` is used (friends graph, item tags)
@@ -261,15 +133,8 @@ class Recommender(ABC):
     #: parameters for a fast fit on a tiny matrix (used by the shared contract tests)
     contract_params: ClassVar[dict[str, Any]] = {}
 
-    def __init_subclass__(cls, **kwargs: Any) -> None:
-        super().__init_subclass__(**kwargs)
-        if cls.name:
-            if cls.name in Recommender.registry and Recommender.registry[cls.name] is not cls:
-                raise ModelError(f"two recommenders are named {cls.name!r}")
-            Recommender.registry[cls.name] = cls
-
     def __init__(self, **params: Any) -> None:
-        self.params: dict[str, Any] = dict(params)
+        super().__init__(**params)
         self.n_users = 0
         self.n_items = 0
         self._seen: sp.csr_matrix | None = None
@@ -288,10 +153,6 @@ class Recommender(ABC):
     @abstractmethod
     def score(self, users: np.ndarray, items: np.ndarray | None = None) -> np.ndarray:
         """Scores, ``(len(users), n_items)`` or ``(len(users), len(items))``; higher = better."""
-
-    @abstractmethod
-    def _state(self) -> dict[str, np.ndarray]:
-        """The learned arrays to save (numeric only; no objects)."""
 
     @abstractmethod
     def _restore(self, arrays: dict[str, np.ndarray]) -> None:
@@ -365,9 +226,7 @@ class Recommender(ABC):
                 return fast
         s = np.asarray(self.score(u, None), dtype=np.float64)
         if exclude_seen:
-            seen = self._seen_matrix()[u]
-            rows = np.repeat(np.arange(u.size), np.diff(seen.indptr))
-            s[rows, seen.indices] = -np.inf
+            exclude_items(s, self._seen_matrix()[u])
         if items is not None:
             mask = np.ones(self.n_items, dtype=bool)
             mask[np.asarray(items, dtype=np.int64)] = False
@@ -400,41 +259,22 @@ class Recommender(ABC):
         """
         return None
 
-    def save(self, folder: Path | str) -> Path:
-        """Write ``model.json`` + ``arrays.npz`` (atomic renames); returns the folder."""
-        self._check_fitted()
+    def _family_fields(self) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
+        """The shapes, and the training matrix (what each user has seen)."""
         seen = self._seen_matrix()
-        arrays = {f"state__{k}": v for k, v in self._state().items()}
-        arrays |= {
+        arrays = {
             "seen__indptr": seen.indptr,
             "seen__indices": seen.indices,
             "seen__data": seen.data,
         }
-        meta = {
-            "model": self.name,
-            "schema_version": MODEL_SCHEMA_VERSION,
-            "params": self.params,
-            "n_users": self.n_users,
-            "n_items": self.n_items,
-        }
-        return write_model_files(folder, meta, arrays)
+        return {"n_users": self.n_users, "n_items": self.n_items}, arrays
 
-    @classmethod
-    def load(cls, folder: Path | str) -> Recommender:
-        """Load a model saved by :meth:`save` (any registered class when called on the base)."""
-        folder = Path(folder)
-        meta, arrays = read_model_files(folder, MODEL_SCHEMA_VERSION)
-        klass = Recommender.registry.get(meta.get("model", ""))
-        if klass is None:
-            raise ModelError(f"{folder / MODEL_JSON}: unknown model {meta.get('model')!r}")
-        if cls is not Recommender and not issubclass(klass, cls):
-            raise ModelError(f"{folder}: holds a {klass.name}, not a {cls.name}")
-        model = klass(**meta["params"])
-        model.n_users, model.n_items = int(meta["n_users"]), int(meta["n_items"])
-        model._seen = sp.csr_matrix(
+    def _load_family_fields(
+        self, meta: dict[str, Any], arrays: dict[str, np.ndarray], state: dict[str, np.ndarray]
+    ) -> None:
+        self.n_users, self.n_items = int(meta["n_users"]), int(meta["n_items"])
+        self._seen = sp.csr_matrix(
             (arrays["seen__data"], arrays["seen__indices"], arrays["seen__indptr"]),
-            shape=(model.n_users, model.n_items),
+            shape=(self.n_users, self.n_items),
         )
-        prefix = "state__"
-        model._restore({k[len(prefix) :]: v for k, v in arrays.items() if k.startswith(prefix)})
-        return model
+        self._restore(state)

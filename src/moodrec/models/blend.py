@@ -7,8 +7,9 @@ from typing import Any, ClassVar
 import numpy as np
 import scipy.sparse as sp
 
-from moodrec.evaluation.interactions import weight_matrix
-from moodrec.models.base import ItemFeatures, ModelError, Recommender
+from moodrec.errors import ModelError
+from moodrec.interactions.matrix import weight_matrix
+from moodrec.models.base import ItemFeatures, Recommender
 from moodrec.models.ease import EASE
 from moodrec.models.ials import IALS
 

@@ -8,7 +8,8 @@ import numpy as np
 import scipy.linalg as la
 import scipy.sparse as sp
 
-from moodrec.models.base import ItemFeatures, ModelError, ModelFitError, Recommender
+from moodrec.errors import ModelError, ModelFitError
+from moodrec.models.base import ItemFeatures, Recommender
 
 logger = logging.getLogger(__name__)
 

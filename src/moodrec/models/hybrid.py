@@ -18,7 +18,8 @@ import scipy.sparse as sp
 import torch
 from torch import nn
 
-from moodrec.models.base import ItemFeatures, ModelError
+from moodrec.errors import ModelError
+from moodrec.models.base import ItemFeatures
 from moodrec.models.deep_config import HybridConfig
 from moodrec.models.factor import (
     CONTRACT_TRAINING,

@@ -16,7 +16,8 @@ from typing import Any, ClassVar
 import numpy as np
 import scipy.sparse as sp
 
-from moodrec.models.base import ItemFeatures, ModelError, ModelFitError, Recommender
+from moodrec.errors import ModelError, ModelFitError
+from moodrec.models.base import ItemFeatures, Recommender
 from moodrec.models.mips import IndexedFactorScoring
 
 logger = logging.getLogger(__name__)

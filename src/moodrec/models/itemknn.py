@@ -5,9 +5,9 @@ from __future__ import annotations
 import numpy as np
 import scipy.sparse as sp
 
-from moodrec.errors import InputDataError
-from moodrec.evaluation.interactions import weight_matrix
-from moodrec.models.base import ItemFeatures, ModelError, Recommender
+from moodrec.errors import InputDataError, ModelError
+from moodrec.interactions.matrix import weight_matrix
+from moodrec.models.base import ItemFeatures, Recommender
 
 SIMILARITIES = ("cosine", "bm25")
 

@@ -30,7 +30,7 @@ import numpy as np
 import scipy.sparse as sp
 from threadpoolctl import ThreadpoolController
 
-from moodrec.models.base import ModelError
+from moodrec.errors import ModelError
 
 #: items per block: large enough for an efficient BLAS call, small enough to stop early
 DEFAULT_BLOCK = 8192

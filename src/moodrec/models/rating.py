@@ -18,7 +18,8 @@ import scipy.sparse as sp
 import torch
 from torch import nn
 
-from moodrec.models.base import ItemFeatures, ModelError, Recommender
+from moodrec.errors import ModelError
+from moodrec.models.base import ItemFeatures, Recommender
 from moodrec.models.deep_config import RatingConfig
 from moodrec.models.torch_utils import EarlyStopping, check_finite, positive_pairs, seed_torch
 

@@ -8,7 +8,8 @@ from typing import Any, ClassVar
 import numpy as np
 import scipy.sparse as sp
 
-from moodrec.models.base import ItemFeatures, ModelError, Recommender
+from moodrec.errors import ModelError
+from moodrec.models.base import ItemFeatures, Recommender
 
 
 def _row_normalise(m: sp.csr_matrix, power: float) -> sp.csr_matrix:

@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 
 from moodrec.errors import InputDataError
-from moodrec.evaluation.interactions import InteractionData
+from moodrec.interactions.matrix import InteractionData
 from moodrec.models import load_models
 from moodrec.models.base import Recommender
 

@@ -17,7 +17,7 @@ import numpy as np
 import scipy.sparse as sp
 import torch
 
-from moodrec.models.base import ModelFitError
+from moodrec.errors import ModelFitError
 from moodrec.models.deep_config import PairwiseConfig
 
 logger = logging.getLogger(__name__)

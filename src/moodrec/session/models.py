@@ -8,7 +8,7 @@
   training sessions sharing an item, ``k`` nearest neighbours vote;
 * ``vsknn`` — V-SKNN: prefix items weighted by recency (linear decay), neighbour votes
   weighted by inverse item frequency;
-* ``gru4rec`` — in :mod:`moodrec.session.sequence` (torch, imported on use);
+* ``gru4rec`` — in :mod:`moodrec.session.sequence` (torch);
 * ``mood`` — the mood-aware personalised mixture (see :class:`MoodAwareRecommender`).
 """
 
@@ -22,8 +22,10 @@ from typing import Any
 import numpy as np
 import scipy.sparse as sp
 
-from moodrec.models.base import ModelError, Recommender
-from moodrec.session.base import SessionRecommender, csr_arrays, csr_from
+from moodrec.errors import ModelError
+from moodrec.models.base import Recommender
+from moodrec.models.saved import csr_arrays, csr_from
+from moodrec.session.base import SessionRecommender
 from moodrec.session.data import SessionData
 from moodrec.session.mood import (
     MoodStates,
@@ -466,12 +468,3 @@ def _init_names(klass: type) -> set[str]:
     import inspect
 
     return set(inspect.signature(klass.__init__).parameters)
-
-
-def __getattr__(name: str) -> Any:
-    # the torch model lives in its own module so importing this one stays light
-    if name == "GRU4RecRecommender":
-        from moodrec.session.sequence import GRU4RecRecommender
-
-        return GRU4RecRecommender
-    raise AttributeError(name)

@@ -14,7 +14,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from moodrec.models.base import ModelFitError
+from moodrec.errors import ModelFitError
 from moodrec.session.base import SessionRecommender
 from moodrec.session.data import SessionData
 

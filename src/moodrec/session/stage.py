@@ -24,7 +24,8 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
-from moodrec.session.base import SessionRecommender, make_session_model
+from moodrec.session import create_session_model
+from moodrec.session.base import SessionRecommender
 from moodrec.session.config import SessionConfig
 from moodrec.session.data import SessionData, SessionDataError
 from moodrec.session.evaluate import (
@@ -88,7 +89,7 @@ def fit_models(
     seconds: dict[str, float] = {}
     for name in names:
         t0 = time.perf_counter()
-        models[name] = make_session_model(name, **model_params(cfg, name)).fit(train)
+        models[name] = create_session_model(name, **model_params(cfg, name)).fit(train)
         seconds[name] = round(time.perf_counter() - t0, 3)
     return models, seconds
 
@@ -180,7 +181,7 @@ def run_session_stage(
     serving = None
     moods = session_trajectories(data)
     if SERVING_MODEL in cfg.models:
-        serving = make_session_model(SERVING_MODEL, **model_params(cfg, SERVING_MODEL)).fit(data)
+        serving = create_session_model(SERVING_MODEL, **model_params(cfg, SERVING_MODEL)).fit(data)
     states = getattr(serving, "states", None)
     if states is not None:
         moods = session_trajectories(data, states)

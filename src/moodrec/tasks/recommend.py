@@ -15,13 +15,13 @@ import scipy.sparse as sp
 from prefect import get_run_logger, task
 
 from moodrec.catalogue import Catalogue
-from moodrec.evaluation.interactions import InteractionData, build_interactions
 from moodrec.evaluation.metrics import RANKING_METRICS, evaluate_recommender
 from moodrec.evaluation.splits import cold_item_split, holdout_split
 from moodrec.evaluation.stats import summarise_models
+from moodrec.experiment.tuning import fit_model, tune_model
+from moodrec.interactions.matrix import InteractionData, build_interactions
 from moodrec.models import load_models
 from moodrec.models.base import ItemFeatures, Recommender
-from moodrec.models.tuning import fit_model, tune_model
 from moodrec.storage import (
     DatasetRef,
     atomic_path,

@@ -16,15 +16,11 @@ import numpy as np
 import pandas as pd
 from gensim.models import CoherenceModel, LdaModel, LdaMulticore
 
-from moodrec.errors import MoodrecError
+from moodrec.errors import ModelFitError
 from moodrec.topics.config import TopicsConfig
 from moodrec.topics.corpus import TopicCorpus, heldout_split
 
 logger = logging.getLogger(__name__)
-
-
-class ModelFitError(MoodrecError):
-    """A topic model could not be fitted or produced non-finite values."""
 
 
 #: The language that runs the full sweep and keeps the unprefixed output names.

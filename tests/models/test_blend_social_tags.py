@@ -8,10 +8,11 @@ import numpy as np
 import pytest
 import scipy.sparse as sp
 
+from moodrec.errors import ModelError
 from moodrec.evaluation.side_info import friends_graph, item_tag_matrix, read_hetrec_side
-from moodrec.models.base import ModelError, Recommender, SideInformation
-from moodrec.models.blend_side import WEIGHT_GRID, SocialTagBlend, standardise_unseen
-from moodrec.models.tuning import tune_model
+from moodrec.experiment.tuning import tune_model
+from moodrec.models.base import Recommender, SideInformation
+from moodrec.models.blend_social_tags import WEIGHT_GRID, SocialTagBlend, standardise_unseen
 from tests.models.planted import planted
 
 FAST = {"factors": 4, "iterations": 5, "ials_models": 1, "lambda_": 10.0, "min_users": 1}
@@ -135,8 +136,8 @@ def test_weights_are_chosen_on_validation_and_kept_by_tuning() -> None:
 
 
 def test_real_hetrec_side_information(shared_data: Path) -> None:
-    from moodrec.evaluation.interactions import read_user_artists
     from moodrec.evaluation.splits import holdout_split
+    from moodrec.interactions.matrix import read_user_artists
 
     folder = shared_data / "hetrec2011_lastfm_2k"
     inter = read_user_artists(folder / "user_artists.dat")

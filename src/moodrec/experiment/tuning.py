@@ -18,16 +18,11 @@ import numpy as np
 import pandas as pd
 import scipy.sparse as sp
 
-from moodrec.evaluation.interactions import weight_matrix
+from moodrec.errors import ModelError, ModelFitError
 from moodrec.evaluation.metrics import evaluate_recommender
+from moodrec.interactions.matrix import weight_matrix
 from moodrec.models import create_model
-from moodrec.models.base import (
-    ItemFeatures,
-    ModelError,
-    ModelFitError,
-    Recommender,
-    SideInformation,
-)
+from moodrec.models.base import ItemFeatures, Recommender, SideInformation
 
 logger = logging.getLogger(__name__)
 

@@ -12,7 +12,7 @@ standardised per user over the items the user has not seen (``z``):
             held-out items never enter: the model only knows the training matrix).
 ``tags``    cosine similarity between the item's tf-idf tag vector and the sum of the user's
             training items' tag vectors (the item tags must come without the tag
-            assignments of held-out pairs, see :mod:`moodrec.evaluation.side_info`).
+            assignments of held-out pairs, as ``moodrec.evaluation.side_info`` builds them).
 
 Without side information (``fit(side=None)``) the social and tag parts are absent and the
 model is a pure-CF iALS + EASE blend. When ``fit`` gets a validation matrix and
@@ -29,11 +29,14 @@ from typing import Any, ClassVar
 import numpy as np
 import scipy.sparse as sp
 
-from moodrec.evaluation.interactions import weight_matrix
-from moodrec.models.base import ItemFeatures, ModelError, Recommender
+from moodrec.errors import ModelError
+from moodrec.interactions.matrix import weight_matrix
+from moodrec.interactions.ranking import exclude_items, hit_matrix, ranking_metrics, top_k
+from moodrec.models.base import ItemFeatures, Recommender
 from moodrec.models.blend import parts_state, restore_parts
 from moodrec.models.ease import EASE
 from moodrec.models.ials import IALS
+from moodrec.models.saved import csr_arrays, csr_from
 
 logger = logging.getLogger(__name__)
 
@@ -69,16 +72,6 @@ def _tfidf_rows(tags: sp.csr_matrix) -> sp.csr_matrix:
     m = sp.csr_matrix(m.multiply(idf[None, :]))
     norms = np.sqrt(np.asarray(m.multiply(m).sum(axis=1)).ravel())
     return sp.csr_matrix(sp.diags(1.0 / np.where(norms > 0, norms, 1.0)) @ m, dtype=np.float32)
-
-
-class _Scores:
-    """A score matrix behind the ``score`` method :func:`evaluate_recommender` calls."""
-
-    def __init__(self, scores: np.ndarray) -> None:
-        self.scores = scores
-
-    def score(self, users: np.ndarray, items: np.ndarray | None = None) -> np.ndarray:
-        return self.scores[users]
 
 
 class SocialTagBlend(Recommender):
@@ -174,18 +167,21 @@ class SocialTagBlend(Recommender):
             self._search_weights(train, sp.csr_matrix(validation))
 
     def _search_weights(self, train: sp.csr_matrix, validation: sp.csr_matrix) -> None:
-        """Coordinate ascent (two rounds) of the part weights on validation NDCG@20."""
-        from moodrec.evaluation.metrics import evaluate_recommender
+        """Coordinate ascent (two rounds) of the part weights on validation NDCG@20.
 
-        users = np.flatnonzero(np.diff(validation.indptr) > 0)
+        Ranks the whole catalogue minus the training items, as the evaluation does.
+        """
+        n_validation = np.diff(validation.indptr)
+        users = np.flatnonzero(n_validation > 0)
         parts = self._part_scores(users)
+        seen = train[users]
         weights = {part: 0.0 for part in SIDE_PARTS}
 
         def ndcg(w: dict[str, float]) -> float:
-            full = np.zeros((self.n_users, self.n_items), dtype=np.float32)
-            full[users] = self._mix(parts, w)
-            result = evaluate_recommender(_Scores(full), train, validation, ks=(20,), users=users)
-            return result.means()["ndcg@20"]
+            s = exclude_items(self._mix(parts, w).astype(np.float64), seen)
+            s[np.isnan(s)] = -np.inf
+            hits = hit_matrix(top_k(s, 20)[0], validation, users)
+            return float(ranking_metrics(hits, n_validation[users], 20)["ndcg"].mean())
 
         best = ndcg(weights)
         for _ in range(2):
@@ -250,24 +246,10 @@ class SocialTagBlend(Recommender):
         state = parts_state({name: model for name, (model, _) in self._parts().items()})
         for key, matrix in (("graph", self.graph), ("tags", self.item_tags)):
             if matrix is not None:
-                state |= {
-                    f"{key}__indptr": matrix.indptr,
-                    f"{key}__indices": matrix.indices,
-                    f"{key}__data": matrix.data,
-                    f"{key}__shape": np.asarray(matrix.shape, dtype=np.int64),
-                }
+                state |= csr_arrays(key, matrix)
         return state
 
     def _restore(self, arrays: dict[str, np.ndarray]) -> None:
         restore_parts(self, arrays, self._parts())
-
-        def matrix(key: str) -> sp.csr_matrix | None:
-            if f"{key}__indptr" not in arrays:
-                return None
-            return sp.csr_matrix(
-                (arrays[f"{key}__data"], arrays[f"{key}__indices"], arrays[f"{key}__indptr"]),
-                shape=tuple(int(x) for x in arrays[f"{key}__shape"]),
-            )
-
-        self.graph = matrix("graph")
-        self.item_tags = matrix("tags")
+        self.graph = csr_from("graph", arrays) if "graph__shape" in arrays else None
+        self.item_tags = csr_from("tags", arrays) if "tags__shape" in arrays else None

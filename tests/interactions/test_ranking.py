@@ -7,7 +7,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from moodrec.models.base import ModelError, top_k
+from moodrec.errors import ModelError
+from moodrec.interactions.ranking import top_k
 
 
 def brute(row: np.ndarray, k: int) -> np.ndarray:

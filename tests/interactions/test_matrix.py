@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 
 from moodrec.errors import InputDataError
-from moodrec.evaluation.interactions import (
+from moodrec.interactions.matrix import (
     InteractionData,
     build_interactions,
     read_user_artists,
