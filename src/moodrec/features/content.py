@@ -12,6 +12,7 @@ flagged in ``ItemFeatures.available``.
 
 from __future__ import annotations
 
+import json
 import logging
 import re
 import unicodedata
@@ -21,10 +22,12 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 
 from moodrec.domain import AUDIO_FEATURES, topic_share_columns
 from moodrec.errors import InputDataError
 from moodrec.models.base import ItemFeatures
+from moodrec.storage import write_json_atomic, write_parquet_atomic
 
 logger = logging.getLogger(__name__)
 
@@ -343,3 +346,18 @@ def features_from_frame(frame: pd.DataFrame, groups: dict[str, list[str]]) -> It
         groups={g: list(c) for g, c in groups.items()},
         available=available,
     )
+
+
+def write_features(content: ContentFeatures, item_track_ids: np.ndarray, out: Path) -> Path:
+    """``out`` (Parquet, see :func:`features_frame`) and its group map ``<out>.groups.json``."""
+    frame = features_frame(content, item_track_ids)
+    write_parquet_atomic(pa.Table.from_pandas(frame, preserve_index=False), out)
+    write_json_atomic(out.with_suffix(".groups.json"), content.features.groups)
+    return out
+
+
+def read_features(path: Path | str) -> ItemFeatures:
+    """Features written by :func:`write_features`."""
+    p = Path(path)
+    groups = json.loads(p.with_suffix(".groups.json").read_text())
+    return features_from_frame(pd.read_parquet(p), groups)

@@ -10,9 +10,9 @@ from prefect import flow
 from moodrec.catalogue import Catalogue
 from moodrec.config.schema import Settings, is_synthetic_source
 from moodrec.errors import ConfigError, ModelError
+from moodrec.experiment.stage import SplitConfig, model_params, model_tuning
 from moodrec.flows.common import sandbox_world, stage_settings
 from moodrec.models import load_models
-from moodrec.models.config import RecommendConfig
 from moodrec.models.serving import recommend_for_user
 from moodrec.storage import DatasetRef, describe_file
 from moodrec.tasks.artifacts import publish_checkpoints
@@ -37,36 +37,6 @@ def _interim(settings: Settings, data_dir: str, overrides: dict[str, Any] | None
     return {name: describe_file(name, cat.path(name)) for name in ("plays", "tracks")}
 
 
-def _split_cfg(cfg: RecommendConfig) -> dict[str, Any]:
-    return cfg.model_dump(
-        mode="json",
-        include={
-            "min_listeners",
-            "split",
-            "test_fraction",
-            "validation_fraction",
-            "cold_item_fraction",
-            "seed",
-        },
-    )
-
-
-def model_params(cfg: RecommendConfig, name: str) -> dict[str, Any]:
-    """Hyperparameters of ``name``: the deep config section of torch models (``deep.<name>``,
-    ``deep.rating`` for ``rating_*``) overlaid with ``params[name]``."""
-    section = name if name in type(cfg.deep).model_fields else None
-    if section is None and name.startswith("rating_"):
-        section = "rating" if "rating" in type(cfg.deep).model_fields else None
-    base = getattr(cfg.deep, section).model_dump(mode="json") if section else {}
-    return base | dict(cfg.params.get(name, {}))
-
-
-def _tuning(cfg: RecommendConfig, name: str) -> dict[str, Any]:
-    t = cfg.tuning
-    space = t.spaces.get(name, {}) if t.enabled else {}
-    return t.model_dump(mode="json", exclude={"spaces", "enabled"}) | {"space": space}
-
-
 def _train(settings: Settings, data_dir: str, overrides: dict[str, Any] | None) -> dict[str, Any]:
     cfg = settings.recommend
     registry = load_models()
@@ -78,7 +48,7 @@ def _train(settings: Settings, data_dir: str, overrides: dict[str, Any] | None) 
         build_recommend_split,
         interim["plays"],
         interim["tracks"],
-        _split_cfg(cfg),
+        SplitConfig.of(cfg),
         data_dir,
         data_dir=data_dir,
     )
@@ -111,7 +81,7 @@ def _train(settings: Settings, data_dir: str, overrides: dict[str, Any] | None) 
             name,
             model_params(cfg, name),
             split["refs"],
-            _tuning(cfg, name),
+            model_tuning(cfg, name),
             cfg.weighting,
             data_dir,
             features_ref if registry[name].scores_cold_items else None,

@@ -247,3 +247,27 @@ def read_user_artists(path: Path | str) -> InteractionData:
         raise InputDataError(f"{p}: expected columns userID, artistID, weight")
     plays = df.rename(columns={"userID": "user_id", "artistID": "track_id", "weight": "plays"})
     return build_interactions(plays, weighting="raw")
+
+
+def save_matrix(matrix: sp.spmatrix, path: Path | str) -> Path:
+    """Write a sparse matrix as an uncompressed ``.npz`` (atomic rename; no pickle involved)."""
+    out = Path(path)
+    with atomic_path(out) as tmp, open(tmp, "wb") as fh:
+        sp.save_npz(fh, sp.csr_matrix(matrix), compressed=False)
+    return out
+
+
+def load_matrix(path: Path | str) -> sp.csr_matrix:
+    """A matrix written by :func:`save_matrix`, as CSR with sorted indices.
+
+    Raises
+    ------
+    InputDataError
+        If the file is missing or not a saved sparse matrix.
+    """
+    try:
+        m = sp.load_npz(path).tocsr()
+    except (OSError, ValueError) as exc:
+        raise InputDataError(f"{path}: cannot read the interaction matrix ({exc})") from exc
+    m.sort_indices()
+    return m

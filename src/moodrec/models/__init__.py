@@ -8,7 +8,9 @@ Saved models go to ``data/<profile>/models``, never into this package.
 
 from __future__ import annotations
 
+import functools
 import importlib
+from pathlib import Path
 from typing import Any
 
 MODEL_MODULES: tuple[str, ...] = (
@@ -26,20 +28,33 @@ MODEL_MODULES: tuple[str, ...] = (
 )
 
 
-def load_models() -> dict[str, type]:
-    """Import every module of :data:`MODEL_MODULES`; returns the registry (name → class).
-
-    A module that is missing (not written yet) is skipped; any other import error raises.
-    """
-    from moodrec.models.base import Recommender
-
+@functools.cache
+def _import_model_modules() -> None:
     for module in MODEL_MODULES:
         try:
             importlib.import_module(module)
         except ModuleNotFoundError as exc:
             if exc.name != module:
                 raise
+
+
+def load_models() -> dict[str, type]:
+    """Import every module of :data:`MODEL_MODULES` (once); returns the registry (name → class).
+
+    A module that is missing (not written yet) is skipped; any other import error raises.
+    """
+    from moodrec.models.base import Recommender
+
+    _import_model_modules()
     return dict(Recommender.registry)
+
+
+def load_model(folder: Path | str) -> Any:
+    """A saved recommender of any registered class (see ``Recommender.save``)."""
+    from moodrec.models.base import Recommender
+
+    _import_model_modules()
+    return Recommender.load(folder)
 
 
 def create_model(name: str, **params: Any) -> Any:

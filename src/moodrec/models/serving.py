@@ -14,8 +14,7 @@ import pandas as pd
 
 from moodrec.errors import InputDataError
 from moodrec.interactions.matrix import InteractionData
-from moodrec.models import load_models
-from moodrec.models.base import Recommender
+from moodrec.models import load_model
 
 
 class RecommenderService:
@@ -34,8 +33,7 @@ class RecommenderService:
     """
 
     def __init__(self, model_dir: Path | str, data_dir: Path | str) -> None:
-        load_models()
-        self.model = Recommender.load(model_dir)
+        self.model = load_model(model_dir)
         # factor models build their exact top-k index here, not on the first request
         self.model.prepare_serving()
         self.user_ids, self.item_ids = InteractionData.load_maps(model_dir)

@@ -1,0 +1,296 @@
+"""The recommend stage as pure functions: split → tune and fit → evaluate → summary table.
+
+Each step reads and writes files in the folders it is given and returns what it wrote, so
+``tasks/recommend.py`` only wraps it in a cached Prefect task and registers the outputs (as
+Cornac's ``Experiment`` owns fit → evaluate → table). The Markdown of the table is built by
+:mod:`moodrec.report.recommend`.
+
+Layout under ``data/<profile>/``:
+
+``models/split/{train,validation,test,train_full}.npz``  raw-count matrices (+ id maps,
+                                                         ``item_features.parquet``)
+``models/<name>/``                                       saved model, id maps, ``tuning.parquet``
+``reports/recommend/<name>_per_user.parquet``            per-user metrics of one model
+``reports/recommend_metrics.{parquet,md}``, ``recommend_fits.json``  the summary
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Literal
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import scipy.sparse as sp
+
+from moodrec.evaluation.metrics import evaluate_recommender
+from moodrec.evaluation.splits import cold_item_split, holdout_split
+from moodrec.evaluation.stats import summarise_models
+from moodrec.experiment.tuning import fit_model, tune_model
+from moodrec.features.content import load_item_features, write_features
+from moodrec.interactions.matrix import (
+    MAPS_NPZ,
+    InteractionData,
+    build_interactions,
+    load_matrix,
+    save_matrix,
+)
+from moodrec.interactions.ranking import RANKING_METRICS
+from moodrec.models import load_model
+from moodrec.models.base import ItemFeatures, Recommender
+from moodrec.models.config import RecommendConfig, TuningConfig
+from moodrec.report.recommend import metrics_markdown, metrics_summary
+from moodrec.stage_config import StageConfig
+from moodrec.storage import write_json_atomic, write_parquet_atomic, write_text_atomic
+
+logger = logging.getLogger(__name__)
+
+SPLIT_PARTS = ("train", "validation", "test", "train_full")
+
+
+class SplitConfig(StageConfig):
+    """The fields of :class:`RecommendConfig` the split depends on (validated there).
+
+    The split task takes this narrow view so that its cache key changes only with them.
+    """
+
+    min_listeners: int
+    split: Literal["holdout", "cold_items"]
+    test_fraction: float
+    validation_fraction: float
+    cold_item_fraction: float
+    seed: int
+
+    @classmethod
+    def of(cls, cfg: RecommendConfig) -> SplitConfig:
+        return cls(**cfg.model_dump(include=set(cls.model_fields)))
+
+
+def build_split(
+    plays: pd.DataFrame, catalogue: np.ndarray, cfg: SplitConfig, out: Path
+) -> tuple[dict[str, Path], dict[str, Any]]:
+    """Raw-count interactions over the catalogue, split per ``cfg``, written to ``out``.
+
+    Parameters
+    ----------
+    plays
+        Columns ``user_id``, ``track_id``, ``plays``.
+    catalogue
+        Every track id (cold tracks become empty columns).
+
+    Returns
+    -------
+    (paths, summary)
+        ``recommend_{train,validation,test,train_full,maps}`` → file; shapes and counts.
+    """
+    data = build_interactions(
+        plays, weighting="raw", min_listeners=cfg.min_listeners, catalogue=catalogue
+    )
+    vf = cfg.validation_fraction or None
+    if cfg.split == "cold_items":
+        split = cold_item_split(data.counts, cfg.cold_item_fraction, cfg.seed, vf)
+    else:
+        split = holdout_split(data.counts, cfg.test_fraction, cfg.seed, vf)
+    validation = split.validation
+    if validation is None:
+        validation = sp.csr_matrix(data.counts.shape, dtype=np.float32)
+    parts = {
+        "train": split.train,
+        "validation": validation,
+        "test": split.test,
+        "train_full": split.train_full,
+    }
+    out.mkdir(parents=True, exist_ok=True)
+    paths = {f"recommend_{k}": save_matrix(v, out / f"{k}.npz") for k, v in parts.items()}
+    data.save(out)
+    paths["recommend_maps"] = out / MAPS_NPZ
+    summary = {
+        "n_users": data.n_users,
+        "n_items": data.n_items,
+        "n_interactions": int(data.counts.nnz),
+        **{f"nnz_{k}": int(v.nnz) for k, v in parts.items()},
+        "split": cfg.split,
+    }
+    return paths, summary
+
+
+def model_params(cfg: RecommendConfig, name: str) -> dict[str, Any]:
+    """Hyperparameters of ``name``: the deep config section of torch models (``deep.<name>``,
+    ``deep.rating`` for ``rating_*``) overlaid with ``params[name]``."""
+    section = name if name in type(cfg.deep).model_fields else None
+    if section is None and name.startswith("rating_"):
+        section = "rating" if "rating" in type(cfg.deep).model_fields else None
+    base = getattr(cfg.deep, section).model_dump(mode="json") if section else {}
+    return base | dict(cfg.params.get(name, {}))
+
+
+def model_tuning(cfg: RecommendConfig, name: str) -> TuningConfig:
+    """The tuning config narrowed to ``name``'s search space (empty when tuning is off), so
+    that editing another model's space keeps this model's fit cached."""
+    t = cfg.tuning
+    space = t.spaces.get(name, {}) if t.enabled else {}
+    return t.model_copy(update={"spaces": {name: space} if space else {}})
+
+
+@dataclass
+class FittedModel:
+    """A model fitted on train + validation with the parameters tuning chose."""
+
+    model: Recommender
+    params: dict[str, Any]
+    fit_s: float
+    tuning_s: float = 0.0
+    trials: pd.DataFrame | None = None
+
+    @property
+    def summary(self) -> dict[str, Any]:
+        return {
+            "model": self.model.name,
+            "params": self.params,
+            "fit_s": self.fit_s,
+            "tuning_s": self.tuning_s,
+        }
+
+
+def tune_and_fit(
+    name: str,
+    params: dict[str, Any],
+    split_dir: Path,
+    tuning: TuningConfig,
+    weighting: str,
+    features: ItemFeatures | None = None,
+) -> FittedModel:
+    """Tune ``name`` on train/validation (when ``tuning`` has its space), then fit on
+    train + validation (validation kept for early stopping)."""
+    train = load_matrix(split_dir / "train.npz")
+    validation = load_matrix(split_dir / "validation.npz")
+    train_full = load_matrix(split_dir / "train_full.npz")
+    best, tuning_s, trials = dict(params), 0.0, None
+    space = tuning.spaces.get(name, {}) if tuning.enabled else {}
+    if space and validation.nnz:
+        start = time.perf_counter()
+        result = tune_model(
+            name,
+            train,
+            validation,
+            space,
+            base_params=params,
+            default_weighting=weighting,
+            k=tuning.k,
+            budget_s=tuning.budget_s,
+            max_trials=tuning.max_trials,
+            strategy=tuning.strategy,
+            seed=tuning.seed,
+            item_features=features,
+        )
+        best, trials, tuning_s = result.best_params, result.trials, time.perf_counter() - start
+        logger.info("%s: best %s (validation ndcg %.4f)", name, best, result.best_score)
+    model, fit_s = fit_model(
+        name,
+        best,
+        train_full,
+        default_weighting=weighting,
+        validation=validation if validation.nnz else None,
+        item_features=features,
+    )
+    return FittedModel(model, best, fit_s, tuning_s, trials)
+
+
+def save_fitted(
+    fitted: FittedModel, split_dir: Path, folder: Path, weighting: str
+) -> dict[str, Path]:
+    """The model, the id maps beside it (for serving) and the tuning trials, in ``folder``."""
+    name = fitted.model.name
+    fitted.model.save(folder)
+    user_ids, item_ids = InteractionData.load_maps(split_dir)
+    train_full = load_matrix(split_dir / "train_full.npz")
+    InteractionData(train_full, train_full, user_ids, item_ids, weighting).save(folder)
+    paths = {f"model_{name}": folder / "arrays.npz", f"model_{name}_meta": folder / "model.json"}
+    if fitted.trials is not None:
+        paths[f"model_{name}_tuning"] = write_parquet_atomic(
+            pa.Table.from_pandas(fitted.trials.astype({"status": str}), preserve_index=False),
+            folder / "tuning.parquet",
+        )
+    return paths
+
+
+def build_features(
+    split_dir: Path, tracks_path: Path | str, truth_tracks_path: Path | str
+) -> tuple[Path, dict[str, Any]]:
+    """Content features of every catalogue item → ``<split_dir>/item_features.parquet`` (+ its
+    group map); returns the path and the link report (for content-aware models)."""
+    _, item_ids = InteractionData.load_maps(split_dir)
+    content = load_item_features(item_ids, tracks_path, truth_tracks_path)
+    out = write_features(content, item_ids, split_dir / "item_features.parquet")
+    return out, content.report
+
+
+def evaluate_saved(
+    model_dir: Path, split_dir: Path, ks: list[int], out: Path
+) -> tuple[Path, dict[str, Any]]:
+    """Full-ranking evaluation of a saved model on the test matrix, training items excluded.
+
+    Returns the written per-user table (``out``) and ``{"model", "eval_s", <metric means>}``.
+    """
+    model = load_model(model_dir)
+    train_full = load_matrix(split_dir / "train_full.npz")
+    test = load_matrix(split_dir / "test.npz")
+    start = time.perf_counter()
+    result = evaluate_recommender(model, train_full, test, ks=tuple(ks))
+    eval_s = time.perf_counter() - start
+    out.parent.mkdir(parents=True, exist_ok=True)
+    path = write_parquet_atomic(pa.Table.from_pandas(result.per_user, preserve_index=False), out)
+    return path, {"model": model.name, "eval_s": eval_s, **result.means()}
+
+
+def metrics_table(
+    per_user: dict[str, pd.DataFrame],
+    evaluations: dict[str, dict[str, Any]],
+    fits: dict[str, dict[str, Any]],
+    ks: list[int],
+    n_boot: int,
+    seed: int,
+) -> pd.DataFrame:
+    """Per-model mean ± 95 % CI of every metric, coverage, fit and evaluation seconds.
+
+    ``evaluations`` / ``fits`` are the summaries of :func:`evaluate_saved` /
+    :attr:`FittedModel.summary` by model. The paired comparison (NDCG@max k, Wilcoxon) is
+    against ``popularity`` when it ran. Sorted by NDCG@max k, best first.
+    """
+    kmax = max(ks)
+    # RANKING_METRICS starts with ndcg: the paired test is on NDCG at the largest k
+    metrics = [f"{m}@{k}" for k in sorted(ks, reverse=True) for m in RANKING_METRICS]
+    metrics += [f"novelty@{k}" for k in ks]
+    reference = "popularity" if "popularity" in per_user else None
+    table = summarise_models(per_user, metrics, n_boot=n_boot, seed=seed, reference=reference)
+    names = table["model"]
+    table[f"coverage@{kmax}"] = [evaluations[n][f"coverage@{kmax}"] for n in names]
+    table["fit_s"] = [fits[n]["fit_s"] for n in names]
+    table["eval_s"] = [evaluations[n]["eval_s"] for n in names]
+    return table.sort_values(f"ndcg@{kmax}", ascending=False, kind="stable")
+
+
+def write_summary(
+    table: pd.DataFrame, fits: dict[str, dict[str, Any]], ks: list[int], out: Path
+) -> tuple[dict[str, Path], dict[str, Any], str]:
+    """``recommend_metrics.{parquet,md}`` and ``recommend_fits.json`` in ``out``.
+
+    Returns the paths, the summary (best model, per-model NDCG/Recall/fit time) and the
+    Markdown table.
+    """
+    out.mkdir(parents=True, exist_ok=True)
+    markdown = metrics_markdown(table, ks)
+    paths = {
+        "recommend_metrics": write_parquet_atomic(
+            pa.Table.from_pandas(table, preserve_index=False), out / "recommend_metrics.parquet"
+        ),
+        "recommend_metrics_md": write_text_atomic(out / "recommend_metrics.md", markdown),
+        "recommend_fits": write_json_atomic(
+            out / "recommend_fits.json", dict(sorted(fits.items()))
+        ),
+    }
+    return paths, metrics_summary(table, ks), markdown
