@@ -17,7 +17,7 @@ from __future__ import annotations
 import contextlib
 import importlib
 import logging
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 import scipy.sparse as sp
@@ -244,6 +244,8 @@ class MoodAwareRecommender(SessionRecommender):
 
     name = "mood"
     personalised = True
+    #: the contract world has two planted moods
+    contract_params: ClassVar[dict[str, Any]] = {"n_states": 2}
 
     def __init__(
         self,

@@ -8,7 +8,7 @@ cross-entropy on every next play of the training sessions (sessions longer than
 from __future__ import annotations
 
 import logging
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 import torch
@@ -57,6 +57,13 @@ class GRU4RecRecommender(SessionRecommender):
     """GRU4Rec-style next-item model (full softmax, cross-entropy, Adam)."""
 
     name = "gru4rec"
+    #: a fast fit on a tiny world (the shared contract tests)
+    contract_params: ClassVar[dict[str, Any]] = {
+        "epochs": 6,
+        "embedding_dim": 16,
+        "hidden_dim": 16,
+        "n_negatives": 0,
+    }
 
     def __init__(
         self,
