@@ -73,8 +73,6 @@ def test_importing_pure_modules_does_not_load_prefect() -> None:
 
 #: modules any config module may import besides other config modules
 CONFIG_LEAVES = {"moodrec.stage_config", "moodrec.errors", "moodrec.domain"}
-#: a known circle: session/base.py lazily imports the models that subclass it
-KNOWN_CYCLE_TEMP = {"moodrec.session.base", "moodrec.session.models", "moodrec.session.sequence"}
 
 
 def _module_name(path: Path) -> str:
@@ -206,8 +204,7 @@ def test_cycle_finder_finds_a_circle() -> None:
 def test_no_import_cycles() -> None:
     graph = _import_graph()
     assert len(graph) > 100 and sum(map(len, graph.values())) > 300, "graph looks empty"
-    cycles = [c for c in _cycles(graph) if not set(c) <= KNOWN_CYCLE_TEMP]  # TEMP (session)
-    assert [" → ".join(c) for c in cycles] == []
+    assert [" → ".join(c) for c in _cycles(graph)] == []
 
 
 def test_root_config_imports_only_leaf_configs() -> None:
@@ -263,3 +260,62 @@ def test_importing_ingest_loads_no_enrich_or_provider() -> None:
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
+
+
+# --- layers: models below evaluation; imports point down --------------------------------------
+
+#: packages (and top-level modules) of moodrec, lowest layer first; a module may import its
+#: own layer and the layers below. A stage's own config module (``ingest/config.py``,
+#: ``models/deep_config.py``) is a leaf (layer 0).
+LAYERS: tuple[frozenset[str], ...] = tuple(
+    frozenset(layer.split())
+    for layer in (
+        "errors stage_config domain storage",
+        "config",
+        "catalogue reporting report text providers interactions orchestration",
+        "ingest enrich genres topics clustering models sandbox",
+        "features evaluation session",
+        "experiment",
+        "tasks",
+        "flows",
+        "cli",
+    )
+)
+#: the most imports from a lower layer to a higher one (each a reason to move code down)
+MAX_UPWARD_IMPORTS = 3
+
+
+def _layer(module: str) -> int:
+    """Layer of a dotted ``moodrec.…`` module name (``moodrec.<pkg>.[…_]config`` is a leaf)."""
+    parts = module.split(".")
+    if len(parts) > 2 and parts[-1].endswith("config"):
+        return 0
+    top = parts[1] if len(parts) > 1 else ""
+    for i, layer in enumerate(LAYERS):
+        if top in layer:
+            return i
+    raise AssertionError(f"{module}: package {top!r} has no layer in LAYERS; add it")
+
+
+def test_models_never_import_evaluation() -> None:
+    """Models sit below evaluation: not even a function-level import goes up."""
+    models = sorted((PKG / "models").rglob("*.py"))
+    offenders = [
+        f"{p.relative_to(PKG)} → {n}"
+        for p in models
+        for n in sorted(_imports(p))
+        if n.startswith(("moodrec.evaluation", "moodrec.experiment"))
+    ]
+    assert len(models) > 5, "found no model modules: the check would pass vacuously"
+    assert offenders == []
+
+
+def test_imports_point_down_the_layers() -> None:
+    """Every package has a layer, and at most MAX_UPWARD_IMPORTS imports go up a layer."""
+    upward = []
+    for path in sorted(PKG.rglob("*.py")):
+        source = _module_name(path)
+        for target in sorted(n for n in _imports(path) if n.startswith("moodrec.")):
+            if _layer(target) > _layer(source):
+                upward.append(f"{source} → {target}")
+    assert len(upward) <= MAX_UPWARD_IMPORTS, upward
