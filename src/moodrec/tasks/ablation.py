@@ -19,6 +19,7 @@ from moodrec.catalogue import Catalogue
 from moodrec.evaluation import ablation
 from moodrec.features.content import features_frame, features_from_frame, load_item_features
 from moodrec.models.deep_config import DeepModelsConfig
+from moodrec.report.ablation import ablation_markdown, plot_ablation
 from moodrec.storage import DatasetRef, write_json_atomic, write_parquet_atomic, write_text_atomic
 from moodrec.tasks.cache_policy import CHECKPOINT_CACHE
 
@@ -137,11 +138,11 @@ def summarise_ablation(
     out = {
         "ablation_table": write_parquet_atomic(table, rep / "ablation.parquet"),
         "ablation_md": write_text_atomic(
-            rep / "ablation.md", ablation.ablation_markdown(table, acfg.k, notes)
+            rep / "ablation.md", ablation_markdown(table, acfg.k, ablation.SLICES, notes)
         ),
     }
     if acfg.plot:
-        out["ablation_plot"] = ablation.plot_ablation(table, rep / "ablation.png", acfg.k)
+        out["ablation_plot"] = plot_ablation(table, rep / "ablation.png", acfg.k, ablation.SLICES)
     nd = table[table["metric"] == "ndcg"]
     summary = {
         f"ndcg@{acfg.k}": {
