@@ -12,7 +12,7 @@ multi-threaded product on an idle machine (``scan_fraction`` < 1 switches to one
 the rest after that share of the catalogue; on the shared 2-core machine it did not pay,
 see ``benchmarks/results/serving.md``).
 
-The result is the same as brute force (:func:`moodrec.models.base.top_k` over every score):
+The result is the same as brute force (:func:`moodrec.interactions.ranking.top_k` over every score):
 same items, same order, ties broken by the lower item index. The bound is inflated by the
 worst-case float32 rounding error of a dot product of length ``f`` (``f · 2⁻²³ · ‖x‖·‖v‖``),
 so rounding never prunes an item whose computed score could reach the threshold. Scores
