@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 
 from moodrec.domain import topic_share_columns
-from moodrec.errors import InputDataError
+from moodrec.errors import InputDataError, ModelFitError
 from moodrec.storage import write_json_atomic, write_parquet_atomic, write_text_atomic
 from moodrec.text.cleaning import UNDETERMINED
 from moodrec.text.config import LyricsConfig
@@ -24,7 +24,6 @@ from moodrec.topics.corpus import TopicCorpus, build_corpus
 from moodrec.topics.embedding import embed_topics, word2vec_centroids
 from moodrec.topics.lda import (
     PRIMARY_LANGUAGE,
-    ModelFitError,
     SweepPoint,
     best_k,
     document_topics,
