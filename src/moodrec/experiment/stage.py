@@ -173,6 +173,7 @@ def tune_and_fit(
     space = tuning.spaces.get(name, {}) if tuning.enabled else {}
     if space and validation.nnz:
         start = time.perf_counter()
+        search = tuning.model_dump(include={"k", "budget_s", "max_trials", "strategy", "seed"})
         result = tune_model(
             name,
             train,
@@ -180,12 +181,8 @@ def tune_and_fit(
             space,
             base_params=params,
             default_weighting=weighting,
-            k=tuning.k,
-            budget_s=tuning.budget_s,
-            max_trials=tuning.max_trials,
-            strategy=tuning.strategy,
-            seed=tuning.seed,
             item_features=features,
+            **search,
         )
         best, trials, tuning_s = result.best_params, result.trials, time.perf_counter() - start
         logger.info("%s: best %s (validation ndcg %.4f)", name, best, result.best_score)
