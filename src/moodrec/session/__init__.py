@@ -3,7 +3,8 @@
 Every session-model module is listed in :data:`SESSION_MODEL_MODULES`; importing it registers
 its classes in ``SessionRecommender.registry`` by ``name`` (as :mod:`moodrec.models` does for
 the user × item recommenders). Adding a session model = adding its module here (one line): the
-contract tests (``tests/test_saved_model_contract.py``) and the session stage pick it up.
+contract tests (``tests/session/test_contract.py``, mixin in ``tests/contract.py``) and the
+session stage pick it up.
 """
 
 from __future__ import annotations
