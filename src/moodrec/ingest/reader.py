@@ -18,7 +18,10 @@ How it stays fast and exact
   reports invalid UTF-8, which triggers one re-read with replacement characters) a
   vectorised numpy scan over the bytes counts tabs per line and finds empty and
   non-UTF-8 lines with their physical line numbers.
-* Rows without a user id or a parsable timestamp are rejected by row number.
+* Rows without a user id or a parsable timestamp, or whose time lies outside the
+  plausible window (``IngestConfig.timestamp_window``), are rejected by row number.
+* A compressed file (gzip, bzip2, xz, zstd, zip magic bytes) is refused up front with
+  a message naming the file, instead of being parsed as text.
 
 The 64-bit key identifies a raw (artist MBID, artist, track MBID, track) combination;
 two different combinations colliding has probability about ``n**2 / 2**65`` (~4e-8
@@ -29,6 +32,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 
 import numpy as np
@@ -52,6 +56,46 @@ REASON_EMPTY = "empty line"
 REASON_UTF8 = "invalid UTF-8"
 REASON_USER = "empty user id"
 REASON_TS = "unparsable timestamp"
+
+#: leading bytes of compressed formats a log is sometimes handed over in
+COMPRESSED_MAGIC = {
+    b"\x1f\x8b": "gzip",
+    b"BZh": "bzip2",
+    b"\xfd7zXZ\x00": "xz",
+    b"\x28\xb5\x2f\xfd": "zstd",
+    b"PK\x03\x04": "zip",
+}
+
+#: ``(earliest, latest)`` accepted event times (timezone-aware)
+Window = tuple[datetime, datetime]
+
+
+def _iso(value: datetime) -> str:
+    return value.strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def reason_window(window: Window) -> str:
+    """Reject reason for a timestamp outside ``window``."""
+    return f"implausible timestamp (outside {_iso(window[0])} .. {_iso(window[1])})"
+
+
+def refuse_compressed(path: Path, what: str = "listening log") -> None:
+    """Raise if ``path`` starts with the magic bytes of a compressed format.
+
+    Raises
+    ------
+    InputDataError
+        Naming the file and the format, and what to do instead.
+    """
+    with Path(path).open("rb") as fh:
+        head = fh.read(8)
+    for magic, fmt in COMPRESSED_MAGIC.items():
+        if head.startswith(magic):
+            raise InputDataError(
+                f"{what} {path} is {fmt}-compressed, not plain text; decompress it first "
+                f"(e.g. `{'gunzip' if fmt == 'gzip' else fmt + ' -d'}`) and give the "
+                "uncompressed file"
+            )
 
 
 def reason_columns(n: int) -> str:
@@ -143,7 +187,7 @@ class _Pass:
     row_bad: pl.DataFrame  # row + raw fields of rows with no user or no timestamp
 
 
-def _read_pass(path: Path, lossy: bool, batch_rows: int) -> _Pass:
+def _read_pass(path: Path, lossy: bool, batch_rows: int, window: Window | None = None) -> _Pass:
     """The single parse: per-row hashed events plus the strings of each new key.
 
     Batches come in file order; each batch contributes the name fields of keys not
@@ -180,12 +224,15 @@ def _read_pass(path: Path, lossy: bool, batch_rows: int) -> _Pass:
             seen = pl.concat([seen, new["key"]])
             strings.append(new)
         bad = pl.col("user").is_null() | pl.col("ts").is_null()
+        if window is not None:
+            bad = bad | ~pl.col("ts").is_between(pl.lit(window[0]), pl.lit(window[1]))
         if batch.select(bad.any()).item():
             bads.append(
                 batch.with_row_index("row", offset=offset)
                 .filter(bad)
                 .select(
                     "row",
+                    pl.col("ts").is_not_null().alias("_parsed"),
                     pl.col("_user_raw").alias("user"),
                     pl.col("_ts_raw").alias("ts"),
                     *NAME_COLUMNS,
@@ -201,7 +248,9 @@ def _read_pass(path: Path, lossy: bool, batch_rows: int) -> _Pass:
         "ambiguous": pl.Boolean,
         "nbytes": pl.UInt64,
     }
-    bad_schema = {"row": pl.UInt32} | {c: pl.String for c in (*COLUMNS, _EXTRA)}
+    bad_schema = {"row": pl.UInt32, "_parsed": pl.Boolean} | {
+        c: pl.String for c in (*COLUMNS, _EXTRA)
+    }
     return _Pass(
         raw=pl.concat(raws) if raws else pl.DataFrame(schema=raw_schema),
         strings=pl.concat(strings)
@@ -301,7 +350,7 @@ def scan_structure(path: Path) -> tuple[int, list[Reject]]:
     return n_lines, rejects
 
 
-def read_log(path: Path, batch_rows: int = 2_000_000) -> ParsedLog:
+def read_log(path: Path, batch_rows: int = 2_000_000, window: Window | None = None) -> ParsedLog:
     """Parse a Last.fm-1K-layout log into hashed events, distinct name combos and rejects.
 
     Parameters
@@ -310,6 +359,9 @@ def read_log(path: Path, batch_rows: int = 2_000_000) -> ParsedLog:
         The log (UTF-8, tab-separated, six columns, no header, no quoting).
     batch_rows
         Rows per streamed batch (memory vs. per-batch overhead).
+    window
+        ``(earliest, latest)`` plausible event times (timezone-aware); lines outside are
+        rejected with :func:`reason_window`. None keeps every parsable time.
 
     Returns
     -------
@@ -319,22 +371,23 @@ def read_log(path: Path, batch_rows: int = 2_000_000) -> ParsedLog:
     Raises
     ------
     InputDataError
-        If the file does not exist or cannot be read.
+        If the file does not exist, cannot be read or is compressed.
     """
     path = Path(path)
     if not path.is_file():
         raise InputDataError(f"listening log {path} does not exist (or is not a file)")
+    refuse_compressed(path)
     size, ends_nl = _file_shape(path)
     lossy = False
     try:
         try:
-            parsed = _read_pass(path, lossy=False, batch_rows=batch_rows)
+            parsed = _read_pass(path, lossy=False, batch_rows=batch_rows, window=window)
         except pl.exceptions.ComputeError as exc:
             if not _is_utf8_error(exc):
                 raise InputDataError(f"{path}: cannot parse the log ({exc})") from exc
             logger.info("%s: invalid UTF-8 found; re-reading with replacement", path)
             lossy = True
-            parsed = _read_pass(path, lossy=True, batch_rows=batch_rows)
+            parsed = _read_pass(path, lossy=True, batch_rows=batch_rows, window=window)
     except OSError as exc:
         raise InputDataError(f"{path}: cannot read the log ({exc})") from exc
 
@@ -372,15 +425,20 @@ def read_log(path: Path, batch_rows: int = 2_000_000) -> ParsedLog:
         renumber = (np.cumsum(keep) - 1).astype(np.uint32)
         combos = combos.filter(pl.Series(keep))
         events = events.with_columns(pl.Series("combo", renumber[combo], dtype=pl.UInt32))
-    rejects = structural + _row_rejects(row_bad)
+    rejects = structural + _row_rejects(row_bad, window)
     rejects.sort(key=lambda r: r.line)
     return ParsedLog(events=events, combos=combos, rejects=rejects, n_lines=n_lines)
 
 
-def _row_rejects(row_bad: pl.DataFrame) -> list[Reject]:
+def _row_rejects(row_bad: pl.DataFrame, window: Window | None = None) -> list[Reject]:
     out = []
     for rec in row_bad.sort("row").iter_rows(named=True):
         fields = [rec[c] or "" for c in COLUMNS]
-        reason = REASON_USER if rec["user"] is None else REASON_TS
+        if rec["user"] is None:
+            reason = REASON_USER
+        elif rec["_parsed"] and window is not None:
+            reason = reason_window(window)
+        else:
+            reason = REASON_TS
         out.append(Reject(rec["row"] + 1, reason, escape_content("\t".join(fields))))
     return out

@@ -15,7 +15,8 @@ the canonical tables (``events, tracks, artists, users, plays, sessions, rejects
 identities, sessions and ratings follow exactly the 1K rules. The album is not part of
 the canonical tables and is dropped.
 
-Rows without a time (an exporter's "now playing" row) go to ``rejects.tsv``. A file
+Rows without a time (an exporter's "now playing" row) and rows whose time lies outside
+the plausible window (``IngestConfig.timestamp_window``) go to ``rejects.tsv``. A file
 that is truncated or not in one of the layouts (wrong header, wrong number of fields, an
 unparsable date, an unterminated quote, invalid UTF-8) raises
 :class:`~moodrec.errors.InputDataError` naming the file, the line and the expected
@@ -37,7 +38,16 @@ import polars as pl
 from moodrec.errors import InputDataError
 from moodrec.ingest.config import IngestConfig
 from moodrec.ingest.lastfm1k import IngestResult, read_profiles, write_canonical
-from moodrec.ingest.reader import NAME_COLUMNS, TS_DTYPE, ParsedLog, Reject, escape_content
+from moodrec.ingest.reader import (
+    NAME_COLUMNS,
+    TS_DTYPE,
+    ParsedLog,
+    Reject,
+    Window,
+    escape_content,
+    reason_window,
+    refuse_compressed,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -60,6 +70,7 @@ EXPECTED_FORMATS = (
     "header optional) or 'uts,utc_time,artist,artist_mbid,album,album_mbid,track,track_mbid'"
 )
 REASON_NO_TIME = "no timestamp (now-playing row?)"
+REASON_OUT_OF_RANGE = "implausible timestamp (beyond the representable range)"
 
 
 @dataclass(frozen=True)
@@ -105,7 +116,9 @@ def _decode(path: Path, data: bytes) -> str:
         ) from None
 
 
-def read_scrobble_export(path: Path, user: str | None = None) -> ScrobbleExport:
+def read_scrobble_export(
+    path: Path, user: str | None = None, window: Window | None = None
+) -> ScrobbleExport:
     """Parse a scrobble export into the :class:`ParsedLog` the 1K ingest builds.
 
     Parameters
@@ -114,6 +127,8 @@ def read_scrobble_export(path: Path, user: str | None = None) -> ScrobbleExport:
         The CSV export (UTF-8, RFC 4180 quoting, CRLF or LF).
     user
         User name; defaults to :func:`user_from_filename`.
+    window
+        ``(earliest, latest)`` plausible times; rows outside are rejected with a reason.
 
     Returns
     -------
@@ -125,7 +140,8 @@ def read_scrobble_export(path: Path, user: str | None = None) -> ScrobbleExport:
     Raises
     ------
     InputDataError
-        Missing file, empty user name, or a truncated / wrong-format file.
+        Missing file, empty user name, a compressed file, or a truncated / wrong-format
+        file.
     """
     path = Path(path)
     user = (user if user is not None else user_from_filename(path)).strip()
@@ -133,6 +149,7 @@ def read_scrobble_export(path: Path, user: str | None = None) -> ScrobbleExport:
         raise InputDataError(f"{path}: empty user name; pass one explicitly")
     if not path.is_file():
         raise InputDataError(f"scrobble export {path} does not exist")
+    refuse_compressed(path, "scrobble export")
     try:
         text = _decode(path, path.read_bytes())
     except OSError as exc:
@@ -140,6 +157,7 @@ def read_scrobble_export(path: Path, user: str | None = None) -> ScrobbleExport:
     reader = csv.reader(io.StringIO(text, newline=""), strict=True)
     lines: list[int] = []
     times: list[str] = []
+    raws: list[list[str]] = []
     fields: dict[str, list[str]] = {c: [] for c in NAME_COLUMNS}
     rejects: list[Reject] = []
     layout: Layout | None = None
@@ -180,6 +198,7 @@ def read_scrobble_export(path: Path, user: str | None = None) -> ScrobbleExport:
                 rejects.append(Reject(no, REASON_NO_TIME, escape_content(",".join(row))))
                 continue
             lines.append(no)
+            raws.append(row)
             times.append(when.strip())
             for col, value in zip(NAME_COLUMNS, (ambid, artist, tmbid, track), strict=True):
                 fields[col].append(value.strip())
@@ -190,7 +209,17 @@ def read_scrobble_export(path: Path, user: str | None = None) -> ScrobbleExport:
         ) from None
     if layout is None:
         raise InputDataError(f"{path}, line 1: file is empty; expected {EXPECTED_FORMATS}")
-    ts = _parse_times(path, layout, times, lines)
+    ts = _parse_times(path, layout, times, lines, window)
+    implausible = ts.is_null()
+    if implausible.any():
+        reason = reason_window(window) if window is not None else REASON_OUT_OF_RANGE
+        for i in implausible.arg_true().to_list():
+            rejects.append(Reject(lines[i], reason, escape_content(",".join(raws[i]))))
+        rejects.sort(key=lambda r: r.line)
+        keep = ~implausible
+        lines = [no for no, k in zip(lines, keep, strict=True) if k]
+        ts = ts.filter(keep)
+        fields = {c: [v for v, k in zip(vs, keep, strict=True) if k] for c, vs in fields.items()}
     frame = pl.DataFrame(
         {
             "line": pl.Series(lines, dtype=pl.Int64),
@@ -229,11 +258,22 @@ def read_scrobble_export(path: Path, user: str | None = None) -> ScrobbleExport:
     return ScrobbleExport(path=path, layout=layout, user=user, parsed=parsed)
 
 
-def _parse_times(path: Path, layout: Layout, times: list[str], lines: list[int]) -> pl.Series:
-    """Vectorised time parsing; the first unparsable value raises with its line."""
+def _parse_times(
+    path: Path, layout: Layout, times: list[str], lines: list[int], window: Window | None = None
+) -> pl.Series:
+    """Vectorised time parsing; the first unparsable value raises with its line.
+
+    Returns the times; null where a time parsed but lies outside ``window``, or is a
+    ``uts`` too large to represent (checked before conversion, so it cannot wrap around).
+    """
     raw = pl.Series("raw", times, dtype=pl.String)
     is_uts = raw.str.starts_with("@")
     uts = raw.str.strip_prefix("@").cast(pl.Int64, strict=False)
+    # microseconds of any uts beyond ~292,000 years overflow Int64; such values are
+    # implausible anyway, so keep them out of the conversion
+    big = uts.abs() > 9_000_000_000_000
+    out_of_range = (is_uts & uts.is_not_null() & big).fill_null(False)
+    uts = uts.zip_with(~out_of_range, pl.zeros(len(uts), pl.Int64, eager=True))
     # 'utc_time' of the full layout ('04 May 2009, 23:08') and the simple layout's date
     text = raw.str.replace(",", "", literal=True).str.replace_all(r"\s+", " ")
     parsed = text.str.strptime(pl.Datetime("us"), SIMPLE_DATE_FORMAT, strict=False)
@@ -248,14 +288,21 @@ def _parse_times(path: Path, layout: Layout, times: list[str], lines: list[int])
         )
         .to_series()
     )
-    bad = ts.is_null()
+    bad = ts.is_null() & ~out_of_range
     if bad.any():
         i = int(bad.arg_true()[0])
         raise InputDataError(
             f"{path}, line {lines[i]}: unparsable date {times[i]!r}; expected "
             f"'DD Mon YYYY HH:MM' or Unix seconds ({layout} layout of {EXPECTED_FORMATS})"
         )
-    return ts.cast(TS_DTYPE)
+    plausible = ~out_of_range
+    if window is not None:
+        plausible = plausible & ts.is_between(window[0], window[1])
+    return (
+        pl.DataFrame({"ts": ts.cast(TS_DTYPE), "ok": plausible})
+        .select(pl.when(pl.col("ok")).then(pl.col("ts")).alias("ts"))
+        .to_series()
+    )
 
 
 def ingest_scrobbles(
@@ -290,7 +337,6 @@ def ingest_scrobbles(
         The export is missing, truncated or not in a supported layout.
     """
     profiles = read_profiles(profile_path) if profile_path is not None else None
-    export = read_scrobble_export(path, user=user)
-    return write_canonical(
-        export.parsed, Path(out_dir), cfg or IngestConfig(), profiles=profiles, source=path
-    )
+    cfg = cfg or IngestConfig()
+    export = read_scrobble_export(path, user=user, window=cfg.timestamp_window())
+    return write_canonical(export.parsed, Path(out_dir), cfg, profiles=profiles, source=path)

@@ -13,6 +13,19 @@ import pyarrow.parquet as pq
 MBID_STATS_KEY = b"moodrec.ingest.mbid_stats"
 
 
+def _iso(ts: pl.Series, how: str) -> str:
+    """ISO text of the series' ``min`` or ``max`` (``2009-05-04T23:08:57+00:00``).
+
+    Python's datetime cannot hold years before 1 or after 9999 (a log read without a
+    timestamp window may have them); polars formats those.
+    """
+    try:
+        return str((ts.min() if how == "min" else ts.max()).isoformat())  # type: ignore[union-attr]
+    except ValueError:
+        agg = pl.col(ts.name).min() if how == "min" else pl.col(ts.name).max()
+        return str(ts.to_frame().select(agg.dt.to_string("%Y-%m-%dT%H:%M:%S%.f%:z")).item())
+
+
 def _share(part: int, whole: int) -> float:
     return round(part / whole, 6) if whole else 0.0
 
@@ -91,8 +104,8 @@ def summarize_events(
             "mean": round(float(per_user.mean() or 0), 3),
         },
         "date_range": {
-            "first": events["ts"].min().isoformat() if n else None,
-            "last": events["ts"].max().isoformat() if n else None,
+            "first": _iso(events["ts"], "min") if n else None,
+            "last": _iso(events["ts"], "max") if n else None,
         },
         "sessions": 0,
         "median_session_events": 0.0,
