@@ -1,6 +1,6 @@
 """Topic-stage benchmark: cleaning throughput, one LDA fit on 100k docs, real-lyrics sweep.
 
-Run ``python -m benchmarks.bench_topics [--docs 100000] [--workers 0] [--skip-real]``.
+Run ``python -m benchmarks.bench_topics [--docs 100000] [--workers 0] [--skip-real | --only-real]``.
 
 * Cleaning: docs/s of :func:`moodrec.text.cleaning.clean_lyrics` (all cores) on ``--docs`` raw
   lyrics written by the sandbox lyrics generator (45 % with Genius artifacts, 8 planted topics,
@@ -8,7 +8,11 @@ Run ``python -m benchmarks.bench_topics [--docs 100000] [--workers 0] [--skip-re
 * LDA: one fit, k = 10, 10 passes on the cleaned ``--docs`` corpus (``--workers 0``:
   gensim LdaModel, reproducible; ``n``: LdaMulticore). Target ≤ 300 s.
 * Real text: the default staged c_v / NPMI / held-out perplexity sweep on
-  ``../shared/data/lyrics_poplyrics_1k_genius`` (skipped when absent).
+  ``../shared/data/lyrics_poplyrics_1k_genius`` (skipped when absent), run twice side by
+  side: the full sweep in one process (``sweep_patience=0``, one job: what the sweep was
+  before issue 22) and the default sweep (stops along k at the coherence plateau, fits in
+  as many processes as there are cores). Both choose from seeded fits, so the chosen
+  model's coherence is compared directly; the 1-minute load is recorded with each.
 
 Writes ``benchmarks/results/topics.json`` and ``topics.md`` atomically.
 """
@@ -32,7 +36,14 @@ from moodrec.text.cleaning import clean_lyrics
 from moodrec.text.config import LyricsConfig
 from moodrec.topics.config import TopicsConfig
 from moodrec.topics.corpus import build_corpus
-from moodrec.topics.lda import SweepPoint, fit_lda, run_sweep, select_model, sweep_plan
+from moodrec.topics.lda import (
+    SweepPoint,
+    available_cores,
+    fit_lda,
+    run_sweep,
+    select_model,
+    sweep_plan,
+)
 from moodrec.topics.views import sweep_markdown
 
 REPO = Path(__file__).resolve().parents[1]
@@ -68,17 +79,8 @@ def bench_cleaning(frame: pd.DataFrame, cfg: LyricsConfig) -> tuple[dict[str, An
     }, result
 
 
-def main(argv: list[str] | None = None) -> dict[str, Any]:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--docs", type=int, default=100_000)
-    parser.add_argument("--workers", type=int, default=0)
-    parser.add_argument("--skip-real", action="store_true")
-    parser.add_argument("--out", type=Path, default=REPO / "benchmarks" / "results" / "topics.json")
-    args = parser.parse_args(argv)
-    results: dict[str, Any] = {
-        "machine": {"cpus": os.cpu_count(), "python": platform.python_version()},
-        "targets": {"cleaning_docs_per_s": TARGET_DOCS_S, "lda_fit_s": TARGET_FIT_S},
-    }
+def bench_synthetic(args: argparse.Namespace, results: dict[str, Any]) -> None:
+    """Cleaning throughput and one LDA fit on ``args.docs`` sandbox lyrics."""
     t = time.perf_counter()
     frame = synthetic_lyrics(args.docs)
     results["generate_s"] = round(time.perf_counter() - t, 2)
@@ -105,6 +107,47 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         "chunksize": tc.chunksize,
         "wall_s": round(fit_s, 1),
     }
+
+
+def real_sweep(corpus: Any, tc: TopicsConfig, jobs: int) -> tuple[dict[str, Any], pd.DataFrame]:
+    """The staged sweep on ``corpus`` with ``jobs`` processes: timing, choice, table."""
+    load = os.getloadavg()[0]
+    t = time.perf_counter()
+    first = run_sweep(corpus, sweep_plan(tc), tc, jobs=jobs)
+    second = run_sweep(corpus, sweep_plan(tc, best_k=select_model(first, tc).k), tc, jobs=jobs)
+    sweep = pd.concat([first, second], ignore_index=True)
+    chosen = select_model(sweep, tc)
+    row = sweep.loc[sweep["model"] == chosen.name].iloc[0]
+    return {
+        "jobs": jobs,
+        "sweep_patience": tc.sweep_patience,
+        "fits": len(sweep),
+        "wall_s": round(time.perf_counter() - t, 1),
+        "load_1min_before": round(load, 2),
+        "load_1min_after": round(os.getloadavg()[0], 2),
+        "chosen": chosen.name,
+        "c_v": round(float(row["c_v"]), 4),
+        "c_npmi": round(float(row["c_npmi"]), 4),
+        "table": sweep.drop(columns=[c for c in sweep if c.endswith("_per_topic")])
+        .round(4)
+        .to_dict(orient="records"),
+    }, sweep
+
+
+def main(argv: list[str] | None = None) -> dict[str, Any]:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--docs", type=int, default=100_000)
+    parser.add_argument("--workers", type=int, default=0)
+    parser.add_argument("--skip-real", action="store_true")
+    parser.add_argument("--only-real", action="store_true", help="the real-lyrics sweep only")
+    parser.add_argument("--out", type=Path, default=REPO / "benchmarks" / "results" / "topics.json")
+    args = parser.parse_args(argv)
+    results: dict[str, Any] = {
+        "machine": {"cpus": os.cpu_count(), "python": platform.python_version()},
+        "targets": {"cleaning_docs_per_s": TARGET_DOCS_S, "lda_fit_s": TARGET_FIT_S},
+    }
+    if not args.only_real:
+        bench_synthetic(args, results)
     if not args.skip_real and REAL.is_file():
         real = pd.read_parquet(REAL)
         rframe = pd.DataFrame(
@@ -113,47 +156,70 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         results["cleaning_real"], rclean = bench_cleaning(rframe, LyricsConfig())
         rok = rclean.frame[rclean.frame["status"] == "ok"]
         rcorpus = build_corpus(rok["track_id"].to_numpy(), list(rok["tokens"]), LyricsConfig())
-        rtc = TopicsConfig()
-        t = time.perf_counter()
-        first = run_sweep(rcorpus, sweep_plan(rtc), rtc)
-        second = run_sweep(rcorpus, sweep_plan(rtc, best_k=select_model(first, rtc).k), rtc)
-        sweep = pd.concat([first, second], ignore_index=True)
-        chosen = select_model(sweep, rtc)
+        before, _ = real_sweep(rcorpus, TopicsConfig(sweep_patience=0), jobs=1)
+        after, sweep = real_sweep(rcorpus, TopicsConfig(), jobs=available_cores())
         results["real_sweep"] = {
             "docs": len(rcorpus.bow),
             "terms": len(rcorpus.dictionary),
-            "wall_s": round(time.perf_counter() - t, 1),
-            "chosen": chosen.name,
-            "table": sweep.drop(columns=[c for c in sweep if c.endswith("_per_topic")])
-            .round(4)
-            .to_dict(orient="records"),
+            "before_full_serial": before,
+            "after_plateau_parallel": after,
+            "speedup": round(before["wall_s"] / after["wall_s"], 2),
+            "c_v_change": round(after["c_v"] - before["c_v"], 4),
         }
-        results["_real_md"] = sweep_markdown(sweep, chosen.name)
+        results["_real_md"] = sweep_markdown(sweep, after["chosen"])
     real_md = results.pop("_real_md", "(real corpus absent or skipped)\n")
     write_json_atomic(args.out, results)
-    cs = results["cleaning_synthetic"]
     md = [
         "# Topic-stage benchmark",
         "",
         f"Machine: {results['machine']['cpus']} CPUs, Python {results['machine']['python']}.",
         "",
-        f"- Cleaning ({cs['docs']:,} sandbox lyrics, all cores): **{cs['docs_per_s']:,} docs/s** "
-        f"(target ≥ {TARGET_DOCS_S:.0f})",
     ]
+    if "cleaning_synthetic" in results:
+        cs = results["cleaning_synthetic"]
+        md.append(
+            f"- Cleaning ({cs['docs']:,} sandbox lyrics, all cores): "
+            f"**{cs['docs_per_s']:,} docs/s** (target ≥ {TARGET_DOCS_S:.0f})"
+        )
     if "cleaning_real" in results:
         md.append(
             f"- Cleaning (1,000 real Genius lyrics, one process): "
             f"**{results['cleaning_real']['docs_per_s']:,} docs/s**"
         )
-    lf = results["lda_fit"]
-    md += [
-        f"- LDA fit (k=10, 10 passes, {lf['model']}, {results['corpus']['docs']:,} docs, "
-        f"{results['corpus']['terms']} terms): **{lf['wall_s']} s** (target ≤ {TARGET_FIT_S:.0f})",
-        "",
-        "## c_v sweep on the real pop-lyrics corpus",
-        "",
-        real_md,
-    ]
+    if "lda_fit" in results:
+        lf = results["lda_fit"]
+        md.append(
+            f"- LDA fit (k=10, 10 passes, {lf['model']}, {results['corpus']['docs']:,} docs, "
+            f"{results['corpus']['terms']} terms): **{lf['wall_s']} s** "
+            f"(target ≤ {TARGET_FIT_S:.0f})"
+        )
+    if "real_sweep" in results:
+        rs = results["real_sweep"]
+        md += [
+            "",
+            f"## Sweep time and coherence on the real pop-lyrics corpus ({rs['docs']} docs, "
+            f"{rs['terms']} terms)",
+            "",
+            "| sweep | fits | processes | wall s | 1-min load before/after | chosen | c_v "
+            "| c_npmi |",
+            "|---|---:|---:|---:|---|---|---:|---:|",
+        ]
+        for label, key in [
+            ("before: every k, one process", "before_full_serial"),
+            ("after: plateau stop along k, all cores", "after_plateau_parallel"),
+        ]:
+            r = rs[key]
+            md.append(
+                f"| {label} | {r['fits']} | {r['jobs']} | {r['wall_s']} | "
+                f"{r['load_1min_before']} / {r['load_1min_after']} | {r['chosen']} | "
+                f"{r['c_v']:.4f} | {r['c_npmi']:.4f} |"
+            )
+        md += [
+            "",
+            f"Speed-up {rs['speedup']}×; chosen model's c_v change {rs['c_v_change']:+.4f} "
+            "(target: within 0.01).",
+        ]
+    md += ["", "## c_v sweep on the real pop-lyrics corpus (after)", "", real_md]
     write_text_atomic(args.out.with_suffix(".md"), "\n".join(md))
     return results
 

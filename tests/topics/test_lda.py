@@ -15,6 +15,7 @@ from moodrec.sandbox.config import SandboxConfig
 from moodrec.sandbox.world import generate_world
 from moodrec.text.cleaning import _Normaliser, clean_lyrics
 from moodrec.text.config import LyricsConfig
+from moodrec.topics import lda
 from moodrec.topics.config import TopicsConfig
 from moodrec.topics.corpus import build_corpus
 from moodrec.topics.embedding import embed_topics
@@ -23,6 +24,7 @@ from moodrec.topics.lda import (
     SweepPoint,
     document_topics,
     fit_lda,
+    plateau_length,
     run_sweep,
     select_model,
     sweep_plan,
@@ -147,3 +149,51 @@ def test_demo_sweep_recovers_planted_topics(tmp_path: Path) -> None:
     )
     _, cos = match_topics(model.get_topics(), truth)
     assert cos.mean() >= 0.9, cos
+
+
+def test_plateau_length_stops_after_patience_non_improving_points() -> None:
+    # 0.40 is the best; 0.405 is within 2 % of it, so it does not count as an improvement
+    values = [0.40, 0.39, 0.405, 0.38, 0.45, 0.30]
+    assert plateau_length(values, patience=3, tolerance=0.02) == 4
+    assert plateau_length(values, patience=4, tolerance=0.02) == len(values)
+    assert plateau_length(values, patience=0, tolerance=0.02) == len(values)
+    assert plateau_length([0.1, 0.2, 0.3], patience=1, tolerance=0.0) == 3
+    # negative metrics (log-perplexity): the margin is relative to |best|
+    assert plateau_length([-8.0, -8.1, -8.05], patience=2, tolerance=0.01) == 3
+
+
+def test_sweep_stops_along_k_once_coherence_plateaus(
+    tiny_corpus, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    fitted: list[str] = []
+    c_v = {3: 0.5, 4: 0.45, 5: 0.44, 6: 0.6, 7: 0.7}
+
+    def fake_fit(point: SweepPoint, cfg: TopicsConfig) -> dict:
+        fitted.append(point.name)
+        return {
+            "model": point.name,
+            "language": point.language,
+            "k": point.k,
+            "alpha": point.alpha,
+            "eta": point.eta,
+            "c_v": c_v[point.k],
+            "c_npmi": 0.0,
+            "log_perplexity": -8.0,
+            "fit_seconds": 0.0,
+        }
+
+    monkeypatch.setattr(lda, "_fit_point", fake_fit)
+    cfg = FAST.model_copy(update={"k_values": (3, 4, 5, 6, 7), "sweep_patience": 2})
+    sweep = run_sweep(tiny_corpus, sweep_plan(cfg), cfg)
+    assert sweep["k"].tolist() == [3, 4, 5] and len(fitted) == 3
+    full = run_sweep(tiny_corpus, sweep_plan(cfg), cfg.model_copy(update={"sweep_patience": 0}))
+    assert full["k"].tolist() == [3, 4, 5, 6, 7]
+
+
+def test_parallel_sweep_equals_serial_sweep(tiny_corpus) -> None:
+    cfg = FAST.model_copy(update={"k_values": (2, 3, 4), "alphas": ("symmetric", "asymmetric")})
+    points = sweep_plan(cfg.model_copy(update={"sweep_strategy": "grid"}))
+    serial = run_sweep(tiny_corpus, points, cfg, jobs=1).drop(columns="fit_seconds")
+    parallel = run_sweep(tiny_corpus, points, cfg, jobs=2).drop(columns="fit_seconds")
+    pd.testing.assert_frame_equal(serial, parallel)
+    assert serial["model"].tolist() == [p.name for p in points]

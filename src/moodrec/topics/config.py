@@ -45,6 +45,13 @@ class TopicsConfig(StageConfig):
     top_words: int = Field(default=10, ge=3)
     # The sweep's fits are split over this many tasks (not one task per fit or document).
     n_sweep_tasks: int = Field(default=4, ge=1)
+    # Processes each sweep task fits in; 0 = the available cores shared by the tasks. Every fit
+    # is seeded, so the sweep table is the same for any number of processes.
+    sweep_jobs: int = Field(default=0, ge=0)
+    # Along k (same language and priors), stop once this many k in a row have not beaten the
+    # best select_metric by more than select_tolerance (such a k is never chosen itself: the
+    # smaller best k is within its tolerance); 0 = fit every k.
+    sweep_patience: int = Field(default=4, ge=0)
     seed: int = Field(default=42, ge=0)
     # Fewest modelled documents for a topic model (per language in per_language mode).
     min_docs: int = Field(default=20, ge=2)

@@ -8,7 +8,11 @@ downstream reads the plain Parquet outputs (topic-word matrix, document topics) 
 from __future__ import annotations
 
 import logging
+import multiprocessing
+import os
 import time
+from collections.abc import Iterator
+from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from dataclasses import dataclass
 from typing import Any
 
@@ -137,43 +141,187 @@ def score_lda(
     return out
 
 
-def run_sweep(corpus: TopicCorpus, points: list[SweepPoint], cfg: TopicsConfig) -> pd.DataFrame:
+def available_cores() -> int:
+    """CPU cores this process may run on (its affinity mask, not the machine's count)."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        return os.cpu_count() or 1
+
+
+def sweep_jobs(cfg: TopicsConfig) -> int:
+    """Processes one sweep task fits with: ``cfg.sweep_jobs``, or the available cores shared
+    by the ``cfg.n_sweep_tasks`` tasks that run at the same time."""
+    if cfg.sweep_jobs:
+        return cfg.sweep_jobs
+    return max(1, available_cores() // cfg.n_sweep_tasks)
+
+
+def plateau_length(metrics: list[float], patience: int, tolerance: float) -> int:
+    """How many points of a k-ascending series are fitted before the metric plateaus.
+
+    A point *improves* when it beats the best so far by more than ``tolerance`` relative
+    (the margin :func:`select_model` uses: a point that does not improve is never chosen
+    itself, the best earlier, smaller k is within its margin). After ``patience`` points in
+    a row that do not improve, the series stops; ``patience`` 0 keeps every point.
+    """
+    for n in range(1, len(metrics) + 1):
+        if plateaued(metrics[:n], patience, tolerance):
+            return n
+    return len(metrics)
+
+
+def plateaued(metrics: list[float], patience: int, tolerance: float) -> bool:
+    """Whether the last ``patience`` points of ``metrics`` all fail to improve (see
+    :func:`plateau_length`)."""
+    if patience <= 0 or len(metrics) <= patience:
+        return False
+    best = max(metrics[:-patience])
+    return all(m <= best + abs(best) * tolerance for m in metrics[-patience:])
+
+
+# the worker processes' corpus, set once per process by _init_worker (not pickled per fit)
+_WORKER: dict[str, Any] = {}
+
+
+def _init_worker(corpus: TopicCorpus, train: list, held: list) -> None:
+    _WORKER.update(corpus=corpus, train=train, held=held)
+
+
+def _fit_point(point: SweepPoint, cfg: TopicsConfig) -> dict[str, Any]:
+    """Fit and score one point on the worker's corpus: one row of the sweep table."""
+    corpus, train, held = _WORKER["corpus"], _WORKER["train"], _WORKER["held"]
+    t0 = time.perf_counter()
+    model = fit_lda(train, corpus, point, cfg)
+    scores = score_lda(model, corpus, held, cfg)
+    return {
+        "model": point.name,
+        "language": point.language,
+        "k": point.k,
+        "alpha": point.alpha,
+        "eta": point.eta,
+        **scores,
+        "fit_seconds": round(time.perf_counter() - t0, 3),
+    }
+
+
+class _InlinePool:
+    """The executor interface, running each fit at submission (one job: no processes)."""
+
+    def submit(self, fn: Any, *args: Any) -> Future:
+        future: Future = Future()
+        try:
+            future.set_result(fn(*args))
+        except BaseException as exc:  # handed to the caller through result()
+            future.set_exception(exc)
+        return future
+
+    def shutdown(self, cancel_futures: bool = False) -> None:
+        del cancel_futures
+
+
+def _series(points: list[SweepPoint]) -> list[list[int]]:
+    """Indices of ``points`` grouped by (language, alpha, eta), each in ascending k."""
+    groups: dict[tuple[str, str, str], list[int]] = {}
+    for i, p in enumerate(points):
+        groups.setdefault((p.language, p.alpha, p.eta), []).append(i)
+    return [sorted(ix, key=lambda i: points[i].k) for ix in groups.values()]
+
+
+def run_sweep(
+    corpus: TopicCorpus, points: list[SweepPoint], cfg: TopicsConfig, jobs: int = 1
+) -> pd.DataFrame:
     """Fit and score each sweep point on the training split (held-out split for perplexity).
+
+    Points with the same language and priors form a series in ascending k that stops once
+    ``cfg.select_metric`` has plateaued (:func:`plateau_length` with ``cfg.sweep_patience``
+    and ``cfg.select_tolerance``). Fits run in ``jobs`` processes; every fit is seeded and
+    the plateau is decided in k order, so the table does not depend on ``jobs`` (fits
+    started past a plateau are dropped).
 
     Returns
     -------
     pandas.DataFrame
-        One row per point: ``model``, ``language``, ``k``, ``alpha``, ``eta``, ``c_v``, ``c_npmi``,
-        ``log_perplexity``, ``perplexity``, ``topic_diversity``, per-topic coherences,
-        ``fit_seconds``.
+        One row per fitted point, in the order of ``points``: ``model``, ``language``,
+        ``k``, ``alpha``, ``eta``, ``c_v``, ``c_npmi``, ``log_perplexity``, ``perplexity``,
+        ``topic_diversity``, per-topic coherences, ``fit_seconds``.
     """
     train, held = heldout_split(len(corpus.bow), cfg.heldout_fraction, cfg.seed)
     train_bow = [corpus.bow[i] for i in train]
     held_bow = [corpus.bow[i] for i in held if corpus.bow[i]]
-    rows = []
-    for point in points:
-        t0 = time.perf_counter()
-        model = fit_lda(train_bow, corpus, point, cfg)
-        scores = score_lda(model, corpus, held_bow, cfg)
-        rows.append(
-            {
-                "model": point.name,
-                "language": point.language,
-                "k": point.k,
-                "alpha": point.alpha,
-                "eta": point.eta,
-                **scores,
-                "fit_seconds": round(time.perf_counter() - t0, 3),
-            }
-        )
+    rows: dict[int, dict[str, Any]] = {}
+    for i, row in _fit_points(corpus, train_bow, held_bow, points, cfg, jobs):
+        rows[i] = row
         logger.info(
             "%s: c_v %.4f npmi %.4f log-perplexity %.3f",
-            point.name,
-            scores["c_v"],
-            scores["c_npmi"],
-            scores["log_perplexity"],
+            row["model"],
+            row["c_v"],
+            row["c_npmi"],
+            row["log_perplexity"],
         )
-    return pd.DataFrame(rows)
+    return pd.DataFrame([rows[i] for i in sorted(rows)])
+
+
+def _fit_points(
+    corpus: TopicCorpus,
+    train: list,
+    held: list,
+    points: list[SweepPoint],
+    cfg: TopicsConfig,
+    jobs: int,
+) -> Iterator[tuple[int, dict[str, Any]]]:
+    """Yield ``(index, row)`` of the points the plateau rule keeps, fitting up to ``jobs``
+    at a time (series round-robin, each in ascending k)."""
+    series = _series(points)
+    todo = [list(s) for s in series]  # not yet submitted, per series
+    done: list[dict[int, dict[str, Any]]] = [{} for _ in series]
+    decided = [0] * len(series)  # points of the series already judged (in k order)
+    stopped = [False] * len(series)
+    metric = cfg.select_metric
+    if jobs > 1 and len(points) > 1:
+        ctx = multiprocessing.get_context("spawn")  # no fork of a threaded process
+        pool: Any = ProcessPoolExecutor(
+            min(jobs, len(points)), ctx, initializer=_init_worker, initargs=(corpus, train, held)
+        )
+    else:
+        _init_worker(corpus, train, held)
+        pool, jobs = _InlinePool(), 1
+    running: dict[Future, tuple[int, int]] = {}
+    try:
+        while True:
+            while len(running) < jobs:
+                s = next((j for j in range(len(series)) if todo[j] and not stopped[j]), None)
+                if s is None:
+                    break
+                i = todo[s].pop(0)
+                running[pool.submit(_fit_point, points[i], cfg)] = (s, i)
+            if not running:
+                return
+            finished, _ = wait(list(running), return_when=FIRST_COMPLETED)
+            for fut in finished:
+                s, i = running.pop(fut)
+                done[s][i] = fut.result()
+                # judge the series' points in k order as far as they are fitted
+                order = series[s]
+                while not stopped[s] and decided[s] < len(order) and order[decided[s]] in done[s]:
+                    decided[s] += 1
+                    values = [float(done[s][j][metric]) for j in order[: decided[s]]]
+                    keep = decided[s]
+                    if keep < len(order) and plateaued(
+                        values, cfg.sweep_patience, cfg.select_tolerance
+                    ):
+                        stopped[s] = True
+                        logger.info(
+                            "sweep %s: %s plateaued after k=%d; skipping k=%s",
+                            points[order[0]].language,
+                            metric,
+                            points[order[keep - 1]].k,
+                            [points[j].k for j in order[keep:]],
+                        )
+                    yield order[decided[s] - 1], done[s][order[decided[s] - 1]]
+    finally:
+        pool.shutdown(cancel_futures=True)
+        _WORKER.clear()
 
 
 def select_model(sweep: pd.DataFrame, cfg: TopicsConfig) -> SweepPoint:

@@ -30,6 +30,7 @@ from moodrec.topics.lda import (
     fit_lda,
     run_sweep,
     select_model,
+    sweep_jobs,
     sweep_plan,
     topic_column,
     topic_key,
@@ -216,7 +217,7 @@ def run_sweep_chunk(
     for language in dict.fromkeys(p.language for p in points):
         corpus = _checked_corpus(clean_path, lcfg, tcfg, language)
         mine = [p for p in points if p.language == language]
-        tables.append(run_sweep(corpus, mine, tcfg))
+        tables.append(run_sweep(corpus, mine, tcfg, jobs=sweep_jobs(tcfg)))
     return write_parquet_atomic(pd.concat(tables, ignore_index=True), out)
 
 
