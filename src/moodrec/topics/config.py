@@ -44,7 +44,9 @@ class TopicsConfig(StageConfig):
     coherence_topn: int = Field(default=10, ge=2)
     top_words: int = Field(default=10, ge=3)
     # The sweep's fits are split over this many tasks (not one task per fit or document).
-    n_sweep_tasks: int = Field(default=4, ge=1)
+    # One task fits in sweep_jobs processes and can stop along k at the plateau; several
+    # tasks share the k values round-robin, so each sees too few k to stop early.
+    n_sweep_tasks: int = Field(default=1, ge=1)
     # Processes each sweep task fits in; 0 = the available cores shared by the tasks. Every fit
     # is seeded, so the sweep table is the same for any number of processes.
     sweep_jobs: int = Field(default=0, ge=0)

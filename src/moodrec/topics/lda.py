@@ -278,7 +278,8 @@ def _fit_points(
     decided = [0] * len(series)  # points of the series already judged (in k order)
     stopped = [False] * len(series)
     metric = cfg.select_metric
-    if jobs > 1 and len(points) > 1:
+    # a daemonic process (a Dask worker, say) may not start children: fit inline there
+    if jobs > 1 and len(points) > 1 and not multiprocessing.current_process().daemon:
         ctx = multiprocessing.get_context("spawn")  # no fork of a threaded process
         pool: Any = ProcessPoolExecutor(
             min(jobs, len(points)), ctx, initializer=_init_worker, initargs=(corpus, train, held)
