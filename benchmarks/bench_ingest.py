@@ -199,8 +199,8 @@ def to_markdown(res: dict[str, Any]) -> str:
         f"work (1-minute load per case below). Best of {res['repeat']} alternating runs per "
         "contender, each in a fresh process, timed after its imports.",
         "",
-        "| case | lines | GB | pandas s | moodrec s | ratio | CPU-s ratio | moodrec peak GB "
-        "| 19.15M-row wall s | load before/after |",
+        "| case | lines | GB | pandas s (CPU s) | moodrec s (CPU s) | ratio | CPU-s ratio "
+        "| moodrec peak GB | 19.15M-row wall s | load before/after |",
         "|---|---:|---:|---:|---:|---:|---:|---:|---|---|",
     ]
     for c in res["cases"]:
@@ -212,11 +212,21 @@ def to_markdown(res: dict[str, Any]) -> str:
         )
         rows.append(
             f"| {c['case']} | {c['input']['lines']:,} | {c['input']['bytes'] / 1e9:.2f} "
-            f"| {b['wall_s']:.1f} | {mr['wall_s']:.1f} | **{c['speed_ratio']:.2f}×** "
+            f"| {b['wall_s']:.1f} ({b['cpu_s']:.1f}) | {mr['wall_s']:.1f} ({mr['cpu_s']:.1f}) "
+            f"| **{c['speed_ratio']:.2f}×** "
             f"| {c['cpu_ratio']:.2f}× | {mr['peak_rss_gb']:.2f} | {full} "
             f"| {c['load_1min_before']} / {c['load_1min_after']} |"
         )
     rows.append("")
+    by = {c["case"]: c for c in res["cases"]}
+    if "real-order" in by and "unsorted" in by:
+        a, u = by["real-order"]["moodrec_ingest"], by["unsorted"]["moodrec_ingest"]
+        rows += [
+            f"Order cost: moodrec on the unsorted rows uses {u['cpu_s'] / a['cpu_s']:.2f}× the "
+            f"CPU seconds of the same rows in real order ({u['cpu_s']:.1f} vs "
+            f"{a['cpu_s']:.1f}); wall times on a shared machine move with its load.",
+            "",
+        ]
     for c in res["cases"]:
         t = c["targets"]
         rows.append(
@@ -226,6 +236,21 @@ def to_markdown(res: dict[str, Any]) -> str:
             f"{'' if t['full_size_input'] else ' (extrapolated)'}; ≤ 3 GB "
             f"{'met' if t['peak_rss_le_3gb'] else 'NOT met'}"
             f"{'' if t['full_size_input'] else ' (at this size)'}."
+        )
+    if "order_cost_before_after" in res:
+        o = res["order_cost_before_after"]
+        rows += [f"Order cost before / after issue 22 ({o['note']}):", ""]
+        rows += ["| code | real order CPU s | unsorted CPU s |", "|---|---:|---:|"]
+        rows += [
+            f"| {r['code']} | {r['sorted_cpu_s']} | {r['unsorted_cpu_s']} |" for r in o["rows"]
+        ]
+        rows.append("")
+    for e in res.get("earlier_runs", []):
+        b, mr = e["baseline_pandas_read_csv"], e["moodrec_ingest"]
+        rows.append(
+            f"- Earlier run ({e['note']}, {e['when']}): {e['input']['lines']:,} lines, pandas "
+            f"{b['wall_s']:.1f} s, moodrec {mr['wall_s']:.1f} s ({e['speed_ratio']:.2f}×), "
+            f"peak {mr['peak_rss_gb']:.2f} GB."
         )
     rows.append("")
     return "\n".join(rows)
