@@ -13,9 +13,8 @@ import pytest
 
 import moodrec.ingest.lastfm1k as lastfm1k
 from moodrec.errors import InputDataError
-from moodrec.ingest import ingest_lastfm1k
 from moodrec.ingest.config import IngestConfig
-from moodrec.ingest.lastfm1k import _sort_events
+from moodrec.ingest.lastfm1k import _sort_events, ingest_lastfm1k
 from moodrec.ingest.scrobbles import ingest_scrobbles
 from tests.ingest.conftest import Ingest, line
 
