@@ -74,9 +74,21 @@ def _iso(value: datetime) -> str:
     return value.strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-def reason_window(window: Window) -> str:
-    """Reject reason for a timestamp outside ``window``."""
-    return f"implausible timestamp (outside {_iso(window[0])} .. {_iso(window[1])})"
+REASON_TOO_LATE = (
+    "implausible timestamp (after the accepted window: ingest.latest_timestamp, by default "
+    "the time of the ingest plus ingest.future_tolerance_hours)"
+)
+
+
+def reason_window(window: Window, early: bool) -> str:
+    """Reject reason for a timestamp before (``early``) or after ``window``.
+
+    Both texts are fixed by the config, never by the clock, so equal input gives equal
+    ``rejects.tsv`` whenever it is ingested.
+    """
+    if early:
+        return f"implausible timestamp (before {_iso(window[0])})"
+    return REASON_TOO_LATE
 
 
 def refuse_compressed(path: Path, what: str = "listening log") -> None:
@@ -233,6 +245,9 @@ def _read_pass(path: Path, lossy: bool, batch_rows: int, window: Window | None =
                 .select(
                     "row",
                     pl.col("ts").is_not_null().alias("_parsed"),
+                    (
+                        pl.col("ts") < pl.lit(window[0]) if window is not None else pl.lit(False)
+                    ).alias("_early"),
                     pl.col("_user_raw").alias("user"),
                     pl.col("_ts_raw").alias("ts"),
                     *NAME_COLUMNS,
@@ -248,7 +263,7 @@ def _read_pass(path: Path, lossy: bool, batch_rows: int, window: Window | None =
         "ambiguous": pl.Boolean,
         "nbytes": pl.UInt64,
     }
-    bad_schema = {"row": pl.UInt32, "_parsed": pl.Boolean} | {
+    bad_schema = {"row": pl.UInt32, "_parsed": pl.Boolean, "_early": pl.Boolean} | {
         c: pl.String for c in (*COLUMNS, _EXTRA)
     }
     return _Pass(
@@ -437,7 +452,7 @@ def _row_rejects(row_bad: pl.DataFrame, window: Window | None = None) -> list[Re
         if rec["user"] is None:
             reason = REASON_USER
         elif rec["_parsed"] and window is not None:
-            reason = reason_window(window)
+            reason = reason_window(window, bool(rec["_early"]))
         else:
             reason = REASON_TS
         out.append(Reject(rec["row"] + 1, reason, escape_content("\t".join(fields))))

@@ -209,11 +209,13 @@ def read_scrobble_export(
         ) from None
     if layout is None:
         raise InputDataError(f"{path}, line 1: file is empty; expected {EXPECTED_FORMATS}")
-    ts = _parse_times(path, layout, times, lines, window)
+    ts, early = _parse_times(path, layout, times, lines, window)
     implausible = ts.is_null()
     if implausible.any():
-        reason = reason_window(window) if window is not None else REASON_OUT_OF_RANGE
         for i in implausible.arg_true().to_list():
+            reason = (
+                reason_window(window, bool(early[i])) if window is not None else REASON_OUT_OF_RANGE
+            )
             rejects.append(Reject(lines[i], reason, escape_content(",".join(raws[i]))))
         rejects.sort(key=lambda r: r.line)
         keep = ~implausible
@@ -260,11 +262,12 @@ def read_scrobble_export(
 
 def _parse_times(
     path: Path, layout: Layout, times: list[str], lines: list[int], window: Window | None = None
-) -> pl.Series:
+) -> tuple[pl.Series, pl.Series]:
     """Vectorised time parsing; the first unparsable value raises with its line.
 
-    Returns the times; null where a time parsed but lies outside ``window``, or is a
-    ``uts`` too large to represent (checked before conversion, so it cannot wrap around).
+    Returns the times, null where a time parsed but lies outside ``window`` or is a
+    ``uts`` too large to represent (checked before conversion, so it cannot wrap around),
+    and whether each such time lies before the window.
     """
     raw = pl.Series("raw", times, dtype=pl.String)
     is_uts = raw.str.starts_with("@")
@@ -273,6 +276,7 @@ def _parse_times(
     # implausible anyway, so keep them out of the conversion
     big = uts.abs() > 9_000_000_000_000
     out_of_range = (is_uts & uts.is_not_null() & big).fill_null(False)
+    uts_raw = uts
     uts = uts.zip_with(~out_of_range, pl.zeros(len(uts), pl.Int64, eager=True))
     # 'utc_time' of the full layout ('04 May 2009, 23:08') and the simple layout's date
     text = raw.str.replace(",", "", literal=True).str.replace_all(r"\s+", " ")
@@ -296,13 +300,16 @@ def _parse_times(
             f"'DD Mon YYYY HH:MM' or Unix seconds ({layout} layout of {EXPECTED_FORMATS})"
         )
     plausible = ~out_of_range
+    early = out_of_range & (uts_raw < 0).fill_null(False)
     if window is not None:
         plausible = plausible & ts.is_between(window[0], window[1])
-    return (
+        early = early | (~out_of_range & (ts < window[0])).fill_null(False)
+    kept = (
         pl.DataFrame({"ts": ts.cast(TS_DTYPE), "ok": plausible})
         .select(pl.when(pl.col("ok")).then(pl.col("ts")).alias("ts"))
         .to_series()
     )
+    return kept, early
 
 
 def ingest_scrobbles(
