@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 from pathlib import Path
 
+import pytest
+import typer
 from typer.testing import CliRunner
 
-from moodrec.cli import app
+from moodrec.cli import EXIT_INCOMPLETE, _exit_if_incomplete, app
 
 runner = CliRunner()
 
@@ -58,3 +63,48 @@ def test_config_show_masks_secrets(config_env: Path, monkeypatch) -> None:
     assert result.exit_code == 0, result.output
     assert "tok-very-secret" not in result.output
     assert '"genius_token": "**********"' in result.output
+
+
+def test_run_is_refused_while_another_process_writes_the_data_folder(
+    config_env: Path, tmp_path: Path, monkeypatch
+) -> None:
+
+    data = tmp_path / "data"
+    holder = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            "import sys, time; from moodrec.locking import acquire; "
+            "acquire(sys.argv[1], command='moodrec run --seed 7'); print('held', flush=True); "
+            "time.sleep(600)",
+            str(data),
+        ],
+        stdout=subprocess.PIPE,
+        text=True,
+        env={**os.environ, "PYTHONPATH": str(Path(__file__).parents[1] / "src")},
+    )
+    try:
+        assert holder.stdout is not None and holder.stdout.readline().strip() == "held"
+        monkeypatch.setenv("MOODREC_PATHS__DATA_DIR", str(data))
+        result = runner.invoke(app, ["run", "--profile", "tiny", "--seed", "8"])
+        assert result.exit_code == 2, result.output
+        assert f"in use by pid {holder.pid}" in result.output
+        assert "moodrec run --seed 7" in result.output
+        assert "Traceback" not in result.output
+        assert [p.name for p in data.iterdir()] == [".moodrec.lock"]  # nothing else written
+    finally:
+        holder.kill()
+        holder.wait()
+
+
+def test_a_run_that_left_batches_not_done_exits_non_zero() -> None:
+
+    enrich = {
+        "complete": False,
+        "not_done": [{"batch": "b1", "reason": "rate limited"}],
+        "summary": {"tracks": {"enriched": 64, "planned": 128}},
+    }
+    _exit_if_incomplete({"ingest": {"refs": {}}, "enrich": {**enrich, "complete": True}})
+    with pytest.raises(typer.Exit) as err:
+        _exit_if_incomplete({"ingest": {"refs": {}}, "enrich": enrich})
+    assert err.value.exit_code == EXIT_INCOMPLETE

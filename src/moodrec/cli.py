@@ -3,6 +3,7 @@ or a pure stage function. The only module that prints."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import sys
@@ -33,6 +34,21 @@ def _fail(exc: Exception) -> None:
     raise typer.Exit(code=2)
 
 
+def _writer_lock(folder: Path | str) -> Any:
+    """This command's hold on ``folder``'s write lock (one writer per data folder; a second
+    command is refused with the holder's pid, host, start time and command line)."""
+    from moodrec.locking import data_folder_lock
+
+    return data_folder_lock(folder, command=" ".join(["moodrec", *sys.argv[1:]]))
+
+
+def _profile_data_dir(profile: str) -> Path:
+    """The data folder of ``profile`` (what its flows write into)."""
+    from moodrec.config import load_settings
+
+    return Path(load_settings(profile).paths.data_dir)
+
+
 @app.command()
 def run(
     profile: ProfileOpt = "demo",
@@ -52,7 +68,7 @@ def run(
 
             preload_stages(settings.orchestration.skip)
 
-        with prefect_api(preload):
+        with _writer_lock(settings.paths.data_dir), prefect_api(preload):
             from moodrec.flows.pipeline import pipeline_flow
 
             result = pipeline_flow(profile=profile, overrides=overrides or None)
@@ -63,6 +79,35 @@ def run(
     for stage, stage_result in result.items():
         typer.echo(f"{stage}:")
         _echo_refs(stage_result)
+    _exit_if_incomplete(result)
+
+
+#: exit status of a run that finished but left work not done (a re-run retries it)
+EXIT_INCOMPLETE = 3
+
+
+def _exit_if_incomplete(stages: dict[str, Any]) -> None:
+    """Exit with :data:`EXIT_INCOMPLETE` when a stage says it is not ``complete``
+    (e.g. enrich batches left not done), naming how much of it settled."""
+    incomplete = []
+    for stage, stage_result in stages.items():
+        if not isinstance(stage_result, dict) or stage_result.get("complete", True):
+            continue
+        tracks = stage_result.get("summary", {}).get("tracks", {})
+        not_done = stage_result.get("not_done", [])
+        settled = (
+            f"settled {tracks['enriched']} of {tracks['planned']} planned tracks, "
+            if {"enriched", "planned"} <= tracks.keys()
+            else ""
+        )
+        incomplete.append(f"{stage}: {settled}{len(not_done)} batches not done")
+    if incomplete:
+        typer.secho(
+            "incomplete: " + "; ".join(incomplete) + " (run again to retry what is not done)",
+            fg=typer.colors.YELLOW,
+            err=True,
+        )
+        raise typer.Exit(code=EXIT_INCOMPLETE)
 
 
 @sandbox_app.command("generate")
@@ -84,7 +129,8 @@ def sandbox_generate(
         _fail(MoodrecError(format_validation_error(exc, "command line (sandbox)")))
         return
     try:
-        summary = generate_world(cfg, out)
+        with _writer_lock(out):
+            summary = generate_world(cfg, out)
     except MoodrecError as exc:
         _fail(exc)
         return
@@ -124,7 +170,8 @@ def ingest_lastfm1k_cmd(
         _fail(MoodrecError(format_validation_error(exc, "command line (ingest)")))
         return
     try:
-        result = ingest_lastfm1k(path, out, cfg, profile_path=profiles)
+        with _writer_lock(out):
+            result = ingest_lastfm1k(path, out, cfg, profile_path=profiles)
     except MoodrecError as exc:
         _fail(exc)
         return
@@ -135,15 +182,21 @@ def ingest_lastfm1k_cmd(
     )
 
 
-def _run_flow(call: Any, *, temporary_server: bool = True) -> Any:
+def _run_flow(call: Any, *, temporary_server: bool = True, profile: str | None = None) -> Any:
     """Run a flow, turning moodrec's own errors into a clean exit; without
-    ``PREFECT_API_URL`` against a temporary local server (``orchestration.api_server``)."""
+    ``PREFECT_API_URL`` against a temporary local server (``orchestration.api_server``).
+
+    With ``profile``, the flow writes into that profile's data folder: the command holds
+    its write lock (taken before the server starts) for the whole run.
+    """
     from moodrec.flows.api_server import prefect_api
 
     try:
-        if not temporary_server:
-            return call()
-        with prefect_api():
+        with contextlib.ExitStack() as stack:
+            if profile is not None:
+                stack.enter_context(_writer_lock(_profile_data_dir(profile)))
+            if temporary_server:
+                stack.enter_context(prefect_api())
             return call()
     except MoodrecError as exc:
         _fail(exc)
@@ -157,7 +210,9 @@ def ingest_hetrec_cmd(
     """Ingest HetRec 2011 Last.fm (plays, users, artists, tags) into interim/hetrec/."""
     from moodrec.flows.datasets import hetrec_ingest_flow
 
-    result = _run_flow(lambda: hetrec_ingest_flow(folder=str(folder), profile=profile))
+    result = _run_flow(
+        lambda: hetrec_ingest_flow(folder=str(folder), profile=profile), profile=profile
+    )
     _echo_refs(result)
 
 
@@ -170,7 +225,10 @@ def ingest_scrobbles_cmd(
     """Ingest one user's scrobble export into the canonical tables."""
     from moodrec.flows.datasets import scrobbles_ingest_flow
 
-    result = _run_flow(lambda: scrobbles_ingest_flow(file=str(file), user=user, profile=profile))
+    result = _run_flow(
+        lambda: scrobbles_ingest_flow(file=str(file), user=user, profile=profile),
+        profile=profile,
+    )
     _echo_refs(result)
 
 
@@ -198,7 +256,7 @@ def data_profile_cmd(profile: ProfileOpt = "demo") -> None:
     """Write the dataset profile report (Markdown + PNG) for a profile's ingested data."""
     from moodrec.flows.datasets import profile_flow
 
-    result = _run_flow(lambda: profile_flow(profile=profile))
+    result = _run_flow(lambda: profile_flow(profile=profile), profile=profile)
     _echo_refs(result)
 
 
@@ -217,7 +275,7 @@ def topics(profile: ProfileOpt = "demo") -> None:
     """Lyrics → clean tokens → LDA sweep → topics, per-track topic vectors and a topic map."""
     from moodrec.flows.topics import topics_flow
 
-    _echo_refs(_run_flow(lambda: topics_flow(profile=profile)))
+    _echo_refs(_run_flow(lambda: topics_flow(profile=profile), profile=profile))
 
 
 @app.command()
@@ -225,7 +283,7 @@ def genres(profile: ProfileOpt = "demo") -> None:
     """Genre co-occurrence graph, super-genres, genre embeddings and the song map."""
     from moodrec.flows.genres import genres_flow
 
-    _echo_refs(_run_flow(lambda: genres_flow(profile=profile)))
+    _echo_refs(_run_flow(lambda: genres_flow(profile=profile), profile=profile))
 
 
 @app.command()
@@ -233,7 +291,7 @@ def clusters(profile: ProfileOpt = "demo") -> None:
     """Cluster tracks by audio features and by lyric topics; pick a model by three criteria."""
     from moodrec.flows.genres import clusters_flow
 
-    _echo_refs(_run_flow(lambda: clusters_flow(profile=profile)))
+    _echo_refs(_run_flow(lambda: clusters_flow(profile=profile), profile=profile))
 
 
 def _stage_command(module: str, name: str, help_text: str) -> None:
@@ -243,7 +301,7 @@ def _stage_command(module: str, name: str, help_text: str) -> None:
         import importlib
 
         flow_fn = getattr(importlib.import_module(module), f"{name}_flow")
-        _echo_refs(_run_flow(lambda: flow_fn(profile=profile)))
+        _echo_refs(_run_flow(lambda: flow_fn(profile=profile), profile=profile))
 
     command.__doc__ = help_text
     app.command(name)(command)
@@ -315,7 +373,8 @@ def mood_timeline(
 
     try:
         data_dir = Path(load_settings(profile).paths.data_dir)
-        paths = write_mood_timeline(data_dir, user, out or data_dir / "reports")
+        with _writer_lock(data_dir):
+            paths = write_mood_timeline(data_dir, user, out or data_dir / "reports")
     except MoodrecError as exc:
         _fail(exc)
         return

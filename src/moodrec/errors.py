@@ -33,3 +33,15 @@ class ModelError(MoodrecError):
 
 class ModelFitError(ModelError):
     """Training diverged (NaN/inf parameters) or could not run on the given data."""
+
+
+class StageIncompleteError(MoodrecError):
+    """A stage ran but settled none of its work (e.g. every enrich batch was rate-limited).
+
+    ``result`` holds what the stage would have returned (its report, the reasons), so that
+    a caller can still show it.
+    """
+
+    def __init__(self, message: str, result: dict | None = None) -> None:
+        super().__init__(message)
+        self.result = result or {}

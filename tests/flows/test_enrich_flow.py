@@ -9,6 +9,7 @@ import httpx
 import polars as pl
 import pytest
 
+from moodrec.errors import StageIncompleteError
 from moodrec.flows.enrich import enrich_flow, refresh_metadata_flow
 from moodrec.flows.ingest import ingest_flow
 
@@ -99,8 +100,11 @@ def test_retry_after_beyond_the_cap_leaves_a_clear_report(
         },
     }
     started = time.monotonic()
-    result = enrich_flow(profile="tiny", overrides={**data, "enrich": hostile})
+    # nothing settled: the stage fails (a green stage would hide it), saying how many settled
+    with pytest.raises(StageIncompleteError, match=r"settled 0 of \d+ planned tracks") as err:
+        enrich_flow(profile="tiny", overrides={**data, "enrich": hostile})
     assert time.monotonic() - started < 60  # nobody slept for the hour
+    result = err.value.result
     assert not result["complete"]
     assert result["summary"]["batches"]["not_done"] == result["summary"]["batches"]["total"]
     assert all("Retry-After" in f["reason"] or "rate" in f["reason"] for f in result["not_done"])

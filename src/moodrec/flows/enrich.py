@@ -21,7 +21,9 @@ from moodrec.catalogue import Catalogue
 from moodrec.config.schema import is_synthetic_source
 from moodrec.enrich.clients import with_base_urls
 from moodrec.enrich.config import EnrichConfig
+from moodrec.errors import StageIncompleteError
 from moodrec.flows.common import sandbox_world, stage_settings
+from moodrec.locking import data_folder_lock
 from moodrec.tasks.artifacts import publish_checkpoints
 from moodrec.tasks.checkpoints import refs_intact, run_checkpoint_task
 from moodrec.tasks.enrich import (
@@ -64,6 +66,12 @@ def enrich_flow(
         including the sandbox servers' request counts), ``complete`` (every batch done),
         ``not_done`` (batches that failed, with the reason) and, in a sandbox run,
         ``sandbox_urls`` (where the servers ran; they are stopped when the flow returns).
+
+    Raises
+    ------
+    StageIncompleteError
+        Batches were planned but none was done (e.g. every one rate-limited beyond the
+        retry cap): the message says how many tracks settled; ``.result`` holds the rest.
     """
     return _enrich(profile, overrides, cfg, refresh=False)
 
@@ -90,6 +98,8 @@ def _enrich(
     sandbox = is_synthetic_source(settings)
     tracks = Catalogue(data_dir).ref("tracks")
     with contextlib.ExitStack() as stack:
+        # one writer per data folder (re-entrant: the pipeline or a CLI command holds it)
+        stack.enter_context(data_folder_lock(data_dir, command=f"enrich_flow({profile!r})"))
         servers = None
         if sandbox:
             from moodrec.sandbox.servers import sandbox_servers
@@ -112,7 +122,18 @@ def _enrich(
                 "faults": servers.faults,
             }
     publish_checkpoints("enrich", result["refs"], result["summary"], settings.profile, sandbox)
-    return {"data_dir": data_dir, "synthetic": sandbox, **result}
+    out = {"data_dir": data_dir, "synthetic": sandbox, **result}
+    tracks_summary = result["summary"]["tracks"]
+    if result["not_done"] and not tracks_summary["enriched"]:
+        # nothing settled: a green stage here would hide that the run enriched nothing
+        failed = result["not_done"]
+        raise StageIncompleteError(
+            f"enrich settled 0 of {tracks_summary['planned']} planned tracks: all "
+            f"{len(failed)} batches were not done (first reason: {failed[0]['reason']}). "
+            "Nothing of them is cached; the next run retries them.",
+            out,
+        )
+    return out
 
 
 def _run_batches(

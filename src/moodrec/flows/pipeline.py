@@ -26,6 +26,7 @@ from prefect.settings import PREFECT_FLOWS_HEARTBEAT_FREQUENCY, temporary_settin
 from moodrec.catalogue import Catalogue
 from moodrec.flows.common import stage_settings
 from moodrec.flows.report import report_flow
+from moodrec.locking import data_folder_lock
 from moodrec.orchestration.config import STAGE_NAMES
 from moodrec.orchestration.params import RunOptions, options_overrides
 from moodrec.orchestration.threads import limit_native_threads
@@ -134,7 +135,9 @@ def pipeline_flow(
     # own heartbeat thread sleeps in 1 s steps and is joined at the subflow's end, which
     # costs up to a second per stage (a third of an unchanged re-run).
     no_subflow_heartbeat = temporary_settings({PREFECT_FLOWS_HEARTBEAT_FREQUENCY: None})
-    with limit_native_threads(orch.native_threads), no_subflow_heartbeat:
+    # one writer per data folder (re-entrant: a CLI command holding it runs this flow)
+    writer = data_folder_lock(data_dir, command=f"pipeline_flow({profile!r})")
+    with writer, limit_native_threads(orch.native_threads), no_subflow_heartbeat:
         for i, name in enumerate(run):
             stage = stage_flow(name)
             runner = task_runner_for(name, orch)
