@@ -17,7 +17,10 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from moodrec.errors import ConfigError, InputDataError
+from moodrec.ingest import download as download_module
 from moodrec.ingest.download import (
+    ArchiveLimitError,
+    ArchiveLimits,
     DatasetSource,
     DownloadConfig,
     DownloadError,
@@ -275,7 +278,7 @@ def test_unpacked_file_md5_is_verified(server: Server, tmp_path: Path) -> None:
     cfg = config(server, "/m.tar.gz", data, sha256="")
     src = cfg.datasets["demo"].model_copy(update={"file_md5": {"ds/profile.tsv": "0" * 32}})
     bad_cfg = cfg.model_copy(update={"datasets": {"demo": src}})
-    with pytest.raises(DownloadError, match=r"unpacked ds/profile\.tsv has md5"):
+    with pytest.raises(DownloadError, match=r"member ds/profile\.tsv has md5"):
         download_dataset("demo", bad_cfg, to=tmp_path)
     assert leftovers(tmp_path) == []
     src = src.model_copy(update={"file_md5": {"ds/profile.tsv": good}})
@@ -294,3 +297,69 @@ def test_member_check_property(parts: list[str], at: int) -> None:
     assert _member_problem("/".join(parts), None, False) is None
     evil = [*parts[: at % (len(parts) + 1)], "..", *parts[at % (len(parts) + 1) :]]
     assert _member_problem("/".join(evil), None, False) is not None
+
+
+def make_zip_deflated(members: dict[str, bytes]) -> bytes:
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w", compression=zipfile.ZIP_DEFLATED) as zf:
+        for name, data in members.items():
+            zf.writestr(name, data)
+    return buf.getvalue()
+
+
+#: 4 MiB of zeros: a ~4 KB deflated member, ratio ~1000:1 (a small archive bomb)
+BOMB = {"ds/log.tsv": b"\0" * (4 << 20)}
+
+
+@pytest.mark.parametrize("make", [make_tar, make_zip_deflated])
+def test_archive_over_the_ratio_cap_is_refused_while_streaming(
+    server: Server, tmp_path: Path, make
+) -> None:
+    data = make(BOMB)
+    cfg = config(server, "/bomb.bin", data, max_unpack_ratio=20)
+    with pytest.raises(ArchiveLimitError, match="over 20:1") as err:
+        download_dataset("demo", cfg, to=tmp_path)
+    # stopped at the cap: the message says how far it got, well short of the 4 MiB member
+    assert "archive bomb" in str(err.value)
+    assert leftovers(tmp_path) == []  # nothing unpacked, the bad archive is not kept
+    assert not (tmp_path / "demo").exists()
+    # the same archive under the default caps unpacks (ratio cap: 100:1 above 1 MiB)
+    ok = config(server, "/bomb.bin", data, max_unpack_ratio=2000)
+    assert download_dataset("demo", ok, to=tmp_path).files == {"ds/log.tsv": 4 << 20}
+
+
+def test_archive_over_the_size_cap_is_refused(server: Server, tmp_path: Path) -> None:
+    data = make_tar(PAYLOAD)  # 200 KB of random bytes: no ratio, but more than the cap
+    cfg = config(server, "/big.tar.gz", data, max_unpacked_bytes=100_000)
+    with pytest.raises(ArchiveLimitError, match="more than 100,000 bytes"):
+        download_dataset("demo", cfg, to=tmp_path)
+    assert leftovers(tmp_path) == []
+    many = tmp_path / "many.zip"
+    many.write_bytes(make_zip({f"f{i}": b"" for i in range(5)}))
+    with pytest.raises(ArchiveLimitError, match="more than 3 members"):
+        safe_unpack(many, tmp_path / "out", ArchiveLimits(max_members=3))
+    assert not (tmp_path / "out").exists()
+
+
+def test_file_md5_is_checked_before_anything_is_unpacked(
+    server: Server, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    unpacked: list[Path] = []
+    real_unpack = download_module.safe_unpack
+
+    def spy(archive: Path, target: Path, *args: object) -> dict[str, int]:
+        unpacked.append(target)
+        return real_unpack(archive, target, *args)
+
+    monkeypatch.setattr(download_module, "safe_unpack", spy)
+    data = make_zip_deflated({"ds/log.tsv": b"\0" * (2 << 20), "ds/profile.tsv": b"p"})
+    cfg = config(server, "/md5.zip", data, sha256="", max_unpack_ratio=5000)
+    src = cfg.datasets["demo"].model_copy(update={"file_md5": {"./ds/log.tsv": "0" * 32}})
+    with pytest.raises(DownloadError, match="nothing was unpacked"):
+        download_dataset("demo", cfg.model_copy(update={"datasets": {"demo": src}}), to=tmp_path)
+    assert unpacked == []
+    assert leftovers(tmp_path) == []
+    good = hashlib.md5(b"\0" * (2 << 20)).hexdigest()
+    src = src.model_copy(update={"file_md5": {"./ds/log.tsv": good}})
+    ok = download_dataset("demo", cfg.model_copy(update={"datasets": {"demo": src}}), to=tmp_path)
+    assert unpacked == [tmp_path / "demo"] and ok.files["ds/log.tsv"] == 2 << 20

@@ -11,10 +11,18 @@ Steps for one data set (:func:`download_dataset`):
 3. **Verify** SHA-256 and/or MD5 from the config; a mismatch deletes the ``.part`` and
    raises. With no checksum configured the download is refused unless
    ``allow_unverified`` is set (then the computed SHA-256 is logged and recorded).
+   Members listed in ``file_md5`` are hashed straight from the archive (nothing written)
+   and checked *before* anything is unpacked.
 4. **Unpack** (tar, tar.gz/bz2/xz or zip) into a temporary folder beside the target after
    checking every member: absolute paths, ``..`` components, links pointing outside the
-   target and device files are refused. Only a complete, checked unpack is renamed to
-   ``<to>/<name>/``; on any failure nothing is left behind.
+   target and device files are refused. Members are streamed to disk one by one against
+   caps (``max_unpacked_bytes``, ``max_unpack_ratio`` of unpacked to archive bytes,
+   ``max_members``), so an archive bomb is refused after at most the cap, not after
+   filling the disk. Only a complete, checked unpack is renamed to ``<to>/<name>/``; on
+   any failure nothing is left behind.
+
+The folder ``<to>`` is held with the data-folder write lock (:mod:`moodrec.locking`) while
+a data set is downloaded into it.
 """
 
 from __future__ import annotations
@@ -38,6 +46,7 @@ import httpx
 from pydantic import Field, field_validator
 
 from moodrec.errors import ConfigError, InputDataError, MoodrecError
+from moodrec.locking import data_folder_lock
 from moodrec.stage_config import StageConfig
 from moodrec.storage import write_json_atomic
 
@@ -57,6 +66,27 @@ class DownloadError(MoodrecError):
 
 class UnsafeArchiveError(InputDataError):
     """An archive member would land outside the target folder (or is a device file)."""
+
+
+class ArchiveLimitError(InputDataError):
+    """An archive unpacks to more bytes, a higher ratio or more members than the caps allow."""
+
+
+#: below this many unpacked bytes the ratio cap does not apply (tiny archives of small
+#: text files legitimately compress 100:1 or more)
+RATIO_FLOOR_BYTES = 1 << 20
+#: a zip symlink member holds its target as data: longer than this is not a path
+_MAX_LINK_BYTES = 4096
+_COPY_CHUNK = 1 << 20
+
+
+@dataclass(frozen=True)
+class ArchiveLimits:
+    """Caps on what unpacking one archive may produce (see :class:`DownloadConfig`)."""
+
+    max_bytes: int = 16 * 1024**3
+    max_ratio: float = 100.0
+    max_members: int = 100_000
 
 
 class DatasetSource(StageConfig):
@@ -133,6 +163,16 @@ class DownloadConfig(StageConfig):
     progress: bool = True
     keep_archive: bool = True
     allow_unverified: bool = False
+    #: unpacking caps against archive bombs: total unpacked bytes, unpacked / archive bytes
+    #: (ignored below 1 MiB unpacked) and members; the real data sets need < 3 GB, < 10:1
+    max_unpacked_bytes: int = Field(default=16 * 1024**3, gt=0)
+    max_unpack_ratio: float = Field(default=100.0, gt=1)
+    max_members: int = Field(default=100_000, ge=1)
+
+    @property
+    def limits(self) -> ArchiveLimits:
+        """The unpacking caps as one value."""
+        return ArchiveLimits(self.max_unpacked_bytes, self.max_unpack_ratio, self.max_members)
 
 
 @dataclass(frozen=True)
@@ -312,6 +352,9 @@ def _member_problem(name: str, link: str | None, is_hardlink: bool) -> str | Non
 def check_archive(archive: Path) -> list[str]:
     """Member names of a tar or zip archive after checking every member is safe.
 
+    Reads headers (and zip symlink targets) only; member data is checked (CRC, caps) while
+    it is streamed by :func:`safe_unpack` or :func:`member_md5`.
+
     Raises
     ------
     UnsafeArchiveError
@@ -325,12 +368,8 @@ def check_archive(archive: Path) -> list[str]:
     try:
         if zipfile.is_zipfile(archive):
             with zipfile.ZipFile(archive) as zf:
-                bad = zf.testzip()
-                if bad is not None:
-                    raise InputDataError(f"{archive}: member {bad!r} fails its CRC check")
                 for info in zf.infolist():
-                    mode = info.external_attr >> 16
-                    link = zf.read(info).decode("utf-8", "replace") if stat.S_ISLNK(mode) else None
+                    link = _zip_link(zf, info, archive)
                     if why := _member_problem(info.filename, link, False):
                         raise UnsafeArchiveError(f"{archive}: member {info.filename!r}: {why}")
                     names.append(info.filename)
@@ -350,8 +389,115 @@ def check_archive(archive: Path) -> list[str]:
     return names
 
 
-def safe_unpack(archive: Path, target: Path) -> dict[str, int]:
+def _zip_link(zf: zipfile.ZipFile, info: zipfile.ZipInfo, archive: Path) -> str | None:
+    """The target of a zip symlink member (``None`` for other members)."""
+    if not stat.S_ISLNK(info.external_attr >> 16):
+        return None
+    if info.file_size > _MAX_LINK_BYTES:
+        raise UnsafeArchiveError(f"{archive}: symlink member {info.filename!r} is too long")
+    return zf.read(info).decode("utf-8", "replace")
+
+
+class _Budget:
+    """Counts members and unpacked bytes of one archive against :class:`ArchiveLimits`."""
+
+    def __init__(self, archive: Path, limits: ArchiveLimits) -> None:
+        self.archive, self.limits = archive, limits
+        self.archive_bytes = archive.stat().st_size
+        self.bytes = self.members = 0
+
+    def member(self, name: str) -> None:
+        self.members += 1
+        if self.members > self.limits.max_members:
+            raise ArchiveLimitError(
+                f"{self.archive}: more than {self.limits.max_members:,} members (at {name!r}); "
+                "raise max_members if this archive is trusted"
+            )
+
+    def add(self, n: int, name: str) -> None:
+        self.bytes += n
+        if self.bytes > self.limits.max_bytes:
+            raise ArchiveLimitError(
+                f"{self.archive}: unpacks to more than {self.limits.max_bytes:,} bytes "
+                f"(at member {name!r}); refused as a possible archive bomb - raise "
+                "max_unpacked_bytes if this archive is trusted"
+            )
+        ratio_cap = max(self.limits.max_ratio * self.archive_bytes, RATIO_FLOOR_BYTES)
+        if self.bytes > ratio_cap:
+            raise ArchiveLimitError(
+                f"{self.archive}: {self.archive_bytes:,} archive bytes unpack to more than "
+                f"{self.bytes:,} (over {self.limits.max_ratio:g}:1, at member {name!r}); "
+                "refused as a possible archive bomb - raise max_unpack_ratio if this archive "
+                "is trusted"
+            )
+
+
+def _copy_counted(src: Any, dst: Any, budget: _Budget, name: str, digest: Any = None) -> int:
+    """Copy a member's stream in chunks, counting each against ``budget`` before it is
+    written (``dst`` may be ``None``: hash only)."""
+    n = 0
+    while block := src.read(_COPY_CHUNK):
+        budget.add(len(block), name)
+        n += len(block)
+        if digest is not None:
+            digest.update(block)
+        if dst is not None:
+            dst.write(block)
+    return n
+
+
+def _inside(root: Path, rel: str) -> Path:
+    """``root / rel`` after checking that it resolves inside ``root`` (links included)."""
+    dest = root.joinpath(*PurePosixPath(rel).parts)
+    if not dest.resolve().is_relative_to(root.resolve()):
+        raise UnsafeArchiveError(f"member {rel!r} would be written outside the target")
+    return dest
+
+
+def _write_member(src: Any, root: Path, rel: str, budget: _Budget) -> None:
+    dest = _inside(root, rel)
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    if dest.is_symlink():  # a later member of the same name replaces the link itself
+        dest.unlink()
+    with dest.open("wb") as fh:
+        _copy_counted(src, fh, budget, rel)
+
+
+def _normal(name: str) -> str:
+    return PurePosixPath(name).as_posix()
+
+
+def _unpack_zip(archive: Path, tmp: Path, budget: _Budget) -> None:
+    with zipfile.ZipFile(archive) as zf:
+        for info in zf.infolist():
+            budget.member(info.filename)
+            if info.is_dir():
+                _inside(tmp, info.filename).mkdir(parents=True, exist_ok=True)
+                continue
+            # a zip symlink is unpacked as a small file holding its target (as zipfile does)
+            with zf.open(info) as src:  # the CRC is checked when the stream ends
+                _write_member(src, tmp, info.filename, budget)
+
+
+def _unpack_tar(archive: Path, tmp: Path, budget: _Budget) -> None:
+    with tarfile.open(archive) as tf:
+        for m in tf:
+            budget.member(m.name)
+            if m.isfile():
+                src = tf.extractfile(m)
+                assert src is not None  # a regular file always has a stream
+                with src:
+                    _write_member(src, tmp, m.name, budget)
+            else:
+                # folders and links: the 'data' filter re-checks paths and links
+                tf.extract(m, tmp, filter="data")
+
+
+def safe_unpack(archive: Path, target: Path, limits: ArchiveLimits | None = None) -> dict[str, int]:
     """Unpack a checked archive into ``target`` (replaced only when complete).
+
+    Members are streamed one by one; every chunk is counted against ``limits`` before it
+    is written, so a bomb stops at the cap.
 
     Returns
     -------
@@ -362,20 +508,20 @@ def safe_unpack(archive: Path, target: Path) -> dict[str, int]:
     ------
     UnsafeArchiveError, InputDataError
         See :func:`check_archive`; nothing is left behind.
+    ArchiveLimitError
+        Past a cap of ``limits``; nothing is left behind.
     """
     archive, target = Path(archive), Path(target)
     check_archive(archive)
+    budget = _Budget(archive, limits or ArchiveLimits())
     target.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent))
     try:
         try:
             if zipfile.is_zipfile(archive):
-                with zipfile.ZipFile(archive) as zf:
-                    zf.extractall(tmp)
+                _unpack_zip(archive, tmp, budget)
             else:
-                with tarfile.open(archive) as tf:
-                    # the 'data' filter re-checks paths and links and drops special bits
-                    tf.extractall(tmp, filter="data")
+                _unpack_tar(archive, tmp, budget)
         except (tarfile.TarError, zipfile.BadZipFile, EOFError, OSError) as exc:
             raise InputDataError(f"{archive}: unpacking failed ({exc})") from exc
         files = {
@@ -390,6 +536,74 @@ def safe_unpack(archive: Path, target: Path) -> dict[str, int]:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
     return files
+
+
+def member_md5(
+    archive: Path, names: list[str] | set[str], limits: ArchiveLimits | None = None
+) -> dict[str, str]:
+    """MD5 of the named members, hashed straight from the archive (nothing is written).
+
+    Names are compared after normalising (``./a/b`` is ``a/b``); members not in the archive
+    are absent from the result. Bytes hashed count against ``limits``.
+
+    Raises
+    ------
+    ArchiveLimitError, InputDataError
+        Past a cap; or the archive is unreadable.
+    """
+    archive = Path(archive)
+    wanted = {_normal(n) for n in names}
+    budget = _Budget(archive, limits or ArchiveLimits())
+    got: dict[str, str] = {}
+
+    def hash_stream(src: Any, name: str) -> None:
+        digest = hashlib.md5(usedforsecurity=False)
+        _copy_counted(src, None, budget, name, digest)
+        got[name] = digest.hexdigest()
+
+    try:
+        if zipfile.is_zipfile(archive):
+            with zipfile.ZipFile(archive) as zf:
+                for info in zf.infolist():
+                    budget.member(info.filename)
+                    if not info.is_dir() and _normal(info.filename) in wanted:
+                        with zf.open(info) as src:
+                            hash_stream(src, _normal(info.filename))
+        else:
+            with tarfile.open(archive) as tf:
+                for m in tf:
+                    budget.member(m.name)
+                    if m.isfile() and _normal(m.name) in wanted:
+                        src = tf.extractfile(m)
+                        assert src is not None  # a regular file always has a stream
+                        with src:
+                            hash_stream(src, _normal(m.name))
+    except (tarfile.TarError, zipfile.BadZipFile, EOFError, OSError) as exc:
+        raise InputDataError(
+            f"{archive}: not a readable tar or zip archive ({exc}); it may be corrupt or truncated"
+        ) from exc
+    return got
+
+
+def verify_member_md5(
+    archive: Path, file_md5: dict[str, str], limits: ArchiveLimits | None = None
+) -> None:
+    """Check ``file_md5`` (relative path → MD5) against the archive's members, before
+    anything is unpacked.
+
+    Raises
+    ------
+    DownloadError
+        A member is missing or its MD5 differs.
+    """
+    got = member_md5(archive, set(file_md5), limits)
+    for rel, want in file_md5.items():
+        have = got.get(_normal(rel), "missing")
+        if have != want.lower():
+            raise DownloadError(
+                f"{archive}: member {rel} has md5 {have}, expected {want} (checked before "
+                "unpacking; nothing was unpacked)"
+            )
 
 
 # --------------------------------------------------------------------------- data sets
@@ -466,6 +680,18 @@ def download_dataset(
             "or set allow_unverified to accept "
             "an unverified file (its SHA-256 is then logged and recorded)."
         )
+    with data_folder_lock(root, command=f"download {name}"):
+        return _download_locked(name, cfg, source, root, folder, client)
+
+
+def _download_locked(
+    name: str,
+    cfg: DownloadConfig,
+    source: DatasetSource,
+    root: Path,
+    folder: Path,
+    client: httpx.Client | None,
+) -> DownloadResult:
     archive = root / "archives" / source.archive_name
     if archive.exists():
         logger.info("%s: re-using downloaded archive %s", name, archive)
@@ -488,16 +714,14 @@ def download_dataset(
                 digests["sha256"],
                 digests["md5"],
             )
-        files = safe_unpack(archive, folder)
+        if source.file_md5:
+            # hashed from the archive itself: a mismatch is refused before unpacking
+            verify_member_md5(archive, source.file_md5, cfg.limits)
+        files = safe_unpack(archive, folder, cfg.limits)
         missing = [f for f in source.expected_files if f not in files]
         if missing:
             shutil.rmtree(folder, ignore_errors=True)
             raise InputDataError(f"{archive}: unpacked without the expected files {missing}")
-        for rel, want in source.file_md5.items():
-            got = file_digests(folder / rel)["md5"] if rel in files else "missing"
-            if got != want.lower():
-                shutil.rmtree(folder, ignore_errors=True)
-                raise DownloadError(f"{archive}: unpacked {rel} has md5 {got}, expected {want}")
     except MoodrecError:
         archive.unlink(missing_ok=True)  # a bad archive must not be re-used next time
         raise
