@@ -2,23 +2,78 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import httpx
+import psutil
 import pytest
 from prefect import flow
 from prefect.client.orchestration import get_client
 from prefect.settings import (
     PREFECT_API_DATABASE_CONNECTION_URL,
     PREFECT_API_URL,
+    PREFECT_HOME,
     PREFECT_LOCAL_STORAGE_PATH,
     temporary_settings,
 )
 
 from moodrec.errors import ApiServerError
-from moodrec.flows.api_server import TemporaryServer, prefect_api
+from moodrec.flows.api_server import (
+    INIT_LOCK_NAME,
+    TemporaryServer,
+    prefect_api,
+)
+from moodrec.locking import waiting_file_lock
+
+REPO = Path(__file__).resolve().parents[2]
+#: the CLI's server path in a child process: imports done, wait for the test's "go" on stdin
+#: (so that several children start their servers at the same moment), print the URL once the
+#: server answers, then wait
+CLI_SERVER = """
+import sys, time
+from moodrec.flows.api_server import prefect_api
+sys.stdin.readline()
+with prefect_api() as url:
+    print(url, flush=True)
+    time.sleep(600)
+"""
+
+
+def _cli_server(home: Path) -> subprocess.Popen[str]:
+    env = {k: v for k, v in os.environ.items() if k != "PREFECT_API_URL"}
+    env |= {
+        "PYTHONPATH": str(REPO / "src"),
+        "PREFECT_HOME": str(home),
+        "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
+    }
+    return subprocess.Popen(
+        [sys.executable, "-c", CLI_SERVER],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env,
+    )
+
+
+def _go(*commands: subprocess.Popen[str]) -> None:
+    for command in commands:
+        assert command.stdin is not None
+        command.stdin.write("go\n")
+    for command in commands:
+        assert command.stdin is not None
+        command.stdin.flush()
+
+
+def _gone(process: psutil.Process) -> bool:
+    try:
+        return process.status() == psutil.STATUS_ZOMBIE  # exited, not yet reaped by init
+    except psutil.NoSuchProcess:
+        return True
 
 
 @flow(name="api-server-probe")
@@ -57,6 +112,28 @@ def test_temporary_server_runs_flows_and_is_stopped(tmp_path: Path) -> None:
         httpx.get(f"{url}/health", timeout=2.0)
 
 
+def test_server_start_is_serialised_by_a_lock_in_prefect_home(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """From start until the server answers, the start lock in PREFECT_HOME is held (a second
+    command's start waits): concurrent first starts never create one database together."""
+    held_while: list[str] = []
+
+    def probe(step: str) -> None:
+        with waiting_file_lock(tmp_path / INIT_LOCK_NAME, timeout_s=0) as free:
+            held_while.append(step if not free else f"{step}: not held")
+
+    monkeypatch.setattr(TemporaryServer, "start", lambda self: probe("start") or self)
+    monkeypatch.setattr(TemporaryServer, "wait_healthy", lambda self: probe("wait_healthy"))
+    monkeypatch.setattr(TemporaryServer, "stop", lambda self: None)
+    with (
+        temporary_settings({PREFECT_HOME: tmp_path}, restore_defaults={PREFECT_API_URL}),
+        prefect_api(lambda: probe("preload")),
+    ):
+        probe("body")
+    assert held_while == ["start", "preload", "wait_healthy", "body: not held"]
+
+
 def test_a_server_that_exits_is_reported() -> None:
     server = TemporaryServer()
     # a process that exits at once with status 1 stands in for a server that fails to start
@@ -64,3 +141,48 @@ def test_a_server_that_exits_is_reported() -> None:
     with pytest.raises(ApiServerError, match="exited with status 1"):
         server.wait_healthy(timeout_s=10)
     server.stop()  # idempotent once the process is gone
+
+
+@pytest.mark.slow
+def test_server_dies_with_a_command_killed_by_sigkill(tmp_path: Path) -> None:
+    command = _cli_server(tmp_path / "home")
+    _go(command)
+    try:
+        assert command.stdout is not None
+        url = command.stdout.readline().strip()  # blocks until the server answers
+        assert url.startswith("http://127.0.0.1:"), url or command.stderr.read()
+        servers = psutil.Process(command.pid).children(recursive=True)
+        assert servers, "the command started no server process"
+        command.kill()  # kill -9: no atexit, no finally
+        command.wait()
+        deadline = time.monotonic() + 120  # a generous bound for a busy machine
+        while not all(_gone(p) for p in servers) and time.monotonic() < deadline:
+            time.sleep(0.2)
+        assert all(_gone(p) for p in servers), [p.pid for p in servers if not _gone(p)]
+        with pytest.raises(httpx.TransportError):
+            httpx.get(f"{url}/health", timeout=5.0)
+    finally:
+        command.kill()
+        command.wait()
+
+
+@pytest.mark.slow
+def test_two_first_starts_on_one_fresh_prefect_home_both_come_up(tmp_path: Path) -> None:
+    home = tmp_path / "fresh-home"
+    # both start at once: without the start lock they may create the database together and
+    # one fails with "index ... already exists" (a race: the deterministic check of the lock
+    # is test_server_start_is_serialised_by_a_lock_in_prefect_home)
+    commands = [_cli_server(home) for _ in range(2)]
+    _go(*commands)
+    try:
+        for command in commands:
+            assert command.stdout is not None and command.stderr is not None
+            url = command.stdout.readline().strip()
+            if not url:  # the server failed to start: show why
+                command.wait()
+                pytest.fail(command.stderr.read()[-3000:])
+            assert httpx.get(f"{url}/health", timeout=10.0).status_code == 200
+    finally:
+        for command in commands:
+            command.terminate()
+            command.wait()

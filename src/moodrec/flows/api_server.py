@@ -9,6 +9,13 @@ ephemeral-server settings) — *before* the command imports its flows and their 
 the server boots while they load, and the command itself never imports the server package.
 The flows then run against it exactly as against Prefect's own temporary server (same
 database under ``PREFECT_HOME``, same result store), and it is stopped when the command ends.
+
+The server dies with the command even when the command cannot stop it (``kill -9``): it runs
+in the command's process group, asks the kernel for a SIGTERM when its parent dies (Linux
+``prctl(PR_SET_PDEATHSIG)``, when started from the main thread) and, everywhere, a watchdog
+thread in it exits once its parent is gone. Two commands starting servers on one fresh
+``PREFECT_HOME`` would both create its database at once ("index … already exists"): the
+start-up is serialised by a file lock in ``PREFECT_HOME`` until the server answers.
 """
 
 from __future__ import annotations
@@ -20,6 +27,7 @@ import os
 import socket
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -36,6 +44,33 @@ EPHEMERAL_ENV = {
 }
 #: uvicorn's exit status when the port was taken between choosing and binding it
 _PORT_IN_USE = 3
+#: serialises server start-ups (and so database creation) on one PREFECT_HOME
+INIT_LOCK_NAME = ".moodrec-server-start.lock"
+
+#: the server process's entry point: die with the parent (argv[1]: the parent's pid; argv[2]:
+#: "1" when started from the parent's main thread), then run uvicorn with the other arguments
+_CHILD_MAIN = """
+import os, signal, sys, threading, time
+parent, main_thread = int(sys.argv.pop(1)), sys.argv.pop(1) == "1"
+# Linux: the kernel sends SIGTERM when the parent dies. Only for a server started from the
+# main thread: the signal follows the *thread* that started the child, not its process.
+if main_thread:
+    try:
+        import ctypes
+        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGTERM)  # 1: PR_SET_PDEATHSIG
+    except (OSError, AttributeError):  # not Linux: the watchdog below does it
+        pass
+if os.getppid() != parent:  # the parent died before prctl
+    os._exit(1)
+def watchdog():
+    while os.getppid() == parent:
+        time.sleep(0.5)
+    os._exit(1)
+threading.Thread(target=watchdog, name="parent-watchdog", daemon=True).start()
+from uvicorn.main import main
+sys.argv[0] = "uvicorn"
+main()
+"""
 
 
 def free_port() -> int:
@@ -69,8 +104,10 @@ class TemporaryServer:
         env.pop("PREFECT_API_URL", None)
         args = [
             sys.executable,
-            "-m",
-            "uvicorn",
+            "-c",
+            _CHILD_MAIN,
+            str(os.getpid()),
+            "1" if threading.current_thread() is threading.main_thread() else "0",
             "--app-dir",
             str(Path(prefect.__file__).parent.parent),
             "--factory",
@@ -84,6 +121,8 @@ class TemporaryServer:
             "--lifespan",
             "on",
         ]
+        # same process group as the command (no new session): a Ctrl-C or a group kill
+        # reaches the server too
         self.process = subprocess.Popen(args, env=env)
         atexit.register(self.stop)
         logger.info("starting a temporary Prefect server on %s", self.api_url)
@@ -143,11 +182,13 @@ def prefect_api(preload: Callable[[], object] | None = None) -> Iterator[str]:
             preload()
         yield str(configured)
         return
-    server = TemporaryServer().start()
+    server = TemporaryServer()
     try:
-        if preload is not None:
-            preload()
-        server.wait_healthy()
+        with server_start_lock():
+            server.start()
+            if preload is not None:
+                preload()
+            server.wait_healthy()
         with temporary_settings({PREFECT_API_URL: server.api_url}):
             try:
                 yield server.api_url
@@ -155,6 +196,17 @@ def prefect_api(preload: Callable[[], object] | None = None) -> Iterator[str]:
                 drain_prefect_workers()
     finally:
         server.stop()
+
+
+def server_start_lock(timeout_s: float = 300.0) -> contextlib.AbstractContextManager[bool]:
+    """A file lock in ``PREFECT_HOME`` held from a server's start until it answers, so that
+    concurrent first starts do not create the same database at once."""
+    from prefect.settings import get_current_settings
+
+    from moodrec.locking import waiting_file_lock
+
+    home = Path(get_current_settings().home).expanduser()
+    return waiting_file_lock(home / INIT_LOCK_NAME, timeout_s=timeout_s)
 
 
 def drain_prefect_workers(timeout_s: float = 10.0) -> None:
