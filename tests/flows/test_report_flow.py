@@ -6,7 +6,9 @@ import json
 from pathlib import Path
 
 import pandas as pd
+from prefect import tags
 from prefect.client.orchestration import get_client
+from prefect.client.schemas.filters import TaskRunFilter, TaskRunFilterTags
 
 from moodrec.flows.report import report_flow
 from moodrec.report.checkpoints import SYNTHETIC_BANNER
@@ -33,7 +35,10 @@ def test_report_flow_writes_publishes_and_caches(harness, config_env, tmp_path: 
     stages = {"evaluate": _fake_stage(data_dir)}
     not_run = {"session": "skipped by orchestration.skip"}
 
-    state = report_flow("tiny", overrides, stages=stages, not_run=not_run, return_state=True)
+    # this test's runs, told apart from other tests' on the session's one Prefect API
+    mine = TaskRunFilter(tags=TaskRunFilterTags(all_=[f"test-{tmp_path.name}"]))
+    with tags(f"test-{tmp_path.name}"):
+        state = report_flow("tiny", overrides, stages=stages, not_run=not_run, return_state=True)
     result = state.result()
     html = Path(result["refs"]["report_html"].path)
     assert html == data_dir / "reports" / "report.html"
@@ -49,8 +54,8 @@ def test_report_flow_writes_publishes_and_caches(harness, config_env, tmp_path: 
     assert manifest["report_html"]["fingerprint"] == result["refs"]["report_html"].fingerprint
 
     with get_client(sync_client=True) as client:
-        arts = {a.key: a for a in client.read_artifacts() if a.key}
-        runs = client.read_task_runs()
+        arts = {a.key: a for a in client.read_latest_artifacts() if a.key}
+        runs = client.read_task_runs(task_run_filter=mine)
     assert arts["tiny-run-report-evaluate"].data.splitlines()[0] == SYNTHETIC_BANNER
     assert "Not run" in arts["tiny-run-report-session"].data
     # a link artifact (stored as Markdown) to the file
@@ -58,13 +63,16 @@ def test_report_flow_writes_publishes_and_caches(harness, config_env, tmp_path: 
     assert [r.state.name for r in runs if r.name.startswith("build-report")] == ["Completed"]
 
     # unchanged: served from cache; standalone (no stages given) re-renders the recorded run
-    again = report_flow("tiny", overrides, stages=stages, not_run=not_run)
+    with tags(f"test-{tmp_path.name}"):
+        again = report_flow("tiny", overrides, stages=stages, not_run=not_run)
+        standalone = report_flow("tiny", overrides)
     assert again["refs"] == result["refs"]
-    standalone = report_flow("tiny", overrides)
     assert Path(standalone["refs"]["report_html"].path).read_text(encoding="utf-8") == page
     with get_client(sync_client=True) as client:
         states = sorted(
-            r.state.name for r in client.read_task_runs() if r.name.startswith("build-report")
+            r.state.name
+            for r in client.read_task_runs(task_run_filter=mine)
+            if r.name.startswith("build-report")
         )
     assert states == ["Cached", "Cached", "Completed"]
 
