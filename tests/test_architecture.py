@@ -270,7 +270,7 @@ def test_importing_ingest_loads_no_enrich_or_provider() -> None:
 LAYERS: tuple[frozenset[str], ...] = tuple(
     frozenset(layer.split())
     for layer in (
-        "errors stage_config domain storage",
+        "errors stage_config domain storage locking",
         "config",
         "catalogue reporting report text providers interactions orchestration",
         "ingest enrich genres topics clustering models sandbox",
