@@ -15,4 +15,5 @@ class Secrets(StageConfig):
     spotify_client_id: str | None = None
     spotify_client_secret: SecretStr | None = None
     genius_token: SecretStr | None = None
+    lastfm_api_key: SecretStr | None = None
     database_password: SecretStr | None = None

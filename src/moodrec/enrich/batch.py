@@ -1,4 +1,9 @@
-"""Enrich one batch of tracks: link → audio features → artist genres → lyrics.
+"""Enrich one batch of tracks: link → audio features → (MusicBrainz recording → artist
+tags) → artist genres → lyrics → (track tags → Deezer audio).
+
+The steps in brackets are the open sources (MusicBrainz, Last.fm, Deezer; issue 17); each
+does nothing when its provider is not set up. MusicBrainz runs first among them, MBID first:
+its recording gives the artist MBID and the ISRC that Last.fm and Deezer are then asked by.
 
 Each capability asks its providers in the configured order (``features_order``,
 ``genres_order``, ``lyrics_order``) and keeps the first ``found`` answer; every attempt is a
@@ -135,6 +140,12 @@ class _Batch:
     spotify: SpotifyProvider | None = field(init=False)
     #: the Spotify link found per track (filled by :func:`_link_tracks`)
     link_of: dict[int, Row] = field(default_factory=dict)
+    #: the MusicBrainz recording found per track (filled by :func:`_recordings`)
+    recording_of: dict[int, Row] = field(default_factory=dict)
+    #: per artist id, the open providers' artist answers (filled by :func:`_artist_tags`)
+    artist_answers: dict[int, dict[str, LookupResult]] = field(default_factory=dict)
+    #: ``track_tags`` rows of the MusicBrainz recordings (written by :func:`_track_tags`)
+    recording_tag_rows: list[Row] = field(default_factory=list)
 
     def __post_init__(self) -> None:
         self.spotify_caps = self.providers.capabilities.get("spotify", {})
@@ -173,8 +184,12 @@ def _enrich_batch(b: _Batch) -> dict[str, pl.DataFrame]:
     for name, step in (
         ("track_links", _link_tracks),
         ("track_features", _audio_features),
+        ("track_ids", _recordings),
+        ("artist_tags", _artist_tags),
         ("artist_genres", _artist_genres),
         ("lyrics_raw", _lyrics),
+        ("track_tags", _track_tags),
+        ("track_audio", _track_audio),
     ):
         step_status, values = step(b)
         status += step_status
@@ -321,7 +336,31 @@ def _genres_answer(
         if res.status == "found" and not res.data.get("genres"):
             res = LookupResult("not_found")
         return None, res
+    if prov in ("musicbrainz", "lastfm_tags"):
+        return None, _open_genres_answer(b, prov, r["artist_id"])
     return None, None
+
+
+def _open_genres_answer(b: _Batch, prov: str, artist_id: int) -> LookupResult | None:
+    """Genres of an artist from its MusicBrainz or Last.fm answer (no request here).
+
+    MusicBrainz: its curated ``genres``, else its tags that are vocabulary genres. Last.fm:
+    the top tags that are vocabulary genres. ``None`` when the provider is not set up and
+    not reported ``unavailable``.
+    """
+    if getattr(b.providers, prov) is None:
+        caps = b.providers.capabilities.get(prov, {})
+        return LookupResult("unavailable") if "unavailable" in caps.values() else None
+    res = b.artist_answers.get(artist_id, {}).get(prov)
+    if res is None or res.status != "found":
+        return res or LookupResult("not_found")
+    vocab = b.providers.vocabulary
+    names = [g["name"].lower() for g in res.data.get("genres") or []]
+    if not names:
+        names = vocab.genres(t["name"] for t in res.data.get("tags") or [])
+    if not names:
+        return LookupResult("not_found", detail="no genre among the tags")
+    return LookupResult("found", {"genres": names})
 
 
 def _lyrics(b: _Batch) -> tuple[list[Row], list[Row]]:
@@ -372,3 +411,210 @@ def _lyrics(b: _Batch) -> tuple[list[Row], list[Row]]:
         if row is not None:
             lyrics.append(row)
     return status, lyrics
+
+
+# --- the open sources (issue 17) ----------------------------------------------------------
+
+
+def open_key(*parts: str | None) -> str:
+    """The cache key of an open-source lookup: its ids and names (an absent id is empty)."""
+    return "\x1f".join(p or "" for p in parts)
+
+
+def _tag_rows(
+    b: _Batch, key: str, value: int, prov: str, genres: list[Row], tags: list[Row]
+) -> list[Row]:
+    """``*_tags`` rows: provider genres (kind ``genre``), then tags (``genre`` when a vocabulary
+    genre, else ``tag``); one row per normalised name, the first kept."""
+    vocab = b.providers.vocabulary
+    out: dict[str, Row] = {}
+    for g in genres:
+        name = g["name"].lower()
+        out.setdefault(
+            name, {key: value, "provider": prov, "tag": name, "count": g["count"], "kind": "genre"}
+        )
+    for t in tags:
+        name = t["name"].lower()
+        kind = "genre" if vocab.is_genre(name) else "tag"
+        out.setdefault(
+            name, {key: value, "provider": prov, "tag": name, "count": t["count"], "kind": kind}
+        )
+    return list(out.values())
+
+
+def _recordings(b: _Batch) -> tuple[list[Row], list[Row]]:
+    """MusicBrainz recording per track (MBID first) → ``track_ids`` rows; fills
+    ``b.recording_of`` and the recordings' ``track_tags`` rows."""
+    mb = b.providers.musicbrainz
+    if mb is None:
+        return [], []
+
+    def one(r: Row) -> tuple[list[Row], LookupResult | ProviderError]:
+        out: list[Row] = []
+        res = _try(
+            out,
+            r["track_id"],
+            "recording",
+            "musicbrainz",
+            lambda: mb.recording(r["track_mbid"], r["artist_name"], r["track_name"]),
+            b.cache,
+            open_key(r["track_mbid"], r["artist_name"], r["track_name"]),
+        )
+        return out, res
+
+    status: list[Row] = []
+    ids: list[Row] = []
+    for r, (rows_out, res) in zip(b.rows, _map(one, b.rows, b.cfg.workers), strict=True):
+        status += rows_out
+        if isinstance(res, LookupResult) and res.status == "found":
+            tid, d = r["track_id"], res.data
+            b.recording_of[tid] = d
+            ids.append(
+                {
+                    "track_id": tid,
+                    "provider": "musicbrainz",
+                    "recording_mbid": d.get("recording_mbid"),
+                    "artist_mbid": d.get("artist_mbid"),
+                    "isrcs": list(d.get("isrcs") or []),
+                    "match": d.get("match"),
+                    "score": d.get("score"),
+                }
+            )
+            b.recording_tag_rows += _tag_rows(
+                b, "track_id", tid, "musicbrainz", d.get("genres") or [], d.get("tags") or []
+            )
+    return status, ids
+
+
+def _artist_tags(b: _Batch) -> tuple[list[Row], list[Row]]:
+    """MusicBrainz and Last.fm artist answers (artist MBID from the recordings first) →
+    ``artist_tags`` rows; fills ``b.artist_answers`` for the genres step."""
+    clients = [(p, getattr(b.providers, p)) for p in ("musicbrainz", "lastfm_tags")]
+    clients = [(p, c) for p, c in clients if c is not None]
+    if not clients:
+        return [], []
+    first: dict[int, Row] = {}
+    mbid_of: dict[int, str] = {}
+    for r in b.rows:
+        first.setdefault(r["artist_id"], r)
+        mbid = (b.recording_of.get(r["track_id"]) or {}).get("artist_mbid")
+        if mbid and r["artist_id"] not in mbid_of:
+            mbid_of[r["artist_id"]] = mbid
+    artists = list(first)
+
+    def one(aid: int) -> tuple[list[Row], dict[str, LookupResult]]:
+        out: list[Row] = []
+        r, mbid = first[aid], mbid_of.get(aid)
+        answers: dict[str, LookupResult] = {}
+        for prov, client in clients:
+            fetch = client.artist if prov == "musicbrainz" else client.artist_tags
+            res = _try(
+                out,
+                r["track_id"],
+                "artist_tags",
+                prov,
+                lambda f=fetch: f(mbid, r["artist_name"]),
+                b.cache,
+                open_key(mbid, r["artist_name"]),
+            )
+            # a failure is kept as its status: the genres step reports it, not "not found"
+            answers[prov] = res if isinstance(res, LookupResult) else LookupResult(res.status)
+        return out, answers
+
+    status: list[Row] = []
+    tags: list[Row] = []
+    for aid, (rows_out, answers) in zip(artists, _map(one, artists, b.cfg.workers), strict=True):
+        status += rows_out
+        b.artist_answers[aid] = answers
+        for prov, res in answers.items():
+            if res.status == "found":
+                genres = res.data.get("genres") or []
+                tags += _tag_rows(b, "artist_id", aid, prov, genres, res.data.get("tags") or [])
+    return status, tags
+
+
+def _track_tags(b: _Batch) -> tuple[list[Row], list[Row]]:
+    """Last.fm track top tags (recording MBID first) + the MusicBrainz recordings' tags →
+    ``track_tags`` rows."""
+    lf = b.providers.lastfm_tags
+    rows = list(b.recording_tag_rows)
+    if lf is None:
+        return [], rows
+
+    def one(r: Row) -> tuple[list[Row], LookupResult | ProviderError]:
+        out: list[Row] = []
+        mbid = (b.recording_of.get(r["track_id"]) or {}).get("recording_mbid") or r["track_mbid"]
+        res = _try(
+            out,
+            r["track_id"],
+            "track_tags",
+            "lastfm_tags",
+            lambda: lf.track_tags(mbid, r["artist_name"], r["track_name"]),
+            b.cache,
+            open_key(mbid, r["artist_name"], r["track_name"]),
+        )
+        return out, res
+
+    status: list[Row] = []
+    for r, (rows_out, res) in zip(b.rows, _map(one, b.rows, b.cfg.workers), strict=True):
+        status += rows_out
+        if isinstance(res, LookupResult) and res.status == "found":
+            rows += _tag_rows(b, "track_id", r["track_id"], "lastfm_tags", [], res.data["tags"])
+    return status, rows
+
+
+def _track_audio(b: _Batch) -> tuple[list[Row], list[Row]]:
+    """Deezer per track (ISRC from MusicBrainz or Spotify first) + its album's genres →
+    ``track_audio`` rows."""
+    dz = b.providers.deezer
+    if dz is None:
+        return [], []
+
+    def one(r: Row) -> tuple[list[Row], Row | None]:
+        out: list[Row] = []
+        tid = r["track_id"]
+        isrcs = (b.recording_of.get(tid) or {}).get("isrcs") or []
+        isrc = isrcs[0] if isrcs else b.link_of.get(tid, {}).get("isrc")
+        res = _try(
+            out,
+            tid,
+            "track_audio",
+            "deezer",
+            lambda: dz.track(isrc, r["artist_name"], r["track_name"]),
+            b.cache,
+            open_key(isrc, r["artist_name"], r["track_name"]),
+        )
+        if not isinstance(res, LookupResult) or res.status != "found":
+            return out, None
+        d = res.data
+        genres: list[str] | None = None
+        if d.get("album_id") is not None:
+            album = _try(
+                out,
+                tid,
+                "album_genres",
+                "deezer",
+                lambda: dz.album_genres(d["album_id"]),
+                b.cache,
+                str(d["album_id"]),
+            )
+            if isinstance(album, LookupResult) and album.status == "found":
+                genres = list(album.data["genres"])
+        return out, {
+            "track_id": tid,
+            "provider": "deezer",
+            "deezer_id": d.get("deezer_id"),
+            "isrc": d.get("isrc"),
+            "bpm": d.get("bpm"),
+            "gain": d.get("gain"),
+            "album_id": d.get("album_id"),
+            "album_genres": genres,
+        }
+
+    status: list[Row] = []
+    audio: list[Row] = []
+    for rows_out, row in _map(one, b.rows, b.cfg.workers):
+        status += rows_out
+        if row is not None:
+            audio.append(row)
+    return status, audio

@@ -16,9 +16,13 @@ from moodrec.enrich.cache import EnrichCache
 from moodrec.enrich.config import PROBE, EnrichConfig
 from moodrec.errors import ConfigError
 from moodrec.providers.base import LookupResult
+from moodrec.providers.deezer import DeezerProvider
 from moodrec.providers.features_file import FeaturesFile
 from moodrec.providers.genius import GeniusProvider
+from moodrec.providers.genre_vocab import GenreVocabulary
+from moodrec.providers.lastfm_tags import LastfmTagsProvider
 from moodrec.providers.lrclib import LrclibProvider
+from moodrec.providers.musicbrainz import MusicBrainzProvider
 from moodrec.providers.spotify import SpotifyProvider
 
 logger = logging.getLogger(__name__)
@@ -32,6 +36,11 @@ class Providers:
     genius: GeniusProvider | None = None
     lrclib: LrclibProvider | None = None
     features_file: FeaturesFile | None = None
+    musicbrainz: MusicBrainzProvider | None = None
+    lastfm_tags: LastfmTagsProvider | None = None
+    deezer: DeezerProvider | None = None
+    #: which tags are genres (:mod:`moodrec.providers.genre_vocab`)
+    vocabulary: GenreVocabulary = field(default_factory=GenreVocabulary)
     capabilities: dict[str, dict[str, str]] = field(default_factory=dict)
 
     def probe(self, cache: EnrichCache | None = None) -> dict[str, dict[str, str]]:
@@ -51,18 +60,50 @@ class Providers:
                     )
                     cache.commit()
             self.capabilities["spotify"] = self.spotify.capabilities
+        for client in (self.musicbrainz, self.lastfm_tags, self.deezer):
+            if client is not None and not self.capabilities.get(client.name):
+                self.capabilities[client.name] = _probe_cached(client, cache)
         return self.capabilities
 
 
+def _probe_cached(client: Any, cache: EnrichCache | None) -> dict[str, str]:
+    """An open provider's probe, from the cache while fresh (one request otherwise)."""
+    hit = cache.get(client.name, PROBE, "capabilities") if cache else None
+    if hit is not None and hit.status == "found":
+        client.capabilities = dict(hit.data)
+        return client.capabilities
+    caps = client.probe()
+    if cache is not None:
+        cache.put(client.name, PROBE, "capabilities", LookupResult("found", caps))
+        cache.commit()
+    return caps
+
+
 def with_base_urls(
-    cfg: EnrichConfig, *, spotify: str | None, genius: str | None, lrclib: str | None
+    cfg: EnrichConfig,
+    *,
+    spotify: str | None,
+    genius: str | None,
+    lrclib: str | None,
+    musicbrainz: str | None = None,
+    lastfm_tags: str | None = None,
+    deezer: str | None = None,
 ) -> EnrichConfig:
     """``cfg`` with each configured provider pointed at a base URL (e.g. the fake servers).
 
     ``spotify`` gets ``/v1/`` and ``/api/token`` below it, ``genius`` serves the API root, the
-    public API (``api/``) and the song pages; ``None`` leaves a provider as it is.
+    public API (``api/``) and the song pages; the open services take their ``base_url``;
+    ``None`` leaves a provider as it is.
     """
     update: dict[str, Any] = {}
+    for name, url in (
+        ("musicbrainz", musicbrainz),
+        ("lastfm_tags", lastfm_tags),
+        ("deezer", deezer),
+    ):
+        current = getattr(cfg, name)
+        if url and current is not None:
+            update[name] = current.model_copy(update={"base_url": url})
     if spotify and cfg.spotify is not None:
         update["spotify"] = cfg.spotify.model_copy(
             update={"api_url": spotify, "token_url": f"{spotify}/api/token"}
@@ -105,6 +146,28 @@ def build_providers(cfg: EnrichConfig, secrets: Secrets) -> Providers:
         p.lrclib = LrclibProvider(cfg.lrclib)
     if cfg.features_file is not None:
         p.features_file = FeaturesFile(cfg.features_file)
-    if not any((p.spotify, p.genius, p.lrclib, p.features_file)):
+    _build_open(p, cfg, secrets)
+    if not any(
+        (p.spotify, p.genius, p.lrclib, p.features_file, p.musicbrainz, p.lastfm_tags, p.deezer)
+    ):
         raise ConfigError("enrich: no provider is configured with credentials")
     return p
+
+
+def _build_open(p: Providers, cfg: EnrichConfig, secrets: Secrets) -> None:
+    """The open sources: MusicBrainz and Deezer need no key; Last.fm without its key is
+    reported ``unavailable`` (never probed)."""
+    p.vocabulary = GenreVocabulary.with_file(cfg.genre_vocabulary_path)
+    if cfg.musicbrainz is not None:
+        p.musicbrainz = MusicBrainzProvider(cfg.musicbrainz)
+    if cfg.deezer is not None:
+        p.deezer = DeezerProvider(cfg.deezer)
+    if cfg.lastfm_tags is not None:
+        if secrets.lastfm_api_key:
+            p.lastfm_tags = LastfmTagsProvider(cfg.lastfm_tags, secrets.lastfm_api_key)
+        else:
+            logger.warning("lastfm_tags: no MOODREC_LASTFM_API_KEY in the environment; unavailable")
+            p.capabilities["lastfm_tags"] = {
+                "track_tags": "unavailable",
+                "artist_tags": "unavailable",
+            }

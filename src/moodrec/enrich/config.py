@@ -7,14 +7,18 @@ provider client, the cache or the sandbox.
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Literal
 
 from pydantic import Field
 
 from moodrec.providers.config import (
+    DeezerConfig,
     FeaturesFileConfig,
     GeniusConfig,
+    LastfmTagsConfig,
     LrclibConfig,
+    MusicBrainzConfig,
     SpotifyConfig,
 )
 from moodrec.stage_config import StageConfig
@@ -72,6 +76,9 @@ class FakeServersConfig(StageConfig):
     spotify_share: float = Field(default=0.9, ge=0, le=1)
     lrclib_share: float = Field(default=0.8, ge=0, le=1)
     seed: int = Field(default=0, ge=0)
+    # the open services (MusicBrainz, Last.fm, Deezer) enforce their published rates and
+    # answer over them in their own shapes (503 / error 29 / quota error 4)
+    open_rate_limits: bool = False
 
 
 class EnrichConfig(StageConfig):
@@ -90,11 +97,21 @@ class EnrichConfig(StageConfig):
     batch_retries: int = Field(default=3, ge=0)
     batch_retry_delays_s: tuple[float, ...] = (30.0, 120.0, 600.0)
     features_order: tuple[Literal["spotify", "features_file"], ...] = ("spotify", "features_file")
-    genres_order: tuple[Literal["spotify", "features_file"], ...] = ("spotify", "features_file")
+    genres_order: tuple[Literal["spotify", "features_file", "musicbrainz", "lastfm_tags"], ...] = (
+        "spotify",
+        "features_file",
+    )
     lyrics_order: tuple[Literal["genius", "lrclib"], ...] = ("genius", "lrclib")
     spotify: SpotifyConfig | None = SpotifyConfig()
     genius: GeniusConfig | None = GeniusConfig()
     lrclib: LrclibConfig | None = LrclibConfig()
     features_file: FeaturesFileConfig | None = None
+    # the open sources (issue 17): off unless a profile turns them on
+    musicbrainz: MusicBrainzConfig | None = None
+    lastfm_tags: LastfmTagsConfig | None = None
+    deezer: DeezerConfig | None = None
+    #: more genre names for filtering tags (one a line; e.g. HetRec's genre tags), see
+    #: :mod:`moodrec.providers.genre_vocab`
+    genre_vocabulary_path: Path | None = None
     cache: CacheConfig = CacheConfig()
     sandbox_servers: FakeServersConfig = FakeServersConfig()

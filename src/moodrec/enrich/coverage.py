@@ -14,7 +14,17 @@ import polars as pl
 
 from moodrec.providers.base import STATUSES
 
-CAPABILITIES = ("track_link", "audio_features", "artist_genres", "lyrics")
+CAPABILITIES = (
+    "track_link",
+    "audio_features",
+    "artist_genres",
+    "lyrics",
+    # the open sources (issue 17)
+    "recording",
+    "artist_tags",
+    "track_tags",
+    "track_audio",
+)
 #: the best status of a track over its providers: found first
 _RANK = {
     "found": 0,
@@ -24,7 +34,16 @@ _RANK = {
     "unavailable": 4,
     "not_found": 5,
 }
-_VALUE_TABLES = ("track_links", "track_features", "artist_genres", "lyrics_raw")
+_VALUE_TABLES = (
+    "track_links",
+    "track_features",
+    "artist_genres",
+    "lyrics_raw",
+    "track_ids",
+    "artist_tags",
+    "track_tags",
+    "track_audio",
+)
 _UNREACHABLE = ("unavailable", "blocked", "rate_limited")
 
 
@@ -66,6 +85,8 @@ def _field_counts(frames: dict[str, pl.DataFrame]) -> dict[str, dict[str, int]]:
     """Rows and non-empty values per column of each value table (an empty list is empty)."""
     fields: dict[str, dict[str, int]] = {}
     for name in _VALUE_TABLES:
+        if name not in frames:  # a report of tables written before the open sources
+            continue
         df = frames[name]
         cols = [c for c in df.columns if c not in ("track_id", "artist_id", "provider")]
         counts = {}

@@ -12,6 +12,17 @@ Tables (schemas below):
 ``artist_genres``   ``artist_id, provider, spotify_artist_id, genres`` (list[str], never [])
 ``lyrics_raw``      ``track_id, provider, text, match_score``
 ``enrich_status``   ``track_id, capability, provider, status`` (one row per attempt)
+
+The open sources (issue 17) add:
+
+``track_ids``       ``track_id, provider, recording_mbid, artist_mbid, isrcs, match, score``
+                    (the MusicBrainz recording a track resolved to)
+``artist_tags``     ``artist_id, provider, tag, count, kind`` (``kind``: ``genre`` when the
+                    tag is a genre of the vocabulary or a MusicBrainz genre, else ``tag``)
+``track_tags``      ``track_id, provider, tag, count, kind`` (MusicBrainz recording genres
+                    and tags, Last.fm track top tags)
+``track_audio``     ``track_id, provider, deezer_id, isrc, bpm, gain, album_id,
+                    album_genres`` (Deezer; ``bpm`` null when Deezer has none)
 """
 
 from __future__ import annotations
@@ -26,7 +37,17 @@ from moodrec.domain import AUDIO_FEATURES
 from moodrec.enrich.coverage import coverage_report
 from moodrec.storage import write_json_atomic, write_parquet_atomic
 
-TABLES = ("track_links", "track_features", "artist_genres", "lyrics_raw", "enrich_status")
+TABLES = (
+    "track_links",
+    "track_features",
+    "artist_genres",
+    "lyrics_raw",
+    "enrich_status",
+    "track_ids",
+    "artist_tags",
+    "track_tags",
+    "track_audio",
+)
 #: the columns of ``track_links`` that a link answer carries
 LINK_FIELDS = ("spotify_id", "isrc", "album", "release_date", "spotify_artist_id", "match_score")
 
@@ -58,6 +79,39 @@ SCHEMAS: dict[str, dict[str, Any]] = {
         "capability": pl.String,
         "provider": pl.String,
         "status": pl.String,
+    },
+    "track_ids": {
+        "track_id": pl.Int32,
+        "provider": pl.String,
+        "recording_mbid": pl.String,
+        "artist_mbid": pl.String,
+        "isrcs": pl.List(pl.String),
+        "match": pl.String,
+        "score": pl.Float64,
+    },
+    "artist_tags": {
+        "artist_id": pl.Int32,
+        "provider": pl.String,
+        "tag": pl.String,
+        "count": pl.Int32,
+        "kind": pl.String,
+    },
+    "track_tags": {
+        "track_id": pl.Int32,
+        "provider": pl.String,
+        "tag": pl.String,
+        "count": pl.Int32,
+        "kind": pl.String,
+    },
+    "track_audio": {
+        "track_id": pl.Int32,
+        "provider": pl.String,
+        "deezer_id": pl.Int64,
+        "isrc": pl.String,
+        "bpm": pl.Float64,
+        "gain": pl.Float64,
+        "album_id": pl.Int64,
+        "album_genres": pl.List(pl.String),
     },
 }
 

@@ -92,3 +92,58 @@ class FeaturesFileConfig(StageConfig):
     title_column: str | None = "Title"
     genres_column: str | None = "Artist_Genres"
     genres_separator: str = ","
+
+
+#: moodrec's descriptive User-Agent (MusicBrainz rejects anonymous clients; LRCLIB asks for one)
+USER_AGENT = "moodrec/0.1 ( https://github.com/moodrec/moodrec )"
+
+
+class MusicBrainzConfig(StageConfig):
+    """MusicBrainz web service (``/ws/2``, ``fmt=json``; no key).
+
+    The published policy is 1 request per second per client with a descriptive
+    ``User-Agent``; over it the service answers ``503`` with a JSON ``error`` body.
+    """
+
+    base_url: str = "https://musicbrainz.org"
+    user_agent: str = USER_AGENT
+    min_match: float = Field(default=0.6, ge=0, le=1)
+    search_limit: int = Field(default=5, ge=1, le=100)
+    retry: RetryConfig = RetryConfig()
+    rate_limit: RateLimitConfig | None = RateLimitConfig(
+        requests=1, window_s=1.0, max_concurrency=1
+    )
+
+
+class LastfmTagsConfig(StageConfig):
+    """Last.fm API 2.0 top tags (the API key comes from ``MOODREC_LASTFM_API_KEY``).
+
+    Last.fm asks for at most ~5 requests per second per key (error 29 above it).
+    ``min_count`` drops tags Last.fm weights below it (counts are 0–100 per item).
+    """
+
+    base_url: str = "https://ws.audioscrobbler.com"
+    user_agent: str = USER_AGENT
+    min_count: int = Field(default=10, ge=0, le=100)
+    max_tags: int = Field(default=20, ge=1)
+    rate_limited_wait_s: float = Field(default=1.0, ge=0)
+    retry: RetryConfig = RetryConfig()
+    rate_limit: RateLimitConfig | None = RateLimitConfig(
+        requests=5, window_s=1.0, max_concurrency=2
+    )
+
+
+class DeezerConfig(StageConfig):
+    """Deezer public API (no key). Documented quota: 50 requests per 5 s per IP; over it
+    Deezer answers ``200`` with ``{"error": {"code": 4, "message": "Quota limit exceeded"}}``.
+    """
+
+    base_url: str = "https://api.deezer.com"
+    user_agent: str = USER_AGENT
+    min_match: float = Field(default=0.6, ge=0, le=1)
+    search_limit: int = Field(default=5, ge=1, le=100)
+    quota_wait_s: float = Field(default=5.0, ge=0)
+    retry: RetryConfig = RetryConfig()
+    rate_limit: RateLimitConfig | None = RateLimitConfig(
+        requests=50, window_s=5.0, max_concurrency=4
+    )

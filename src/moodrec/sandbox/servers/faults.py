@@ -45,6 +45,7 @@ class ServerModes:
     slow_s: float = 0.0
     token_ttl_s: int = 3600
     seed: int = 0
+    open_rate_limits: bool = False
 
 
 def modes_from_config(cfg: FakeServersConfig) -> ServerModes:
@@ -85,6 +86,7 @@ class ServerState:
             k: deque(maxlen=100_000) for k in self.counts
         }
         self.tokens: dict[str, float] = {}
+        self.policy_recent: dict[str, deque[float]] = {}
         self.rng = random.Random(modes.seed)
         self.credentials: tuple[str, str] | None = None
         self.genius_token: str | None = None
@@ -117,6 +119,25 @@ class ServerState:
                 self.faults["5xx"] += 1
                 return 503, 0.0
         return None
+
+    def over_policy(self, service: str, limit: int, window_s: float) -> bool:
+        """Count one arrival in ``service``'s own published window; True when over it.
+
+        Used by services that enforce their real policy and answer in their own shape
+        (MusicBrainz 503, Last.fm error 29, Deezer quota error 4); counted in
+        :attr:`throttled` like the ``rate_limit`` mode's 429s.
+        """
+        with self.lock:
+            now = time.monotonic()
+            q = self.policy_recent.setdefault(service, deque())
+            while q and q[0] <= now - window_s:
+                q.popleft()
+            if len(q) >= limit:
+                self.throttled[service] += 1
+                self.throttle_times[service].append(now)
+                return True
+            q.append(now)
+            return False
 
     def roll(self, fault: str, rate: float) -> bool:
         """A seeded draw of an answer-shaping fault (``malformed``, ``slow``), counted."""
