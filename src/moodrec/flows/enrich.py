@@ -112,6 +112,9 @@ def _enrich(
                 spotify=servers.url("spotify"),
                 genius=servers.url("genius"),
                 lrclib=servers.url("lrclib"),
+                musicbrainz=servers.url("musicbrainz"),
+                lastfm_tags=servers.url("lastfm"),
+                deezer=servers.url("deezer"),
             )
         result = _run_batches(cfg, tracks, profile, data_dir, refresh, sandbox)
         if servers is not None:

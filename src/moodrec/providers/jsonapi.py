@@ -92,6 +92,14 @@ class JsonApi:
                 special = status_of(r)
                 if special is not None:
                     raise special
+            if r.status_code >= 400 and body_error is not None:
+                # Last.fm sends its error object with 4xx too (e.g. 429 + error 29)
+                try:
+                    err_body = r.json()
+                except ValueError:
+                    err_body = None
+                if err_body is not None and body_error(err_body):
+                    return _NO_DATA
             if r.status_code >= 400:
                 kind: Status = "blocked" if r.status_code in (401, 403) else "error"
                 raise ProviderError(

@@ -33,14 +33,22 @@ from pydantic import SecretStr
 
 from moodrec.config.base import Secrets
 from moodrec.enrich.config import FakeServersConfig
-from moodrec.sandbox.servers import genius, lrclib, spotify
+from moodrec.sandbox.servers import deezer, genius, lastfm, lrclib, musicbrainz, spotify
 from moodrec.sandbox.servers.faults import ServerModes, ServerState, modes_from_config
 from moodrec.sandbox.servers.http import Service, make_handler
 from moodrec.sandbox.servers.index import WorldIndex
 
 #: the services :class:`FakeServers` starts, by name (the keys of its counters)
 SERVICES: dict[str, Service] = {
-    s.name: s for s in (spotify.SERVICE, genius.SERVICE, lrclib.SERVICE)
+    s.name: s
+    for s in (
+        spotify.SERVICE,
+        genius.SERVICE,
+        lrclib.SERVICE,
+        musicbrainz.SERVICE,
+        lastfm.SERVICE,
+        deezer.SERVICE,
+    )
 }
 
 #: the credentials the fake servers accept in sandbox runs (not secrets: nothing real is behind
@@ -48,6 +56,7 @@ SERVICES: dict[str, Service] = {
 SANDBOX_SPOTIFY_ID = "moodrec-sandbox-client"
 SANDBOX_SPOTIFY_SECRET = "moodrec-sandbox-secret"
 SANDBOX_GENIUS_TOKEN = "moodrec-sandbox-genius-token"
+SANDBOX_LASTFM_KEY = "moodrec-sandbox-lastfm-key"
 
 
 def sandbox_secrets() -> Secrets:
@@ -56,6 +65,7 @@ def sandbox_secrets() -> Secrets:
         spotify_client_id=SANDBOX_SPOTIFY_ID,
         spotify_client_secret=SecretStr(SANDBOX_SPOTIFY_SECRET),
         genius_token=SecretStr(SANDBOX_GENIUS_TOKEN),
+        lastfm_api_key=SecretStr(SANDBOX_LASTFM_KEY),
     )
 
 
@@ -72,6 +82,8 @@ class FakeServers:
         ``(client_id, client_secret)`` the token endpoint accepts.
     genius_token
         The Bearer token the Genius API accepts.
+    lastfm_key
+        The API key the Last.fm API accepts (``None``: any non-empty key).
     services
         The services to start (default :data:`SERVICES`), e.g. a new one under test.
     """
@@ -84,11 +96,13 @@ class FakeServers:
         spotify_credentials: tuple[str, str] | None = None,
         genius_token: str | None = None,
         services: Mapping[str, Service] | None = None,
+        lastfm_key: str | None = None,
     ) -> None:
         self._services = dict(SERVICES if services is None else services)
         self._state = ServerState(index, modes or ServerModes(), self._services)
         self._state.credentials = spotify_credentials
         self._state.genius_token = genius_token
+        self._state.lastfm_key = lastfm_key
         self._servers: dict[str, ThreadingHTTPServer] = {}
         self._threads: list[threading.Thread] = []
 
@@ -197,4 +211,5 @@ def sandbox_servers(truth_dir: Path, cfg: FakeServersConfig | None = None) -> Fa
         modes_from_config(cfg),
         spotify_credentials=(SANDBOX_SPOTIFY_ID, SANDBOX_SPOTIFY_SECRET),
         genius_token=SANDBOX_GENIUS_TOKEN,
+        lastfm_key=SANDBOX_LASTFM_KEY,
     )

@@ -90,6 +90,7 @@ class ServerState:
         self.rng = random.Random(modes.seed)
         self.credentials: tuple[str, str] | None = None
         self.genius_token: str | None = None
+        self.lastfm_key: str | None = None
         self.bases: dict[str, str] = {}
 
     def admit(self, service: str) -> tuple[int, float] | None:

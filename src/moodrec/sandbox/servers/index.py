@@ -55,6 +55,8 @@ class WorldIndex:
     by_key: dict[tuple[str, str], list[dict[str, Any]]] = field(default_factory=dict)
     by_genius_id: dict[int, dict[str, Any]] = field(default_factory=dict)
     by_genius_path: dict[str, dict[str, Any]] = field(default_factory=dict)
+    #: views built once by a service module (e.g. the open services' ``open_world``)
+    extras: dict[str, Any] = field(default_factory=dict)
 
     @classmethod
     def from_truth(
