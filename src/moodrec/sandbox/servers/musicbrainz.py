@@ -24,19 +24,17 @@ _FIELD = re.compile(r'(\w+):"((?:[^"\\]|\\.)*)"')
 _MBID = re.compile(r"^/ws/2/(recording|artist)/([0-9a-f-]{36})$")
 
 
-def _artist_credit(a: dict[str, Any]) -> list[dict[str, Any]]:
-    return [
-        {
-            "name": a["name"],
-            "joinphrase": "",
-            "artist": {
-                "id": a["mbid"],
-                "name": a["name"],
-                "sort-name": a["name"],
-                "disambiguation": "",
-            },
-        }
-    ]
+def _artist_credit(a: dict[str, Any], inc: set[str]) -> list[dict[str, Any]]:
+    artist: dict[str, Any] = {
+        "id": a["mbid"],
+        "name": a["name"],
+        "sort-name": a["name"],
+        "disambiguation": "",
+        "country": None,
+    }
+    if "tags" in inc:  # MusicBrainz tags the credited artists too (as recorded by Picard)
+        artist["tags"] = [dict(g) for g in a["mb_tags"]]
+    return [{"name": a["name"], "joinphrase": "", "artist": artist}]
 
 
 def _genre(g: dict[str, Any]) -> dict[str, Any]:
@@ -68,7 +66,7 @@ def recording_body(rec: dict[str, Any], inc: set[str]) -> dict[str, Any]:
     if "isrcs" in inc:
         body["isrcs"] = list(rec["isrcs"])
     if "artist-credits" in inc:
-        body["artist-credit"] = _artist_credit(rec["artist"])
+        body["artist-credit"] = _artist_credit(rec["artist"], inc)
     if "tags" in inc:
         body["tags"] = [dict(g) for g in rec["tags"]]
     if "genres" in inc:
