@@ -502,31 +502,34 @@ def _artist_tags(b: _Batch) -> tuple[list[Row], list[Row]]:
             mbid_of[r["artist_id"]] = mbid
     artists = list(first)
 
-    def one(aid: int) -> tuple[list[Row], dict[str, LookupResult]]:
-        out: list[Row] = []
-        r, mbid = first[aid], mbid_of.get(aid)
-        answers: dict[str, LookupResult] = {}
-        for prov, client in clients:
-            fetch = client.artist if prov == "musicbrainz" else client.artist_tags
+    status: list[Row] = []
+    tags: list[Row] = []
+    answers: dict[int, dict[str, LookupResult]] = {aid: {} for aid in artists}
+    # one provider after the other: each phase keeps its own host busy at its own rate
+    for prov, client in clients:
+        fetch = client.artist if prov == "musicbrainz" else client.artist_tags
+
+        def one(aid: int, prov: str = prov, fetch: Any = fetch) -> tuple[list[Row], LookupResult]:
+            out: list[Row] = []
+            r, mbid = first[aid], mbid_of.get(aid)
             res = _try(
                 out,
                 r["track_id"],
                 "artist_tags",
                 prov,
-                lambda f=fetch: f(mbid, r["artist_name"]),
+                lambda: fetch(mbid, r["artist_name"]),
                 b.cache,
                 open_key(mbid, r["artist_name"]),
             )
             # a failure is kept as its status: the genres step reports it, not "not found"
-            answers[prov] = res if isinstance(res, LookupResult) else LookupResult(res.status)
-        return out, answers
+            return out, res if isinstance(res, LookupResult) else LookupResult(res.status)
 
-    status: list[Row] = []
-    tags: list[Row] = []
-    for aid, (rows_out, answers) in zip(artists, _map(one, artists, b.cfg.workers), strict=True):
-        status += rows_out
-        b.artist_answers[aid] = answers
-        for prov, res in answers.items():
+        for aid, (rows_out, res) in zip(artists, _map(one, artists, b.cfg.workers), strict=True):
+            status += rows_out
+            answers[aid][prov] = res
+    for aid in artists:
+        b.artist_answers[aid] = answers[aid]
+        for prov, res in answers[aid].items():
             if res.status == "found":
                 genres = res.data.get("genres") or []
                 tags += _tag_rows(b, "artist_id", aid, prov, genres, res.data.get("tags") or [])

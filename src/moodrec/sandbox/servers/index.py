@@ -73,6 +73,20 @@ class WorldIndex:
         }
         lyr = pl.read_parquet(truth_dir / "lyrics.parquet", columns=["track_id", "raw"])
         lyrics = dict(zip(lyr["track_id"].to_list(), lyr["raw"].to_list(), strict=True))
+        return cls.from_records(tracks, artists, lyrics, spotify_share, lrclib_share)
+
+    @classmethod
+    def from_records(
+        cls,
+        tracks: list[dict[str, Any]],
+        artists: dict[int, dict[str, Any]],
+        lyrics: dict[int, str],
+        spotify_share: float = 0.9,
+        lrclib_share: float = 0.8,
+    ) -> WorldIndex:
+        """Index truth-shaped records (the columns of ``tracks.parquet`` / ``artists.parquet``),
+        e.g. a world relabelled with a real log's names and MBIDs (the open-sources benchmark).
+        """
         index = cls(tracks=[], artists=artists, lyrics=lyrics)
         for a in artists.values():
             a["spotify_id"] = spotify_id("artist", a["artist_id"])
