@@ -358,7 +358,12 @@ def _markdown(r: dict[str, Any]) -> str:
     lines += [
         "",
         f"Target (>= 90 % of MusicBrainz, Last.fm and Deezer's allowed rate) met: "
-        f"{r['rate_target_met']}. LRCLIB publishes no rate; moodrec's default is 10/s.",
+        f"{r['rate_target_met']}. LRCLIB publishes no rate; moodrec's default is 10/s. "
+        "'Refused by server' counts the fakes' policy answers (MusicBrainz 503, Last.fm "
+        "error 29, Deezer quota error 4), each retried by the client: the MusicBrainz and "
+        "Last.fm limiters run without extra margin (pyrate-limiter's own 50 ms wait past each "
+        "window is the margin), so a request now and then arrives a few ms inside the "
+        "server's 1 s window and is refused once.",
         "",
         "## Re-run",
         "",
@@ -369,6 +374,13 @@ def _markdown(r: dict[str, Any]) -> str:
             f"{v['elapsed_s']} s"
         )
     return "\n".join(lines) + "\n"
+
+
+def render(json_path: Path = RESULTS / "open_sources.json") -> None:
+    """Rewrite ``open_sources.md`` from the JSON results (no re-run)."""
+    import json
+
+    write_text_atomic(RESULTS / "open_sources.md", _markdown(json.loads(json_path.read_text())))
 
 
 def main() -> None:

@@ -35,6 +35,9 @@ _TRANSPORT_FIELDS = frozenset(
         "workers",
         "batch_retries",
         "batch_retry_delays_s",
+        # how long the open sources wait after a rate-limit answer
+        "rate_limited_wait_s",
+        "quota_wait_s",
     }
 )
 

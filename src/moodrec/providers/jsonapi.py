@@ -50,7 +50,6 @@ class JsonApi:
     ) -> None:
         self.name = name
         self.retry = retry
-        self.requests = 0
         self._client = client or httpx.Client(
             base_url=base_url,
             headers={"User-Agent": user_agent, "Accept": "application/json"},
@@ -81,7 +80,6 @@ class JsonApi:
         """
 
         def call() -> Any:
-            self.requests += 1
             try:
                 r = self._client.get(path, params=params)
             except httpx.HTTPError as exc:

@@ -1,8 +1,10 @@
-"""Fake Spotify, Genius and LRCLIB servers that serve the sandbox world on 127.0.0.1."""
+"""Fake Spotify, Genius, LRCLIB, MusicBrainz, Last.fm and Deezer servers that serve the
+sandbox world on 127.0.0.1."""
 
 from moodrec.enrich.config import FakeServersConfig
 from moodrec.sandbox.servers.app import (
     SANDBOX_GENIUS_TOKEN,
+    SANDBOX_LASTFM_KEY,
     SANDBOX_SPOTIFY_ID,
     SANDBOX_SPOTIFY_SECRET,
     SERVICES,
@@ -16,6 +18,7 @@ from moodrec.sandbox.servers.index import WorldIndex
 
 __all__ = [
     "SANDBOX_GENIUS_TOKEN",
+    "SANDBOX_LASTFM_KEY",
     "SANDBOX_SPOTIFY_ID",
     "SANDBOX_SPOTIFY_SECRET",
     "SERVICES",

@@ -1,4 +1,5 @@
-"""Fake Spotify / Genius / LRCLIB HTTP servers built from the sandbox world's truth.
+"""Fake Spotify / Genius / LRCLIB / MusicBrainz / Last.fm / Deezer HTTP servers built from the
+sandbox world's truth.
 
 One process, one ``ThreadingHTTPServer`` per service on an ephemeral 127.0.0.1 port, started
 and stopped by :class:`FakeServers` (a context manager). Responses follow the shapes of the
@@ -9,7 +10,10 @@ job per module:
 - :mod:`~moodrec.sandbox.servers.faults`  the live modes, request accounting, fault injection;
 - :mod:`~moodrec.sandbox.servers.http`    the handler every service shares (faults first);
 - :mod:`~moodrec.sandbox.servers.spotify`, :mod:`~moodrec.sandbox.servers.genius`,
-  :mod:`~moodrec.sandbox.servers.lrclib`  one routes module per service;
+  :mod:`~moodrec.sandbox.servers.lrclib`, :mod:`~moodrec.sandbox.servers.musicbrainz`,
+  :mod:`~moodrec.sandbox.servers.lastfm`, :mod:`~moodrec.sandbox.servers.deezer`  one routes
+  module per service (the open ones read :mod:`~moodrec.sandbox.servers.open_world`, and
+  answer in the shapes of ``tests/fixtures/api/<service>/``);
 - this module: the services started together, the sandbox credentials.
 
 Adding a service: a routes module exporting ``SERVICE``

@@ -1,7 +1,8 @@
-"""``moodrec sandbox serve``: run the fake Spotify / Genius / LRCLIB servers in the foreground.
+"""``moodrec sandbox serve``: run the fake services (Spotify, Genius, LRCLIB, MusicBrainz,
+Last.fm, Deezer) in the foreground.
 
 :func:`serve_profile` finds (or generates) the sandbox world of a profile, starts the three
-servers on 127.0.0.1, writes their base URLs and the settings that point moodrec (or any
+services on 127.0.0.1, writes their base URLs and the settings that point moodrec (or any
 other client) at them, and blocks until Ctrl-C / SIGTERM, then stops them cleanly.
 """
 
@@ -17,6 +18,7 @@ from typing import Any, TextIO
 from moodrec.enrich.config import FakeServersConfig
 from moodrec.sandbox.servers.app import (
     SANDBOX_GENIUS_TOKEN,
+    SANDBOX_LASTFM_KEY,
     SANDBOX_SPOTIFY_ID,
     SANDBOX_SPOTIFY_SECRET,
     FakeServers,
@@ -29,23 +31,31 @@ logger = logging.getLogger(__name__)
 def connection_text(servers: FakeServers) -> str:
     """What to tell a user: base URLs, env vars and the ``enrich:`` YAML that use them."""
     s, g, lr = servers.url("spotify"), servers.url("genius"), servers.url("lrclib")
+    mb, lf, dz = servers.url("musicbrainz"), servers.url("lastfm"), servers.url("deezer")
     return "\n".join(
         [
             "moodrec fake servers (sandbox world) are running:",
             f"  spotify  {s}   (token: {s}/api/token, API: {s}/v1/)",
             f"  genius   {g}   (API: {g}/, public API: {g}/api/, pages: {g}/)",
             f"  lrclib   {lr}   (/api/get, /api/search)",
+            f"  musicbrainz {mb}   (/ws/2/recording, /ws/2/artist; fmt=json)",
+            f"  lastfm   {lf}   (/2.0/?method=track.getTopTags | artist.getTopTags)",
+            f"  deezer   {dz}   (/search, /track/<id>, /track/isrc:<isrc>, /album/<id>)",
             "",
             "Sandbox credentials they accept (not secrets):",
             f"  export MOODREC_SPOTIFY_CLIENT_ID={SANDBOX_SPOTIFY_ID}",
             f"  export MOODREC_SPOTIFY_CLIENT_SECRET={SANDBOX_SPOTIFY_SECRET}",
             f"  export MOODREC_GENIUS_TOKEN={SANDBOX_GENIUS_TOKEN}",
+            f"  export MOODREC_LASTFM_API_KEY={SANDBOX_LASTFM_KEY}",
             "",
             "Profile settings pointing moodrec at them:",
             "  enrich:",
             f"    spotify: {{api_url: '{s}', token_url: '{s}/api/token'}}",
             f"    genius: {{api_root: '{g}/', public_api_root: '{g}/api/', web_root: '{g}/'}}",
             f"    lrclib: {{base_url: '{lr}'}}",
+            f"    musicbrainz: {{base_url: '{mb}'}}",
+            f"    lastfm_tags: {{base_url: '{lf}'}}",
+            f"    deezer: {{base_url: '{dz}'}}",
             "",
             "Press Ctrl-C to stop.",
         ]
