@@ -66,14 +66,15 @@ def test_limiter_below_server_limit_gets_no_429(servers, world_index) -> None:
     _lookups(world_index, *_providers(servers, UNDER))
     counts = servers.counts
     assert all(counts[s] >= N for s in ("spotify", "genius", "lrclib"))
-    assert servers.throttled == {"spotify": 0, "genius": 0, "lrclib": 0}
+    assert all(n == 0 for n in servers.throttled.values())  # no service refused anything
 
 
 @pytest.mark.slow
 def test_without_limiter_429s_occur_and_are_honoured(servers, world_index) -> None:
     servers.modes.rate_limit = SERVER_LIMIT
     _lookups(world_index, *_providers(servers, None))  # every lookup still ends found/not_found
-    assert all(n > 0 for n in servers.throttled.values()), servers.throttled
+    throttled = servers.throttled
+    assert all(throttled[s] > 0 for s in ("spotify", "genius", "lrclib")), throttled
 
 
 def test_concurrency_is_capped() -> None:
