@@ -108,3 +108,21 @@ def test_without_a_lastfm_key_lastfm_is_unavailable_and_never_asked(
     assert servers.counts["spotify"] == servers.counts["genius"] == 0  # off, never probed
     genres = pl.read_parquet(result.outputs["artist_genres"])
     assert genres.height > 0 and set(genres["provider"]) == {"musicbrainz"}
+
+
+def test_open_profile_needs_no_credentials(config_env) -> None:
+    from moodrec.config import load_settings
+
+    settings = load_settings("lastfm1k-open", environ={})
+    cfg = settings.enrich
+    assert cfg.spotify is None and cfg.genius is None
+    assert cfg.genres_order == ("musicbrainz", "lastfm_tags")
+    providers = build_providers(cfg, settings.secrets)  # builds clients, sends nothing
+    assert providers.spotify is None and providers.genius is None
+    assert providers.musicbrainz is not None and providers.deezer is not None
+    assert providers.lastfm_tags is None
+    assert providers.capabilities["lastfm_tags"] == {
+        "track_tags": "unavailable",
+        "artist_tags": "unavailable",
+    }
+    assert settings.genres.source == "enrich" and settings.lyrics.source == "enrich"
