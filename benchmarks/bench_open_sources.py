@@ -45,13 +45,15 @@ from typing import Any
 import polars as pl
 from pydantic import SecretStr
 
-from moodrec.config.schema import IngestConfig, SandboxConfig, Secrets
+from moodrec.config.base import Secrets
 from moodrec.enrich.cache import EnrichCache
 from moodrec.enrich.clients import build_providers, with_base_urls
 from moodrec.enrich.config import EnrichConfig, FakeServersConfig
 from moodrec.enrich.stage import run_enrichment
+from moodrec.ingest.config import IngestConfig
 from moodrec.ingest.lastfm1k import ingest_lastfm1k
 from moodrec.providers.config import DeezerConfig, LastfmTagsConfig, LrclibConfig, MusicBrainzConfig
+from moodrec.sandbox.config import SandboxConfig
 from moodrec.sandbox.servers import FakeServers, WorldIndex, modes_from_config
 from moodrec.sandbox.servers.app import SANDBOX_LASTFM_KEY
 from moodrec.sandbox.world import generate_world

@@ -8,7 +8,7 @@ from __future__ import annotations
 import polars as pl
 from pydantic import SecretStr
 
-from moodrec.config.schema import Secrets
+from moodrec.config.base import Secrets
 from moodrec.enrich.cache import EnrichCache, cache_path
 from moodrec.enrich.clients import build_providers, with_base_urls
 from moodrec.enrich.config import EnrichConfig
@@ -111,7 +111,7 @@ def test_without_a_lastfm_key_lastfm_is_unavailable_and_never_asked(
 
 
 def test_open_profile_needs_no_credentials(config_env) -> None:
-    from moodrec.config import load_settings
+    from moodrec.config.loader import load_settings
 
     settings = load_settings("lastfm1k-open", environ={})
     cfg = settings.enrich
