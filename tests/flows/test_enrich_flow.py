@@ -58,11 +58,9 @@ def test_enrich_flow_sandbox_with_faults(harness, config_env, tmp_path: Path) ->
         httpx.get(f"{result['sandbox_urls']['lrclib']}/api/search", params={"q": "x"})
 
     again = enrich_flow(profile="tiny", overrides=overrides)
-    assert again["summary"]["sandbox_servers"]["requests"] == {
-        "spotify": 0,
-        "genius": 0,
-        "lrclib": 0,
-    }
+    requests = again["summary"]["sandbox_servers"]["requests"]
+    assert {"spotify", "genius", "lrclib"} <= set(requests)
+    assert all(n == 0 for n in requests.values()), requests
     assert again["summary"]["batches"]["run"] == 0
     refreshed = refresh_metadata_flow(profile="tiny", overrides=overrides)
     assert refreshed["stale"] == 0
