@@ -108,3 +108,18 @@ def test_a_run_that_left_batches_not_done_exits_non_zero() -> None:
     with pytest.raises(typer.Exit) as err:
         _exit_if_incomplete({"ingest": {"refs": {}}, "enrich": enrich})
     assert err.value.exit_code == EXIT_INCOMPLETE
+
+
+def test_misplaced_secret_is_masked_in_cli_errors(config_env: Path, monkeypatch) -> None:
+    monkeypatch.setenv("MOODREC_ENRICH__SPOTIFY__CLIENT_SECRET", "s3cr3tXYZ")
+    result = runner.invoke(app, ["config", "show", "--profile", "demo"])
+    assert result.exit_code == 2
+    assert "enrich.spotify.client_secret" in result.output
+    assert "s3cr3tXYZ" not in result.output and "Traceback" not in result.output
+
+
+def test_unparsable_env_value_is_a_clean_cli_error(config_env: Path, monkeypatch) -> None:
+    monkeypatch.setenv("MOODREC_ENRICH__BATCH_SIZE", "[unclosed")
+    result = runner.invoke(app, ["config", "show", "--profile", "demo"])
+    assert result.exit_code == 2
+    assert "MOODREC_ENRICH__BATCH_SIZE" in result.output and "Traceback" not in result.output

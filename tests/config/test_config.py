@@ -146,3 +146,46 @@ def test_synthetic_sources(config_env: Path) -> None:
         real_run, "enrich"
     )
     assert not is_synthetic_source(sandbox_run, "file")
+
+
+def test_unparsable_env_value_names_the_variable(tmp_path: Path) -> None:
+    p = write(tmp_path, "sandbox:\n  profile: tiny\n")
+    with pytest.raises(ConfigError) as err:
+        load_settings(p, environ={"MOODREC_ENRICH__BATCH_SIZE": "[unclosed"})
+    msg = str(err.value)
+    assert "MOODREC_ENRICH__BATCH_SIZE" in msg and "not valid YAML" in msg
+    assert "'[unclosed'" in msg  # a value that is not a secret is shown
+
+
+def test_invalid_profile_yaml_says_where_not_what(tmp_path: Path) -> None:
+    p = write(tmp_path, "enrich:\n  spotify:\n    client_secret: [s3cr3tXYZ\n")
+    with pytest.raises(ConfigError) as err:
+        load_settings(p, environ={})
+    assert "line " in str(err.value) and "s3cr3tXYZ" not in str(err.value)
+
+
+@pytest.mark.parametrize(
+    ("profile", "environ"),
+    [
+        ("enrich:\n  spotify:\n    client_secret: s3cr3tXYZ\n", {}),
+        ("enrich:\n  genius:\n    token: s3cr3tXYZ\n", {}),
+        ("sandbox:\n  api_key: s3cr3tXYZ\n", {}),
+        ("sandbox:\n  profile: tiny\n", {"MOODREC_ENRICH__SPOTIFY__CLIENT_SECRET": "s3cr3tXYZ"}),
+        ("sandbox:\n  profile: tiny\n", {"MOODREC_INGEST__DATABASE_PASSWORD": "s3cr3tXYZ"}),
+        ("sandbox:\n  profile: tiny\n", {"MOODREC_ENRICH__SPOTIFY__CLIENT_SECRET": "[s3cr3tXYZ"}),
+    ],
+)
+def test_misplaced_secret_is_never_echoed(tmp_path: Path, profile: str, environ: dict) -> None:
+    p = write(tmp_path, profile)
+    with pytest.raises(ConfigError) as err:
+        load_settings(p, environ=environ)
+    msg = str(err.value)
+    assert "s3cr3tXYZ" not in msg
+    # and the message still says which field is wrong
+    assert any(name in msg.lower() for name in ("secret", "token", "api_key", "password"))
+
+
+def test_misplaced_secret_value_of_a_plain_field_is_shown(tmp_path: Path) -> None:
+    p = write(tmp_path, "enrich:\n  spotify:\n    token_url: 7\n")
+    with pytest.raises(ConfigError, match=r"enrich\.spotify\.token_url.*got 7"):
+        load_settings(p, environ={})

@@ -4,11 +4,16 @@ Precedence (lowest → highest): schema defaults, the YAML profile, ``MOODREC_<S
 environment variables (e.g. ``MOODREC_SANDBOX__SEED=7``). Secrets are read only from the
 environment (``MOODREC_SPOTIFY_CLIENT_SECRET``, ``MOODREC_GENIUS_TOKEN``, ...); a profile that
 contains a secret is rejected so that secrets never end up in a repository.
+
+No message shows the value of a field whose name looks like a secret (``client_secret``,
+``*_token``, ``password``, ``api_key`` …), even when it was put in the wrong place, nor
+the source line of a YAML syntax error (that line may hold one).
 """
 
 from __future__ import annotations
 
 import os
+import re
 import typing
 from collections.abc import Mapping
 from pathlib import Path
@@ -24,6 +29,33 @@ from moodrec.errors import ConfigError
 ENV_PREFIX = "MOODREC_"
 PROFILE_DIR_ENV = "MOODREC_CONFIG_DIR"
 _SECRET_ENV = {name: f"{ENV_PREFIX}{name.upper()}" for name in Secrets.model_fields}
+#: a name that holds a secret: contains secret/password/credential, or ends in
+#: token/key/pwd/passwd (``genius_token``, ``api_key``; not ``token_url`` or ``batch_key``s'
+#: neighbours like ``token_ttl_s``)
+_SECRET_NAME = re.compile(
+    r"secret|passw|credential|private|(?:^|[_.])(?:token|key|apikey|pwd|passwd|auth)s?$",
+    re.IGNORECASE,
+)
+MASK = "**********"
+
+
+def looks_secret(name: str) -> bool:
+    """Whether a field or variable name looks like it holds a secret (its value is never shown).
+
+    >>> [looks_secret(n) for n in ("client_secret", "genius_token", "api_key", "token_url")]
+    [True, True, True, False]
+    """
+    return bool(_SECRET_NAME.search(name))
+
+
+def _yaml_problem(exc: yaml.YAMLError) -> str:
+    """What is wrong and where (line, column), without the offending text itself."""
+    if isinstance(exc, yaml.MarkedYAMLError):
+        mark = exc.problem_mark
+        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
+        what = "; ".join(x for x in (exc.context, exc.problem) if x)
+        return f"{what or 'syntax error'}{where}"
+    return type(exc).__name__
 
 
 def config_dir() -> Path:
@@ -72,14 +104,24 @@ def format_validation_error(exc: ValidationError, source: str) -> str:
             expected = (err.get("ctx") or {}).get("expected")
             msg = f"allowed values: {expected}" if expected else msg
         got = err.get("input")
-        hide = isinstance(got, Mapping) or err["type"] == "missing" or loc[:1] == ("secrets",)
-        shown = "" if hide else f" (got {got!r})"
+        secret = loc[:1] == ("secrets",) or any(looks_secret(str(part)) for part in loc)
+        if secret and isinstance(got, str) and got:
+            msg = msg.replace(got, MASK)
+        hide = isinstance(got, Mapping) or err["type"] == "missing"
+        shown = "" if hide else f" (got {MASK if secret else repr(got)})"
         lines.append(f"  field '{field}': {msg}{shown}")
     return "\n".join(lines)
 
 
 def _env_overrides(environ: Mapping[str, str]) -> dict[str, Any]:
-    """``MOODREC_SECTION__FIELD=value`` → ``{"section": {"field": value}}`` (values as YAML)."""
+    """``MOODREC_SECTION__FIELD=value`` → ``{"section": {"field": value}}`` (values as YAML).
+
+    Raises
+    ------
+    ConfigError
+        A value is not valid YAML; names the variable (its value only when the name does
+        not look like a secret).
+    """
     out: dict[str, Any] = {}
     for key, raw in environ.items():
         if not key.startswith(ENV_PREFIX) or "__" not in key:
@@ -88,7 +130,15 @@ def _env_overrides(environ: Mapping[str, str]) -> dict[str, Any]:
         node = out
         for part in parts[:-1]:
             node = node.setdefault(part, {})
-        node[parts[-1]] = yaml.safe_load(raw) if raw != "" else None
+        try:
+            node[parts[-1]] = yaml.safe_load(raw) if raw != "" else None
+        except yaml.YAMLError as exc:
+            shown = "value hidden" if any(looks_secret(p) for p in parts) else f"got {raw!r}"
+            raise ConfigError(
+                f"environment variable {key}: not valid YAML ({_yaml_problem(exc)}; {shown}); "
+                "values are read as YAML: quote a string that starts with [, {, \" or ' "
+                f"({key}='\"text\"')"
+            ) from None
     return out
 
 
@@ -136,7 +186,7 @@ def load_settings(
     try:
         data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
     except yaml.YAMLError as exc:
-        raise ConfigError(f"{path}: not valid YAML: {exc}") from exc
+        raise ConfigError(f"{path}: not valid YAML: {_yaml_problem(exc)}") from None
     if not isinstance(data, dict):
         raise ConfigError(f"{path}: the top level must be a mapping of sections")
     if "secrets" in data:
