@@ -169,3 +169,26 @@ def test_parsers_read_real_recorded_spotify_bodies(shared_data: Path) -> None:
     )
     assert pre["genres_reachable"] and pre["genres"]
     assert post["genres"] == []
+
+
+def test_a_malformed_answer_is_an_error_never_not_found(servers, world_index) -> None:
+    """A 200 with a truncated JSON body (spotipy reads it as ``None``) says nothing about the
+    key: every provider raises a retryable ``error`` instead of answering ``not_found``."""
+    artist, title, _ = a_track(world_index, on_spotify=True, on_lrclib=True)
+    sp = spotify(servers)
+    sp.probe()  # clean: the token and the capabilities
+    lr = LrclibProvider(LrclibConfig(base_url=servers.url("lrclib"), retry=FAST))
+    servers.modes.malformed_rate = 1.0
+    lookups = {
+        "spotify": lambda: sp.link_track(artist, title),
+        "genius": lambda: genius(servers).lyrics(artist, title),
+        "lrclib": lambda: lr.lyrics(artist, title),
+    }
+    for name, lookup in lookups.items():
+        with pytest.raises(ProviderError) as err:
+            lookup()
+        assert err.value.status == "error" and err.value.retryable, name
+    assert servers.faults["malformed"] >= 3 * FAST.max_attempts  # each was retried
+    servers.modes.malformed_rate = 0.0
+    assert sp.link_track(artist, title).status == "found"
+    lr.close()

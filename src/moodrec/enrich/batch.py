@@ -56,11 +56,11 @@ def _try(
     cache: EnrichCache | None = None,
     key: str | None = None,
 ):
-    """Call one provider for one key (cache first); a ProviderError becomes a status row."""
+    """Call one provider for one key (cache first); a ProviderError becomes a status row.
+
+    Only settled answers are in the cache; a failure is not stored (the next run asks again).
+    """
     hit = cache.get(prov, cap, key) if cache is not None and key is not None else None
-    if hit is not None and hit.status not in ("found", "not_found"):
-        rows.append(_status_row(track_id, cap, prov, hit.status))
-        return ProviderError(f"{prov} {cap}: cached {hit.status}", status=hit.status)
     try:
         result = hit if hit is not None else fn()
     except RateLimitExceeded:
@@ -68,14 +68,6 @@ def _try(
     except ProviderError as exc:
         logger.warning("track %s %s via %s: %s", track_id, cap, prov, exc)
         rows.append(_status_row(track_id, cap, prov, exc.status))
-        if cache is not None and key is not None:
-            cache.put(
-                prov,
-                cap,
-                key,
-                LookupResult(exc.status, detail=str(exc)),
-                http_status=exc.http_status,
-            )
         return exc
     if hit is None and cache is not None and key is not None and isinstance(result, LookupResult):
         cache.put(prov, cap, key, result)

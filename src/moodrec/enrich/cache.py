@@ -3,17 +3,20 @@
 One row per ``(provider, capability, key)``: the status, the JSON payload, the HTTP status of
 a failure, ``fetched_at`` (Unix seconds) and a schema version. Freshness is decided at read
 time from the TTL of the row's status in :class:`~moodrec.enrich.config.CacheConfig`, so
-changing a TTL needs no migration; a TTL of 0 means "never cached" (the default for
-``error``).
+changing a TTL needs no migration. Only settled answers (``found``, ``not_found``) and probes
+are stored; anything else is asked again by the next run.
 
 Writes are buffered and committed in one transaction per batch (:meth:`EnrichCache.commit`):
 a kill -9 loses at most the current batch's answers, and WAL keeps the file usable. A
 corrupt or locked file raises :class:`CacheError`; the file is never deleted or rewritten.
 Only provider answers are stored (keys are artist/title or provider ids): no credentials.
+A probe row is keyed on :meth:`EnrichCache.fingerprint` of the credentials and settings: a
+hash salted with this file's own random salt (``meta`` table), never the secrets themselves.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 import sqlite3
@@ -44,6 +47,7 @@ CREATE TABLE IF NOT EXISTS entries (
     PRIMARY KEY (provider, capability, key)
 )
 """
+_META = "CREATE TABLE IF NOT EXISTS meta (name TEXT PRIMARY KEY, value BLOB NOT NULL)"
 
 
 class CacheError(MoodrecError):
@@ -95,6 +99,11 @@ class EnrichCache:
                 self._db.execute("PRAGMA synchronous=NORMAL")
                 with self._db:
                     self._db.execute(_DDL)
+                    self._db.execute(_META)
+                    self._db.execute("INSERT OR IGNORE INTO meta VALUES ('salt', randomblob(32))")
+                self._salt = bytes(
+                    self._db.execute("SELECT value FROM meta WHERE name = 'salt'").fetchone()[0]
+                )
             except BaseException:
                 self._db.close()
                 raise
@@ -114,6 +123,10 @@ class EnrichCache:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+    def fingerprint(self, digest: bytes) -> str:
+        """``digest`` (e.g. of credentials) hashed with this cache's salt: safe to store."""
+        return hashlib.blake2b(digest, key=self._salt, digest_size=16).hexdigest()
 
     def get(self, provider: str, capability: str, key: str) -> LookupResult | None:
         """The fresh cached answer, or ``None`` (missing, expired, other schema version).
@@ -148,7 +161,7 @@ class EnrichCache:
         *,
         http_status: int | None = None,
     ) -> None:
-        """Buffer one answer until :meth:`commit`; statuses with a TTL of 0 are not kept."""
+        """Buffer one answer until :meth:`commit`; an unsettled one (TTL 0) is not kept."""
         if self.cfg.ttl(capability, result.status) <= 0:
             return
         payload = json.dumps({"data": result.data, "detail": result.detail}, sort_keys=True)

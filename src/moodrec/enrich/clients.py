@@ -7,13 +7,18 @@ the sandbox has a fake server for it).
 
 from __future__ import annotations
 
+import hashlib
+import json
 import logging
 from dataclasses import dataclass, field
 from typing import Any
 
+from pydantic import BaseModel, SecretStr
+
 from moodrec.config.base import Secrets
 from moodrec.enrich.cache import EnrichCache
 from moodrec.enrich.config import PROBE, EnrichConfig
+from moodrec.enrich.plan import result_settings
 from moodrec.errors import ConfigError
 from moodrec.providers.base import LookupResult
 from moodrec.providers.deezer import DeezerProvider
@@ -42,41 +47,81 @@ class Providers:
     #: which tags are genres (:mod:`moodrec.providers.genre_vocab`)
     vocabulary: GenreVocabulary = field(default_factory=GenreVocabulary)
     capabilities: dict[str, dict[str, str]] = field(default_factory=dict)
+    #: :func:`reach_digest` of the credentials and settings (in memory only, never stored)
+    reach: bytes = field(default=b"", repr=False)
 
     def probe(self, cache: EnrichCache | None = None) -> dict[str, dict[str, str]]:
-        """Probe every provider's reach once per run (skipped while a cached probe is fresh)."""
+        """Probe every provider's reach once per run (skipped while a cached probe is fresh).
+
+        The cached probe is keyed on the salted fingerprint of :attr:`reach`: other
+        credentials, URLs or provider settings probe again.
+        """
         if self.spotify is not None and not self.capabilities.get("spotify"):
-            hit = cache.get("spotify", PROBE, "capabilities") if cache else None
+            key = f"capabilities:{cache.fingerprint(self.reach)}" if cache else ""
+            hit = cache.get("spotify", PROBE, key) if cache else None
             if hit is not None and hit.status == "found":
                 self.spotify.capabilities = dict(hit.data)
             else:
                 self.spotify.probe()
                 if cache is not None:
-                    cache.put(
-                        "spotify",
-                        PROBE,
-                        "capabilities",
-                        LookupResult("found", self.spotify.capabilities),
-                    )
+                    caps = LookupResult("found", self.spotify.capabilities)
+                    cache.put("spotify", PROBE, key, caps)
                     cache.commit()
-            self.capabilities["spotify"] = self.spotify.capabilities
+            self.capabilities["spotify"] = dict(self.spotify.capabilities)
         for client in (self.musicbrainz, self.lastfm_tags, self.deezer):
             if client is not None and not self.capabilities.get(client.name):
-                self.capabilities[client.name] = _probe_cached(client, cache)
+                self.capabilities[client.name] = _probe_cached(client, cache, self.reach)
         return self.capabilities
 
+    def live_capabilities(self) -> dict[str, dict[str, str]]:
+        """The probed capabilities plus what the clients closed since (e.g. Spotify genres
+        found to be unserved in development mode during a batch)."""
+        caps = dict(self.capabilities)
+        for client in (self.spotify, self.musicbrainz, self.lastfm_tags, self.deezer):
+            if client is not None and client.capabilities:
+                caps[client.name] = {**caps.get(client.name, {}), **client.capabilities}
+        return caps
 
-def _probe_cached(client: Any, cache: EnrichCache | None) -> dict[str, str]:
-    """An open provider's probe, from the cache while fresh (one request otherwise)."""
-    hit = cache.get(client.name, PROBE, "capabilities") if cache else None
+
+#: where a provider is asked (left out of the reach of a sandbox run: new ports every run)
+URL_FIELDS = ("api_url", "token_url", "api_root", "public_api_root", "web_root", "base_url")
+
+
+def reach_digest(cfg: EnrichConfig, secrets: Secrets, *, with_urls: bool = True) -> bytes:
+    """What a provider's reach depends on, hashed: the credentials, the providers' settings
+    (and the fake servers' in a sandbox run) and, ``with_urls``, where they are asked.
+
+    Unsalted: keep it in memory; store only ``EnrichCache.fingerprint(digest)``.
+    """
+    creds = {
+        name: value.get_secret_value() if isinstance(value, SecretStr) else value
+        for name, value in secrets
+    }
+    settings = {k: v for k, v in json.loads(result_settings(cfg)).items() if isinstance(v, dict)}
+    urls = {}
+    if with_urls:
+        for name, sub in cfg:
+            if isinstance(sub, BaseModel):
+                urls[name] = {f: getattr(sub, f) for f in URL_FIELDS if f in type(sub).model_fields}
+    material = json.dumps(
+        {"credentials": creds, "settings": settings, "urls": urls}, sort_keys=True, default=str
+    )
+    return hashlib.blake2b(material.encode(), digest_size=32).digest()
+
+
+def _probe_cached(client: Any, cache: EnrichCache | None, reach: bytes) -> dict[str, str]:
+    """An open provider's probe, from the cache while fresh (one request otherwise), keyed on
+    the salted fingerprint of ``reach`` (other credentials or settings probe again)."""
+    key = f"capabilities:{cache.fingerprint(reach)}" if cache else ""
+    hit = cache.get(client.name, PROBE, key) if cache else None
     if hit is not None and hit.status == "found":
         client.capabilities = dict(hit.data)
-        return client.capabilities
+        return dict(client.capabilities)
     caps = client.probe()
     if cache is not None:
-        cache.put(client.name, PROBE, "capabilities", LookupResult("found", caps))
+        cache.put(client.name, PROBE, key, LookupResult("found", caps))
         cache.commit()
-    return caps
+    return dict(caps)
 
 
 def with_base_urls(
@@ -121,15 +166,17 @@ def with_base_urls(
     return cfg.model_copy(update=update)
 
 
-def build_providers(cfg: EnrichConfig, secrets: Secrets) -> Providers:
+def build_providers(cfg: EnrichConfig, secrets: Secrets, *, with_urls: bool = True) -> Providers:
     """Clients for the configured providers; one without credentials is left out (logged).
+
+    ``with_urls=False`` (a sandbox run) leaves the URLs out of their :attr:`Providers.reach`.
 
     Raises
     ------
     ConfigError
         No provider at all could be built.
     """
-    p = Providers()
+    p = Providers(reach=reach_digest(cfg, secrets, with_urls=with_urls))
     if cfg.spotify is not None:
         if secrets.spotify_client_id and secrets.spotify_client_secret:
             p.spotify = SpotifyProvider(

@@ -27,23 +27,35 @@ _DAY = 86_400.0
 PROBE = "probe"  # the capability name of a provider's reach probe (cached like an answer)
 
 
+#: the statuses of a settled answer: a well-formed reply about the key itself. Only these are
+#: cached; ``unavailable``, ``blocked``, ``rate_limited`` and ``error`` are asked again by the
+#: next plain run (a closed capability is known from the probe, keyed on the credentials)
+SETTLED = ("found", "not_found")
+
+
 class CacheConfig(StageConfig):
-    """Where answers are cached and for how long, per status (seconds; 0 = not cached)."""
+    """Where settled answers are cached and for how long (seconds; 0 = not cached).
+
+    Only ``found`` and ``not_found`` answers are cached (:data:`SETTLED`); the probe of a
+    provider's reach for ``probe_ttl_s``, keyed on a fingerprint of the credentials and the
+    provider's settings.
+    """
 
     enabled: bool = True
     found_ttl_s: float = Field(default=90 * _DAY, ge=0)
     not_found_ttl_s: float = Field(default=30 * _DAY, ge=0)
-    unavailable_ttl_s: float = Field(default=7 * _DAY, ge=0)
-    blocked_ttl_s: float = Field(default=1 * _DAY, ge=0)
-    error_ttl_s: float = Field(default=0.0, ge=0)
     probe_ttl_s: float = Field(default=1 * _DAY, ge=0)
     busy_timeout_s: float = Field(default=30.0, ge=0)
 
     def ttl(self, capability: str, status: str) -> float:
-        """Seconds a row of ``status`` (or a probe result) stays fresh."""
+        """Seconds a row of ``status`` (or a probe result) stays fresh; 0 for an unsettled one."""
         if capability == PROBE:
             return self.probe_ttl_s
-        return float(getattr(self, f"{status}_ttl_s", 0.0))
+        if status == "found":
+            return self.found_ttl_s
+        if status == "not_found":
+            return self.not_found_ttl_s
+        return 0.0
 
 
 class RateLimitFault(StageConfig):

@@ -1,8 +1,10 @@
 """The enrichment tables, stored per batch (``parts/<batch key>/``) and combined at the end.
 
 Each batch writes its part tables atomically and then a ``_done.json`` marker, so a killed
-run resumes at the first unfinished batch and never duplicates a key; a batch whose keys
-ended in ``error`` is not done and is redone on the next run.
+run resumes at the first unfinished batch and never duplicates a key. A batch with an
+unsettled key (:func:`count_unsettled`: ``error``, ``rate_limited``, ``blocked``, or an
+``unavailable`` that no closed capability explains) is not done and is redone by the next
+plain run; its settled answers then come from the per-key cache.
 
 Tables (schemas below):
 
@@ -34,6 +36,7 @@ from typing import Any
 import polars as pl
 
 from moodrec.domain import AUDIO_FEATURES
+from moodrec.enrich.config import SETTLED
 from moodrec.enrich.coverage import coverage_report
 from moodrec.storage import write_json_atomic, write_parquet_atomic
 
@@ -121,12 +124,53 @@ def part_tables(rows: dict[str, list[dict[str, Any]]]) -> dict[str, pl.DataFrame
     return {name: pl.DataFrame(rows.get(name, []), schema=SCHEMAS[name]) for name in TABLES}
 
 
-def part_done(parts_dir: Path, key: str) -> bool:
-    """True when batch ``key`` finished without ``error`` statuses."""
+#: a capability → the other probed capabilities whose closure makes it ``unavailable`` too
+#: (a Spotify link, features or genres need its search; Last.fm genres are artist tags)
+_NEEDS: dict[str, tuple[str, ...]] = {
+    "track_link": ("search",),
+    "audio_features": ("search",),
+    "artist_genres": ("search", "artist_tags"),
+}
+
+
+def count_unsettled(status: pl.DataFrame, capabilities: dict[str, dict[str, str]]) -> int:
+    """Rows of ``enrich_status`` whose key the next run must ask again.
+
+    Settled are ``found`` / ``not_found`` and an ``unavailable`` explained by a capability
+    the provider's probe (or its answers during the batch) closed to these credentials,
+    e.g. Spotify's audio features in 2026; a batch keyed on those capabilities is redone when
+    they change. Everything else is unsettled: ``error``, ``rate_limited``, ``blocked``, and an
+    ``unavailable`` of one key while the capability is open (a 403 during the batch).
+
+    Parameters
+    ----------
+    status
+        ``enrich_status`` rows (``capability, provider, status``).
+    capabilities
+        ``provider → capability → available | unavailable`` as the batch ended.
+    """
+    open_rows = status.filter(~pl.col("status").is_in(list(SETTLED)))
+    n = 0
+    for (cap, prov, st), rows in open_rows.group_by(["capability", "provider", "status"]):
+        caps = capabilities.get(str(prov), {})
+        needs = (str(cap), *_NEEDS.get(str(cap), ()))
+        closed = any(caps.get(c) == "unavailable" for c in needs)
+        if not (st == "unavailable" and closed):
+            n += rows.height
+    return n
+
+
+def part_done(parts_dir: Path, key: str, probed: dict[str, dict[str, str]] | None = None) -> bool:
+    """True when batch ``key`` finished with every key settled (see :func:`count_unsettled`)
+    and, when ``probed`` is given, under the same probed capabilities (other credentials
+    that open a capability redo the batch)."""
     marker = parts_dir / key / "_done.json"
     if not marker.is_file():
         return False
-    return json.loads(marker.read_text()).get("n_error", 1) == 0
+    done = json.loads(marker.read_text())
+    if probed is not None and done.get("probed") != probed:
+        return False
+    return bool(done.get("n_unsettled", 1) == 0)
 
 
 def clear_part(parts_dir: Path, key: str) -> None:
@@ -134,15 +178,32 @@ def clear_part(parts_dir: Path, key: str) -> None:
     (parts_dir / key / "_done.json").unlink(missing_ok=True)
 
 
-def write_part(parts_dir: Path, key: str, tables: dict[str, pl.DataFrame]) -> None:
-    """Write one batch's tables atomically, the ``_done.json`` marker last."""
+def write_part(
+    parts_dir: Path,
+    key: str,
+    tables: dict[str, pl.DataFrame],
+    probed: dict[str, dict[str, str]],
+    capabilities: dict[str, dict[str, str]],
+) -> int:
+    """Write one batch's tables atomically, the ``_done.json`` marker last.
+
+    ``probed`` are the capabilities the batch started with (recorded for
+    :func:`part_done`), ``capabilities`` the providers' as it ended
+    (``Providers.live_capabilities``). Returns the number of unsettled rows
+    (:func:`count_unsettled`; 0: the part is done).
+    """
     folder = parts_dir / key
     for name, df in tables.items():
         write_parquet_atomic(df.to_arrow(), folder / f"{name}.parquet")
     status = tables["enrich_status"]
     n_error = int((status["status"] == "error").sum())
+    n_unsettled = count_unsettled(status, capabilities)
     n_tracks = int(status["track_id"].n_unique()) if status.height else 0
-    write_json_atomic(folder / "_done.json", {"n_error": n_error, "n_tracks": n_tracks})
+    write_json_atomic(
+        folder / "_done.json",
+        {"n_error": n_error, "n_unsettled": n_unsettled, "n_tracks": n_tracks, "probed": probed},
+    )
+    return n_unsettled
 
 
 def combine_parts(

@@ -19,6 +19,7 @@ track_name`` are used; ``n_events`` for ``max_tracks``). The stage, one job per 
 
 from __future__ import annotations
 
+import copy
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -75,8 +76,9 @@ def run_enrichment(
         The per-key answer cache (:class:`~moodrec.enrich.cache.EnrichCache`), committed
         after each batch; ``None`` asks the network for every key.
     refresh
-        Redo finished batches too: with a cache, only keys past their TTL (or that failed)
-        reach the network; the rest are answered from the cache.
+        Redo finished batches too: with a cache, only keys past their TTL reach the network;
+        the rest are answered from the cache. (A batch with an unsettled key is redone by
+        every run, refresh or not.)
 
     Raises
     ------
@@ -88,13 +90,14 @@ def run_enrichment(
     tracks = pl.read_parquet(tracks_path)
     batches = plan_batches(tracks, cfg)
     parts_dir = Path(out_dir) / "enrich_parts"
-    capabilities = providers.probe(cache)
+    capabilities = copy.deepcopy(providers.probe(cache))  # as probed: the parts' key
     n_run = 0
     for i, (key, batch) in enumerate(batches):
         if refresh:
             clear_part(parts_dir, key)
-        if not part_done(parts_dir, key):
-            write_part(parts_dir, key, enrich_batch(batch, cfg, providers, cache))
+        if not part_done(parts_dir, key, capabilities):
+            tables = enrich_batch(batch, cfg, providers, cache)
+            write_part(parts_dir, key, tables, capabilities, providers.live_capabilities())
             n_run += 1
         if on_batch is not None:
             on_batch(i + 1, len(batches))

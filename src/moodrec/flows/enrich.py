@@ -1,7 +1,10 @@
 """``enrich_flow``: every configured provider over the track catalogue, in batches.
 
-``refresh_metadata_flow`` (for a cron schedule) redoes every batch with the per-key cache:
-only answers past their TTL, and keys that failed, go to the network again.
+Every run redoes the batches with unsettled keys (``error``, ``blocked``, ``rate_limited``,
+an unexplained ``unavailable``): only those keys go to the network again, and a change of
+credentials or provider settings probes again (``moodrec enrich``).
+``refresh_metadata_flow`` (for a cron schedule, ``moodrec enrich --refresh``) redoes every
+batch with the per-key cache: only answers past their TTL go to the network again.
 
 In a sandbox run (``ingest.source: sandbox``) the flow itself starts the fake Spotify /
 Genius / LRCLIB servers of the sandbox world on free 127.0.0.1 ports for the duration of the
@@ -31,6 +34,7 @@ from moodrec.tasks.enrich import (
     count_stale,
     enrich_batch_task,
     plan_enrichment,
+    probe_fingerprint,
     probe_task,
     retry_only_retryable,
     start_progress,
@@ -82,7 +86,7 @@ def refresh_metadata_flow(
     overrides: dict[str, Any] | None = None,
     cfg: EnrichConfig | None = None,
 ) -> dict[str, Any]:
-    """Re-fetch cached answers older than their TTL (and failed keys); rebuild the tables.
+    """Re-fetch cached answers older than their TTL (and unsettled keys); rebuild the tables.
 
     Parameters are those of :func:`enrich_flow`. Fresh answers come from the cache, so a
     refresh with nothing expired sends no request.
@@ -144,7 +148,8 @@ def _run_batches(
 ) -> dict[str, Any]:
     stale = count_stale(cfg, data_dir) if refresh else 0
     plan = run_checkpoint_task(plan_enrichment, tracks, cfg, data_dir, data_dir=data_dir)
-    capabilities = probe_task(cfg)(cfg, profile, data_dir, sandbox)
+    fingerprint = probe_fingerprint(cfg, profile, data_dir, sandbox)
+    capabilities = probe_task(cfg)(cfg, profile, data_dir, sandbox, fingerprint)
     progress = start_progress(plan["n_planned"])
     batch_task = enrich_batch_task.with_options(
         retries=cfg.batch_retries,

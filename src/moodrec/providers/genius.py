@@ -139,25 +139,35 @@ class GeniusProvider:
     def __repr__(self) -> str:
         return f"GeniusProvider(api_root={self.cfg.api_root!r})"
 
-    def _call(self, endpoint: str, fn: Any) -> Any:
+    def _call(self, endpoint: str, fn: Any, expect: Any = None) -> Any:
+        """``fn()`` with retries; a body that is not JSON, or fails ``expect`` (its shape),
+        is a retryable ``error``: only a well-formed answer says ``found`` / ``not_found``."""
+
         def wrapped() -> Any:
             try:
-                return fn()
+                body = fn()
             except ProviderError:
                 raise
             except requests.RequestException as exc:
                 raise ProviderError(f"genius {endpoint}: {type(exc).__name__}") from None
             except ValueError as exc:
                 raise ProviderError(f"genius {endpoint}: bad body ({exc})") from None
+            if expect is not None and not expect(body):
+                raise ProviderError(f"genius {endpoint}: unexpected answer shape")
+            return body
 
         return call_with_retries(self.cfg.retry, wrapped)
 
     def lyrics(self, artist: str, title: str) -> LookupResult:
         """Search, verify (title and artist similarity), then read lyrics from the page."""
         q = f"{normalise_title(title)} {normalise_title(artist)}"
-        body = self._call("search", lambda: self._g.search_songs(q, per_page=self.cfg.per_page))
+        body = self._call(
+            "search",
+            lambda: self._g.search_songs(q, per_page=self.cfg.per_page),
+            lambda b: isinstance(b, dict) and isinstance(b.get("hits"), list),
+        )
         best: tuple[float, dict[str, Any]] | None = None
-        for hit in (body or {}).get("hits", []):
+        for hit in body["hits"]:
             song = hit.get("result") or {}
             s_title = similarity(title, song.get("title") or "")
             s_artist = similarity(artist, (song.get("primary_artist") or {}).get("name") or "")
@@ -169,7 +179,11 @@ class GeniusProvider:
             return LookupResult("not_found", detail="no verified search hit")
         score, song = best
         path = song["url"].replace("https://genius.com/", "")
-        page = self._call("page", lambda: self._g._make_request(path, web=True)["html"])
+        page = self._call(
+            "page",
+            lambda: self._g._make_request(path, web=True)["html"],
+            lambda b: isinstance(b, str) and bool(b.strip()),
+        )
         text = extract_lyrics(page)
         if text is None:
             return LookupResult("not_found", detail="page has no lyrics")

@@ -39,8 +39,9 @@ class LrclibProvider:
         """Close the HTTP connection pool."""
         self._client.close()
 
-    def _get(self, path: str, params: dict[str, str]) -> Any | None:
-        """JSON body, ``None`` for ``404 TrackNotFound``; other failures raise."""
+    def _get(self, path: str, params: dict[str, str], shape: type) -> Any | None:
+        """JSON body of type ``shape``, ``None`` for ``404 TrackNotFound``; other failures
+        raise (a body that is not JSON, or not a ``shape``, is a retryable ``error``)."""
 
         def call() -> Any | None:
             try:
@@ -59,9 +60,12 @@ class LrclibProvider:
                     else None,
                 )
             try:
-                return r.json()
+                body = r.json()
             except ValueError as exc:
                 raise ProviderError(f"lrclib {path}: bad body ({exc})") from None
+            if not isinstance(body, shape):
+                raise ProviderError(f"lrclib {path}: unexpected answer shape")
+            return body
 
         return call_with_retries(self.cfg.retry, call)
 
@@ -70,12 +74,14 @@ class LrclibProvider:
         record = self._get(
             "/api/get",
             {"artist_name": normalise_title(artist), "track_name": normalise_title(title)},
+            dict,
         )
         candidates = [record] if record else []
         if not candidates:
             found = self._get(
                 "/api/search",
                 {"artist_name": normalise_title(artist), "track_name": normalise_title(title)},
+                list,
             )
             candidates = list(found or [])
         for rec in candidates:

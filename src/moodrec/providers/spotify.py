@@ -5,10 +5,16 @@ capability ``unavailable`` (reported, never stored as empty data). Batch endpoin
 when they answer, else one call per id. spotipy gets a plain ``requests.Session`` (no urllib3
 retry that would sleep for hours on a 429) that waits for the host's rate limiter
 (:mod:`moodrec.providers.ratelimit`); retries are ours (:func:`call_with_retries`).
+
+spotipy turns a ``200`` whose body is not JSON (truncated, empty) into ``None``, which reads
+like "no hits". A response hook (:func:`_require_json`) raises such an answer as a retryable
+``error`` before spotipy sees it, and every answer is checked for its shape: only a
+well-formed answer can say ``found`` or ``not_found``.
 """
 
 from __future__ import annotations
 
+import json
 import logging
 import warnings
 from collections.abc import Callable, Iterable
@@ -59,6 +65,38 @@ def install_log_filter() -> None:
         log = logging.getLogger(name)
         if not any(isinstance(f, _DropDebug) for f in log.filters):
             log.addFilter(_DropDebug())
+
+
+def _require_json(response: requests.Response, *args: Any, **kwargs: Any) -> None:
+    """``requests`` hook: a 2xx answer (but 204) whose body is not JSON is an ``error``.
+
+    Raised with no HTTP status, so it is retried like a transport failure and never cached.
+    """
+    if not 200 <= response.status_code < 300 or response.status_code == 204:
+        return
+    try:
+        json.loads(response.content or b"")
+    except ValueError:
+        endpoint = response.request.path_url.split("?")[0] if response.request else "?"
+        raise ProviderError(
+            f"spotify {endpoint}: malformed body (HTTP {response.status_code}, "
+            f"{len(response.content)} bytes)"
+        ) from None
+
+
+def _search_items(body: Any) -> bool:
+    return isinstance(body, dict) and isinstance((body.get("tracks") or {}).get("items"), list)
+
+
+def _list_of(n: int, key: str | None = None) -> Callable[[Any], bool]:
+    """Shape check: a list of ``n`` (under ``key`` of an object when given)."""
+
+    def check(body: Any) -> bool:
+        if key is not None:
+            body = body.get(key) if isinstance(body, dict) else None
+        return isinstance(body, list) and len(body) == n
+
+    return check
 
 
 def _wrap(endpoint: str, fn: Callable[[], Any]) -> Callable[[], Any]:
@@ -179,6 +217,7 @@ class SpotifyProvider:
         session = limited_session(
             cfg.rate_limit, cfg.api_url, cfg.token_url, max_pause_s=cfg.retry.max_retry_after_s
         )
+        session.hooks["response"].append(_require_json)
         auth = SpotifyClientCredentials(
             client_id=client_id,
             client_secret=client_secret.get_secret_value(),
@@ -200,8 +239,19 @@ class SpotifyProvider:
     def __repr__(self) -> str:
         return f"SpotifyProvider(api_url={self.cfg.api_url!r})"
 
-    def _call(self, endpoint: str, fn: Callable[[], Any]) -> Any:
-        return call_with_retries(self.cfg.retry, _wrap(endpoint, fn))
+    def _call(
+        self, endpoint: str, fn: Callable[[], Any], expect: Callable[[Any], bool] | None = None
+    ) -> Any:
+        """``fn()`` with retries; an answer that fails ``expect`` (its shape) is a retryable
+        ``error`` like a malformed body."""
+
+        def checked() -> Any:
+            body = fn()
+            if expect is not None and not expect(body):
+                raise ProviderError(f"spotify {endpoint}: unexpected answer shape")
+            return body
+
+        return call_with_retries(self.cfg.retry, _wrap(endpoint, checked))
 
     def _capability(self, endpoint: str, fn: Callable[[], Any]) -> str:
         try:
@@ -246,8 +296,9 @@ class SpotifyProvider:
             body = self._call(
                 "search",
                 lambda q=q: self._sp.search(q=q, limit=self.cfg.search_limit, type="track"),
+                _search_items,
             )
-            for item in (body or {}).get("tracks", {}).get("items", []) or []:
+            for item in body["tracks"]["items"]:
                 if not item:
                     continue
                 parsed = parse_track(item)
@@ -267,8 +318,12 @@ class SpotifyProvider:
             return {i: LookupResult("unavailable") for i in spotify_ids}
         out: dict[str, LookupResult] = {}
         for chunk in _chunks(spotify_ids, self.cfg.features_batch):
-            body = self._call("audio-features", lambda c=chunk: self._sp.audio_features(c))
-            for sid, feats in zip(chunk, body or [None] * len(chunk), strict=True):
+            body = self._call(
+                "audio-features",
+                lambda c=chunk: self._sp.audio_features(c),
+                _list_of(len(chunk)),
+            )
+            for sid, feats in zip(chunk, body, strict=True):
                 parsed = parse_audio_features(feats)
                 out[sid] = LookupResult("found", parsed) if parsed else LookupResult("not_found")
         return out
@@ -283,8 +338,12 @@ class SpotifyProvider:
         out: dict[str, LookupResult] = {}
         if self.capabilities.get("artists_batch") == "available":
             for chunk in _chunks(artist_ids, self.cfg.artists_batch):
-                body = self._call("artists", lambda c=chunk: self._sp.artists(c))
-                for aid, one in zip(chunk, (body or {}).get("artists", []), strict=True):
+                body = self._call(
+                    "artists",
+                    lambda c=chunk: self._sp.artists(c),
+                    _list_of(len(chunk), "artists"),
+                )
+                for aid, one in zip(chunk, body["artists"], strict=True):
                     out[aid] = LookupResult("not_found") if one is None else artist_result(one)
             return out
         for aid in artist_ids:
@@ -292,7 +351,11 @@ class SpotifyProvider:
                 out[aid] = LookupResult("unavailable", detail="genres not served to this app")
                 continue
             try:
-                body = self._call("artist", lambda a=aid: self._sp.artist(a))
+                body = self._call(
+                    "artist",
+                    lambda a=aid: self._sp.artist(a),
+                    lambda b: isinstance(b, dict) and "id" in b,
+                )
             except ProviderError as exc:
                 if exc.http_status not in (400, 404):
                     raise

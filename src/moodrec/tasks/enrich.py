@@ -8,8 +8,15 @@ Every task is cached (:data:`ENRICH_CACHE`) on its inputs' content, the settings
 the answers and its own source, so an unchanged re-run is ``Cached`` throughout. Transport
 settings (URLs — the sandbox servers get new ports every run —, rates, retries, TTLs) are
 not in the key. The provider probe's cached result expires after ``cache.probe_ttl_s``, so a
-later run probes again. The per-batch ``_done.json`` markers stay: a run killed between a
-batch's write and its task result resumes from them.
+later run probes again, and is keyed on a salted fingerprint of the credentials and the
+providers' settings and URLs (:func:`probe_fingerprint`), so other credentials probe again.
+
+Only settled work is cached: a batch whose part has an unsettled key (``error``,
+``blocked``, ``rate_limited``, an unexplained ``unavailable``) has no cache key
+(:data:`BATCH_CACHE`), so the next plain run redoes it, asking only for those keys (the
+settled ones come from the per-key cache). The batches are keyed on the probed
+capabilities, so a changed probe redoes them too. The per-batch ``_done.json`` markers stay:
+a run killed between a batch's write and its task result resumes from them.
 """
 
 from __future__ import annotations
@@ -34,13 +41,13 @@ from moodrec.catalogue import Catalogue
 from moodrec.config.base import Secrets
 from moodrec.enrich.batch import enrich_batch
 from moodrec.enrich.cache import EnrichCache, cache_path
-from moodrec.enrich.clients import build_providers
+from moodrec.enrich.clients import build_providers, reach_digest
 from moodrec.enrich.config import EnrichConfig
 from moodrec.enrich.parts import TABLES, clear_part, combine_parts, part_done, write_part
 from moodrec.enrich.plan import read_batch, result_settings, write_plan
 from moodrec.providers.base import ProviderError
 from moodrec.storage import DatasetRef, describe_file
-from moodrec.tasks.cache_policy import ContentKey
+from moodrec.tasks.cache_policy import ContentKey, OnlyWhen
 
 ENRICH_DIR = ("features", "enrich")
 
@@ -62,6 +69,17 @@ ENRICH_CACHE = ContentKey(key_inputs=_answer_settings) + TASK_SOURCE
 def enrich_dir(data_dir: str) -> Path:
     """``<data_dir>/features/enrich``: plan, parts and combined enrichment tables."""
     return Catalogue(data_dir).layer_dir(ENRICH_DIR[0]) / ENRICH_DIR[1]
+
+
+def _part_settled(inputs: dict[str, Any]) -> bool:
+    """Whether the batch's part is on disk with every key settled under the same probed
+    capabilities (see ``part_done``)."""
+    parts = enrich_dir(inputs["data_dir"]) / "enrich_parts"
+    return part_done(parts, inputs["key"], inputs["capabilities"])
+
+
+#: :data:`ENRICH_CACHE`, but no key (run, cache nothing) while the part has unsettled keys
+BATCH_CACHE = OnlyWhen(ENRICH_CACHE, ready=_part_settled)
 
 
 def _secrets(profile: str, sandbox: bool) -> Secrets:
@@ -122,13 +140,35 @@ def plan_enrichment(tracks: DatasetRef, cfg: EnrichConfig, data_dir: str) -> dic
     }
 
 
+def probe_fingerprint(cfg: EnrichConfig, profile: str, data_dir: str, sandbox: bool) -> str:
+    """The salted fingerprint of the credentials, provider settings and URLs (a sandbox run's
+    URLs change every run and are left out): the probe's cache key, never the secrets.
+
+    ``""`` when the answer cache is disabled (the probe then runs every time).
+    """
+    if not cfg.cache.enabled:
+        return ""
+    digest = reach_digest(cfg, _secrets(profile, sandbox), with_urls=not sandbox)
+    with open_cache(cfg, data_dir) as cache:
+        return str(cache.fingerprint(digest))
+
+
 @task(name="enrich-probe", cache_policy=ENRICH_CACHE, persist_result=True)
 def probe_providers(
-    cfg: EnrichConfig, profile: str, data_dir: str, sandbox: bool = False
+    cfg: EnrichConfig,
+    profile: str,
+    data_dir: str,
+    sandbox: bool = False,
+    fingerprint: str = "",
 ) -> dict[str, dict[str, str]]:
-    """Probe each provider's reach once per run, unless a cached probe is still fresh."""
+    """Probe each provider's reach once per run, unless a cached probe is still fresh.
+
+    ``fingerprint`` (:func:`probe_fingerprint`) is read only by the cache key: other
+    credentials or provider settings probe again.
+    """
     with open_cache(cfg, data_dir) as cache:
-        caps = build_providers(cfg, _secrets(profile, sandbox)).probe(cache)
+        providers = build_providers(cfg, _secrets(profile, sandbox), with_urls=not sandbox)
+        caps = providers.probe(cache)
     get_run_logger().info("provider capabilities: %s", caps)
     return caps
 
@@ -146,7 +186,7 @@ def probe_task(cfg: EnrichConfig) -> Task[..., dict[str, dict[str, str]]]:
 
 @task(
     name="enrich-batch",
-    cache_policy=ENRICH_CACHE,
+    cache_policy=BATCH_CACHE,
     persist_result=True,
     retries=3,
     retry_delay_seconds=[30, 120, 600],
@@ -164,31 +204,42 @@ def enrich_batch_task(
 ) -> dict[str, Any]:
     """Enrich one batch (thousands of tracks) unless its part is already done.
 
-    Reads only its own rows of the plan. ``refresh`` redoes a finished batch: keys past their
-    cache TTL (or failed) are fetched again, the others come from the cache. Returns
-    ``{"key", "n_tracks", "ran", "refs"}`` (``refs``: the part's tables, by content, so
-    that the combine task's cache key sees them).
+    Reads only its own rows of the plan. A part with unsettled keys is not done: the batch
+    runs again, and only those keys reach the network. ``refresh`` redoes a finished batch:
+    keys past their cache TTL are fetched again, the others come from the cache. Returns
+    ``{"key", "n_tracks", "ran", "n_unsettled", "refs"}`` (``refs``: the part's tables, by
+    content, so that the combine task's cache key sees them).
     """
     parts = enrich_dir(data_dir) / "enrich_parts"
     if refresh:
         clear_part(parts, key)
     batch = read_batch(Path(plan), key)
-    if part_done(parts, key):
+    if part_done(parts, key, capabilities):
         return {
             "key": key,
             "n_tracks": batch.height,
             "ran": False,
+            "n_unsettled": 0,
             "refs": part_refs(parts, key),
         }
-    providers = build_providers(cfg, _secrets(profile, sandbox))
+    providers = build_providers(cfg, _secrets(profile, sandbox), with_urls=not sandbox)
     providers.capabilities = capabilities
     if providers.spotify is not None and "spotify" in capabilities:
         providers.spotify.capabilities = dict(capabilities["spotify"])
     with open_cache(cfg, data_dir) as cache:
         tables = enrich_batch(batch, cfg, providers, cache)  # commits the cache first
-    write_part(parts, key, tables)
-    get_run_logger().info("batch %s (%d tracks) done", key, batch.height)
-    return {"key": key, "n_tracks": batch.height, "ran": True, "refs": part_refs(parts, key)}
+    n_unsettled = write_part(parts, key, tables, capabilities, providers.live_capabilities())
+    log = get_run_logger()
+    if n_unsettled:
+        log.warning("batch %s: %d answers unsettled; the next run asks again", key, n_unsettled)
+    log.info("batch %s (%d tracks) done", key, batch.height)
+    return {
+        "key": key,
+        "n_tracks": batch.height,
+        "ran": True,
+        "n_unsettled": n_unsettled,
+        "refs": part_refs(parts, key),
+    }
 
 
 def part_refs(parts_dir: Path, key: str) -> dict[str, DatasetRef]:
