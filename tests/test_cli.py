@@ -123,3 +123,9 @@ def test_unparsable_env_value_is_a_clean_cli_error(config_env: Path, monkeypatch
     result = runner.invoke(app, ["config", "show", "--profile", "demo"])
     assert result.exit_code == 2
     assert "MOODREC_ENRICH__BATCH_SIZE" in result.output and "Traceback" not in result.output
+
+
+def test_enrich_command_is_listed_with_its_refresh_option() -> None:
+    result = runner.invoke(app, ["enrich", "--help"])
+    assert result.exit_code == 0, result.output
+    assert "--refresh" in result.output and "--profile" in result.output

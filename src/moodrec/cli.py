@@ -271,6 +271,38 @@ def _echo_refs(result: dict[str, Any] | None) -> None:
 
 
 @app.command()
+def enrich(
+    profile: ProfileOpt = "demo",
+    refresh: Annotated[
+        bool, typer.Option(help="also fetch again the cached answers past their TTL")
+    ] = False,
+) -> None:
+    """Enrich the ingested tracks (Spotify, Genius, LRCLIB, features file), batch by batch.
+
+    Each run asks again for every key a previous run left unsettled (errors, refusals, rate
+    limits) and probes again after a change of credentials; settled answers come from the
+    cache. ``--refresh`` runs the ``refresh-metadata`` flow instead.
+    """
+    from moodrec.flows.enrich import enrich_flow, refresh_metadata_flow
+
+    flow_fn = refresh_metadata_flow if refresh else enrich_flow
+    result = _run_flow(lambda: flow_fn(profile=profile))
+    _echo_refs(result)
+    if result:
+        batches = result["summary"]["batches"]
+        typer.echo(
+            f"batches: {batches['total']} ({batches['run']} run, {batches['from_parts']} "
+            f"resumed, {batches['not_done']} not done)"
+        )
+        for failed in result.get("not_done", []):
+            typer.secho(
+                f"batch {failed['batch']} not done ({failed['reason']}); run moodrec enrich "
+                "again later",
+                err=True,
+            )
+
+
+@app.command()
 def topics(profile: ProfileOpt = "demo") -> None:
     """Lyrics → clean tokens → LDA sweep → topics, per-track topic vectors and a topic map."""
     from moodrec.flows.topics import topics_flow

@@ -8,6 +8,7 @@ from pathlib import Path
 import httpx
 import polars as pl
 import pytest
+from pydantic import SecretStr
 
 from moodrec.errors import StageIncompleteError
 from moodrec.flows.enrich import enrich_flow, refresh_metadata_flow
@@ -64,7 +65,11 @@ def test_enrich_flow_sandbox_with_faults(harness, config_env, tmp_path: Path) ->
     assert again["summary"]["batches"]["run"] == 0
     refreshed = refresh_metadata_flow(profile="tiny", overrides=overrides)
     assert refreshed["stale"] == 0
-    assert sum(refreshed["summary"]["sandbox_servers"]["requests"].values()) == 0
+    # every answer from the cache; only the app's mode is learnt again (a token and one
+    # artist a batch: "genres not served" is not a settled answer about that artist)
+    requests = refreshed["summary"]["sandbox_servers"]["requests"]
+    assert requests["genius"] == requests["lrclib"] == 0
+    assert requests["spotify"] <= 2 * refreshed["summary"]["batches"]["total"]
     for name in ("track_links", "lyrics_raw", "enrich_status"):
         first = pl.read_parquet(result["refs"][name].path)
         assert pl.read_parquet(refreshed["refs"][name].path).equals(first)
@@ -109,3 +114,70 @@ def test_retry_after_beyond_the_cap_leaves_a_clear_report(
     served = result["summary"]["sandbox_servers"]
     # one 429 per worker at most per batch: the host pause stops the rest at once
     assert 0 < sum(served["requests"].values()) <= 3 * 4 * result["summary"]["batches"]["total"]
+
+
+def test_a_plain_rerun_asks_again_for_keys_that_failed(harness, config_env, tmp_path: Path):
+    """Errors left after the retries are not cached, in the answer cache or by Prefect: the
+    next run with nothing changed asks for exactly those keys, until every key is settled."""
+    overrides = {
+        "paths": {"data_dir": str(tmp_path / "data")},
+        "enrich": {
+            "max_tracks": 40,
+            "batch_retries": 0,
+            "genius": {"retry": {"max_attempts": 1}},
+            "lrclib": {"retry": {"max_attempts": 1}},
+            "sandbox_servers": {"error_rate": 0.3, "reset_rate": 0.0},
+        },
+    }
+    ingest_flow(profile="tiny", overrides=overrides)
+    result = enrich_flow(profile="tiny", overrides=overrides)
+    errors = [result["report"]["coverage"]["lyrics"]["error"]]
+    assert errors[0] > 0
+    for _ in range(6):
+        result = enrich_flow(profile="tiny", overrides=overrides)
+        requests = result["summary"]["sandbox_servers"]["requests"]
+        assert requests["genius"] + requests["lrclib"] > 0  # the failed keys, asked again
+        errors.append(result["report"]["coverage"]["lyrics"]["error"])
+        if errors[-1] == 0:
+            break
+    assert errors[-1] == 0, errors
+    status = pl.read_parquet(result["refs"]["enrich_status"].path)
+    assert set(status["status"]) <= FINAL
+    # settled now: the next run asks nothing
+    again = enrich_flow(profile="tiny", overrides=overrides)
+    assert sum(again["summary"]["sandbox_servers"]["requests"].values()) == 0
+
+
+def test_the_right_secret_after_a_wrong_one_probes_again(
+    harness, config_env, tmp_path: Path, monkeypatch
+) -> None:
+    """A run with a wrong Spotify secret, then ``moodrec enrich`` with the right one: the
+    probe is keyed on a fingerprint of the credentials, so Spotify is asked and found."""
+    from typer.testing import CliRunner
+
+    import moodrec.tasks.enrich as tasks
+    from moodrec.cli import app
+    from moodrec.config.base import Secrets
+
+    data = tmp_path / "data"
+    overrides = {"paths": {"data_dir": str(data)}, "enrich": {"max_tracks": 30}}
+    ingest_flow(profile="tiny", overrides=overrides)
+    right = tasks._secrets
+
+    def wrong(profile: str, sandbox: bool) -> Secrets:
+        good = right(profile, sandbox)
+        return good.model_copy(update={"spotify_client_secret": SecretStr("wrong")})
+
+    monkeypatch.setattr(tasks, "_secrets", wrong)
+    first = enrich_flow(profile="tiny", overrides=overrides)
+    assert first["summary"]["unreachable"]["spotify.search"] == "unavailable"
+    assert pl.read_parquet(first["refs"]["track_links"].path).is_empty()
+    monkeypatch.setattr(tasks, "_secrets", right)
+    monkeypatch.setenv("MOODREC_PATHS__DATA_DIR", str(data))
+    monkeypatch.setenv("MOODREC_ENRICH__MAX_TRACKS", "30")
+    out = CliRunner().invoke(app, ["enrich", "--profile", "tiny"])
+    assert out.exit_code == 0, out.output
+    links = pl.read_parquet(data / "features/enrich/track_links.parquet")
+    assert links.height > 0.8 * 30
+    status = pl.read_parquet(data / "features/enrich/enrich_status.parquet")
+    assert "unavailable" not in set(status.filter(pl.col("capability") == "track_link")["status"])

@@ -81,8 +81,9 @@ class OnlyWhen(CachePolicy):
     Prefect's ``CompoundCachePolicy`` keeps the other policies' keys, e.g. ``TASK_SOURCE``.)
     """
 
-    policy: CachePolicy
-    ready: Callable[[dict[str, Any]], bool]
+    # defaults only because Prefect's CachePolicy dataclass has defaulted fields
+    policy: CachePolicy | None = None
+    ready: Callable[[dict[str, Any]], bool] | None = None
 
     def compute_key(
         self,
@@ -91,7 +92,7 @@ class OnlyWhen(CachePolicy):
         flow_parameters: dict[str, Any],
         **kwargs: Any,
     ) -> str | None:
-        if not self.ready(inputs or {}):
+        if self.policy is None or self.ready is None or not self.ready(inputs or {}):
             return None
         return self.policy.compute_key(task_ctx, inputs, flow_parameters, **kwargs)
 

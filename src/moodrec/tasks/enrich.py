@@ -79,7 +79,7 @@ def _part_settled(inputs: dict[str, Any]) -> bool:
 
 
 #: :data:`ENRICH_CACHE`, but no key (run, cache nothing) while the part has unsettled keys
-BATCH_CACHE = OnlyWhen(ENRICH_CACHE, ready=_part_settled)
+BATCH_CACHE = OnlyWhen(policy=ENRICH_CACHE, ready=_part_settled)
 
 
 def _secrets(profile: str, sandbox: bool) -> Secrets:
