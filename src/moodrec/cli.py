@@ -286,7 +286,7 @@ def enrich(
     from moodrec.flows.enrich import enrich_flow, refresh_metadata_flow
 
     flow_fn = refresh_metadata_flow if refresh else enrich_flow
-    result = _run_flow(lambda: flow_fn(profile=profile))
+    result = _run_flow(lambda: flow_fn(profile=profile), profile=profile)
     _echo_refs(result)
     if result:
         batches = result["summary"]["batches"]
@@ -295,11 +295,8 @@ def enrich(
             f"resumed, {batches['not_done']} not done)"
         )
         for failed in result.get("not_done", []):
-            typer.secho(
-                f"batch {failed['batch']} not done ({failed['reason']}); run moodrec enrich "
-                "again later",
-                err=True,
-            )
+            typer.secho(f"batch {failed['batch']} not done: {failed['reason']}", err=True)
+        _exit_if_incomplete({"enrich": result})
 
 
 @app.command()
