@@ -129,3 +129,11 @@ def test_enrich_command_is_listed_with_its_refresh_option() -> None:
     result = runner.invoke(app, ["enrich", "--help"])
     assert result.exit_code == 0, result.output
     assert "--refresh" in result.output and "--profile" in result.output
+
+
+def test_stage_commands_report_a_missing_profile_cleanly(config_env: Path) -> None:
+    # the write lock needs the profile's data folder: an unknown profile is a clean error
+    for command in ("enrich", "topics"):
+        result = runner.invoke(app, [command, "--profile", "nope"])
+        assert result.exit_code == 2, result.output
+        assert "config profile 'nope' not found" in result.output

@@ -44,7 +44,7 @@ def _writer_lock(folder: Path | str) -> Any:
 
 def _profile_data_dir(profile: str) -> Path:
     """The data folder of ``profile`` (what its flows write into)."""
-    from moodrec.config import load_settings
+    from moodrec.config.loader import load_settings
 
     return Path(load_settings(profile).paths.data_dir)
 
