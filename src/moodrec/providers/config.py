@@ -8,6 +8,7 @@ beside it (``providers/<name>.py``), which imports the model from here.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field
 
@@ -149,3 +150,16 @@ class DeezerConfig(StageConfig):
     rate_limit: RateLimitConfig | None = RateLimitConfig(
         requests=50, window_s=5.0, max_concurrency=4
     )
+
+
+class AcousticBrainzDumpConfig(StageConfig):
+    """Where the AcousticBrainz dump files are and how moods map to valence × energy.
+
+    ``paths``: dump files or folders (``.tar.zst`` archives as published, plain ``.tar``,
+    loose ``.json``/``.jsonl``/``.csv``); only the catalogue's recording MBIDs are kept.
+    ``mood_mapping``: the named valence/energy mapping
+    (:mod:`moodrec.providers.acousticbrainz_mood`). No network, no key, no rate limit.
+    """
+
+    paths: tuple[Path, ...] = Field(min_length=1)
+    mood_mapping: Literal["formula", "sandbox_fit"] = "sandbox_fit"

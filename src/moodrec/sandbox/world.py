@@ -11,6 +11,8 @@
 * ``truth/`` — what was planted (genre tree, artists, tracks with audio features and topic
   mixtures, lyrics with and without Genius artifacts, topics, users' latent tastes and mood
   chains, sessions), as Parquet and JSON;
+* ``acousticbrainz/`` — AcousticBrainz-like dump archives (real layout, MBID-keyed, noisy
+  classifier outputs derived from the truth; :mod:`moodrec.sandbox.acousticbrainz`);
 * ``world.json`` — profile, seed, generator version, counts, file list, ``"synthetic": true``.
 
 Every random draw comes from one ``numpy.random.SeedSequence(seed)`` tree, one spawned
@@ -32,6 +34,7 @@ import pyarrow as pa
 from moodrec.errors import MoodrecError
 from moodrec.ingest.lastfm1k import LOG_FILENAME, PROFILE_FILENAME
 from moodrec.sandbox import vocab
+from moodrec.sandbox.acousticbrainz import write_acousticbrainz_dumps
 from moodrec.sandbox.config import SandboxConfig
 from moodrec.sandbox.listening import (
     LOG_END,
@@ -71,7 +74,18 @@ TRACK_MBID_EMPTY_SHARE = 0.11
 PARTIAL_MBID_SHARE = 0.01
 
 # Independent random sub-streams, one per part; append new parts at the end only.
-_STREAMS = ("artists", "tracks", "users", "listening", "names", "quirks", "lyrics", "profiles")
+# appended streams keep the earlier ones' draws (SeedSequence children are keyed by index)
+_STREAMS = (
+    "artists",
+    "tracks",
+    "users",
+    "listening",
+    "names",
+    "quirks",
+    "lyrics",
+    "profiles",
+    "acousticbrainz",
+)
 
 
 @dataclass(frozen=True)
@@ -86,6 +100,9 @@ class WorldSize:
         Write lyrics for at most this many vocal tracks (a seeded sample); ``None`` = all.
     event_truth
         Also write ``truth/events.parquet`` (the world track id and session of each play).
+    acousticbrainz_max
+        Write AcousticBrainz-like dump records for at most this many tracks (the most
+        played first); ``None`` = every track with an MBID.
     chunk_events
         Log rows formatted per write (bounds memory for the large world).
     """
@@ -97,6 +114,7 @@ class WorldSize:
     lyrics_max: int | None = None
     event_truth: bool = True
     chunk_events: int = 2_000_000
+    acousticbrainz_max: int | None = None
 
 
 PROFILES: dict[str, WorldSize] = {
@@ -109,6 +127,7 @@ PROFILES: dict[str, WorldSize] = {
         n_events=19_150_868,
         lyrics_max=20_000,
         event_truth=False,
+        acousticbrainz_max=20_000,
     ),
 }
 
@@ -203,6 +222,9 @@ def build_world(size: WorldSize, seed: int, out_dir: Path, profile: str = "custo
     )
     files.update(lyric_info.pop("files"))
     files.update(_write_people_truth(truth_dir, users, listening, profile_rows, size.event_truth))
+    files.update(
+        _write_acousticbrainz(rngs["acousticbrainz"], out_dir, tracks, artists, catalogue, size)
+    )
 
     n_events = int(listening.track.size)
     counts = {
@@ -649,6 +671,32 @@ def _write_catalogue_truth(
     ]
     files["topics"] = write_json_atomic(truth / "topics.json", {"topics": topics})
     return files
+
+
+def _write_acousticbrainz(
+    rng: np.random.Generator,
+    out_dir: Path,
+    tracks: Tracks,
+    artists: Artists,
+    cat: _Catalogue,
+    size: WorldSize,
+) -> dict[str, Path]:
+    """The world's AcousticBrainz-like dumps (see :mod:`moodrec.sandbox.acousticbrainz`)."""
+    keep = None
+    if size.acousticbrainz_max is not None and tracks.artist.size > size.acousticbrainz_max:
+        order = np.argsort(-cat.plays, kind="stable")[: size.acousticbrainz_max]
+        keep = np.zeros(tracks.artist.size, dtype=bool)
+        keep[order] = True
+    return write_acousticbrainz_dumps(
+        rng,
+        out_dir,
+        cat.track_mbid,
+        tracks.features,
+        np.asarray(vocab.SUPER_GENRES)[artists.super_genre[tracks.artist]],
+        cat.artist_name[tracks.artist],
+        cat.track_name,
+        keep,
+    )
 
 
 def _write_lyrics_truth(
