@@ -182,6 +182,7 @@ def _enrich_batch(b: _Batch) -> dict[str, pl.DataFrame]:
         ("lyrics_raw", _lyrics),
         ("track_tags", _track_tags),
         ("track_audio", _track_audio),
+        ("track_moods", _track_moods),
     ):
         step_status, values = step(b)
         status += step_status
@@ -261,6 +262,11 @@ def _features_answer(
             return LookupResult("unavailable")
         sid = link.get("spotify_id")
         return sp_feats.get(sid) if sid else LookupResult("not_found")
+    if prov == "acousticbrainz_dump" and b.providers.acousticbrainz_dump is not None:
+        res = b.providers.acousticbrainz_dump.lookup(r["track_mbid"])
+        if res.status == "found" and all(v is None for v in res.data["features"].values()):
+            return LookupResult("not_found")
+        return res
     if prov == "features_file" and b.providers.features_file is not None:
         res = b.providers.features_file.lookup(
             spotify_id=link.get("spotify_id"),
@@ -273,6 +279,22 @@ def _features_answer(
             return LookupResult("not_found")
         return res
     return None
+
+
+def _track_moods(b: _Batch) -> tuple[list[Row], list[Row]]:
+    """The AcousticBrainz values of each track's recording MBID → ``track_moods`` rows.
+
+    No status rows: the ``audio_features`` step already recorded this provider's answer.
+    """
+    ab = b.providers.acousticbrainz_dump
+    if ab is None:
+        return [], []
+    rows: list[Row] = []
+    for r in b.rows:
+        res = ab.lookup(r["track_mbid"])
+        if res.status == "found":
+            rows.append({"track_id": r["track_id"], "provider": ab.name, **res.data["record"]})
+    return [], rows
 
 
 def _artist_genres(b: _Batch) -> tuple[list[Row], list[Row]]:

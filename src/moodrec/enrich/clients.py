@@ -11,8 +11,10 @@ import hashlib
 import json
 import logging
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
+import polars as pl
 from pydantic import BaseModel, SecretStr
 
 from moodrec.config.base import Secrets
@@ -20,6 +22,7 @@ from moodrec.enrich.cache import EnrichCache
 from moodrec.enrich.config import PROBE, EnrichConfig
 from moodrec.enrich.plan import result_settings
 from moodrec.errors import ConfigError
+from moodrec.providers.acousticbrainz import AcousticBrainzDump
 from moodrec.providers.base import LookupResult
 from moodrec.providers.deezer import DeezerProvider
 from moodrec.providers.features_file import FeaturesFile
@@ -46,6 +49,7 @@ class Providers:
     deezer: DeezerProvider | None = None
     #: which tags are genres (:mod:`moodrec.providers.genre_vocab`)
     vocabulary: GenreVocabulary = field(default_factory=GenreVocabulary)
+    acousticbrainz_dump: AcousticBrainzDump | None = None
     capabilities: dict[str, dict[str, str]] = field(default_factory=dict)
     #: :func:`reach_digest` of the credentials and settings (in memory only, never stored)
     reach: bytes = field(default=b"", repr=False)
@@ -81,6 +85,17 @@ class Providers:
             if client is not None and client.capabilities:
                 caps[client.name] = {**caps.get(client.name, {}), **client.capabilities}
         return caps
+
+    def prepare(self, tracks: pl.DataFrame, work_dir: Path | str) -> None:
+        """Per-run work of the local (dump) providers, for the whole catalogue at once.
+
+        The AcousticBrainz dump is scanned once for every ``track_mbid`` of ``tracks`` (all
+        planned tracks, not one batch), or its extract in ``work_dir`` reused.
+        """
+        if self.acousticbrainz_dump is not None and "track_mbid" in tracks.columns:
+            mbids = tracks.get_column("track_mbid").drop_nulls().to_list()
+            self.acousticbrainz_dump.prepare(mbids, work_dir)
+
 
 
 #: where a provider is asked (left out of the reach of a sandbox run: new ports every run)
@@ -166,6 +181,14 @@ def with_base_urls(
     return cfg.model_copy(update=update)
 
 
+def with_sandbox_dumps(cfg: EnrichConfig, world_dir: Path | str) -> EnrichConfig:
+    """``cfg`` with a configured ``acousticbrainz_dump`` reading the sandbox world's dumps."""
+    if cfg.acousticbrainz_dump is None:
+        return cfg
+    ab = cfg.acousticbrainz_dump.model_copy(update={"paths": (Path(world_dir) / "acousticbrainz",)})
+    return cfg.model_copy(update={"acousticbrainz_dump": ab})
+
+
 def build_providers(cfg: EnrichConfig, secrets: Secrets, *, with_urls: bool = True) -> Providers:
     """Clients for the configured providers; one without credentials is left out (logged).
 
@@ -194,9 +217,10 @@ def build_providers(cfg: EnrichConfig, secrets: Secrets, *, with_urls: bool = Tr
     if cfg.features_file is not None:
         p.features_file = FeaturesFile(cfg.features_file)
     _build_open(p, cfg, secrets)
-    if not any(
-        (p.spotify, p.genius, p.lrclib, p.features_file, p.musicbrainz, p.lastfm_tags, p.deezer)
-    ):
+    if cfg.acousticbrainz_dump is not None:
+        p.acousticbrainz_dump = AcousticBrainzDump(cfg.acousticbrainz_dump)
+    clients = (p.spotify, p.genius, p.lrclib, p.features_file, p.musicbrainz, p.lastfm_tags)
+    if not any((*clients, p.deezer, p.acousticbrainz_dump)):
         raise ConfigError("enrich: no provider is configured with credentials")
     return p
 

@@ -13,6 +13,7 @@ from typing import Literal
 from pydantic import Field
 
 from moodrec.providers.config import (
+    AcousticBrainzDumpConfig,
     DeezerConfig,
     FeaturesFileConfig,
     GeniusConfig,
@@ -108,7 +109,11 @@ class EnrichConfig(StageConfig):
     # Prefect retries of a batch that failed for a retryable reason (429 over the cap, 5xx)
     batch_retries: int = Field(default=3, ge=0)
     batch_retry_delays_s: tuple[float, ...] = (30.0, 120.0, 600.0)
-    features_order: tuple[Literal["spotify", "features_file"], ...] = ("spotify", "features_file")
+    features_order: tuple[Literal["spotify", "features_file", "acousticbrainz_dump"], ...] = (
+        "spotify",
+        "features_file",
+        "acousticbrainz_dump",
+    )
     genres_order: tuple[Literal["spotify", "features_file", "musicbrainz", "lastfm_tags"], ...] = (
         "spotify",
         "features_file",
@@ -125,5 +130,7 @@ class EnrichConfig(StageConfig):
     #: more genre names for filtering tags (one a line; e.g. HetRec's genre tags), see
     #: :mod:`moodrec.providers.genre_vocab`
     genre_vocabulary_path: Path | None = None
+    #: AcousticBrainz dump files (moods, bpm, key; valence/energy through a mood mapping)
+    acousticbrainz_dump: AcousticBrainzDumpConfig | None = None
     cache: CacheConfig = CacheConfig()
     sandbox_servers: FakeServersConfig = FakeServersConfig()

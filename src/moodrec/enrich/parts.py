@@ -13,6 +13,8 @@ Tables (schemas below):
 ``track_features``  ``track_id, provider`` + the 12 audio features (nullable)
 ``artist_genres``   ``artist_id, provider, spotify_artist_id, genres`` (list[str], never [])
 ``lyrics_raw``      ``track_id, provider, text, match_score``
+``track_moods``     ``track_id, provider, mbid`` + the AcousticBrainz values kept per
+                    recording and the dump file/member they came from
 ``enrich_status``   ``track_id, capability, provider, status`` (one row per attempt)
 
 The open sources (issue 17) add:
@@ -38,6 +40,8 @@ import polars as pl
 from moodrec.domain import AUDIO_FEATURES
 from moodrec.enrich.config import SETTLED
 from moodrec.enrich.coverage import coverage_report
+from moodrec.providers.acousticbrainz import COLUMNS as AB_COLUMNS
+from moodrec.providers.acousticbrainz import STRING_COLUMNS as AB_STRINGS
 from moodrec.storage import write_json_atomic, write_parquet_atomic
 
 TABLES = (
@@ -50,6 +54,7 @@ TABLES = (
     "artist_tags",
     "track_tags",
     "track_audio",
+    "track_moods",
 )
 #: the columns of ``track_links`` that a link answer carries
 LINK_FIELDS = ("spotify_id", "isrc", "album", "release_date", "spotify_artist_id", "match_score")
@@ -76,6 +81,15 @@ SCHEMAS: dict[str, dict[str, Any]] = {
         "provider": pl.String,
         "text": pl.String,
         "match_score": pl.Float64,
+    },
+    "track_moods": {
+        "track_id": pl.Int32,
+        "provider": pl.String,
+        **{
+            c: pl.String if c in AB_STRINGS else pl.Int64 if c.endswith(("_offset", "sions"))
+            else pl.Float64
+            for c in AB_COLUMNS
+        },
     },
     "enrich_status": {
         "track_id": pl.Int32,

@@ -33,7 +33,7 @@ from moodrec.enrich.cache import EnrichCache
 from moodrec.enrich.clients import Providers
 from moodrec.enrich.config import EnrichConfig
 from moodrec.enrich.parts import clear_part, combine_parts, part_done, write_part
-from moodrec.enrich.plan import plan_batches
+from moodrec.enrich.plan import plan_batches, select_tracks
 
 logger = logging.getLogger(__name__)
 
@@ -91,6 +91,7 @@ def run_enrichment(
     batches = plan_batches(tracks, cfg)
     parts_dir = Path(out_dir) / "enrich_parts"
     capabilities = copy.deepcopy(providers.probe(cache))  # as probed: the parts' key
+    providers.prepare(select_tracks(tracks, cfg), out_dir)
     n_run = 0
     for i, (key, batch) in enumerate(batches):
         if refresh:

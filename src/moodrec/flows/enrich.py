@@ -22,7 +22,7 @@ from prefect import flow
 
 from moodrec.catalogue import Catalogue
 from moodrec.config.schema import is_synthetic_source
-from moodrec.enrich.clients import with_base_urls
+from moodrec.enrich.clients import with_base_urls, with_sandbox_dumps
 from moodrec.enrich.config import EnrichConfig
 from moodrec.errors import StageIncompleteError
 from moodrec.flows.common import sandbox_world, stage_settings
@@ -111,6 +111,7 @@ def _enrich(
             sandbox_world(settings, data_dir)
             truth = world_dir(data_dir, settings.sandbox) / "truth"
             servers = stack.enter_context(sandbox_servers(truth, cfg.sandbox_servers))
+            cfg = with_sandbox_dumps(cfg, world_dir(data_dir, settings.sandbox))
             cfg = with_base_urls(
                 cfg,
                 spotify=servers.url("spotify"),

@@ -88,6 +88,15 @@ CSV_FIELDS: dict[str, str] = {
     "dynamic_complexity": "dynamic_complexity",
 }
 _STRING_COLUMNS = ("key_key", "key_scale", *VALUE_MODELS)
+#: the text columns of the per-recording table (the others are numbers)
+STRING_COLUMNS: tuple[str, ...] = (
+    "mbid",
+    *_STRING_COLUMNS,
+    "highlevel_file",
+    "highlevel_member",
+    "lowlevel_file",
+    "lowlevel_member",
+)
 #: every column of the per-recording table, in order
 COLUMNS: tuple[str, ...] = (
     "mbid",

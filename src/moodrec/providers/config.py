@@ -161,5 +161,6 @@ class AcousticBrainzDumpConfig(StageConfig):
     (:mod:`moodrec.providers.acousticbrainz_mood`). No network, no key, no rate limit.
     """
 
-    paths: tuple[Path, ...] = Field(min_length=1)
+    #: empty in a sandbox profile: a sandbox run reads the world's own dumps
+    paths: tuple[Path, ...] = ()
     mood_mapping: Literal["formula", "sandbox_fit"] = "sandbox_fit"

@@ -224,6 +224,8 @@ def enrich_batch_task(
         }
     providers = build_providers(cfg, _secrets(profile, sandbox), with_urls=not sandbox)
     providers.capabilities = capabilities
+    # one scan of the local dumps for the whole plan (later batches reuse its extract)
+    providers.prepare(pl.read_parquet(plan, columns=["track_mbid"]), enrich_dir(data_dir))
     if providers.spotify is not None and "spotify" in capabilities:
         providers.spotify.capabilities = dict(capabilities["spotify"])
     with open_cache(cfg, data_dir) as cache:
