@@ -168,6 +168,37 @@ def tracks_from_enrich(
     return out
 
 
+def session_features_from_enrich(
+    tracks_path: Path | str, features_path: Path | str
+) -> pd.DataFrame:
+    """Item mood features for the session stage (``session.features_source: enrich``).
+
+    Returns ``track_mbid, artist_name, track_name, feature_provider`` + ``valence, energy,
+    tempo, danceability, acousticness``: the catalogue's tracks with a valence and an
+    energy from some provider (e.g. AcousticBrainz moods through the mood mapping), keyed
+    as :func:`moodrec.session.data.link_item_features` links them.
+
+    Raises
+    ------
+    InputDataError
+        Missing files/columns, or no track with both valence and energy.
+    """
+    names = ("valence", "energy", "tempo", "danceability", "acousticness")
+    catalogue = _read(tracks_path, ["track_id", "artist_name", "track_name"], "tracks")
+    feats = best_features(_read(features_path, ["track_id", "provider"], "track features"), names)
+    feats = feats[feats["valence"].notna() & feats["energy"].notna()]
+    if feats.empty:
+        raise InputDataError(
+            f"track features: no track in {features_path} has valence and energy (configure "
+            "a provider that gives them, e.g. enrich.acousticbrainz_dump)"
+        )
+    cols = ["track_id", "artist_name", "track_name"]
+    if "track_mbid" in catalogue.columns:
+        cols.append("track_mbid")
+    out = catalogue[cols].merge(feats, on="track_id", how="inner")
+    return out.drop(columns=["track_id"]).reset_index(drop=True)
+
+
 def lyrics_from_enrich(
     lyrics_path: Path | str, features_path: Path | str | None = None
 ) -> pd.DataFrame:

@@ -8,7 +8,7 @@ from prefect import flow
 
 from moodrec.config.schema import is_synthetic_source
 from moodrec.errors import ConfigError
-from moodrec.flows.common import stage_settings
+from moodrec.flows.common import enrich_inputs, stage_settings
 from moodrec.flows.ingest import ingest_flow
 from moodrec.storage import DatasetRef
 from moodrec.tasks.artifacts import publish_checkpoints
@@ -42,6 +42,13 @@ def session_flow(profile: str = "demo", overrides: dict[str, Any] | None = None)
         for name in ("tracks", "sessions"):
             inputs[f"truth_{name}"] = register_raw_input(
                 f"sandbox_truth_{name}", str(truth / f"{name}.parquet"), data_dir
+            )
+    elif cfg.features_source == "enrich":
+        inputs |= enrich_inputs(data_dir, ("track_features",), "session")
+        if synthetic:
+            truth = world_dir(data_dir, settings.sandbox) / "truth"
+            inputs["truth_sessions"] = register_raw_input(
+                "sandbox_truth_sessions", str(truth / "sessions.parquet"), data_dir
             )
     elif cfg.features_source == "file":
         if not cfg.features_path:

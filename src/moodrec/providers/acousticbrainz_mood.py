@@ -86,9 +86,13 @@ FORMULA = MoodMapping(
 #: fitted on the planted truth of sandbox demo worlds, seeds 1-3 (see fit_mood_mapping)
 SANDBOX_FIT = MoodMapping(
     name="sandbox_fit",
-    valence=FORMULA.valence,
-    energy=FORMULA.energy,
-)
+    #        b       happy   sad      relax   aggr     party   acous    elec     dance
+    #        instr   bpm     loud
+    valence=(0.3595, 0.3626, -0.248, 0.0564, -0.2109, 0.1483, -0.0102, -0.0134, 0.0144,
+             -0.0025, -0.0167, 0.0018),
+    energy=(0.4969, 0.0337, -0.1152, -0.2559, 0.2581, 0.1088, -0.0729, 0.0436, -0.0454,
+            -0.0183, 0.0574, 0.1185),
+)  # fmt: skip
 
 MAPPINGS: dict[str, MoodMapping] = {"formula": FORMULA, "sandbox_fit": SANDBOX_FIT}
 

@@ -49,8 +49,9 @@ class SessionConfig(StageConfig):
     session_gap_minutes: float = Field(default=30.0, gt=0)
     #: sessions shorter than this are neither evaluated nor used to learn mood states
     min_session_length: int = Field(default=2, ge=2)
-    #: where item features come from: the sandbox truth, a features file, or none (ids only)
-    features_source: Literal["sandbox", "file", "none"] = "sandbox"
+    #: where item features come from: the sandbox truth, a features file, the enrich stage's
+    #: ``track_features`` (e.g. valence/energy mapped from AcousticBrainz moods) or none
+    features_source: Literal["sandbox", "file", "enrich", "none"] = "sandbox"
     features_path: str | None = None
     # -- mood states ------------------------------------------------------------------------
     n_mood_states: int = Field(default=4, ge=1, le=12)

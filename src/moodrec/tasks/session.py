@@ -10,6 +10,7 @@ import pandas as pd
 from prefect import get_run_logger, task
 
 from moodrec.catalogue import Catalogue
+from moodrec.enrich.outputs import session_features_from_enrich
 from moodrec.session.config import SessionConfig
 from moodrec.session.data import load_session_data, read_features_file, read_truth_features
 from moodrec.session.stage import run_session_stage
@@ -37,6 +38,10 @@ def run_session_task(
         features = read_truth_features(Path(inputs["truth_tracks"].path))
     elif "features_file" in inputs:
         features = read_features_file(inputs["features_file"].path)
+    elif "track_features" in inputs:
+        features = session_features_from_enrich(
+            inputs["tracks"].path, inputs["track_features"].path
+        )
     if "truth_sessions" in inputs:
         truth_sessions = pd.read_parquet(inputs["truth_sessions"].path)
     data = load_session_data(Path(inputs["events"].path).parent, features)
