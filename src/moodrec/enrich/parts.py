@@ -86,7 +86,10 @@ SCHEMAS: dict[str, dict[str, Any]] = {
         "track_id": pl.Int32,
         "provider": pl.String,
         **{
-            c: pl.String if c in AB_STRINGS else pl.Int64 if c.endswith(("_offset", "sions"))
+            c: pl.String
+            if c in AB_STRINGS
+            else pl.Int64
+            if c.endswith(("_offset", "sions"))
             else pl.Float64
             for c in AB_COLUMNS
         },

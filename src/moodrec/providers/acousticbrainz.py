@@ -14,9 +14,10 @@ stream mode, plain or gzip/bz2/xz ``.tar``, loose ``.json``/``.jsonl``/``.csv`` 
 folders of them) and keeps only the wanted MBIDs: the MBID comes from the member name (or
 a regex on a JSON line / the CSV's first field) and is looked up in a set *before* any JSON
 is parsed, so the 29 million submissions are never loaded. Several submissions of one MBID
-→ the lowest offset of each kind (high-level, low-level, CSV), whatever the order in which
-the archives are read. A member that cannot be parsed is reported by file and member name
-and skipped; a truncated archive is reported and the next file read.
+→ their numbers averaged (or the lowest offset's, ``combine="lowest_offset"``), text values
+and provenance of the lowest offset of each kind (high-level, low-level, CSV), whatever the
+order in which the archives are read. A member that cannot be parsed is reported by file
+and member name and skipped; a truncated archive is reported and the next file read.
 
 :class:`AcousticBrainzDump` is the enrich provider: :meth:`~AcousticBrainzDump.prepare`
 scans once per catalogue (the extract is cached on disk, keyed by the dump files and the
@@ -113,7 +114,9 @@ COLUMNS: tuple[str, ...] = (
 
 _MBID = r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}"
 _MEMBER_RE = re.compile(rf"(?:^|/)({_MBID})(?:-(\d+))?\.json$")
-_LINE_MBID_RE = re.compile(rf'"(?:mbid|recording_mbid|musicbrainz_recordingid)"\s*:\s*\[?\s*"({_MBID})"')
+_LINE_MBID_RE = re.compile(
+    rf'"(?:mbid|recording_mbid|musicbrainz_recordingid)"\s*:\s*\[?\s*"({_MBID})"'
+)
 _LINE_OFFSET_RE = re.compile(r'"submission_offset"\s*:\s*(\d+)')
 _TAR_SUFFIXES = (".tar", ".tar.zst", ".tar.zstd", ".tar.gz", ".tgz", ".tar.bz2", ".tar.xz")
 _LOOSE_SUFFIXES = (".json", ".jsonl", ".csv")
@@ -143,9 +146,11 @@ class ScanResult:
 
 @dataclass
 class _Best:
-    """The lowest-offset submission seen so far per MBID and kind."""
+    """Per MBID and kind: the lowest-offset submission, and running sums for ``mean``."""
 
+    combine: str = "mean"
     kept: dict[tuple[str, str], tuple[int, str, str, dict[str, Any]]] = field(default_factory=dict)
+    sums: dict[tuple[str, str], dict[str, list[float]]] = field(default_factory=dict)
     offsets: dict[str, set[int]] = field(default_factory=dict)
 
     def offer(self, mbid: str, kind: str, offset: int, src: str, member: str, values: dict) -> None:
@@ -155,6 +160,24 @@ class _Best:
         # lowest offset wins; ties (the same offset in two files) by file, then member name
         if old is None or (offset, src, member) < old[:3]:
             self.kept[key] = (offset, src, member, values)
+        if self.combine == "mean":
+            acc = self.sums.setdefault(key, {})
+            for col, v in values.items():
+                if isinstance(v, float) and not math.isnan(v):
+                    a = acc.setdefault(col, [0.0, 0.0])
+                    a[0] += v
+                    a[1] += 1.0
+
+    def values(self, key: tuple[str, str]) -> dict[str, Any]:
+        """The kept values: the lowest offset's, numbers averaged over submissions (``mean``).
+
+        Sums run in file/member order, so the mean can differ in the last bits between
+        reading orders; it is rounded to 12 significant digits.
+        """
+        out = dict(self.kept[key][3])
+        for col, (total, count) in self.sums.get(key, {}).items():
+            out[col] = float(f"{total / count:.12g}")
+        return out
 
 
 def dump_files(paths: Iterable[Path | str]) -> list[Path]:
@@ -389,7 +412,9 @@ def _scan_member(
         logger.warning("%s: %s in %s skipped: %s", NAME, name, src, exc)
 
 
-def scan_dump(paths: Iterable[Path | str], mbids: Iterable[str] | None = None) -> ScanResult:
+def scan_dump(
+    paths: Iterable[Path | str], mbids: Iterable[str] | None = None, combine: str = "mean"
+) -> ScanResult:
     """Stream the dump files under ``paths``; one row per wanted MBID found.
 
     Parameters
@@ -398,6 +423,11 @@ def scan_dump(paths: Iterable[Path | str], mbids: Iterable[str] | None = None) -
         Dump files or folders (see the module docstring for the formats).
     mbids
         Recording MBIDs to keep (case-insensitive); ``None`` keeps every recording.
+    combine
+        Several submissions of one MBID: ``mean`` averages every number (probabilities,
+        bpm, loudness) over them, ``lowest_offset`` keeps the lowest offset's; text values
+        (key, scale, winning genre) and the file/member provenance are always the lowest
+        offset's.
 
     Returns
     -------
@@ -413,7 +443,9 @@ def scan_dump(paths: Iterable[Path | str], mbids: Iterable[str] | None = None) -
         A path does not exist.
     """
     wanted = None if mbids is None else {m.strip().lower() for m in mbids if m}
-    best = _Best()
+    if combine not in ("mean", "lowest_offset"):
+        raise InputDataError(f"{NAME}: unknown combine rule {combine!r} (mean, lowest_offset)")
+    best = _Best(combine=combine)
     res = ScanResult(table=pd.DataFrame(columns=list(COLUMNS)))
     for path in dump_files(paths):
         low = path.name.lower()
@@ -445,10 +477,13 @@ def scan_dump(paths: Iterable[Path | str], mbids: Iterable[str] | None = None) -
 def _assemble(best: _Best) -> pd.DataFrame:
     rows: dict[str, dict[str, Any]] = {}
     csv_rows: dict[str, list[tuple[int, dict[str, Any]]]] = {}
-    for (mbid, kind), (offset, src, member, values) in sorted(best.kept.items()):
+    for (mbid, kind), (offset, src, member, _) in sorted(best.kept.items()):
+        values = best.values((mbid, kind))
         row = rows.setdefault(mbid, {"mbid": mbid})
         if kind == "highlevel":
-            row.update(values, submission_offset=offset, highlevel_file=src, highlevel_member=member)
+            row.update(
+                values, submission_offset=offset, highlevel_file=src, highlevel_member=member
+            )
         elif kind == "lowlevel":
             row.update(values, lowlevel_file=src, lowlevel_member=member)
             row.setdefault("_ll_offset", offset)
@@ -518,6 +553,7 @@ class AcousticBrainzDump:
         wanted = sorted({m.strip().lower() for m in mbids if m and str(m).strip()})
         h = hashlib.blake2b(digest_size=8)
         h.update(dump_fingerprint(self.files).encode())
+        h.update(self.cfg.submissions.encode())
         h.update("\n".join(wanted).encode())
         path = Path(work_dir) / f"acousticbrainz_{h.hexdigest()}.parquet"
         report_path = path.with_suffix(".json")
@@ -525,7 +561,7 @@ class AcousticBrainzDump:
             table = pd.read_parquet(path)
             self.report = json.loads(report_path.read_text())
         else:
-            res = scan_dump(self.files, wanted)
+            res = scan_dump(self.files, wanted, self.cfg.submissions)
             table = res.table
             self.report = {
                 "files": [f.name for f in self.files],
@@ -559,5 +595,6 @@ class AcousticBrainzDump:
         if rec is None:
             return LookupResult("not_found")
         return LookupResult(
-            "found", {"features": spotify_shaped_features(rec, self.cfg.mood_mapping), "record": rec}
+            "found",
+            {"features": spotify_shaped_features(rec, self.cfg.mood_mapping), "record": rec},
         )

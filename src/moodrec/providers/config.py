@@ -157,6 +157,7 @@ class AcousticBrainzDumpConfig(StageConfig):
 
     ``paths``: dump files or folders (``.tar.zst`` archives as published, plain ``.tar``,
     loose ``.json``/``.jsonl``/``.csv``); only the catalogue's recording MBIDs are kept.
+    ``submissions``: how duplicates of one MBID combine (about 4 per MBID in the 2022 dumps).
     ``mood_mapping``: the named valence/energy mapping
     (:mod:`moodrec.providers.acousticbrainz_mood`). No network, no key, no rate limit.
     """
@@ -164,3 +165,5 @@ class AcousticBrainzDumpConfig(StageConfig):
     #: empty in a sandbox profile: a sandbox run reads the world's own dumps
     paths: tuple[Path, ...] = ()
     mood_mapping: Literal["formula", "sandbox_fit"] = "sandbox_fit"
+    #: several submissions of one MBID: average their numbers, or keep the lowest offset's
+    submissions: Literal["mean", "lowest_offset"] = "mean"

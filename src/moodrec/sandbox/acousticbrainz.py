@@ -8,13 +8,20 @@ acousticbrainz-{type}-json-20220623-<part>.tar.zst``, members
 "version"}}, "metadata"}`` with sorted keys, low-level ones ``{"lowlevel", "metadata",
 "rhythm", "tonal"}`` (only the descriptors moodrec reads, not the real 80 KB).
 
-The classifiers are noisy views of the truth (logistic in logit space, noise sd
-:data:`LOGIT_NOISE`, a share :data:`BLUNDER_SHARE` of outputs replaced by a uniform draw,
-as real AcousticBrainz models generalise poorly); ``rhythm.bpm`` has octave errors;
-``key_scale`` is sometimes wrong. Only tracks with an MBID appear (the dumps are keyed by
-it), a share :data:`MISSING_SHARE` is absent, some have two or three submissions
-(independent noise, offsets 0..2). Everything is drawn from the given generator, so
-equal seeds write byte-identical archives (fixed tar headers, single-threaded zstd).
+The classifiers are noisy views of the truth: logistic in logit space with a noise of sd
+:data:`LOGIT_NOISE` per recording (the same audio fools a model the same way in every
+submission) plus :data:`SUBMISSION_NOISE` per submission, and a share
+:data:`BLUNDER_SHARE` of outputs replaced by a uniform draw (real AcousticBrainz models
+generalise poorly); ``rhythm.bpm`` has octave errors; ``key_scale`` is sometimes wrong.
+
+Coverage and duplicates follow the real dumps' shape: only tracks with an MBID appear (the
+dumps are keyed by it); a track is absent with probability :data:`MISSING_SHARE`
+(``[most popular, least popular]``, linear in its popularity rank: submissions came from
+listeners' libraries); a present track has ``1 + Poisson(λ)`` submissions (offsets
+``0..n-1``, at most :data:`MAX_SUBMISSIONS`), ``λ`` rising with popularity to a mean of
+:data:`EXTRA_SUBMISSIONS_MEAN` (29.46 M submissions of about 7 M recordings in 2022:
+about 4 per MBID). Everything is drawn from the given generator, so equal seeds write
+byte-identical archives (fixed tar headers, single-threaded zstd).
 """
 
 from __future__ import annotations
@@ -32,9 +39,11 @@ from moodrec.sandbox import vocab
 DUMP_DATE = "20220623"
 DIRNAME = "acousticbrainz"
 N_PARTS = 2
-MISSING_SHARE = 0.2
-DUPLICATE_SHARES = (0.2, 0.05)  # second and third submissions
-LOGIT_NOISE = 1.0
+MISSING_SHARE = (0.05, 0.45)
+EXTRA_SUBMISSIONS_MEAN = 3.0
+MAX_SUBMISSIONS = 12
+LOGIT_NOISE = 0.8
+SUBMISSION_NOISE = 0.6
 BLUNDER_SHARE = 0.06
 OCTAVE_ERROR_SHARE = 0.08
 SCALE_ERROR_SHARE = 0.15
@@ -116,13 +125,13 @@ def _multiclass(rng: np.random.Generator, classes: tuple[str, ...], favoured: st
 
 def _highlevel_doc(
     rng: np.random.Generator,
-    logits: dict[str, float],
+    logits: dict[str, float],  # with the recording's own noise already added
     super_genre: str,
     meta: dict[str, Any],
 ) -> dict[str, Any]:
     hl: dict[str, Any] = {}
     for model, (pos, neg) in _CLASSES.items():
-        p = float(_sigmoid(np.asarray(logits[model] + rng.normal(0.0, LOGIT_NOISE))))
+        p = float(_sigmoid(np.asarray(logits[model] + rng.normal(0.0, SUBMISSION_NOISE))))
         if rng.random() < BLUNDER_SHARE:
             p = float(rng.random())
         p = min(max(p, 1e-6), 1 - 1e-6)
@@ -212,6 +221,7 @@ def write_acousticbrainz_dumps(
     super_genre: np.ndarray,
     artist_name: np.ndarray,
     track_name: np.ndarray,
+    popularity: np.ndarray,
     keep: np.ndarray | None = None,
 ) -> dict[str, Path]:
     """Write the high-level and low-level dump archives of the world's tracks.
@@ -228,6 +238,8 @@ def write_acousticbrainz_dumps(
         The truth audio features (``vocab.AUDIO_FEATURES`` arrays).
     super_genre, artist_name, track_name
         ``(n_tracks,)`` per track (genre classifiers, metadata tags).
+    popularity
+        ``(n_tracks,)`` planted popularity (coverage and duplicates rise with it).
     keep
         Optional bool mask of tracks eligible at all (large worlds cap the dump).
 
@@ -240,11 +252,18 @@ def write_acousticbrainz_dumps(
     eligible = np.asarray([bool(m) for m in track_mbid])
     if keep is not None:
         eligible &= keep
-    present = eligible & (rng.random(n) >= MISSING_SHARE)
-    u = rng.random(n)
-    n_subs = 1 + (u < DUPLICATE_SHARES[0] + DUPLICATE_SHARES[1]) + (u < DUPLICATE_SHARES[1])
+    # popularity rank quantile: 0 = most popular, 1 = least
+    rank = np.empty(n)
+    rank[np.argsort(-popularity, kind="stable")] = np.arange(n) / max(n - 1, 1)
+    p_missing = MISSING_SHARE[0] + (MISSING_SHARE[1] - MISSING_SHARE[0]) * rank
+    present = eligible & (rng.random(n) >= p_missing)
+    weight = 2.0 * (1.0 - rank)  # mean 1 over the catalogue
+    n_subs = np.minimum(1 + rng.poisson(EXTRA_SUBMISSIONS_MEAN * weight), MAX_SUBMISSIONS)
     tracks = np.flatnonzero(present)
-    logits = classifier_logits(features)
+    logits = {
+        m: z + rng.normal(0.0, LOGIT_NOISE, size=n)
+        for m, (z, _, _) in classifier_logits(features).items()
+    }
     entries: list[tuple[str, int, int]] = [
         (str(track_mbid[t]), int(t), k) for t in tracks for k in range(int(n_subs[t]))
     ]
@@ -267,7 +286,7 @@ def write_acousticbrainz_dumps(
             },
             "version": {k: _VERSION[k] for k in ("essentia", "essentia_git_sha", "extractor")},
         }
-        z = {m: float(zv[t]) for m, (zv, _, _) in logits.items()}
+        z = {m: float(zv[t]) for m, zv in logits.items()}
         hl = _highlevel_doc(rng, z, str(super_genre[t]), meta)
         ll = _lowlevel_doc(rng, f, meta)
         for kind, doc in (("highlevel", hl), ("lowlevel", ll)):

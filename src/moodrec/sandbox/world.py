@@ -695,6 +695,7 @@ def _write_acousticbrainz(
         np.asarray(vocab.SUPER_GENRES)[artists.super_genre[tracks.artist]],
         cat.artist_name[tracks.artist],
         cat.track_name,
+        tracks.popularity,
         keep,
     )
 
