@@ -51,3 +51,38 @@ def test_unknown_session_option_is_a_config_error(harness, config_env) -> None:
 
     with pytest.raises(ConfigError, match="session"):
         session_flow.fn(profile="tiny", overrides={"session": {"colour": "red"}})
+
+
+def test_session_moods_from_the_enrich_acousticbrainz_table(
+    harness, config_env, tmp_path: Path
+) -> None:
+    """The open path: the world's AcousticBrainz dumps → enrich → session mood states."""
+    pytest.importorskip("zstandard")
+    from moodrec.flows.enrich import enrich_flow
+    from moodrec.flows.ingest import ingest_flow
+
+    data_dir = tmp_path / "data"
+    overrides = {
+        "paths": {"data_dir": str(data_dir)},
+        # no Spotify/Genius/LRCLIB: the dump alone (a sandbox run reads the world's dumps)
+        "enrich": {
+            "spotify": None,
+            "genius": None,
+            "lrclib": None,
+            "features_order": ["acousticbrainz_dump"],
+            "acousticbrainz_dump": {},
+        },
+        "session": {**OVERRIDES_SESSION, "models": ["pop", "mood"], "features_source": "enrich"},
+    }
+    ingest_flow(profile="tiny", overrides=overrides)
+    enriched = enrich_flow(profile="tiny", overrides=overrides)
+    moods_table = pd.read_parquet(enriched["refs"]["track_moods"].path)
+    assert len(moods_table) > 0
+    result = session_flow(profile="tiny", overrides=overrides)
+    assert result["synthetic"] is True
+    summary = result["summary"]
+    assert summary["features"]["link_rate"] == pytest.approx(
+        len(moods_table) / summary["features"]["n_tracks"], abs=0.01
+    )
+    assert sorted(summary["mood_states"]) == ["calm", "energetic", "happy", "sad"]
+    assert summary["mood_state_agreement"]["matched_sessions"] > 0
