@@ -32,11 +32,11 @@ import numpy as np
 import pandas as pd
 
 from moodrec.config.base import Secrets
-from moodrec.config.schema import IngestConfig, SandboxConfig
 from moodrec.enrich.clients import build_providers
 from moodrec.enrich.config import EnrichConfig
 from moodrec.enrich.outputs import session_features_from_enrich
 from moodrec.enrich.stage import run_enrichment
+from moodrec.ingest.config import IngestConfig
 from moodrec.ingest.lastfm1k import ingest_lastfm1k
 from moodrec.providers.acousticbrainz import scan_dump
 from moodrec.providers.acousticbrainz_mood import (
@@ -45,6 +45,7 @@ from moodrec.providers.acousticbrainz_mood import (
     fit_mood_mapping,
     mood_coordinates,
 )
+from moodrec.sandbox.config import SandboxConfig
 from moodrec.sandbox.world import generate_world
 from moodrec.session.config import SessionConfig
 from moodrec.session.data import SessionData, load_session_data, read_truth_features

@@ -1,4 +1,4 @@
-"""The enrich stage with the ``acousticbrainz_dump`` provider (the world's own dumps, no network)."""
+"""The enrich stage with the ``acousticbrainz_dump`` provider (the world's dumps, no network)."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import pandas as pd
 import polars as pl
 import pytest
 
-from moodrec.config.schema import Secrets
+from moodrec.config.base import Secrets
 from moodrec.enrich.clients import build_providers, with_sandbox_dumps
 from moodrec.enrich.config import EnrichConfig
 from moodrec.enrich.outputs import session_features_from_enrich

@@ -1,4 +1,4 @@
-"""The sandbox world's AcousticBrainz-like dumps: real layout, MBID-keyed, derived from the truth."""
+"""The sandbox world's AcousticBrainz-like dumps: real layout, MBID-keyed, from the truth."""
 
 from __future__ import annotations
 
