@@ -14,7 +14,7 @@ import pytest
 
 from moodrec.providers.acousticbrainz import BINARY_MODELS, scan_dump
 from moodrec.providers.acousticbrainz_mood import mood_coordinates
-from moodrec.sandbox import WorldSize, WorldSummary, build_world
+from moodrec.sandbox.world import WorldSize, WorldSummary, build_world
 
 zstandard = pytest.importorskip("zstandard")
 
