@@ -19,29 +19,34 @@ dumps are keyed by it); a track is absent with probability :data:`MISSING_SHARE`
 (``[most popular, least popular]``, linear in its popularity rank: submissions came from
 listeners' libraries); a present track has ``1 + Poisson(λ)`` submissions (offsets
 ``0..n-1``, at most :data:`MAX_SUBMISSIONS`), ``λ`` rising with popularity to a mean of
-:data:`EXTRA_SUBMISSIONS_MEAN` (29.46 M submissions of about 7 M recordings in 2022:
-about 4 per MBID). Everything is drawn from the given generator, so equal seeds write
-byte-identical archives (fixed tar headers, single-threaded zstd).
+:data:`EXTRA_SUBMISSIONS_MEAN` (the 2022 dumps hold 29.46 M submissions of about 7 M
+recordings, about 4 per MBID; the sandbox writes about 2.5 to keep the demo world quick:
+submissions share their recording's noise, so more of them change little). Everything is
+drawn from the given generator, so equal seeds write byte-identical archives (fixed tar
+headers, single-threaded zstd at level 3; the real dumps used level 10, which the format
+does not record).
 """
 
 from __future__ import annotations
 
+import contextlib
 import io
 import json
 import tarfile
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 import numpy as np
 
 from moodrec.sandbox import vocab
+from moodrec.storage import atomic_path
 
 DUMP_DATE = "20220623"
 DIRNAME = "acousticbrainz"
 N_PARTS = 2
 MISSING_SHARE = (0.05, 0.45)
-EXTRA_SUBMISSIONS_MEAN = 3.0
-MAX_SUBMISSIONS = 12
+EXTRA_SUBMISSIONS_MEAN = 1.5
+MAX_SUBMISSIONS = 8
 LOGIT_NOISE = 0.8
 SUBMISSION_NOISE = 0.6
 BLUNDER_SHARE = 0.06
@@ -111,106 +116,152 @@ _CLASSES = {
 }
 
 
-def _multiclass(rng: np.random.Generator, classes: tuple[str, ...], favoured: str) -> dict:
-    w = rng.gamma(0.6, 1.0, size=len(classes))
-    w[classes.index(favoured)] += 2.0 * rng.random()
-    p = w / w.sum()
-    best = int(np.argmax(p))
-    return {
-        "all": {c: round(float(x), 12) for c, x in zip(classes, p, strict=True)},
-        "probability": round(float(p[best]), 12),
-        "value": classes[best],
-    }
+#: multi-class models: classes and the class favoured (by super-genre for the two genre ones)
+_MULTICLASS: dict[str, tuple[str, ...]] = {
+    "genre_rosamerica": _ROSAMERICA,
+    "genre_dortmund": _DORTMUND,
+    "genre_electronic": ("ambient", "dnb", "house", "techno", "trance"),
+    "genre_tzanetakis": ("blu", "cla", "cou", "dis", "hip", "jaz", "met", "pop", "reg", "roc"),
+    "ismir04_rhythm": (
+        "ChaChaCha", "Jive", "Quickstep", "Rumba-American", "Samba", "Tango", "Waltz",
+    ),
+    "moods_mirex": ("Cluster1", "Cluster2", "Cluster3", "Cluster4", "Cluster5"),
+}  # fmt: skip
+_FAVOURED = {"genre_electronic": 0, "genre_tzanetakis": 7, "ismir04_rhythm": 1, "moods_mirex": 0}
 
 
-def _highlevel_doc(
-    rng: np.random.Generator,
-    logits: dict[str, float],  # with the recording's own noise already added
-    super_genre: str,
-    meta: dict[str, Any],
-) -> dict[str, Any]:
+def _draw_highlevel(
+    rng: np.random.Generator, logits: np.ndarray, super_genre: np.ndarray
+) -> tuple[np.ndarray, dict[str, np.ndarray]]:
+    """Per submission: ``(m, n_binary)`` probabilities of the first classes, and each
+    multi-class model's ``(m, k)`` probabilities (all draws vectorised, in a fixed order).
+
+    ``logits``: ``(m, n_binary)`` with the recording's own noise already added.
+    """
+    m, n_bin = logits.shape
+    p = _sigmoid(logits + rng.normal(0.0, SUBMISSION_NOISE, size=(m, n_bin)))
+    blunder = rng.random((m, n_bin)) < BLUNDER_SHARE
+    p = np.clip(np.where(blunder, rng.random((m, n_bin)), p), 1e-6, 1 - 1e-6)
+    multi: dict[str, np.ndarray] = {}
+    for j, (model, classes) in enumerate(_MULTICLASS.items()):
+        w = rng.gamma(0.6, 1.0, size=(m, len(classes)))
+        if j < 2:  # the genre classifiers lean towards the recording's super-genre
+            fav = np.asarray([classes.index(_GENRE_CLASSES[g][j]) for g in super_genre], int)
+        else:
+            fav = np.full(m, _FAVOURED[model])
+        w[np.arange(m), fav] += 2.0 * rng.random(m)
+        multi[model] = w / w.sum(axis=1, keepdims=True)
+    return p, multi
+
+
+def _highlevel_doc(p: np.ndarray, multi: dict[str, np.ndarray], i: int, meta: dict) -> dict:
+    """Submission ``i``'s high-level document (the dump's shape, ``version`` per model)."""
     hl: dict[str, Any] = {}
-    for model, (pos, neg) in _CLASSES.items():
-        p = float(_sigmoid(np.asarray(logits[model] + rng.normal(0.0, SUBMISSION_NOISE))))
-        if rng.random() < BLUNDER_SHARE:
-            p = float(rng.random())
-        p = min(max(p, 1e-6), 1 - 1e-6)
-        value, prob = (pos, p) if p >= 0.5 else (neg, 1.0 - p)
+    for j, (model, (pos, neg)) in enumerate(_CLASSES.items()):
+        q = float(p[i, j])
         hl[model] = {
-            "all": {pos: round(p, 12), neg: round(1.0 - p, 12)},
-            "probability": round(prob, 12),
-            "value": value,
+            "all": {pos: round(q, 12), neg: round(1.0 - q, 12)},
+            "probability": round(max(q, 1.0 - q), 12),
+            "value": pos if q >= 0.5 else neg,
         }
-    ros, dort = _GENRE_CLASSES.get(super_genre, ("pop", "pop"))
-    hl["genre_rosamerica"] = _multiclass(rng, _ROSAMERICA, ros)
-    hl["genre_dortmund"] = _multiclass(rng, _DORTMUND, dort)
-    hl["genre_electronic"] = _multiclass(
-        rng, ("ambient", "dnb", "house", "techno", "trance"), "ambient"
-    )
-    hl["genre_tzanetakis"] = _multiclass(
-        rng, ("blu", "cla", "cou", "dis", "hip", "jaz", "met", "pop", "reg", "roc"), "pop"
-    )
-    hl["ismir04_rhythm"] = _multiclass(
-        rng, ("ChaChaCha", "Jive", "Quickstep", "Rumba-American", "Samba", "Tango", "Waltz"), "Jive"
-    )
-    hl["moods_mirex"] = _multiclass(
-        rng, ("Cluster1", "Cluster2", "Cluster3", "Cluster4", "Cluster5"), "Cluster1"
-    )
-    for model in hl.values():
-        model["version"] = dict(_VERSION)
+    for model, classes in _MULTICLASS.items():
+        row = multi[model][i]
+        best = int(np.argmax(row))
+        hl[model] = {
+            "all": {c: round(float(x), 12) for c, x in zip(classes, row, strict=True)},
+            "probability": round(float(row[best]), 12),
+            "value": classes[best],
+        }
+    for entry in hl.values():
+        entry["version"] = dict(_VERSION)
     return {"highlevel": hl, "metadata": meta}
 
 
-def _lowlevel_doc(rng: np.random.Generator, f: dict[str, Any], meta: dict) -> dict[str, Any]:
-    bpm = float(f["tempo"])
-    u = rng.random()
-    if u < OCTAVE_ERROR_SHARE / 2:
-        bpm *= 2.0
-    elif u < OCTAVE_ERROR_SHARE:
-        bpm /= 2.0
-    bpm = max(bpm + rng.normal(0.0, 2.0), 30.0)
-    key = int(f["key"]) if int(f["key"]) >= 0 else int(rng.integers(12))
-    major = bool(f["mode"]) != (rng.random() < SCALE_ERROR_SHARE)
-    loud = float(_sigmoid(np.asarray((f["loudness"] + 11.0) / 3.0 + rng.normal(0.0, 0.3))))
+def _draw_lowlevel(rng: np.random.Generator, f: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+    """Per submission (rows of ``f``, the truth features): the low-level descriptors."""
+    m = f["tempo"].size
+    u = rng.random(m)
+    octave = np.where(u < OCTAVE_ERROR_SHARE / 2, 2.0, np.where(u < OCTAVE_ERROR_SHARE, 0.5, 1.0))
+    key = np.where(f["key"] >= 0, f["key"], rng.integers(0, 12, size=m)).astype(int)
+    major = (f["mode"] > 0) != (rng.random(m) < SCALE_ERROR_SHARE)
+    return {
+        "bpm": np.maximum(f["tempo"] * octave + rng.normal(0.0, 2.0, size=m), 30.0),
+        "key": key,
+        "major": major,
+        "average_loudness": _sigmoid((f["loudness"] + 11.0) / 3.0 + rng.normal(0.0, 0.3, size=m)),
+        "dynamic_complexity": rng.gamma(2.0, 1.5, size=m),
+        "danceability": np.clip(1.6 * f["danceability"] + rng.normal(0, 0.2, size=m), 0, 3),
+        "onset_rate": rng.uniform(1.0, 6.0, size=m),
+        "key_strength": rng.uniform(0.3, 0.9, size=m),
+    }
+
+
+def _lowlevel_doc(d: dict[str, np.ndarray], i: int, meta: dict) -> dict[str, Any]:
+    """Submission ``i``'s low-level document (only the descriptors moodrec reads)."""
     return {
         "lowlevel": {
-            "average_loudness": round(loud, 12),
-            "dynamic_complexity": round(float(rng.gamma(2.0, 1.5)), 9),
+            "average_loudness": round(float(d["average_loudness"][i]), 12),
+            "dynamic_complexity": round(float(d["dynamic_complexity"][i]), 9),
         },
         "metadata": meta,
         "rhythm": {
-            "bpm": round(bpm, 9),
-            "danceability": round(
-                float(np.clip(1.6 * f["danceability"] + rng.normal(0, 0.2), 0, 3)), 9
-            ),
-            "onset_rate": round(float(rng.uniform(1.0, 6.0)), 9),
+            "bpm": round(float(d["bpm"][i]), 9),
+            "danceability": round(float(d["danceability"][i]), 9),
+            "onset_rate": round(float(d["onset_rate"][i]), 9),
         },
         "tonal": {
-            "key_key": _KEYS[key],
-            "key_scale": "major" if major else "minor",
-            "key_strength": round(float(rng.uniform(0.3, 0.9)), 9),
+            "key_key": _KEYS[int(d["key"][i])],
+            "key_scale": "major" if d["major"][i] else "minor",
+            "key_strength": round(float(d["key_strength"][i]), 9),
         },
     }
 
 
-def _tar_zst(members: list[tuple[str, bytes]], path: Path) -> Path:
-    """A deterministic ``.tar.zst`` of ``(name, bytes)`` members, written atomically."""
-    import zstandard
+class _Buffered:
+    """Batches tarfile's many small writes into ~1 MiB writes to the zstd stream."""
 
-    from moodrec.storage import atomic_path
+    def __init__(self, raw: Any, size: int = 1 << 20) -> None:
+        self._raw, self._buf, self._size = raw, bytearray(), size
 
-    buf = io.BytesIO()
-    with tarfile.open(fileobj=buf, mode="w", format=tarfile.PAX_FORMAT) as tar:
-        for name, data in members:
-            info = tarfile.TarInfo(name)
-            info.size = len(data)
-            info.mtime = _MTIME
-            info.mode = 0o644
-            tar.addfile(info, io.BytesIO(data))
-    raw = zstandard.ZstdCompressor(level=10, threads=0).compress(buf.getvalue())
-    with atomic_path(path) as tmp:
-        Path(tmp).write_bytes(raw)
-    return path
+    def write(self, data: bytes) -> int:
+        self._buf += data
+        if len(self._buf) >= self._size:
+            self.flush()
+        return len(data)
+
+    def flush(self) -> None:
+        if self._buf:
+            self._raw.write(bytes(self._buf))
+            self._buf.clear()
+
+
+class _TarZstWriter:
+    """A deterministic ``.tar.zst`` streamed into ``fh`` member by member.
+
+    Fixed tar headers (mtime, mode, no owner) and single-threaded zstd: equal members give
+    equal bytes; memory stays one member, whatever the archive's size.
+    """
+
+    def __init__(self, fh: IO[bytes]) -> None:
+        import zstandard
+
+        self._zst = zstandard.ZstdCompressor(level=3).stream_writer(fh, closefd=False)
+        self._buf = _Buffered(self._zst)
+        self._tar = tarfile.open(  # noqa: SIM115 - closed in close(), with the stream
+            fileobj=self._buf, mode="w|", format=tarfile.PAX_FORMAT
+        )
+
+    def add(self, name: str, data: bytes) -> None:
+        info = tarfile.TarInfo(name)
+        info.size = len(data)
+        info.mtime = _MTIME
+        info.mode = 0o644
+        self._tar.addfile(info, io.BytesIO(data))
+
+    def close(self) -> None:
+        self._tar.close()
+        self._buf.flush()
+        self._zst.close()
 
 
 def write_acousticbrainz_dumps(
@@ -268,41 +319,74 @@ def write_acousticbrainz_dumps(
         (str(track_mbid[t]), int(t), k) for t in tracks for k in range(int(n_subs[t]))
     ]
     order = rng.permutation(len(entries))
-    docs: dict[str, list[tuple[str, bytes]]] = {"highlevel": [], "lowlevel": []}
-    for idx in order:
-        mbid, t, offset = entries[idx]
-        f = {k: features[k][t] for k in vocab.AUDIO_FEATURES}
+    copying = b"AcousticBrainz-like sandbox data (synthetic). CC0 1.0 Universal.\n"
+    size = -(-len(entries) // N_PARTS) if entries else 0
+    files: dict[str, Path] = {}
+    for part in range(N_PARTS):
+        paths = {
+            kind: out_dir
+            / DIRNAME
+            / f"acousticbrainz-{kind}-json-{DUMP_DATE}"
+            / f"acousticbrainz-{kind}-json-{DUMP_DATE}-{part}.tar.zst"
+            for kind in ("highlevel", "lowlevel")
+        }
+        with contextlib.ExitStack() as stack:
+            writers = {
+                kind: _TarZstWriter(
+                    stack.enter_context(stack.enter_context(atomic_path(p)).open("wb"))
+                )
+                for kind, p in paths.items()
+            }
+            chunk = [entries[i] for i in order[part * size : (part + 1) * size]]
+            names = (super_genre, artist_name, track_name)
+            _write_part(rng, writers, chunk, features, logits, *names)
+            for kind, w in writers.items():
+                w.add(f"acousticbrainz-{kind}-json-{DUMP_DATE}/COPYING", copying)
+                w.close()
+        files |= {f"acousticbrainz_{kind}_{part}": p for kind, p in paths.items()}
+    return files
+
+
+def _write_part(
+    rng: np.random.Generator,
+    writers: dict[str, _TarZstWriter],
+    entries: list[tuple[str, int, int]],
+    features: dict[str, np.ndarray],
+    logits: dict[str, np.ndarray],
+    super_genre: np.ndarray,
+    artist_name: np.ndarray,
+    track_name: np.ndarray,
+) -> None:
+    """One part's documents, in the given order (noise drawn for the whole part at once)."""
+    if not entries:
+        return
+    t = np.asarray([e[1] for e in entries], dtype=np.int64)
+    p, multi = _draw_highlevel(
+        rng, np.column_stack([logits[m][t] for m in _CLASSES]), super_genre[t]
+    )
+    low = _draw_lowlevel(rng, {k: np.asarray(features[k])[t] for k in vocab.AUDIO_FEATURES})
+    for i, (mbid, track, offset) in enumerate(entries):
         meta = {
             "audio_properties": {
                 "analysis_sample_rate": 44100,
-                "length": round(float(f["duration_ms"]) / 1000.0, 6),
+                "length": round(float(features["duration_ms"][track]) / 1000.0, 6),
                 "lossless": False,
-                "replay_gain": round(float(-f["loudness"] - 14.0), 6),
+                "replay_gain": round(float(-features["loudness"][track] - 14.0), 6),
             },
             "tags": {
-                "artist": [str(artist_name[t])],
+                "artist": [str(artist_name[track])],
                 "musicbrainz_recordingid": [mbid],
-                "title": [str(track_name[t])],
+                "title": [str(track_name[track])],
             },
             "version": {k: _VERSION[k] for k in ("essentia", "essentia_git_sha", "extractor")},
         }
-        z = {m: float(zv[t]) for m, zv in logits.items()}
-        hl = _highlevel_doc(rng, z, str(super_genre[t]), meta)
-        ll = _lowlevel_doc(rng, f, meta)
-        for kind, doc in (("highlevel", hl), ("lowlevel", ll)):
-            name = (
+        docs = {
+            "highlevel": _highlevel_doc(p, multi, i, meta),
+            "lowlevel": _lowlevel_doc(low, i, meta),
+        }
+        for kind, doc in docs.items():
+            writers[kind].add(
                 f"acousticbrainz-{kind}-json-{DUMP_DATE}/{kind}/{mbid[0:2]}/{mbid[2]}/"
-                f"{mbid}-{offset}.json"
+                f"{mbid}-{offset}.json",
+                json.dumps(doc, sort_keys=True).encode(),
             )
-            docs[kind].append((name, json.dumps(doc, sort_keys=True).encode()))
-    copying = b"AcousticBrainz-like sandbox data (synthetic). CC0 1.0 Universal.\n"
-    files: dict[str, Path] = {}
-    for kind, members in docs.items():
-        folder = out_dir / DIRNAME / f"acousticbrainz-{kind}-json-{DUMP_DATE}"
-        size = -(-len(members) // N_PARTS) if members else 0
-        for part in range(N_PARTS):
-            chunk = members[part * size : (part + 1) * size]
-            chunk.append((f"acousticbrainz-{kind}-json-{DUMP_DATE}/COPYING", copying))
-            path = folder / f"acousticbrainz-{kind}-json-{DUMP_DATE}-{part}.tar.zst"
-            files[f"acousticbrainz_{kind}_{part}"] = _tar_zst(chunk, path)
-    return files
