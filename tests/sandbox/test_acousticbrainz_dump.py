@@ -58,6 +58,7 @@ def test_archives_have_the_published_layout(world: WorldSummary) -> None:
         m = MEMBER_RE.match(name)
         assert m is not None, name
         kind, a, b, mbid, _ = m.groups()
+        assert kind == "highlevel"
         assert (a, b) == (mbid[0:2], mbid[2])
         doc = json.loads(data)
         assert data == json.dumps(doc, sort_keys=True).encode()  # written with sorted keys

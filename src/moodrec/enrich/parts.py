@@ -40,8 +40,7 @@ import polars as pl
 from moodrec.domain import AUDIO_FEATURES
 from moodrec.enrich.config import SETTLED
 from moodrec.enrich.coverage import coverage_report
-from moodrec.providers.acousticbrainz import COLUMNS as AB_COLUMNS
-from moodrec.providers.acousticbrainz import STRING_COLUMNS as AB_STRINGS
+from moodrec.providers import acousticbrainz as ab
 from moodrec.storage import write_json_atomic, write_parquet_atomic
 
 TABLES = (
@@ -58,6 +57,13 @@ TABLES = (
 )
 #: the columns of ``track_links`` that a link answer carries
 LINK_FIELDS = ("spotify_id", "isrc", "album", "release_date", "spotify_artist_id", "match_score")
+
+def _ab_dtype(column: str) -> Any:
+    """The polars type of an AcousticBrainz per-recording column."""
+    if column in ab.STRING_COLUMNS:
+        return pl.String
+    return pl.Int64 if column in ab.INT_COLUMNS else pl.Float64
+
 
 SCHEMAS: dict[str, dict[str, Any]] = {
     "track_links": {
@@ -85,14 +91,7 @@ SCHEMAS: dict[str, dict[str, Any]] = {
     "track_moods": {
         "track_id": pl.Int32,
         "provider": pl.String,
-        **{
-            c: pl.String
-            if c in AB_STRINGS
-            else pl.Int64
-            if c.endswith(("_offset", "sions"))
-            else pl.Float64
-            for c in AB_COLUMNS
-        },
+        **{c: _ab_dtype(c) for c in ab.COLUMNS},
     },
     "enrich_status": {
         "track_id": pl.Int32,

@@ -89,7 +89,9 @@ CSV_FIELDS: dict[str, str] = {
     "dynamic_complexity": "dynamic_complexity",
 }
 _STRING_COLUMNS = ("key_key", "key_scale", *VALUE_MODELS)
-#: the text columns of the per-recording table (the others are numbers)
+#: the integer columns of the per-recording table
+INT_COLUMNS: tuple[str, ...] = ("submission_offset", "n_submissions")
+#: the text columns of the per-recording table (the others are floats)
 STRING_COLUMNS: tuple[str, ...] = (
     "mbid",
     *_STRING_COLUMNS,
