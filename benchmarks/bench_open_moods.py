@@ -287,8 +287,8 @@ def _markdown(r: dict[str, Any]) -> str:
         "",
         f"Mean over the held-out seeds (labelled sessions): Spotify-shaped {truth:.1%}; the "
         f"same features on the AcousticBrainz-covered tracks only {covered:.1%} (coverage costs "
-        f"{truth - covered:+.1%}); AcousticBrainz through `{best}` {opened[best]:.1%} "
-        f"(classifier noise costs a further {opened[best] - covered:+.1%}). Target (open path ≥ "
+        f"{truth - covered:.1%}); AcousticBrainz through `{best}` {opened[best]:.1%} "
+        f"(classifier noise costs a further {covered - opened[best]:.1%}). Target (open path ≥ "
         f"Spotify-shaped): **{verdict}**.",
     ]
     lines += [

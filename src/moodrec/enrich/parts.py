@@ -58,6 +58,7 @@ TABLES = (
 #: the columns of ``track_links`` that a link answer carries
 LINK_FIELDS = ("spotify_id", "isrc", "album", "release_date", "spotify_artist_id", "match_score")
 
+
 def _ab_dtype(column: str) -> Any:
     """The polars type of an AcousticBrainz per-recording column."""
     if column in ab.STRING_COLUMNS:
