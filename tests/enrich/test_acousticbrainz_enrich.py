@@ -60,6 +60,9 @@ def test_dump_gives_features_moods_and_provenance(world_dir: Path, catalogue: Pa
     both = feats.to_pandas().merge(truth, on="track_id", suffixes=("", "_true"))
     assert np.corrcoef(both["valence"], both["valence_true"])[0, 1] > 0.6
     assert result.coverage["coverage"]["audio_features"]["found"] == feats.height
+    fields = result.coverage["fields"]["track_moods"]
+    assert fields["rows"] == moods.height
+    assert fields["mood_happy"] == moods["mood_happy"].is_not_null().sum() > 0
     # one scan for the whole run: one extract in the output folder
     assert len(list(tmp_path.glob("acousticbrainz_*.parquet"))) == 1
 

@@ -43,6 +43,7 @@ _VALUE_TABLES = (
     "artist_tags",
     "track_tags",
     "track_audio",
+    "track_moods",
 )
 _UNREACHABLE = ("unavailable", "blocked", "rate_limited")
 

@@ -576,7 +576,13 @@ class AcousticBrainzDump:
             }
             write_parquet_atomic(pa.Table.from_pandas(table, preserve_index=False), path)
             write_json_atomic(report_path, self.report)
-        self._index = {r["mbid"]: r for r in table.to_dict(orient="records")}
+        # NaN (a kind or descriptor absent) becomes None: null in the enrich tables
+        self._index = {
+            r["mbid"]: {
+                k: None if isinstance(v, float) and math.isnan(v) else v for k, v in r.items()
+            }
+            for r in table.to_dict(orient="records")
+        }
         self.extract_path = path
         return path
 
