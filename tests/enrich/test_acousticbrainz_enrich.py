@@ -16,8 +16,6 @@ from moodrec.enrich.outputs import session_features_from_enrich
 from moodrec.enrich.stage import run_enrichment
 from moodrec.errors import ConfigError, InputDataError
 
-pytest.importorskip("zstandard")
-
 
 def ab_config(world_dir: Path, **kw) -> EnrichConfig:
     return with_sandbox_dumps(

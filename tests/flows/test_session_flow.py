@@ -57,7 +57,6 @@ def test_session_moods_from_the_enrich_acousticbrainz_table(
     harness, config_env, tmp_path: Path
 ) -> None:
     """The open path: the world's AcousticBrainz dumps → enrich → session mood states."""
-    pytest.importorskip("zstandard")
     from moodrec.flows.enrich import enrich_flow
     from moodrec.flows.ingest import ingest_flow
 

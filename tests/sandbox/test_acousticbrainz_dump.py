@@ -2,21 +2,17 @@
 
 from __future__ import annotations
 
-import io
 import json
 import re
-import tarfile
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
 
-from moodrec.providers.acousticbrainz import BINARY_MODELS, scan_dump
+from moodrec.providers.acousticbrainz import BINARY_MODELS, _iter_tar, scan_dump
 from moodrec.providers.acousticbrainz_mood import mood_coordinates
 from moodrec.sandbox.world import WorldSize, WorldSummary, build_world
-
-zstandard = pytest.importorskip("zstandard")
 
 SIZE = WorldSize(n_users=10, n_artists=60, n_tracks=800, n_events=8_000)
 MEMBER_RE = re.compile(
@@ -31,13 +27,8 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> WorldSummary:
 
 
 def _members(path: Path) -> dict[str, bytes]:
-    raw = zstandard.ZstdDecompressor().stream_reader(path.open("rb"), read_across_frames=True)
-    out = {}
-    with tarfile.open(fileobj=io.BytesIO(raw.read()), mode="r:") as tar:
-        for m in tar:
-            f = tar.extractfile(m)
-            out[m.name] = f.read() if f is not None else b""
-    return out
+    # the provider's streaming reader (zstandard, or the zstd command without it)
+    return {name: read() for name, read in _iter_tar(path)}
 
 
 def test_archives_have_the_published_layout(world: WorldSummary) -> None:

@@ -9,11 +9,12 @@ AcousticBrainz (CC0) closed in 2022 and published final dumps (layout recorded i
 * ``acousticbrainz-lowlevel-features-20220623-{lowlevel,rhythm,tonal}.tar.zst``: one CSV
   each, ``mbid,submission_offset,<features>``.
 
-:func:`scan_dump` streams any of these (``.tar.zst`` through ``zstandard`` and tarfile's
-stream mode, plain or gzip/bz2/xz ``.tar``, loose ``.json``/``.jsonl``/``.csv`` files and
-folders of them) and keeps only the wanted MBIDs: the MBID comes from the member name (or
-a regex on a JSON line / the CSV's first field) and is looked up in a set *before* any JSON
-is parsed, so the 29 million submissions are never loaded. Several submissions of one MBID
+:func:`scan_dump` streams any of these (``.tar.zst`` through ``zstandard``, or the ``zstd``
+command where the package is missing, and tarfile's stream mode; plain or gzip/bz2/xz
+``.tar``; loose ``.json``/``.jsonl``/``.csv`` files and folders of them) and keeps only
+the wanted MBIDs: the MBID comes from the member name (or a regex on a JSON line / the
+CSV's first field) and is looked up in a set *before* any JSON is parsed, so the 29
+million submissions are never loaded. Several submissions of one MBID
 → their numbers averaged (or the lowest offset's, ``combine="lowest_offset"``), text values
 and provenance of the lowest offset of each kind (high-level, low-level, CSV), whatever the
 order in which the archives are read. A member that cannot be parsed is reported by file
@@ -33,6 +34,8 @@ import json
 import logging
 import math
 import re
+import shutil
+import subprocess
 import tarfile
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
@@ -205,15 +208,41 @@ def dump_files(paths: Iterable[Path | str]) -> list[Path]:
     return sorted(dict.fromkeys(out))
 
 
-def _open_tar(path: Path) -> tuple[tarfile.TarFile, list[IO[bytes]]]:
-    """A stream-mode tar reader of ``path`` (zstandard-decompressed for ``.zst``)."""
-    fh = path.open("rb")
-    if path.name.lower().endswith((".zst", ".zstd")):
-        import zstandard
+def _open_tar(path: Path) -> tuple[tarfile.TarFile, list[Any]]:
+    """A stream-mode tar reader of ``path`` (zstandard-decompressed for ``.zst``).
 
-        reader = zstandard.ZstdDecompressor().stream_reader(fh, read_across_frames=True)
-        return tarfile.open(fileobj=reader, mode="r|"), [reader, fh]
-    return tarfile.open(fileobj=fh, mode="r|*"), [fh]
+    ``.zst`` goes through the ``zstandard`` package, or the ``zstd`` command when the
+    package is not installed (same bytes out; a failed command is reported at close).
+    """
+    if not path.name.lower().endswith((".zst", ".zstd")):
+        fh = path.open("rb")
+        return tarfile.open(fileobj=fh, mode="r|*"), [fh]
+    try:
+        import zstandard
+    except ImportError:
+        if shutil.which("zstd") is None:
+            raise InputDataError(
+                f"{NAME}: {path.name} is zstandard-compressed; install the zstandard package"
+            ) from None
+        proc = subprocess.Popen(["zstd", "-dcq", str(path)], stdout=subprocess.PIPE)
+        return tarfile.open(fileobj=proc.stdout, mode="r|"), [_ZstdProcess(proc, path)]
+    fh = path.open("rb")
+    reader = zstandard.ZstdDecompressor().stream_reader(fh, read_across_frames=True)
+    return tarfile.open(fileobj=reader, mode="r|"), [reader, fh]
+
+
+class _ZstdProcess:
+    """Closes a ``zstd -dc`` pipe; a non-zero exit (a damaged file) is an archive error."""
+
+    def __init__(self, proc: subprocess.Popen[bytes], path: Path) -> None:
+        self.proc, self.path = proc, path
+
+    def close(self) -> None:
+        if self.proc.stdout is not None:
+            self.proc.stdout.close()
+        code = self.proc.wait()
+        if code not in (0, -13):  # -13: SIGPIPE, we stopped reading early
+            raise tarfile.ReadError(f"zstd exited with {code} on {self.path.name}")
 
 
 def _archive_errors() -> tuple[type[BaseException], ...]:

@@ -32,6 +32,7 @@ from __future__ import annotations
 import contextlib
 import io
 import json
+import subprocess
 import tarfile
 from pathlib import Path
 from typing import IO, Any
@@ -238,14 +239,23 @@ class _Buffered:
 class _TarZstWriter:
     """A deterministic ``.tar.zst`` streamed into ``fh`` member by member.
 
-    Fixed tar headers (mtime, mode, no owner) and single-threaded zstd: equal members give
-    equal bytes; memory stays one member, whatever the archive's size.
+    Fixed tar headers (mtime, mode, no owner) and single-threaded zstd at level 3: equal
+    members give equal bytes; memory stays one member, whatever the archive's size. Uses the
+    ``zstandard`` package, or the ``zstd`` command (``-3 -T1``) when it is not installed.
     """
 
     def __init__(self, fh: IO[bytes]) -> None:
-        import zstandard
+        self._proc: subprocess.Popen[bytes] | None = None
+        try:
+            import zstandard
 
-        self._zst = zstandard.ZstdCompressor(level=3).stream_writer(fh, closefd=False)
+            self._zst: Any = zstandard.ZstdCompressor(level=3).stream_writer(fh, closefd=False)
+        except ImportError:
+            fh.flush()
+            self._proc = subprocess.Popen(
+                ["zstd", "-3", "-T1", "-qc"], stdin=subprocess.PIPE, stdout=fh
+            )
+            self._zst = self._proc.stdin
         self._buf = _Buffered(self._zst)
         self._tar = tarfile.open(  # noqa: SIM115 - closed in close(), with the stream
             fileobj=self._buf, mode="w|", format=tarfile.PAX_FORMAT
@@ -262,6 +272,8 @@ class _TarZstWriter:
         self._tar.close()
         self._buf.flush()
         self._zst.close()
+        if self._proc is not None and self._proc.wait() != 0:
+            raise OSError(f"zstd exited with {self._proc.returncode}")
 
 
 def write_acousticbrainz_dumps(
