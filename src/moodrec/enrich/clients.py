@@ -97,7 +97,6 @@ class Providers:
             self.acousticbrainz_dump.prepare(mbids, work_dir)
 
 
-
 #: where a provider is asked (left out of the reach of a sandbox run: new ports every run)
 URL_FIELDS = ("api_url", "token_url", "api_root", "public_api_root", "web_root", "base_url")
 
