@@ -31,6 +31,15 @@ class ModelError(MoodrecError):
     """A model was misused (not fitted, wrong shapes) or a saved model is unreadable."""
 
 
+class ModelLoadError(ModelError):
+    """A saved model folder is missing, corrupt or inconsistent (the message names the file).
+
+    Raised by :meth:`moodrec.models.saved.SavedModel.load` for a truncated or empty
+    ``arrays.npz``, missing keys, non-numeric dtypes, shapes that disagree with the
+    parameters, non-finite values, malformed JSON or an unknown model name.
+    """
+
+
 class ModelFitError(ModelError):
     """Training diverged (NaN/inf parameters) or could not run on the given data."""
 

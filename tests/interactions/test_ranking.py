@@ -1,4 +1,5 @@
-"""``top_k`` equals a full stable sort (best first, ties by lower index, no -inf) on any row."""
+"""``top_k`` equals a full stable sort (best first, ties by lower index, no -inf) on any row;
+its lists are never longer than the row, whatever ``k`` is asked."""
 
 from __future__ import annotations
 
@@ -14,7 +15,7 @@ from moodrec.interactions.ranking import top_k
 def brute(row: np.ndarray, k: int) -> np.ndarray:
     order = np.lexsort((np.arange(row.size), -row))
     order = order[row[order] > -np.inf][:k]
-    return np.concatenate([order, np.full(k - order.size, -1)])
+    return np.concatenate([order, np.full(min(k, row.size) - order.size, -1)])
 
 
 @settings(max_examples=150, deadline=None)
@@ -40,3 +41,30 @@ def test_two_dimensional_and_bad_k() -> None:
     np.testing.assert_array_equal(idx, [[1, 2], [3, 0]])
     with pytest.raises(ModelError):
         top_k(s, 0)
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    st.integers(1, 300),
+    st.integers(1, 4),
+    st.integers(1, 10**15),
+    st.floats(0.0, 0.9),
+    st.integers(0, 2**16),
+)
+def test_a_huge_k_is_capped_at_the_number_of_items(
+    n: int, n_rows: int, k: int, p_inf: float, seed: int
+) -> None:
+    """The output is ``(n_rows, min(k, n))``: memory follows the catalogue, not ``k``."""
+    rng = np.random.default_rng(seed)
+    s = rng.normal(size=(n_rows, n))
+    s[rng.random(s.shape) < p_inf] = -np.inf
+    idx, val = top_k(s, k)
+    assert idx.shape == val.shape == (n_rows, min(k, n))
+    for r in range(n_rows):
+        np.testing.assert_array_equal(idx[r], brute(s[r], k))
+
+
+@pytest.mark.parametrize("k", [0, -1, -(10**9), 2.5, "10", True])
+def test_k_must_be_an_integer_of_at_least_one(k: object) -> None:
+    with pytest.raises(ModelError, match="k must be an integer >= 1"):
+        top_k(np.zeros(5), k)  # type: ignore[arg-type]

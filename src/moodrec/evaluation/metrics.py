@@ -94,7 +94,8 @@ def rank_items(
     batch_size: int = 512,
 ) -> np.ndarray:
     """Top-``k`` item indices for ``users`` over the full catalogue, ``exclude`` masked out."""
-    out = np.empty((users.size, k), dtype=np.int64)
+    # -1 = padding: top_k's lists are at most n_items long (k is capped at the catalogue)
+    out = np.full((users.size, k), -1, dtype=np.int64)
     ex = sp.csr_matrix(exclude) if exclude is not None else None
     for start in range(0, users.size, batch_size):
         u = users[start : start + batch_size]
@@ -102,7 +103,8 @@ def rank_items(
         if ex is not None:
             exclude_items(s, ex[u])
         s[np.isnan(s)] = -np.inf
-        out[start : start + u.size] = top_k(s, k)[0]
+        top = top_k(s, k)[0]
+        out[start : start + u.size, : top.shape[1]] = top
     return out
 
 

@@ -9,6 +9,8 @@ columns so that cold items exist for content-aware models and the cold-start sli
 from __future__ import annotations
 
 import json
+import zipfile
+import zlib
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
@@ -136,8 +138,11 @@ class InteractionData:
         try:
             with np.load(path, allow_pickle=False) as npz:
                 return npz["user_ids"], npz["item_ids"]
-        except (OSError, KeyError, ValueError) as exc:
-            raise InputDataError(f"{path}: cannot read the interaction id maps ({exc})") from exc
+        # BadZipFile / EOFError / zlib.error: a truncated, empty or corrupt archive
+        except (OSError, KeyError, ValueError, EOFError, zipfile.BadZipFile, zlib.error) as exc:
+            raise InputDataError(
+                f"{path}: cannot read the interaction id maps ({type(exc).__name__}: {exc})"
+            ) from exc
 
     @staticmethod
     def load_meta(folder: Path | str) -> dict:

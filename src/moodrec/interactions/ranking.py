@@ -52,35 +52,48 @@ def _candidates(row: np.ndarray, k: int) -> np.ndarray:
     return np.flatnonzero(row >= threshold)
 
 
+def check_k(k: int, n_items: int) -> int:
+    """``k`` validated (an integer >= 1) and capped at ``n_items``, the longest possible list.
+
+    Raises
+    ------
+    ModelError
+        If ``k`` is not an integer >= 1.
+    """
+    if isinstance(k, bool) or not isinstance(k, int | np.integer) or k < 1:
+        raise ModelError(f"k must be an integer >= 1, got {k!r}")
+    return int(min(k, n_items))
+
+
 def top_k(scores: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
     """Indices and values of the ``k`` highest scores per row, ties broken by lower index.
 
     Two vectorised passes per row find a small candidate superset of the top ``k`` (see
     :func:`_candidates`), so a 1M-item row takes about a millisecond; the exact tie rule
     (lower item id first) is applied among all candidates, the boundary ties included. Scores of
-    ``-inf`` are never returned: rows with fewer finite scores than ``k`` are padded with
-    index ``-1`` and value ``-inf``.
+    ``-inf`` are never returned: rows with fewer finite scores than ``min(k, n_items)`` are
+    padded with index ``-1`` and value ``-inf``.
 
     Parameters
     ----------
     scores
         ``(n_rows, n_items)`` or ``(n_items,)`` float array.
     k
-        How many to return per row, ``k >= 1``.
+        How many to return per row, ``k >= 1`` (:class:`ModelError` otherwise).
 
     Returns
     -------
     (indices, values)
-        Both ``(n_rows, k)`` (or ``(k,)`` for a 1-D input), best first.
+        Both ``(n_rows, min(k, n_items))`` (or ``(min(k, n_items),)`` for a 1-D input), best
+        first: ``k`` is capped at the number of items, so memory stays ``O(n_rows * n_items)``
+        whatever ``k`` is asked.
     """
-    if k < 1:
-        raise ModelError(f"top_k: k must be >= 1, got {k}")
     one_d = scores.ndim == 1
     s = np.atleast_2d(scores)
     n_rows, n_items = s.shape
-    kk = min(k, n_items)
-    out_i = np.full((n_rows, k), -1, dtype=np.int64)
-    out_v = np.full((n_rows, k), -np.inf, dtype=np.float64)
+    kk = check_k(k, n_items)
+    out_i = np.full((n_rows, kk), -1, dtype=np.int64)
+    out_v = np.full((n_rows, kk), -np.inf, dtype=np.float64)
     if kk == 0:
         return (out_i[0], out_v[0]) if one_d else (out_i, out_v)
     for r in range(n_rows):

@@ -21,8 +21,8 @@ from typing import Any, ClassVar, Self
 import numpy as np
 import scipy.sparse as sp
 
-from moodrec.errors import ModelError, ModelFitError
-from moodrec.interactions.ranking import exclude_items, top_k
+from moodrec.errors import ModelError, ModelFitError, ModelLoadError
+from moodrec.interactions.ranking import check_k, exclude_items, top_k
 from moodrec.models.saved import SavedModel
 
 logger = logging.getLogger(__name__)
@@ -213,18 +213,33 @@ class Recommender(SavedModel):
         """Top-``k`` item indices and scores per user (ties: lower item index first).
 
         ``exclude_seen`` drops the user's training items; ``items`` restricts the candidates
-        (indices into the catalogue). Returns ``(indices, scores)``, each ``(len(users), k)``,
-        padded with ``-1`` / ``-inf`` when fewer candidates remain.
+        (indices into the catalogue). Returns ``(indices, scores)``, each
+        ``(len(users), min(k, n_items))`` (``k`` is capped at the catalogue, so a huge ``k``
+        costs no more than ``n_items``), padded with ``-1`` / ``-inf`` when fewer candidates
+        remain.
+
+        Raises
+        ------
+        ModelError
+            Unfitted model, ``k < 1``, a user out of range, or NaN scores.
         """
         self._check_fitted()
+        k = check_k(k, self.n_items)
         u = np.atleast_1d(np.asarray(users, dtype=np.int64))
         if u.size and (u.min() < 0 or u.max() >= self.n_users):
             raise ModelError(f"{self.name}: user index out of range 0..{self.n_users - 1}")
         if items is None:
             fast = self._exact_top_k(u, k, exclude_seen)
             if fast is not None:
+                if np.isnan(fast[1]).any():
+                    raise ModelError(f"{self.name}: NaN scores (the model's state is broken)")
                 return fast
         s = np.asarray(self.score(u, None), dtype=np.float64)
+        if np.isnan(s).any():
+            raise ModelError(
+                f"{self.name}: NaN scores for {int(np.isnan(s).any(axis=1).sum())} of "
+                f"{u.size} user(s) (the model's state is broken)"
+            )
         if exclude_seen:
             exclude_items(s, self._seen_matrix()[u])
         if items is not None:
@@ -273,8 +288,24 @@ class Recommender(SavedModel):
         self, meta: dict[str, Any], arrays: dict[str, np.ndarray], state: dict[str, np.ndarray]
     ) -> None:
         self.n_users, self.n_items = int(meta["n_users"]), int(meta["n_items"])
+        if self.n_users < 1 or self.n_items < 1:
+            raise ModelLoadError(
+                f"{self.name}: n_users={self.n_users}, n_items={self.n_items} (must be >= 1)"
+            )
         self._seen = sp.csr_matrix(
             (arrays["seen__data"], arrays["seen__indices"], arrays["seen__indptr"]),
             shape=(self.n_users, self.n_items),
         )
+        self._seen.check_format(full_check=True)
         self._restore(state)
+
+    def _check_loaded(self) -> None:
+        """The learned state must score every item of the catalogue, and no score is NaN."""
+        probe = np.asarray(self.score(np.array([0], dtype=np.int64), None))
+        if probe.shape != (1, self.n_items):
+            raise ModelLoadError(
+                f"{self.name}: the saved state scores {probe.shape[-1]} items, "
+                f"the model has n_items={self.n_items}"
+            )
+        if np.isnan(probe).any():
+            raise ModelLoadError(f"{self.name}: the saved state gives NaN scores")

@@ -12,6 +12,8 @@ version, the family's fields) and ``arrays.npz`` read back with ``allow_pickle=F
 from __future__ import annotations
 
 import json
+import zipfile
+import zlib
 from abc import ABC, abstractmethod
 from pathlib import Path
 from typing import Any, ClassVar, Self
@@ -19,7 +21,7 @@ from typing import Any, ClassVar, Self
 import numpy as np
 import scipy.sparse as sp
 
-from moodrec.errors import ModelError
+from moodrec.errors import ModelError, ModelLoadError
 from moodrec.storage import atomic_path, write_json_atomic
 
 MODEL_SCHEMA_VERSION = 1
@@ -29,6 +31,12 @@ ARRAYS_NPZ = "arrays.npz"
 STATE_PREFIX = "state__"
 
 
+#: the dtype kinds a saved array may have (bool, signed/unsigned int, float)
+NUMERIC_KINDS = "biuf"
+#: the JSON field listing every array of ``arrays.npz`` with its dtype and shape
+ARRAYS_FIELD = "arrays"
+
+
 def write_model_files(
     folder: Path | str,
     meta: dict[str, Any],
@@ -36,6 +44,9 @@ def write_model_files(
     meta_file: str = MODEL_JSON,
 ) -> Path:
     """Write ``arrays.npz`` then ``meta_file`` into ``folder`` (atomic renames, no pickle).
+
+    ``meta_file`` also lists every array with its dtype and shape (``"arrays"``), so that
+    loading can tell a tampered or truncated ``arrays.npz`` from the one written here.
 
     Raises
     ------
@@ -48,10 +59,110 @@ def write_model_files(
     for key, a in packed.items():
         if a.dtype == object:
             raise ModelError(f"{meta.get('model')}: refusing to save object array {key!r}")
+    manifest = {k: {"dtype": a.dtype.str, "shape": list(a.shape)} for k, a in packed.items()}
     with atomic_path(out / ARRAYS_NPZ) as tmp, open(tmp, "wb") as fh:
         np.savez(fh, **packed)
-    write_json_atomic(out / meta_file, meta)
+    write_json_atomic(out / meta_file, meta | {ARRAYS_FIELD: manifest})
     return out
+
+
+def _read_meta(path: Path, schema_version: int) -> dict[str, Any]:
+    if not path.is_file():
+        raise ModelLoadError(f"{path}: missing (not a saved model folder?)")
+    try:
+        meta = json.loads(path.read_text())
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise ModelLoadError(f"{path}: cannot read the saved model ({exc})") from exc
+    if not isinstance(meta, dict):
+        raise ModelLoadError(f"{path}: expected a JSON object, got {type(meta).__name__}")
+    if meta.get("schema_version") != schema_version:
+        raise ModelLoadError(
+            f"{path}: schema_version {meta.get('schema_version')!r}, expected {schema_version}"
+        )
+    if not isinstance(meta.get("model"), str):
+        raise ModelLoadError(f"{path}: 'model' must be a model name, got {meta.get('model')!r}")
+    if not isinstance(meta.get("params"), dict):
+        raise ModelLoadError(f"{path}: 'params' must be an object, got {meta.get('params')!r}")
+    manifest = meta.get(ARRAYS_FIELD)
+    if manifest is not None and not isinstance(manifest, dict):
+        raise ModelLoadError(f"{path}: {ARRAYS_FIELD!r} must be an object")
+    return meta
+
+
+def _read_arrays(path: Path) -> dict[str, np.ndarray]:
+    if not path.is_file():
+        raise ModelLoadError(f"{path}: missing (the model's arrays)")
+    if path.stat().st_size == 0:
+        raise ModelLoadError(f"{path}: empty file (0 bytes)")
+    try:
+        with np.load(path, allow_pickle=False) as npz:
+            if not isinstance(npz, np.lib.npyio.NpzFile):
+                raise ModelLoadError(f"{path}: not an .npz archive (a single array)")
+            # reading every member here: a truncated or corrupt member fails now, not later
+            arrays = {k: npz[k] for k in npz.files}
+    except ModelLoadError:
+        raise
+    # BadZipFile, zlib.error and EOFError are what truncated / corrupt archives raise;
+    # ValueError is numpy refusing a pickled (object) array or a bad header
+    except (OSError, ValueError, EOFError, KeyError, zipfile.BadZipFile, zlib.error) as exc:
+        raise ModelLoadError(
+            f"{path}: cannot read the saved arrays ({type(exc).__name__}: {exc})"
+        ) from exc
+    return arrays
+
+
+def check_finite(
+    path: Path, arrays: dict[str, np.ndarray], may_hold_nan: frozenset[str] = frozenset()
+) -> None:
+    """Refuse float arrays holding NaN or inf (except NaN in the arrays named in ``may_hold_nan``).
+
+    Raises
+    ------
+    ModelLoadError
+        Naming ``path``, the array and how many values are not finite.
+    """
+    for key, a in arrays.items():
+        if a.dtype.kind != "f":
+            continue
+        bad = np.isinf(a) if key in may_hold_nan else ~np.isfinite(a)
+        if bad.any():
+            raise ModelLoadError(
+                f"{path}: array {key!r} holds {int(bad.sum())} non-finite value(s) (NaN/inf)"
+            )
+
+
+def check_arrays(
+    path: Path, arrays: dict[str, np.ndarray], manifest: dict[str, Any] | None
+) -> None:
+    """Refuse non-numeric arrays and any difference from ``manifest`` (names, dtypes, shapes).
+
+    Raises
+    ------
+    ModelLoadError
+        Naming ``path``, the array and what is wrong with it.
+    """
+    for key, a in arrays.items():
+        if a.dtype.kind not in NUMERIC_KINDS:
+            raise ModelLoadError(f"{path}: array {key!r} has non-numeric dtype {a.dtype}")
+    if manifest is None:
+        return  # written before the manifest existed: the family checks still apply
+    missing = sorted(set(manifest) - set(arrays))
+    if missing:
+        raise ModelLoadError(f"{path}: missing array(s) {missing}")
+    for key, want in manifest.items():
+        a = arrays[key]
+        if not isinstance(want, dict):
+            raise ModelLoadError(f"{path}: manifest entry {key!r} is not an object")
+        if np.dtype(a.dtype).str != want.get("dtype"):
+            raise ModelLoadError(
+                f"{path}: array {key!r} is {a.dtype.str}, the model was saved with "
+                f"{want.get('dtype')}"
+            )
+        if list(a.shape) != want.get("shape"):
+            raise ModelLoadError(
+                f"{path}: array {key!r} has shape {list(a.shape)}, the model was saved with "
+                f"{want.get('shape')}"
+            )
 
 
 def read_model_files(
@@ -59,26 +170,19 @@ def read_model_files(
 ) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
     """Read ``meta_file`` (checking ``schema_version``) and ``arrays.npz`` (no pickle).
 
+    Every array is read and checked (numeric, as listed in ``meta_file``); finiteness is
+    checked by :meth:`SavedModel.load`, which knows which arrays may hold NaN.
+
     Raises
     ------
-    ModelError
-        If the folder is unreadable or holds another schema version.
+    ModelLoadError
+        If the folder is unreadable, holds another schema version, or a file is missing,
+        truncated, corrupt or inconsistent with the other (the message names the file).
     """
     folder = Path(folder)
-    try:
-        meta = json.loads((folder / meta_file).read_text())
-    except (OSError, json.JSONDecodeError) as exc:
-        raise ModelError(f"{folder / meta_file}: cannot read the saved model ({exc})") from exc
-    if meta.get("schema_version") != schema_version:
-        raise ModelError(
-            f"{folder / meta_file}: schema_version {meta.get('schema_version')!r}, "
-            f"expected {schema_version}"
-        )
-    try:
-        with np.load(folder / ARRAYS_NPZ, allow_pickle=False) as npz:
-            arrays = {k: npz[k] for k in npz.files}
-    except (OSError, ValueError) as exc:
-        raise ModelError(f"{folder / ARRAYS_NPZ}: cannot read the saved arrays ({exc})") from exc
+    meta = _read_meta(folder / meta_file, schema_version)
+    arrays = _read_arrays(folder / ARRAYS_NPZ)
+    check_arrays(folder / ARRAYS_NPZ, arrays, meta.get(ARRAYS_FIELD))
     return meta, arrays
 
 
@@ -99,6 +203,9 @@ class SavedModel(ABC):
     family: ClassVar[str] = "model"
     meta_file: ClassVar[str] = MODEL_JSON
     schema_version: ClassVar[int] = MODEL_SCHEMA_VERSION
+    #: learned-state arrays where NaN means "missing" (e.g. tracks without audio features);
+    #: every other float array must be finite to load
+    may_hold_nan: ClassVar[frozenset[str]] = frozenset()
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
@@ -162,25 +269,58 @@ class SavedModel(ABC):
 
         Raises
         ------
+        ModelLoadError
+            If the folder is missing, unreadable, corrupt, of another schema version,
+            names an unknown model, or its arrays do not fit the model's parameters.
         ModelError
-            If the folder is unreadable, of another schema version, names an unknown model
-            or a model of another class than ``cls``.
+            If it holds a model of another class than ``cls``.
         """
         folder = Path(folder)
         meta, arrays = read_model_files(folder, cls.schema_version, cls.meta_file)
-        klass = cls.registry.get(meta.get("model", ""))
+        klass = cls.registry.get(meta["model"])
         if klass is None:
-            raise ModelError(
+            raise ModelLoadError(
                 f"{folder / cls.meta_file}: unknown {cls.family} {meta.get('model')!r} "
                 f"(registered: {sorted(cls.registry)})"
             )
         if not issubclass(klass, cls):
             raise ModelError(f"{folder}: holds a {klass.name}, not a {cls.name}")
-        model = klass(**meta["params"])
+        try:
+            model = klass(**meta["params"])
+        except (TypeError, ValueError, ModelError) as exc:
+            raise ModelLoadError(
+                f"{folder / cls.meta_file}: params do not fit {klass.name} ({exc})"
+            ) from exc
         n = len(STATE_PREFIX)
+        check_finite(
+            folder / ARRAYS_NPZ,
+            arrays,
+            frozenset(f"{STATE_PREFIX}{key}" for key in klass.may_hold_nan),
+        )
         state = {k[n:]: v for k, v in arrays.items() if k.startswith(STATE_PREFIX)}
-        model._load_family_fields(meta, arrays, state)
+        try:
+            model._load_family_fields(meta, arrays, state)
+            model._check_loaded()
+        except ModelLoadError:
+            raise
+        # what a tampered folder raises inside a model's restore (a missing key, a shape or
+        # a dtype the arithmetic refuses); a wrong folder is a load error, not a traceback
+        except (KeyError, ValueError, TypeError, IndexError, ModelError) as exc:
+            what = f"missing {exc}" if isinstance(exc, KeyError) else str(exc)
+            raise ModelLoadError(
+                f"{folder}: {cls.meta_file} and {ARRAYS_NPZ} do not make a valid "
+                f"{klass.name} ({type(exc).__name__}: {what})"
+            ) from exc
         return model
+
+    def _check_loaded(self) -> None:
+        """Raise when the state just loaded is inconsistent (the family checks shapes).
+
+        Called by :meth:`load` after :meth:`_load_family_fields`; ``KeyError``,
+        ``ValueError``, ``TypeError``, ``IndexError`` and ``ModelError`` raised here become a
+        :class:`ModelLoadError` naming the folder.
+        """
+        return None
 
 
 def csr_arrays(name: str, m: sp.csr_matrix) -> dict[str, np.ndarray]:

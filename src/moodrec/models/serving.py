@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from moodrec.errors import InputDataError
+from moodrec.errors import InputDataError, ModelLoadError
 from moodrec.interactions.matrix import InteractionData
 from moodrec.models import load_model
 
@@ -37,6 +37,13 @@ class RecommenderService:
         # factor models build their exact top-k index here, not on the first request
         self.model.prepare_serving()
         self.user_ids, self.item_ids = InteractionData.load_maps(model_dir)
+        # the maps are written beside the model: any other size means one of them was swapped
+        if (self.user_ids.size, self.item_ids.size) != (self.model.n_users, self.model.n_items):
+            raise ModelLoadError(
+                f"{model_dir}: the id maps hold {self.user_ids.size} users and "
+                f"{self.item_ids.size} items, the model {self.model.n_users} users and "
+                f"{self.model.n_items} items"
+            )
         interim = Path(data_dir) / "interim"
         tracks_path = interim / "tracks.parquet"
         if not tracks_path.is_file():
@@ -96,7 +103,9 @@ def recommend_for_user(
     ------
     InputDataError
         Unknown user or missing tracks table.
-    moodrec.models.base.ModelError
-        Unreadable model folder.
+    moodrec.errors.ModelLoadError
+        Unreadable, corrupt or inconsistent model folder (the message names the file).
+    moodrec.errors.ModelError
+        ``k < 1`` or NaN scores.
     """
     return RecommenderService(model_dir, data_dir).recommend(user, k, exclude_seen)

@@ -17,8 +17,8 @@ from typing import Any, ClassVar, Self
 
 import numpy as np
 
-from moodrec.errors import ModelError
-from moodrec.interactions.ranking import top_k
+from moodrec.errors import ModelError, ModelLoadError
+from moodrec.interactions.ranking import check_k, top_k
 from moodrec.models.saved import SavedModel
 from moodrec.session.data import SessionData
 
@@ -121,7 +121,7 @@ class SessionRecommender(SavedModel):
         user
             User index (used by personalised models; others ignore it).
         k
-            List length.
+            List length, ``>= 1``; capped at ``n_items`` (a huge ``k`` costs no more).
         exclude
             Item indices never to recommend (e.g. the prefix itself).
         target_mood
@@ -130,10 +130,18 @@ class SessionRecommender(SavedModel):
         Returns
         -------
         (indices, scores)
-            ``(k,)`` each; padded with ``-1`` / ``-inf`` if fewer items remain.
+            ``(min(k, n_items),)`` each; padded with ``-1`` / ``-inf`` if fewer items remain.
+
+        Raises
+        ------
+        ModelError
+            Unfitted, a prefix item out of range, ``k < 1`` or NaN scores.
         """
         p = self._check(prefix)
+        k = check_k(k, self.n_items)
         s = np.asarray(self.score_next(p, user, target_mood), dtype=np.float64)
+        if np.isnan(s).any():
+            raise ModelError(f"{self.name}: NaN scores (the model's state is broken)")
         s = s + BACKFILL * self.popularity
         if exclude is not None:
             s = s.copy()
@@ -149,6 +157,30 @@ class SessionRecommender(SavedModel):
         self, meta: dict[str, Any], arrays: dict[str, np.ndarray], state: dict[str, np.ndarray]
     ) -> None:
         self.n_items, self.n_users = int(meta["n_items"]), int(meta["n_users"])
+        if self.n_items < 1 or self.n_users < 0:
+            raise ModelLoadError(
+                f"{self.name}: n_items={self.n_items}, n_users={self.n_users} (n_items >= 1)"
+            )
         self.popularity = arrays["popularity"]
-        self._restore(state, meta.get("extra", {}))
+        if self.popularity.shape != (self.n_items,):
+            raise ModelLoadError(
+                f"{self.name}: popularity has shape {self.popularity.shape}, "
+                f"the model has n_items={self.n_items}"
+            )
+        extra = meta.get("extra", {})
+        if not isinstance(extra, dict):
+            raise ModelLoadError(f"{self.name}: 'extra' must be an object, got {extra!r}")
+        self._restore(state, extra)
         self._fitted = True
+
+    def _check_loaded(self) -> None:
+        """The learned state must score every item after an empty prefix, finitely."""
+        user = 0 if self.n_users > 0 else None
+        probe = np.asarray(self.score_next(np.zeros(0, dtype=np.int64), user))
+        if probe.shape != (self.n_items,):
+            raise ModelLoadError(
+                f"{self.name}: the saved state scores {probe.shape} items, "
+                f"the model has n_items={self.n_items}"
+            )
+        if np.isnan(probe).any():
+            raise ModelLoadError(f"{self.name}: the saved state gives NaN scores")

@@ -243,6 +243,8 @@ class MoodAwareRecommender(SessionRecommender):
     """
 
     name = "mood"
+    #: (valence, energy) of tracks without audio features are NaN
+    may_hold_nan = frozenset({"ve"})
     personalised = True
     #: the contract world has two planted moods
     contract_params: ClassVar[dict[str, Any]] = {"n_states": 2}
