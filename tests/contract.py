@@ -21,11 +21,45 @@ import numpy as np
 import pytest
 import scipy.sparse as sp
 
-from moodrec.errors import ModelError, ModelFitError
+from moodrec.errors import ModelError, ModelFitError, ModelLoadError
 from moodrec.models.base import ItemFeatures, Recommender
-from moodrec.models.saved import SavedModel
+from moodrec.models.saved import ARRAYS_FIELD, ARRAYS_NPZ, STATE_PREFIX, SavedModel
 from moodrec.session.base import SessionRecommender
 from moodrec.session.data import SessionData
+
+
+def read_npz(folder: Path) -> dict[str, np.ndarray]:
+    with np.load(folder / ARRAYS_NPZ, allow_pickle=False) as npz:
+        return {k: npz[k] for k in npz.files}
+
+
+def write_npz(folder: Path, arrays: dict[str, np.ndarray]) -> None:
+    with open(folder / ARRAYS_NPZ, "wb") as fh:
+        np.savez(fh, **arrays)
+
+
+def float_key(arrays: dict[str, np.ndarray], may_hold_nan: frozenset[str]) -> str:
+    """A non-empty float array, learned state first (``seen__data`` / ``popularity`` else)."""
+    keys = [k for k, a in arrays.items() if a.dtype.kind == "f" and a.size]
+    keys = [k for k in keys if k.removeprefix(STATE_PREFIX) not in may_hold_nan]
+    state = [k for k in keys if k.startswith(STATE_PREFIX)]
+    return sorted(state or keys)[0]
+
+
+#: how a saved folder is tampered with → what the error must say
+NPZ_TAMPERING: dict[str, str] = {
+    "truncated": "cannot read the saved arrays",
+    "empty": "empty file",
+    "garbage": "cannot read the saved arrays",
+    "deleted": "missing",
+    "missing key": r"missing array\(s\)",
+    "no arrays": r"missing array\(s\)",
+    "dtype to int": "the model was saved with",
+    "dtype to text": "non-numeric dtype",
+    "shape": "has shape",
+    "nan": "non-finite",
+    "inf": "non-finite",
+}
 
 
 class SavedModelContract:
@@ -98,6 +132,98 @@ class SavedModelContract:
         a = self.scores(self.fit(self.make(name, seed=3), data), data)
         b = self.scores(self.fit(self.make(name, seed=3), data), data)
         np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6)
+
+    @pytest.mark.parametrize("tampering", sorted(NPZ_TAMPERING))
+    def test_a_tampered_arrays_file_is_a_load_error_naming_it(
+        self, fitted: Any, tmp_path: Path, tampering: str
+    ) -> None:
+        folder = fitted.save(tmp_path / fitted.name)
+        path = folder / ARRAYS_NPZ
+        arrays = read_npz(folder)
+        key = float_key(arrays, type(fitted).may_hold_nan)
+        if tampering == "truncated":
+            path.write_bytes(path.read_bytes()[: path.stat().st_size // 2])
+        elif tampering == "empty":
+            path.write_bytes(b"")
+        elif tampering == "garbage":
+            path.write_bytes(b"PK\x03\x04 not really a zip archive" * 8)
+        elif tampering == "deleted":
+            path.unlink()
+        elif tampering == "no arrays":
+            write_npz(folder, {})
+        elif tampering == "missing key":
+            write_npz(folder, {k: a for k, a in arrays.items() if k != key})
+        elif tampering == "dtype to int":
+            write_npz(folder, arrays | {key: arrays[key].astype(np.int64)})
+        elif tampering == "dtype to text":
+            write_npz(folder, arrays | {key: arrays[key].astype(str)})
+        elif tampering == "shape":
+            write_npz(folder, arrays | {key: arrays[key].ravel()[:-1]})
+        else:
+            bad = arrays[key].copy()
+            bad.flat[bad.size // 2] = np.nan if tampering == "nan" else np.inf
+            write_npz(folder, arrays | {key: bad})
+        with pytest.raises(ModelLoadError, match=NPZ_TAMPERING[tampering]) as err:
+            self.family.load(folder)
+        assert str(path) in str(err.value)
+
+    @pytest.mark.parametrize(
+        ("tampering", "message"),
+        [
+            ("not an object", "expected a JSON object"),
+            ("unknown model", "unknown"),
+            ("params not an object", "'params' must be an object"),
+            ("model not a name", "'model' must be a model name"),
+            ("deleted", "missing"),
+        ],
+    )
+    def test_a_tampered_json_file_is_a_load_error_naming_it(
+        self, fitted: Any, tmp_path: Path, tampering: str, message: str
+    ) -> None:
+        folder = fitted.save(tmp_path / fitted.name)
+        path = folder / self.family.meta_file
+        meta = json.loads(path.read_text())
+        if tampering == "not an object":
+            path.write_text(json.dumps([meta]))
+        elif tampering == "unknown model":
+            path.write_text(json.dumps(meta | {"model": "no_such_model"}))
+        elif tampering == "params not an object":
+            path.write_text(json.dumps(meta | {"params": [1, 2]}))
+        elif tampering == "model not a name":
+            path.write_text(json.dumps(meta | {"model": None}))
+        else:
+            path.unlink()
+        with pytest.raises(ModelLoadError, match=message) as err:
+            self.family.load(folder)
+        assert str(path) in str(err.value)
+
+    def test_counts_that_disagree_with_the_arrays_are_a_load_error(
+        self, fitted: Any, tmp_path: Path
+    ) -> None:
+        folder = fitted.save(tmp_path / fitted.name)
+        path = folder / self.family.meta_file
+        meta = json.loads(path.read_text())
+        path.write_text(json.dumps(meta | {"n_items": meta["n_items"] + 3}))
+        with pytest.raises(ModelLoadError, match="do not make a valid") as err:
+            self.family.load(folder)
+        assert str(folder) in str(err.value)
+        path.write_text(json.dumps(meta | {"n_items": "many"}))
+        with pytest.raises(ModelLoadError, match="many"):
+            self.family.load(folder)
+
+    def test_a_folder_saved_without_the_manifest_still_refuses_a_missing_array(
+        self, fitted: Any, tmp_path: Path
+    ) -> None:
+        """Folders written before the array manifest: the restore's KeyError is a load error."""
+        folder = fitted.save(tmp_path / fitted.name)
+        path = folder / self.family.meta_file
+        meta = json.loads(path.read_text())
+        path.write_text(json.dumps({k: v for k, v in meta.items() if k != ARRAYS_FIELD}))
+        assert type(self.family.load(folder)) is type(fitted)  # loads as before
+        write_npz(folder, {})  # a valid, empty archive
+        with pytest.raises(ModelLoadError, match="do not make a valid") as err:
+            self.family.load(folder)
+        assert str(folder) in str(err.value)
 
     def test_unreadable_or_other_schema_is_refused(self, tmp_path: Path) -> None:
         meta = tmp_path / self.family.meta_file
@@ -195,6 +321,32 @@ class RecommenderContract(SavedModelContract):
             atol=1e-6,
         )
 
+    @pytest.mark.parametrize("k", [N_ITEMS, N_ITEMS + 1, 10**8, 2**62])
+    def test_a_huge_k_returns_at_most_the_catalogue(
+        self, fitted: Recommender, data: sp.csr_matrix, k: int
+    ) -> None:
+        users = np.arange(data.shape[0])
+        for exclude_seen in (True, False):
+            idx, scores = fitted.recommend(users, k, exclude_seen=exclude_seen)
+            assert idx.shape == scores.shape == (users.size, N_ITEMS)
+        full, _ = fitted.recommend(users, N_ITEMS, exclude_seen=True)
+        np.testing.assert_array_equal(fitted.recommend(users, k)[0], full)
+
+    @pytest.mark.parametrize("k", [0, -5])
+    def test_k_below_one_is_refused(self, fitted: Recommender, k: int) -> None:
+        with pytest.raises(ModelError, match="k must be"):
+            fitted.recommend([0], k)
+
+    def test_nan_scores_are_an_error_not_an_empty_list(
+        self, fitted: Recommender, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        model = Recommender.load(fitted.save(tmp_path / fitted.name))
+        nan = np.full((1, N_ITEMS), np.nan)
+        monkeypatch.setattr(model, "score", lambda users, items=None: nan)
+        monkeypatch.setattr(model, "_exact_top_k", lambda users, k, exclude_seen: None)
+        with pytest.raises(ModelError, match="NaN scores"):
+            model.recommend([0], 5)
+
     def test_empty_training_matrix_is_a_fit_error(self, name: str) -> None:
         with pytest.raises(ModelFitError):
             self.make(name).fit(sp.csr_matrix((3, 4), dtype=np.float32))
@@ -233,6 +385,25 @@ class SessionRecommenderContract(SavedModelContract):
         assert (fitted.recommend_next([], user=0, k=3)[0] >= 0).all()
         with pytest.raises(ModelError, match="outside"):
             fitted.recommend_next([data.n_items], k=3)
+
+    @pytest.mark.parametrize("k", [10**8, 2**62])
+    def test_a_huge_k_returns_at_most_the_catalogue(
+        self, fitted: SessionRecommender, data: SessionData, k: int
+    ) -> None:
+        idx, scores = fitted.recommend_next(self.prefix(data), user=0, k=k)
+        assert idx.shape == scores.shape == (data.n_items,)
+        full, _ = fitted.recommend_next(self.prefix(data), user=0, k=data.n_items)
+        np.testing.assert_array_equal(idx, full)
+        with pytest.raises(ModelError, match="k must be"):
+            fitted.recommend_next(self.prefix(data), user=0, k=0)
+
+    def test_nan_scores_are_an_error_not_an_empty_list(
+        self, fitted: SessionRecommender, data: SessionData, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        nan = np.full(data.n_items, np.nan)
+        monkeypatch.setattr(fitted, "score_next", lambda prefix, user=None, target_mood=None: nan)
+        with pytest.raises(ModelError, match="NaN scores"):
+            fitted.recommend_next(self.prefix(data), user=0, k=3)
 
     def test_no_training_sessions_is_an_error(self, name: str, data: SessionData) -> None:
         with pytest.raises(ModelError, match="no training sessions"):

@@ -301,11 +301,10 @@ class SavedModel(ABC):
         try:
             model._load_family_fields(meta, arrays, state)
             model._check_loaded()
-        except ModelLoadError:
-            raise
         # what a tampered folder raises inside a model's restore (a missing key, a shape or
-        # a dtype the arithmetic refuses); a wrong folder is a load error, not a traceback
-        except (KeyError, ValueError, TypeError, IndexError, ModelError) as exc:
+        # a dtype the arithmetic refuses; torch's load_state_dict raises RuntimeError): a
+        # wrong folder is a load error naming it, not a traceback
+        except (KeyError, ValueError, TypeError, IndexError, RuntimeError, ModelError) as exc:
             what = f"missing {exc}" if isinstance(exc, KeyError) else str(exc)
             raise ModelLoadError(
                 f"{folder}: {cls.meta_file} and {ARRAYS_NPZ} do not make a valid "
@@ -317,8 +316,8 @@ class SavedModel(ABC):
         """Raise when the state just loaded is inconsistent (the family checks shapes).
 
         Called by :meth:`load` after :meth:`_load_family_fields`; ``KeyError``,
-        ``ValueError``, ``TypeError``, ``IndexError`` and ``ModelError`` raised here become a
-        :class:`ModelLoadError` naming the folder.
+        ``ValueError``, ``TypeError``, ``IndexError``, ``RuntimeError`` and ``ModelError``
+        raised here become a :class:`ModelLoadError` naming the folder and its files.
         """
         return None
 
