@@ -137,3 +137,77 @@ def test_stage_commands_report_a_missing_profile_cleanly(config_env: Path) -> No
         result = runner.invoke(app, [command, "--profile", "nope"])
         assert result.exit_code == 2, result.output
         assert "config profile 'nope' not found" in result.output
+
+
+# -- recommend from a tampered model folder (issue 19, D7) ---------------------------------
+def _tamper(folder: Path, how: str) -> None:
+    import json
+
+    import numpy as np
+
+    npz, meta = folder / "arrays.npz", folder / "model.json"
+    with np.load(npz, allow_pickle=False) as f:
+        arrays = {k: f[k] for k in f.files}
+    key = next(k for k in sorted(arrays) if k.startswith("state__") and arrays[k].dtype.kind == "f")
+    if how == "truncated npz":
+        npz.write_bytes(npz.read_bytes()[:100])
+    elif how == "empty npz":
+        npz.write_bytes(b"")
+    elif how == "missing key":
+        np.savez(npz, **{k: a for k, a in arrays.items() if k != key})
+    elif how == "dtype":
+        np.savez(npz, **(arrays | {key: arrays[key].astype(str)}))
+    elif how == "nan":
+        np.savez(npz, **(arrays | {key: np.full_like(arrays[key], np.nan)}))
+    elif how == "malformed json":
+        meta.write_text(meta.read_text()[:-5])
+    elif how == "unknown model":
+        meta.write_text(json.dumps(json.loads(meta.read_text()) | {"model": "nope"}))
+
+
+@pytest.mark.parametrize(
+    ("how", "file", "message"),
+    [
+        ("truncated npz", "arrays.npz", "cannot read the saved arrays"),
+        ("empty npz", "arrays.npz", "empty file"),
+        ("missing key", "arrays.npz", "missing array"),
+        ("dtype", "arrays.npz", "non-numeric dtype"),
+        ("nan", "arrays.npz", "non-finite"),
+        ("malformed json", "model.json", "cannot read the saved model"),
+        ("unknown model", "model.json", "unknown recommender 'nope'"),
+    ],
+)
+def test_recommend_from_a_tampered_model_folder_is_a_clean_error(
+    config_env: Path, tmp_path: Path, monkeypatch, how: str, file: str, message: str
+) -> None:
+    from tests.models.test_load_errors import write_served_model
+
+    data = tmp_path / "data"
+    folder = write_served_model(data)
+    monkeypatch.setenv("MOODREC_PATHS__DATA_DIR", str(data))
+    args = ["recommend", "--user", "0", "--profile", "demo", "--model", folder.name]
+    assert runner.invoke(app, args).exit_code == 0  # the untampered folder serves
+    _tamper(folder, how)
+    result = runner.invoke(app, args)
+    assert result.exit_code == 2, result.output
+    assert isinstance(result.exception, SystemExit)  # not an uncaught exception
+    assert "error:" in result.output and str(folder / file) in result.output
+    assert message in result.output
+    assert "Traceback" not in result.output and "Aborted" not in result.output
+
+
+def test_recommend_with_a_huge_k_lists_at_most_the_catalogue(
+    config_env: Path, tmp_path: Path, monkeypatch
+) -> None:
+    from tests.contract import N_ITEMS
+    from tests.models.test_load_errors import write_served_model
+
+    data = tmp_path / "data"
+    folder = write_served_model(data)
+    monkeypatch.setenv("MOODREC_PATHS__DATA_DIR", str(data))
+    args = ["recommend", "--user", "0", "--profile", "demo", "--model", folder.name]
+    result = runner.invoke(app, [*args, "-k", "100000000"])
+    assert result.exit_code == 0, result.output
+    assert len(result.output.strip().splitlines()) == 1 + N_ITEMS  # header + every item once
+    result = runner.invoke(app, [*args, "-k", "0"])
+    assert result.exit_code == 2 and "k must be an integer >= 1" in result.output

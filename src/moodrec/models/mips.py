@@ -197,7 +197,17 @@ def search_users(
 ) -> tuple[np.ndarray, np.ndarray]:
     """Exact top ``k`` for each row of ``user_vectors`` (the vectors of ``users``, in order),
     leaving out each user's row of ``seen`` when given; ``(indices, scores)`` as
-    :meth:`moodrec.models.base.Recommender.recommend` returns them."""
+    :meth:`moodrec.models.base.Recommender.recommend` returns them.
+
+    Raises
+    ------
+    ModelError
+        If a user vector is not finite (every score would be NaN, which the index skips:
+        the answer would silently be an empty list).
+    """
+    bad = ~np.isfinite(user_vectors).all(axis=1)
+    if bad.any():
+        raise ModelError(f"NaN scores: non-finite factors of user(s) {users[bad][:5].tolist()}")
     out_i = np.empty((users.size, k), dtype=np.int64)
     out_v = np.empty((users.size, k), dtype=np.float64)
     for r, u in enumerate(users):
