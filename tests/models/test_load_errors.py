@@ -34,10 +34,12 @@ def write_served_model(data_dir: Path, name: str = "popularity") -> Path:
     return folder
 
 
-def test_the_service_serves_a_well_formed_folder(tmp_path: Path) -> None:
+def test_the_service_serves_a_well_formed_folder_with_k_capped(tmp_path: Path) -> None:
     folder = write_served_model(tmp_path)
-    frame = RecommenderService(folder, tmp_path).recommend(0, k=10**8)
-    assert len(frame) == N_ITEMS  # k capped at the catalogue
+    service = RecommenderService(folder, tmp_path)
+    idx, _ = service.model.recommend([0], 10**8)
+    assert idx.shape == (1, N_ITEMS)  # k capped at the catalogue: no 10**8-long padding
+    assert len(service.recommend(0, k=10**8)) == N_ITEMS
 
 
 @pytest.mark.parametrize(("users", "items"), [(12, N_ITEMS - 1), (11, N_ITEMS), (3, 40)])

@@ -113,12 +113,14 @@ class FactorIndex:
         Returns
         -------
         (indices, scores, n_scored)
-            ``(k,)`` int64 item indices best first (ties: lower index first) and their float32
-            scores as float64, padded with ``-1`` / ``-inf`` when fewer than ``k`` items remain;
+            ``(min(k, n_items),)`` int64 item indices best first (ties: lower index first) and
+            their float32 scores as float64, padded with ``-1`` / ``-inf`` when fewer items
+            remain;
             ``n_scored`` is how many items were read (for benchmarks).
         """
         if k < 1:
             raise ModelError(f"FactorIndex.search: k must be >= 1, got {k}")
+        k = min(k, self.n_items)  # as top_k: a list is never longer than the catalogue
         x = np.asarray(user_vector, dtype=np.float32).ravel()
         if x.size != self.n_factors:
             raise ModelError(
