@@ -210,6 +210,7 @@ def search_users(
     bad = ~np.isfinite(user_vectors).all(axis=1)
     if bad.any():
         raise ModelError(f"NaN scores: non-finite factors of user(s) {users[bad][:5].tolist()}")
+    k = min(k, index.n_items)  # what index.search returns at most
     out_i = np.empty((users.size, k), dtype=np.int64)
     out_v = np.empty((users.size, k), dtype=np.float64)
     for r, u in enumerate(users):
