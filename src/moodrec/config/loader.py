@@ -23,6 +23,7 @@ import yaml
 from pydantic import BaseModel, ValidationError
 
 from moodrec.config.base import Secrets
+from moodrec.config.run_folder import expand_run_folder
 from moodrec.config.schema import Settings
 from moodrec.errors import ConfigError
 
@@ -204,7 +205,9 @@ def load_settings(
     merged = _merge(_merge(data, env_part), overrides or {})
     merged["secrets"] = secrets
     try:
-        return Settings.model_validate(merged)
+        settings = Settings.model_validate(merged)
     except ValidationError as exc:
         source = f"{path} + environment ({ENV_PREFIX}*) + command-line overrides"
         raise ConfigError(format_validation_error(exc, source)) from None
+    # data/<profile>/runs/{run_id} → this configuration's own folder (config.run_folder)
+    return expand_run_folder(settings)

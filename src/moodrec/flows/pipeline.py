@@ -7,7 +7,9 @@ in ``STAGE_FLOWS``: its flow takes ``(profile, overrides)`` and returns
 
 While the stages run, native thread pools are capped (``orchestration.native_threads``), a
 progress artifact ``<profile>-pipeline-progress`` counts the stages done, and each stage's
-wall and CPU seconds go to ``<data_dir>/reports/pipeline_timings.json``.
+wall and CPU seconds go to ``<data_dir>/reports/pipeline_timings.json``. The data folder's
+``run.json`` and the manifest's ``provenance`` say which configuration made its outputs; a
+folder holding another configuration's outputs is refused unless ``replace`` (``moodrec.runs``).
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ import contextlib
 import importlib
 import logging
 import time
+from datetime import UTC, datetime
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -30,6 +33,7 @@ from moodrec.locking import data_folder_lock
 from moodrec.orchestration.config import STAGE_NAMES
 from moodrec.orchestration.params import RunOptions, options_overrides
 from moodrec.orchestration.threads import limit_native_threads
+from moodrec.runs import check_data_folder, point_latest, provenance, write_run_record
 from moodrec.storage import write_json_atomic
 from moodrec.tasks.artifacts import artifact_key
 from moodrec.tasks.runners import task_runner_for
@@ -99,6 +103,7 @@ def pipeline_flow(
     profile: str = "demo",
     overrides: dict[str, Any] | None = None,
     options: RunOptions | None = None,
+    replace: bool = False,
 ) -> dict[str, Any]:
     """Run every stage of ``profile`` not skipped by config, then write the run report.
 
@@ -111,6 +116,10 @@ def pipeline_flow(
     options
         Typed run options (the deployment's form in the Prefect UI): seed, stages to skip,
         task runner; applied on top of ``overrides``.
+    replace
+        Write over a data folder that holds another configuration's outputs (otherwise
+        such a run stops before any work; profiles with ``{run_id}`` in ``paths.data_dir``
+        give each configuration its own folder and never meet one).
 
     Returns
     -------
@@ -123,6 +132,9 @@ def pipeline_flow(
     orch = settings.orchestration
     run, not_run = planned_stages(orch.skip)
     settings.check_real_inputs(run)  # before any work, not when the stage is reached
+    check_data_folder(data_dir, settings, replace=replace)
+    started = _now()
+    write_run_record(data_dir, settings, started=started, finished=None)
     results: dict[str, Any] = {}
     timings: dict[str, dict[str, float]] = {}
     todo = [*run, *(["report"] if orch.runs("report") else [])]
@@ -155,7 +167,19 @@ def pipeline_flow(
         Catalogue(data_dir).layer_dir("reports") / TIMINGS_FILE,
         [{"stage": name, **t} for name, t in timings.items()],
     )
+    finished = _now()
+    Catalogue(data_dir).manifest.set_provenance(
+        provenance(settings, data_dir, started=started, finished=finished)
+    )
+    write_run_record(data_dir, settings, started=started, finished=finished)
+    latest = point_latest(settings)
+    if latest is not None:
+        logger.info("run folder %s (%s → it)", data_dir, latest)
     return results
+
+
+def _now() -> str:
+    return datetime.now(UTC).isoformat(timespec="seconds")
 
 
 @contextlib.contextmanager
