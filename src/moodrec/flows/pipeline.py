@@ -18,8 +18,8 @@ import contextlib
 import importlib
 import logging
 import time
-from datetime import UTC, datetime
 from collections.abc import Callable, Iterator
+from datetime import UTC, datetime
 from typing import Any
 
 from prefect import flow

@@ -11,7 +11,7 @@ from prefect.cache_policies import TASK_SOURCE
 
 from moodrec.catalogue import Catalogue
 from moodrec.orchestration.config import ReportConfig
-from moodrec.report import build_report, render_markdown, write_report
+from moodrec.report import build_study_report, render_markdown, write_report
 from moodrec.report.build import as_ref
 from moodrec.storage import DatasetRef, write_json_atomic
 from moodrec.tasks.artifacts import artifact_key
@@ -22,15 +22,23 @@ RESULTS_FILE = "pipeline_results.json"
 
 
 def stage_refs_only(inputs: dict[str, Any]) -> dict[str, Any]:
-    """The report's key inputs: every stage's refs (by fingerprint), not its summary.
+    """The report's key inputs: every stage's refs (by fingerprint), not its summary; the
+    provenance without its start and end times.
 
     Summaries also hold per-run counters (batches run vs resumed, requests sent to the
     sandbox servers) that differ between a first run and an unchanged re-run; the report
     describes the checkpoints, so it is rebuilt when they change, not when counters do.
     """
     stages = inputs.get("stages") or {}
+    # a re-run that changes nothing re-uses the report; it names the run that made it
+    provenance = {
+        k: v
+        for k, v in (inputs.get("provenance") or {}).items()
+        if k not in {"started", "finished"}
+    }
     return {
         **inputs,
+        "provenance": provenance,
         "stages": {
             name: {"synthetic": r.get("synthetic"), "refs": r.get("refs")}
             for name, r in stages.items()
@@ -71,6 +79,7 @@ def build_report_task(
     cfg: ReportConfig,
     profile: str,
     data_dir: str,
+    provenance: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     """Write ``reports/report.{html,md}`` and the run record; return refs + section Markdown.
 
@@ -78,7 +87,7 @@ def build_report_task(
     the stages that did not run and this task's source (:data:`REPORT_CACHE`): an unchanged
     run re-uses the report without rendering.
     """
-    report = build_report(stages, not_run, cfg, profile=profile)
+    report = build_study_report(stages, not_run, cfg, profile=profile, provenance=provenance)
     catalogue = Catalogue(data_dir)
     out = catalogue.layer_dir("reports")
     paths: dict[str, Path] = dict(write_report(report, out, cfg))
@@ -88,7 +97,7 @@ def build_report_task(
     refs = catalogue.register_many(paths)
     sections = {
         s.stage: render_markdown(s, synthetic=report.synthetic, link_base=out)
-        for s in report.sections
+        for s in (*report.front, *report.sections)
     }
     summary = {
         "sections_run": [s.stage for s in report.sections if s.ran],

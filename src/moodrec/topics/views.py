@@ -53,6 +53,29 @@ def topic_view_html(topics: pd.DataFrame, words: pd.DataFrame, title: str) -> st
     return _html(fig)
 
 
+def label_shifts(x: np.ndarray, y: np.ndarray, step: float = 16.0) -> list[float]:
+    """Upward pixel offsets for point labels so that near neighbours do not overlap.
+
+    Greedy, in order of ``y``: a label within 8 % of the x range and 4 % of the y range of
+    one already placed at the same offset moves up by ``step``. Returns one offset per point.
+    """
+    if len(x) == 0:
+        return []
+    dx = max(float(np.ptp(x)), 1e-9) * 0.08
+    dy = max(float(np.ptp(y)), 1e-9) * 0.04
+    placed: list[tuple[float, float, float]] = []
+    shifts = [0.0] * len(x)
+    for i in np.argsort(y, kind="stable"):
+        shift = 0.0
+        while any(
+            abs(x[i] - px) < dx and abs(y[i] - py) < dy and shift == ps for px, py, ps in placed
+        ):
+            shift += step
+        shifts[int(i)] = shift
+        placed.append((float(x[i]), float(y[i]), shift))
+    return shifts
+
+
 def topic_map_html(
     tracks: pd.DataFrame, topics: pd.DataFrame, labels: dict[int, str], title: str
 ) -> str:
@@ -103,13 +126,30 @@ def topic_map_html(
         go.Scatter(
             x=topics["x"],
             y=topics["y"],
-            mode="markers+text",
+            mode="markers",
             name="topics",
-            text=[labels.get(int(t), str(t)) for t in topics["topic_id"]],
-            textposition="top center",
-            marker={"size": 14, "symbol": "x", "color": "black"},
+            hovertext=[labels.get(int(t), str(t)) for t in topics["topic_id"]],
+            marker={"size": 12, "symbol": "x", "color": "black"},
         )
     )
+    # labels as annotations on a light box, nudged apart where they would overlap
+    for (t, x, y), shift in zip(
+        topics[["topic_id", "x", "y"]].itertuples(index=False, name=None),
+        label_shifts(topics["x"].to_numpy(), topics["y"].to_numpy()),
+        strict=True,
+    ):
+        fig.add_annotation(
+            x=x,
+            y=y,
+            text=f"{int(t)}: {labels.get(int(t), '')}",
+            showarrow=bool(shift),
+            arrowwidth=0.8,
+            ax=0,
+            ay=-14 - shift,
+            yshift=0 if shift else 12,
+            font={"size": 11},
+            bgcolor="rgba(255,255,255,0.8)",
+        )
     if has_valence:
         n = len(fig.data)
         topic_vis = [i in by_topic or i == n - 1 for i in range(n)]
@@ -129,13 +169,17 @@ def topic_map_html(
                             "args": [{"visible": val_vis}],
                         },
                     ],
-                    "x": 0,
-                    "y": 1.12,
-                    "xanchor": "left",
+                    # top right, above the plot: clear of the title (top left) and the legend
+                    "x": 1.0,
+                    "y": 1.02,
+                    "xanchor": "right",
+                    "yanchor": "bottom",
                 }
             ]
         )
-    fig.update_layout(title=title, height=700)
+    fig.update_layout(
+        title={"text": title, "x": 0.01, "xanchor": "left"}, height=700, margin={"t": 80}
+    )
     return _html(fig)
 
 
