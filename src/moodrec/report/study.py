@@ -313,7 +313,7 @@ def genre_map_html(embedding: pd.DataFrame, nodes: pd.DataFrame | None, n_hubs: 
         yaxis={"visible": False, "scaleanchor": "x"},
         plot_bgcolor="white",
     )
-    return fig.to_html(full_html=False, include_plotlyjs=False, div_id="genre-map")
+    return fig.to_html(full_html=False, include_plotlyjs=False, div_id="genre-map-figure")
 
 
 _METRIC_NAMES = {"ndcg": "NDCG", "hr": "HR", "mrr": "MRR", "map": "MAP"}
