@@ -26,6 +26,7 @@ from prefect import flow
 from prefect.artifacts import create_progress_artifact, update_progress_artifact
 from prefect.settings import PREFECT_FLOWS_HEARTBEAT_FREQUENCY, temporary_settings
 
+from moodrec import progress
 from moodrec.catalogue import Catalogue
 from moodrec.flows.common import stage_settings
 from moodrec.flows.report import report_flow
@@ -33,6 +34,7 @@ from moodrec.locking import data_folder_lock
 from moodrec.orchestration.config import STAGE_NAMES
 from moodrec.orchestration.params import RunOptions, options_overrides
 from moodrec.orchestration.threads import limit_native_threads
+from moodrec.report.headline import key_number
 from moodrec.runs import check_data_folder, point_latest, provenance, write_run_record
 from moodrec.storage import write_json_atomic
 from moodrec.tasks.artifacts import artifact_key
@@ -147,6 +149,10 @@ def pipeline_flow(
     # own heartbeat thread sleeps in 1 s steps and is joined at the subflow's end, which
     # costs up to a second per stage (a third of an unchanged re-run).
     no_subflow_heartbeat = temporary_settings({PREFECT_FLOWS_HEARTBEAT_FREQUENCY: None})
+    for name, reason in not_run.items():
+        progress.stage(name, "skipped", reason)
+    for name in todo:
+        progress.stage(name, "waiting")
     # one writer per data folder (re-entrant: a CLI command holding it runs this flow)
     writer = data_folder_lock(data_dir, command=f"pipeline_flow({profile!r})")
     with writer, limit_native_threads(orch.native_threads), no_subflow_heartbeat:
@@ -156,12 +162,16 @@ def pipeline_flow(
             if runner is not None:
                 stage = stage.with_options(task_runner=runner)
             logger.info("stage %s", name)
-            with _timed(timings, name):
+            progress.stage(name, "running")
+            with _timed(timings, name), _failing(name):
                 results[name] = stage(profile, overrides)
+            progress.stage(name, "done", key_number(name, results[name].get("summary")))
             update_progress_artifact(progress, 100.0 * (i + 1) / len(todo))
         if orch.runs("report"):
-            with _timed(timings, "report"):
+            progress.stage("report", "running")
+            with _timed(timings, "report"), _failing("report"):
                 results["report"] = report_flow(profile, overrides, stages=results, not_run=not_run)
+            progress.stage("report", "done", results["report"]["refs"]["report_html"].path)
             update_progress_artifact(progress, 100.0)
     write_json_atomic(
         Catalogue(data_dir).layer_dir("reports") / TIMINGS_FILE,
@@ -176,6 +186,16 @@ def pipeline_flow(
     if latest is not None:
         logger.info("run folder %s (%s → it)", data_dir, latest)
     return results
+
+
+@contextlib.contextmanager
+def _failing(name: str) -> Iterator[None]:
+    """Tell the progress listeners that stage ``name`` failed (the error propagates)."""
+    try:
+        yield
+    except BaseException as exc:
+        progress.stage(name, "failed", str(exc).splitlines()[0] if str(exc) else type(exc).__name__)
+        raise
 
 
 def _now() -> str:
