@@ -125,7 +125,11 @@ def test_pipeline_runs_caches_and_publishes(harness, config_env, tmp_path: Path)
 
     # progress artifacts of the long work: the pipeline, enrichment, the topic sweep
     progress = {k: a for k, a in arts.items() if a.type == "progress"}
-    assert {"tiny-pipeline-progress", "enrich-progress", "topics-sweep-progress"} <= set(progress)
+    assert {"tiny-pipeline-progress", "tiny-enrich-progress", "tiny-topics-sweep-progress"} <= set(
+        progress
+    )
+    # every artifact key names its profile
+    assert all(key.startswith("tiny-") for key in arts), sorted(arts)
     assert progress["tiny-pipeline-progress"].data == 100.0
 
 

@@ -26,10 +26,10 @@ from prefect import flow
 from prefect.artifacts import create_progress_artifact, update_progress_artifact
 from prefect.settings import PREFECT_FLOWS_HEARTBEAT_FREQUENCY, temporary_settings
 
-from moodrec import progress
+from moodrec import progress as events
 from moodrec.catalogue import Catalogue
 from moodrec.flows.common import stage_settings
-from moodrec.flows.report import report_flow
+from moodrec.flows.report import report_flow, stage_summary
 from moodrec.locking import data_folder_lock
 from moodrec.orchestration.config import STAGE_NAMES
 from moodrec.orchestration.params import RunOptions, options_overrides
@@ -150,9 +150,9 @@ def pipeline_flow(
     # costs up to a second per stage (a third of an unchanged re-run).
     no_subflow_heartbeat = temporary_settings({PREFECT_FLOWS_HEARTBEAT_FREQUENCY: None})
     for name, reason in not_run.items():
-        progress.stage(name, "skipped", reason)
+        events.stage(name, "skipped", reason)
     for name in todo:
-        progress.stage(name, "waiting")
+        events.stage(name, "waiting")
     # one writer per data folder (re-entrant: a CLI command holding it runs this flow)
     writer = data_folder_lock(data_dir, command=f"pipeline_flow({profile!r})")
     with writer, limit_native_threads(orch.native_threads), no_subflow_heartbeat:
@@ -162,16 +162,16 @@ def pipeline_flow(
             if runner is not None:
                 stage = stage.with_options(task_runner=runner)
             logger.info("stage %s", name)
-            progress.stage(name, "running")
+            events.stage(name, "running")
             with _timed(timings, name), _failing(name):
                 results[name] = stage(profile, overrides)
-            progress.stage(name, "done", key_number(name, results[name].get("summary")))
+            events.stage(name, "done", key_number(name, stage_summary(results[name])))
             update_progress_artifact(progress, 100.0 * (i + 1) / len(todo))
         if orch.runs("report"):
-            progress.stage("report", "running")
+            events.stage("report", "running")
             with _timed(timings, "report"), _failing("report"):
                 results["report"] = report_flow(profile, overrides, stages=results, not_run=not_run)
-            progress.stage("report", "done", results["report"]["refs"]["report_html"].path)
+            events.stage("report", "done", "report.html written")
             update_progress_artifact(progress, 100.0)
     write_json_atomic(
         Catalogue(data_dir).layer_dir("reports") / TIMINGS_FILE,
@@ -194,7 +194,7 @@ def _failing(name: str) -> Iterator[None]:
     try:
         yield
     except BaseException as exc:
-        progress.stage(name, "failed", str(exc).splitlines()[0] if str(exc) else type(exc).__name__)
+        events.stage(name, "failed", str(exc).splitlines()[0] if str(exc) else type(exc).__name__)
         raise
 
 

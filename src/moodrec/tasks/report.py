@@ -6,13 +6,14 @@ from pathlib import Path
 from typing import Any
 
 from prefect import task
-from prefect.artifacts import create_link_artifact, create_markdown_artifact
+from prefect.artifacts import create_markdown_artifact
 from prefect.cache_policies import TASK_SOURCE
 
 from moodrec.catalogue import Catalogue
 from moodrec.orchestration.config import ReportConfig
 from moodrec.report import build_study_report, render_markdown, write_report
 from moodrec.report.build import as_ref
+from moodrec.report.checkpoints import SYNTHETIC_BANNER
 from moodrec.storage import DatasetRef, write_json_atomic
 from moodrec.tasks.artifacts import artifact_key
 from moodrec.tasks.cache_policy import PUBLISH_CACHE, ContentKey
@@ -107,11 +108,17 @@ def build_report_task(
     return {"refs": refs, "summary": summary, "sections": sections, "synthetic": report.synthetic}
 
 
+#: front sections whose Markdown is the report artifact's headline (the UI shows Markdown)
+HEADLINE_SECTIONS = ("questions", "models")
+
+
 @task(name="publish-report", cache_policy=PUBLISH_CACHE, persist_result=True)
 def publish_report(
     sections: dict[str, str], html: DatasetRef, profile: str, synthetic: bool
 ) -> list[str]:
-    """One Markdown artifact per section and a link artifact to the HTML report.
+    """One Markdown artifact per section and one with the headline (the research questions'
+    answers, the model comparison) plus the HTML report's path: a browser
+    cannot open a ``file://`` link from the UI, so the headline is shown in it instead.
 
     Keys are stable (``<profile>-run-report-<stage>``) so the UI shows their history.
     Cached on the sections and the HTML file's fingerprint: an unchanged re-run publishes
@@ -126,11 +133,20 @@ def publish_report(
         )
         keys.append(key)
     key = artifact_key(profile, "run-report-html")
-    create_link_artifact(
+    path = Path(html.path).resolve()
+    headline = [sections[name] for name in HEADLINE_SECTIONS if name in sections]
+    # the synthetic-data banner stays the first line, once
+    headline[1:] = [text.removeprefix(SYNTHETIC_BANNER).lstrip() for text in headline[1:]]
+    create_markdown_artifact(
         key=key,
-        link=Path(html.path).resolve().as_uri(),
-        link_text=f"report.html ({profile}{note})",
-        description="the self-contained HTML report of the run (open it in a browser)",
+        markdown="\n\n".join(
+            [
+                *headline,
+                f"**The whole report** (self-contained HTML: figures, appendix): `{path}`",
+            ]
+        ),
+        description=f"the run report of {profile}{note}: the answers and the models; "
+        f"the whole report is {path.name} in the run folder",
     )
     keys.append(key)
     return keys

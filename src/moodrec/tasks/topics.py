@@ -13,6 +13,7 @@ from prefect.runtime import flow_run
 from moodrec import progress
 from moodrec.catalogue import Catalogue
 from moodrec.storage import DatasetRef, write_json_atomic, write_parquet_atomic
+from moodrec.tasks.artifacts import profile_key
 from moodrec.tasks.cache_policy import CHECKPOINT_CACHE
 from moodrec.text.cleaning import clean_lyrics
 from moodrec.text.config import LyricsConfig
@@ -123,7 +124,7 @@ def report_sweep_progress(folder: Path, sweep_stage: int, n_chunks: int) -> None
     progress.step(f"topics: LDA sweep stage {sweep_stage} chunks", min(done, n_chunks), n_chunks)
     create_progress_artifact(
         100.0 * min(done, n_chunks) / n_chunks,
-        key="topics-sweep-progress",
+        key=profile_key("topics-sweep-progress"),
         description=f"topic sweep stage {sweep_stage}: {min(done, n_chunks)} of {n_chunks} chunks",
     )
 
