@@ -35,6 +35,7 @@ ENV PATH=/opt/venv/bin:$PATH \
     MOODREC_HOME=/app \
     MOODREC_CONFIG_DIR=/app/config \
     PREFECT_SERVER_ANALYTICS_ENABLED=false \
+    PREFECT_LOGGING_EXTRA_LOGGERS=moodrec \
     PREFECT_HOME=/app/.prefect
 WORKDIR /app
 # prefect.yaml entrypoints are file paths relative to /app: ship the sources beside the

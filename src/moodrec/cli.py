@@ -462,6 +462,50 @@ def serve(
     _run_flow(lambda: serve_deployments(profile, limit=limit), temporary_server=False)
 
 
+@app.command()
+def init(
+    folder: Annotated[Path, typer.Argument(help="where to put config/ (the profiles to edit)")],
+    force: Annotated[bool, typer.Option(help="overwrite profiles already there")] = False,
+) -> None:
+    """Copy the packaged profiles (and .env.example) into FOLDER/config for editing."""
+    import shutil
+
+    from moodrec.config.loader import PACKAGED_PROFILES
+
+    target = folder / "config"
+    target.mkdir(parents=True, exist_ok=True)
+    sources = sorted(PACKAGED_PROFILES.glob("*.yaml"))
+    existing = [p.name for p in sources if (target / p.name).exists()]
+    if existing and not force:
+        _fail(MoodrecError(f"{target} already has {', '.join(existing)} (--force overwrites)"))
+    for src in sources:
+        shutil.copyfile(src, target / src.name)
+    env_example = PACKAGED_PROFILES / "env.example"
+    if env_example.is_file():
+        shutil.copyfile(env_example, target / ".env.example")
+    typer.echo(f"profiles copied to {target}: {', '.join(p.stem for p in sources)}")
+    typer.echo(f"run from {folder} (moodrec run --profile tiny) or set MOODREC_CONFIG_DIR={target}")
+
+
+def _version(value: bool) -> None:
+    if value:
+        from moodrec.runs import moodrec_version
+
+        typer.echo(f"moodrec {moodrec_version()}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _main_options(
+    version: Annotated[
+        bool,
+        typer.Option("--version", callback=_version, is_eager=True, help="print the version"),
+    ] = False,
+) -> None:
+    """The ``moodrec`` command line: every command validates config first, then calls a
+    flow or a pure stage function."""
+
+
 @sandbox_app.command("serve")
 def sandbox_serve(profile: ProfileOpt = "demo") -> None:
     """Start the fake Spotify / Genius / LRCLIB servers in the foreground (Ctrl-C stops)."""
@@ -488,6 +532,7 @@ def main() -> None:
     # moodrec runs offline by default: a temporary Prefect server must not try to phone home
     # (set PREFECT_SERVER_ANALYTICS_ENABLED=true to opt in).
     os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
+    os.environ.setdefault("DO_NOT_TRACK", "1")  # nor the client
     # moodrec's own log records (warnings from pure code) go to the flow runs' logs in the UI
     os.environ.setdefault("PREFECT_LOGGING_EXTRA_LOGGERS", "moodrec")
     try:
