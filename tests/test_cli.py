@@ -137,3 +137,53 @@ def test_stage_commands_report_a_missing_profile_cleanly(config_env: Path) -> No
         result = runner.invoke(app, [command, "--profile", "nope"])
         assert result.exit_code == 2, result.output
         assert "config profile 'nope' not found" in result.output
+
+
+def test_version() -> None:
+    result = runner.invoke(app, ["--version"])
+    assert result.exit_code == 0
+    assert result.output.startswith("moodrec ") and result.output.split()[1][0].isdigit()
+
+
+def test_init_copies_the_packaged_profiles(tmp_path: Path, monkeypatch) -> None:
+    result = runner.invoke(app, ["init", str(tmp_path / "work")])
+    assert result.exit_code == 0, result.output
+    config = tmp_path / "work" / "config"
+    assert {p.name for p in config.iterdir()} >= {"tiny.yaml", "demo.yaml", ".env.example"}
+    assert not (config / "tiny.yaml").is_symlink()
+    # a second init does not overwrite edits
+    again = runner.invoke(app, ["init", str(tmp_path / "work")])
+    assert again.exit_code == 2 and "--force" in again.output
+    # the copied profiles are what a run in that folder reads
+    monkeypatch.chdir(tmp_path / "work")
+    monkeypatch.delenv("MOODREC_CONFIG_DIR", raising=False)
+    shown = runner.invoke(app, ["config", "show", "--profile", "tiny"])
+    assert shown.exit_code == 0 and '"profile": "tiny"' in shown.output
+
+
+def test_packaged_profiles_are_found_anywhere(tmp_path: Path, monkeypatch) -> None:
+    monkeypatch.chdir(tmp_path)  # no config/ here
+    monkeypatch.delenv("MOODREC_CONFIG_DIR", raising=False)
+    result = runner.invoke(app, ["config", "show", "--profile", "tiny"])
+    assert result.exit_code == 0, result.output
+    missing = runner.invoke(app, ["config", "show", "--profile", "nosuch"])
+    assert missing.exit_code == 2
+    assert "demo, lastfm1k, tiny" in missing.output and "moodrec init" in missing.output
+
+
+def test_serve_refuses_without_an_api(config_env: Path, monkeypatch) -> None:
+    monkeypatch.delenv("PREFECT_API_URL", raising=False)
+    from prefect.settings import PREFECT_API_URL, temporary_settings
+
+    with temporary_settings({PREFECT_API_URL: None}):
+        result = runner.invoke(app, ["serve", "--profile", "tiny"])
+    assert result.exit_code == 2
+    assert "PREFECT_API_URL" in result.output and "Traceback" not in result.output
+    with temporary_settings({PREFECT_API_URL: "http://127.0.0.1:9/api"}):
+        result = runner.invoke(app, ["serve", "--profile", "tiny"])
+    assert result.exit_code == 2 and "does not answer" in result.output
+
+
+def test_run_rejects_an_unknown_log_level(config_env: Path) -> None:
+    result = runner.invoke(app, ["run", "--profile", "tiny", "--log-level", "LOUD"])
+    assert result.exit_code == 2 and "DEBUG, INFO, WARNING, ERROR" in result.output

@@ -11,6 +11,8 @@ def test_build_deployments(config_env) -> None:
     assert pipeline.parameters == {"profile": "tiny"}
     props = pipeline._parameter_openapi_schema.properties
     assert {"profile", "overrides", "options"} <= set(props)
+    # the profile is chosen from the profiles there are, not typed
+    assert props["profile"]["enum"] == ["demo", "lastfm1k", "tiny"]
     # the typed options render as a form: an object with its own typed fields
     definitions = pipeline._parameter_openapi_schema.definitions
     assert set(definitions["RunOptions"]["properties"]) >= {"seed", "skip", "task_runner"}
