@@ -13,6 +13,8 @@ import pytest
 pytestmark = pytest.mark.slow
 
 REPO = Path(__file__).resolve().parents[2]
+#: the environment without what points at the checkout (PYTHONPATH=src, MOODREC_* settings)
+CLEAN_ENV = {k: v for k, v in os.environ.items() if not k.startswith(("MOODREC_", "PYTHONPATH"))}
 
 
 def _venv_with_wheel(tmp_path: Path) -> Path:
@@ -33,13 +35,13 @@ def _venv_with_wheel(tmp_path: Path) -> Path:
             str(REPO),
         ],
         check=True,
+        env=CLEAN_ENV,
     )
     (wheel,) = dist.glob("moodrec-*.whl")
     venv = tmp_path / "venv"
     subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(venv)], check=True)
-    site = next((venv / "lib").glob("python3*/site-packages"))
-    # after the venv's own packages: the wheel's moodrec wins over the checkout's editable one
-    (site / "deps.pth").write_text(sysconfig.get_paths()["purelib"] + "\n", encoding="utf-8")
+    # the wheel first (pip then sees an empty environment, not the checkout's editable
+    # install), then this interpreter's packages as the dependencies, after the venv's own
     subprocess.run(
         [
             sys.executable,
@@ -53,7 +55,10 @@ def _venv_with_wheel(tmp_path: Path) -> Path:
             str(wheel),
         ],
         check=True,
+        env=CLEAN_ENV,
     )
+    site = next((venv / "lib").glob("python3*/site-packages"))
+    (site / "deps.pth").write_text(sysconfig.get_paths()["purelib"] + "\n", encoding="utf-8")
     return venv
 
 
@@ -76,8 +81,9 @@ def test_wheel_runs_outside_the_checkout(tmp_path: Path) -> None:
         env=env,
         capture_output=True,
         text=True,
-        check=True,
-    ).stdout
+    )
+    assert where.returncode == 0, where.stderr
+    where = where.stdout
     assert str(venv) in where  # the wheel's copy, not the checkout's
     assert run("--version").stdout.startswith("moodrec 0.")
     shown = run("config", "show", "--profile", "tiny")

@@ -8,6 +8,7 @@ import numpy as np
 import pandas as pd
 
 from moodrec.orchestration.config import ReportConfig
+from moodrec.plotting import label_shifts
 from moodrec.report import build_study_report, render_html
 from moodrec.report.study import (
     ablation_blocks,
@@ -18,7 +19,6 @@ from moodrec.report.study import (
     topic_blocks,
 )
 from moodrec.storage import describe_file, write_parquet_atomic
-from moodrec.topics.views import label_shifts
 
 
 def _ablation() -> pd.DataFrame:

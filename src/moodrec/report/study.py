@@ -19,6 +19,7 @@ from typing import Any
 import pandas as pd
 
 from moodrec.orchestration.config import ReportConfig
+from moodrec.plotting import label_shifts
 from moodrec.report.build import Block, Report, Section, as_ref, build_report
 
 #: the research questions of the study, in its words
@@ -255,7 +256,44 @@ def topic_blocks(
 # --- figures ----------------------------------------------------------------------------
 
 
-def genre_map_html(embedding: pd.DataFrame, nodes: pd.DataFrame | None, n_hubs: int = 12) -> str:
+def spread_layout(
+    frame: pd.DataFrame, edges: pd.DataFrame | None, seed: int = 0
+) -> tuple[pd.DataFrame, str]:
+    """``frame`` (``genre``, ``x``, ``y``, ``super_genre``) with readable coordinates.
+
+    A graph of many small components embeds into a few points (most genres on top of each
+    other). When over a quarter of the genres share a position with another, the map is laid
+    out instead by a seeded force layout of the co-occurrence edges, each genre also tied
+    weakly to its super-genre so that super-genres stay together. Returns the frame and a
+    note saying which layout it shows.
+    """
+    import networkx as nx
+
+    if frame[["x", "y"]].round(2).duplicated(keep=False).mean() <= 0.25:
+        return frame, "positions: the genre embedding (x, y)"
+    graph = nx.Graph()
+    graph.add_nodes_from(frame["genre"])
+    if edges is not None and {"source_genre", "target_genre"} <= set(edges.columns):
+        for a, b in zip(edges["source_genre"], edges["target_genre"], strict=True):
+            graph.add_edge(a, b, weight=1.0)
+    for genre, sg in zip(frame["genre"], frame["super_genre"], strict=True):
+        graph.add_edge(genre, f"super::{sg}", weight=0.3)
+    pos = nx.spring_layout(graph, seed=seed, weight="weight", k=0.6 / max(len(frame), 1) ** 0.5)
+    out = frame.copy()
+    out["x"] = [float(pos[g][0]) for g in out["genre"]]
+    out["y"] = [float(pos[g][1]) for g in out["genre"]]
+    return out, (
+        "positions: a force layout of the co-occurrence graph (the 2D embedding put most "
+        "genres on top of each other)"
+    )
+
+
+def genre_map_html(
+    embedding: pd.DataFrame,
+    nodes: pd.DataFrame | None,
+    n_hubs: int = 10,
+    edges: pd.DataFrame | None = None,
+) -> str:
     """The genre map: genres in 2D (``x``, ``y``), coloured by super-genre, the ``n_hubs``
     genres with the most co-occurrence strength labelled. A plotly ``<div>`` + script (no
     plotly.js; the report inlines it once)."""
@@ -263,6 +301,7 @@ def genre_map_html(embedding: pd.DataFrame, nodes: pd.DataFrame | None, n_hubs: 
 
     frame = embedding[["genre", "x", "y", "super_genre"]].copy()
     frame["super_genre"] = frame["super_genre"].astype("string").fillna("unplaced")
+    frame, layout = spread_layout(frame, edges)
     weight_col = "strength"
     if nodes is not None and {"genre", weight_col} <= set(nodes.columns):
         frame = frame.merge(nodes[["genre", weight_col, "degree"]], on="genre", how="left")
@@ -293,18 +332,35 @@ def genre_map_html(embedding: pd.DataFrame, nodes: pd.DataFrame | None, n_hubs: 
                 + "</extra>",
             )
         )
-    for _, hub in frame[frame["genre"].isin(hubs)].iterrows():
+    hub_rows = frame[frame["genre"].isin(hubs)]
+    # labels are wide: a neighbour within a quarter of the map's width would overlap
+    shifts = label_shifts(
+        hub_rows["x"].to_numpy(), hub_rows["y"].to_numpy(), step=15.0, x_frac=0.25, y_frac=0.05
+    )
+    for (_, hub), shift in zip(hub_rows.iterrows(), shifts, strict=True):
         fig.add_annotation(
             x=hub["x"],
             y=hub["y"],
             text=f"<b>{hub['genre']}</b>",
             showarrow=True,
             arrowhead=0,
+            arrowwidth=0.7,
             ax=0,
-            ay=-22,
+            ay=-20 - shift,
             font={"size": 11},
-            bgcolor="rgba(255,255,255,0.75)",
+            bgcolor="rgba(255,255,255,0.8)",
         )
+    fig.add_annotation(
+        text=layout,
+        xref="paper",
+        yref="paper",
+        x=0,
+        y=-0.02,
+        showarrow=False,
+        font={"size": 10, "color": "#5b6577"},
+        xanchor="left",
+        yanchor="top",
+    )
     fig.update_layout(
         height=620,
         margin={"t": 30, "l": 10, "r": 10, "b": 10},
@@ -425,7 +481,11 @@ def study_sections(
             Block(
                 kind="plotly",
                 title="Genre map",
-                text=genre_map_html(embedding, _read(_path(stages, "genres", "genre_nodes"))),
+                text=genre_map_html(
+                    embedding,
+                    _read(_path(stages, "genres", "genre_nodes")),
+                    edges=_read(_path(stages, "genres", "genre_edges")),
+                ),
             ),
         ]
     else:

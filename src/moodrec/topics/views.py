@@ -7,6 +7,8 @@ from collections.abc import Collection
 import numpy as np
 import pandas as pd
 
+from moodrec.plotting import label_shifts
+
 
 def _html(fig) -> str:
     # include_plotlyjs=True embeds plotly.js: the page opens offline
@@ -51,29 +53,6 @@ def topic_view_html(topics: pd.DataFrame, words: pd.DataFrame, title: str) -> st
         )
     fig.update_layout(title=title, showlegend=False, height=320 * rows)
     return _html(fig)
-
-
-def label_shifts(x: np.ndarray, y: np.ndarray, step: float = 16.0) -> list[float]:
-    """Upward pixel offsets for point labels so that near neighbours do not overlap.
-
-    Greedy, in order of ``y``: a label within 8 % of the x range and 4 % of the y range of
-    one already placed at the same offset moves up by ``step``. Returns one offset per point.
-    """
-    if len(x) == 0:
-        return []
-    dx = max(float(np.ptp(x)), 1e-9) * 0.08
-    dy = max(float(np.ptp(y)), 1e-9) * 0.04
-    placed: list[tuple[float, float, float]] = []
-    shifts = [0.0] * len(x)
-    for i in np.argsort(y, kind="stable"):
-        shift = 0.0
-        while any(
-            abs(x[i] - px) < dx and abs(y[i] - py) < dy and shift == ps for px, py, ps in placed
-        ):
-            shift += step
-        shifts[int(i)] = shift
-        placed.append((float(x[i]), float(y[i]), shift))
-    return shifts
 
 
 def topic_map_html(
