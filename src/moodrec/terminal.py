@@ -176,7 +176,7 @@ def run_view(title: str, *, live: bool, quiet: bool, log_level: int | None) -> I
     records back on the console at that level (the live view is then off: the two would
     fight over the screen).
     """
-    console = Console(stderr=True)
+    console = Console(stderr=True, highlight=False)
     view = RunView(title)
     if log_level is not None:
         console_log_level(log_level)
@@ -225,7 +225,7 @@ def run_view(title: str, *, live: bool, quiet: bool, log_level: int | None) -> I
 
 def print_summary(view: RunView, report: str | None, ui: str | None) -> None:
     """The end of a run: the summary table, the report's path and where the UI is."""
-    console = Console()
+    console = Console(highlight=False)
     console.print(view.summary())
     if report:
         console.print(Text.assemble(("report: ", "bold"), report))
