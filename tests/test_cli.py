@@ -187,3 +187,19 @@ def test_serve_refuses_without_an_api(config_env: Path, monkeypatch) -> None:
 def test_run_rejects_an_unknown_log_level(config_env: Path) -> None:
     result = runner.invoke(app, ["run", "--profile", "tiny", "--log-level", "LOUD"])
     assert result.exit_code == 2 and "DEBUG, INFO, WARNING, ERROR" in result.output
+
+
+def test_run_refuses_another_configurations_folder_before_any_work(
+    config_env: Path, tmp_path: Path, monkeypatch
+) -> None:
+    from moodrec.config.loader import load_settings
+    from moodrec.runs import write_run_record
+
+    folder = tmp_path / "flat"
+    monkeypatch.setenv("MOODREC_PATHS__DATA_DIR", str(folder))
+    write_run_record(folder, load_settings("tiny"), started="t0")
+    result = runner.invoke(app, ["run", "--profile", "tiny", "--seed", "8"])
+    assert result.exit_code == 2
+    assert "seed7-" in result.output and "--replace" in result.output
+    assert "Traceback" not in result.output
+    assert sorted(p.name for p in folder.iterdir()) == ["run.json"]  # nothing else written

@@ -76,6 +76,7 @@ def run(
     from moodrec.config.loader import load_settings
     from moodrec.config.run_folder import run_id
     from moodrec.flows.api_server import prefect_api
+    from moodrec.runs import check_data_folder
     from moodrec.terminal import print_summary, run_view
 
     if log_level is not None and log_level.upper() not in LOG_LEVELS:
@@ -84,6 +85,8 @@ def run(
     try:
         settings = load_settings(profile, overrides=overrides)  # bad config fails first
         settings.check_real_inputs()
+        # another configuration's outputs are refused before any server starts
+        check_data_folder(Path(settings.paths.data_dir), settings, replace=replace)
 
         def preload() -> None:
             from moodrec.flows.pipeline import preload_stages

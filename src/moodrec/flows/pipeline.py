@@ -149,10 +149,11 @@ def pipeline_flow(
     # own heartbeat thread sleeps in 1 s steps and is joined at the subflow's end, which
     # costs up to a second per stage (a third of an unchanged re-run).
     no_subflow_heartbeat = temporary_settings({PREFECT_FLOWS_HEARTBEAT_FREQUENCY: None})
-    for name, reason in not_run.items():
-        events.stage(name, "skipped", reason)
-    for name in todo:
-        events.stage(name, "waiting")
+    for name in STAGE_NAMES:  # in pipeline order, so a view lists them so
+        if name in not_run:
+            events.stage(name, "skipped", not_run[name])
+        elif name in todo:
+            events.stage(name, "waiting")
     # one writer per data folder (re-entrant: a CLI command holding it runs this flow)
     writer = data_folder_lock(data_dir, command=f"pipeline_flow({profile!r})")
     with writer, limit_native_threads(orch.native_threads), no_subflow_heartbeat:
