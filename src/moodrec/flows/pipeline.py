@@ -135,8 +135,6 @@ def pipeline_flow(
     run, not_run = planned_stages(orch.skip)
     settings.check_real_inputs(run)  # before any work, not when the stage is reached
     check_data_folder(data_dir, settings, replace=replace)
-    started = _now()
-    write_run_record(data_dir, settings, started=started, finished=None)
     results: dict[str, Any] = {}
     timings: dict[str, dict[str, float]] = {}
     todo = [*run, *(["report"] if orch.runs("report") else [])]
@@ -157,6 +155,8 @@ def pipeline_flow(
     # one writer per data folder (re-entrant: a CLI command holding it runs this flow)
     writer = data_folder_lock(data_dir, command=f"pipeline_flow({profile!r})")
     with writer, limit_native_threads(orch.native_threads), no_subflow_heartbeat:
+        started = _now()
+        write_run_record(data_dir, settings, started=started, finished=None)
         for i, name in enumerate(run):
             stage = stage_flow(name)
             runner = task_runner_for(name, orch)
