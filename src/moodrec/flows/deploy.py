@@ -22,7 +22,8 @@ PIPELINE_DESCRIPTION = (
     "The whole moodrec pipeline for one config profile: ingest → profile → enrich → topics → "
     "clusters → genres → train → evaluate → ablation → session → report. Every task is cached "
     "on its inputs' content, its config and its source, so an unchanged re-run does no work. "
-    "'options' is a form: seed, stages to skip, task runner (thread | dask)."
+    "seed, skip (stages not to run) and task_runner (thread | dask) are the form's own "
+    "fields; 'replace' writes over a folder of another configuration."
 )
 REFRESH_DESCRIPTION = (
     "Re-fetch enrichment answers older than their TTL (and failed keys), then rebuild the "

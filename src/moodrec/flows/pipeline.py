@@ -20,7 +20,7 @@ import logging
 import time
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Literal
 
 from prefect import flow
 from prefect.artifacts import create_progress_artifact, update_progress_artifact
@@ -31,7 +31,7 @@ from moodrec.catalogue import Catalogue
 from moodrec.flows.common import stage_settings
 from moodrec.flows.report import report_flow, stage_summary
 from moodrec.locking import data_folder_lock
-from moodrec.orchestration.config import STAGE_NAMES
+from moodrec.orchestration.config import STAGE_NAMES, StageName
 from moodrec.orchestration.params import RunOptions, options_overrides
 from moodrec.orchestration.threads import limit_native_threads
 from moodrec.report.headline import key_number
@@ -106,6 +106,9 @@ def pipeline_flow(
     overrides: dict[str, Any] | None = None,
     options: RunOptions | None = None,
     replace: bool = False,
+    seed: int | None = None,
+    skip: list[StageName] | None = None,
+    task_runner: Literal["thread", "dask"] | None = None,
 ) -> dict[str, Any]:
     """Run every stage of ``profile`` not skipped by config, then write the run report.
 
@@ -118,6 +121,10 @@ def pipeline_flow(
     options
         Typed run options (the deployment's form in the Prefect UI): seed, stages to skip,
         task runner; applied on top of ``overrides``.
+    seed, skip, task_runner
+        The common options as flat, typed parameters (the deployment form shows each as
+        its own field with its default); ``options`` holds the same grouped, for callers
+        of the API, and wins where both are set.
     replace
         Write over a data folder that holds another configuration's outputs (otherwise
         such a run stops before any work; profiles with ``{run_id}`` in ``paths.data_dir``
@@ -129,7 +136,8 @@ def pipeline_flow(
         Stage name → that stage flow's result, plus ``"report"`` (the report's refs) unless
         the report is skipped.
     """
-    overrides = options_overrides(options, overrides)
+    flat = RunOptions(seed=seed, skip=skip, task_runner=task_runner)
+    overrides = options_overrides(options, options_overrides(flat, overrides))
     settings, data_dir = stage_settings(profile, overrides)
     orch = settings.orchestration
     run, not_run = planned_stages(orch.skip)
