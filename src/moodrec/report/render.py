@@ -105,22 +105,38 @@ def _table_html(block: Block) -> str:
     return f'<div class="wide">{table}</div>{note}'
 
 
+_KEY = re.compile(r"^[a-z0-9_.@]+(?= |$)")
+_FILE_KINDS = (" html", " md", " png", " parquet", " json")
+
+
+def heading(title: str) -> str:
+    """A block title for a reader: a raw key (``topic_map_html``, ``by_provider``) becomes
+    words (``Topic map``, ``By provider``); titles already in words are kept."""
+    match = _KEY.match(title)
+    if match is None or "_" not in match.group(0):
+        return title
+    words = match.group(0).replace("_", " ")
+    for kind in _FILE_KINDS:
+        words = words.removesuffix(kind)
+    return words[:1].upper() + words[1:] + title[match.end() :]
+
+
 def _block_html(block: Block) -> str:
-    title = f"<h3>{html.escape(block.title)}</h3>" if block.title else ""
+    title = f"<h3>{html.escape(heading(block.title))}</h3>" if block.title else ""
     if block.kind == "heading":
         return f'<h3 class="question">{html.escape(block.title)}</h3>'
     if block.kind == "plotly":
         return f"<figure>{block.text}</figure>"
     if block.kind == "table":
         if block.folded:
-            label = html.escape(f"{block.title} ({len(block.rows)} rows)")
+            label = html.escape(f"{heading(block.title)} ({len(block.rows)} rows)")
             return f"<details><summary>{label}</summary>{_table_html(block)}</details>"
         return title + _table_html(block)
     if block.kind == "markdown":
         text = _inline_md_images(demote_headings(block.text), Path(block.path))
         return f'<div class="md">{_md().render(text)}</div>'
     if block.kind == "image":
-        alt = html.escape(block.title)
+        alt = html.escape(heading(block.title))
         img = f'<img alt="{alt}" src="{data_uri(block.path)}">'
         return f"<figure>{img}<figcaption>{alt}</figcaption></figure>"
     if block.kind == "figure":
@@ -268,7 +284,9 @@ def render_markdown(
             continue
         if block.title and block.kind in {"table", "figure"}:
             lines += [
-                f"#### {block.title}" if section.stage in _FRONT_MD else f"### {block.title}",
+                f"#### {heading(block.title)}"
+                if section.stage in _FRONT_MD
+                else f"### {heading(block.title)}",
                 "",
             ]
         if block.kind == "table":
@@ -276,9 +294,10 @@ def render_markdown(
         elif block.kind == "markdown":
             lines += [demote_headings(block.text).strip(), ""]
         elif block.kind == "image":
-            lines += [f"![{block.title}]({_link(block.path, link_base)})", ""]
+            lines += [f"![{heading(block.title)}]({_link(block.path, link_base)})", ""]
         elif block.kind == "figure":
-            lines += [f"[interactive figure: {block.title}]({_link(block.path, link_base)})", ""]
+            link = _link(block.path, link_base)
+            lines += [f"[interactive figure: {heading(block.title)}]({link})", ""]
         else:
             lines += [block.text, ""]
     return "\n".join(lines).rstrip() + "\n"
