@@ -14,10 +14,14 @@ RUN python -m venv /opt/venv
 # build. The version is the one pyproject.toml pins.
 RUN pip install torch==2.13.0 --index-url https://download.pytorch.org/whl/cpu
 WORKDIR /src
-# dependencies first (a cached layer while only the code changes)
-COPY pyproject.toml README.md ./
+# dependencies first, from pyproject.toml alone: this layer is reused while only the code
+# changes; the package itself is installed after, without dependencies (seconds)
+COPY pyproject.toml ./
+RUN python -c "import tomllib; print('\n'.join(tomllib.load(open('pyproject.toml', 'rb'))['project']['dependencies']))" > /tmp/requirements.txt \
+    && pip install -r /tmp/requirements.txt "prefect-dask==0.3.7"
+COPY README.md LICENSE ./
 COPY src ./src
-RUN pip install . "prefect-dask==0.3.7"
+RUN pip install --no-deps .
 
 FROM python:${PYTHON_VERSION}-slim-bookworm AS runtime
 # libgomp: OpenMP for torch / scikit-learn / gensim; tini: signal handling for the worker
@@ -31,6 +35,7 @@ ENV PATH=/opt/venv/bin:$PATH \
     MOODREC_HOME=/app \
     MOODREC_CONFIG_DIR=/app/config \
     PREFECT_SERVER_ANALYTICS_ENABLED=false \
+    PREFECT_LOGGING_EXTRA_LOGGERS=moodrec \
     PREFECT_HOME=/app/.prefect
 WORKDIR /app
 # prefect.yaml entrypoints are file paths relative to /app: ship the sources beside the

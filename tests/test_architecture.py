@@ -270,15 +270,15 @@ def test_importing_ingest_loads_no_enrich_or_provider() -> None:
 LAYERS: tuple[frozenset[str], ...] = tuple(
     frozenset(layer.split())
     for layer in (
-        "errors stage_config domain storage locking",
+        "errors stage_config domain storage locking progress plotting",
         "config",
-        "catalogue reporting report text providers interactions orchestration",
+        "catalogue runs reporting report text providers interactions orchestration",
         "ingest enrich genres topics clustering models sandbox",
         "features evaluation session",
         "experiment",
         "tasks",
         "flows",
-        "cli",
+        "cli terminal",
     )
 )
 #: the most imports from a lower layer to a higher one (each a reason to move code down)

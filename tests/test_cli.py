@@ -211,3 +211,70 @@ def test_recommend_with_a_huge_k_lists_at_most_the_catalogue(
     assert len(result.output.strip().splitlines()) == 1 + N_ITEMS  # header + every item once
     result = runner.invoke(app, [*args, "-k", "0"])
     assert result.exit_code == 2 and "k must be an integer >= 1" in result.output
+
+
+def test_version() -> None:
+    result = runner.invoke(app, ["--version"])
+    assert result.exit_code == 0
+    assert result.output.startswith("moodrec ") and result.output.split()[1][0].isdigit()
+
+
+def test_init_copies_the_packaged_profiles(tmp_path: Path, monkeypatch) -> None:
+    result = runner.invoke(app, ["init", str(tmp_path / "work")])
+    assert result.exit_code == 0, result.output
+    config = tmp_path / "work" / "config"
+    assert {p.name for p in config.iterdir()} >= {"tiny.yaml", "demo.yaml", ".env.example"}
+    assert not (config / "tiny.yaml").is_symlink()
+    # a second init does not overwrite edits
+    again = runner.invoke(app, ["init", str(tmp_path / "work")])
+    assert again.exit_code == 2 and "--force" in again.output
+    # the copied profiles are what a run in that folder reads
+    monkeypatch.chdir(tmp_path / "work")
+    monkeypatch.delenv("MOODREC_CONFIG_DIR", raising=False)
+    shown = runner.invoke(app, ["config", "show", "--profile", "tiny"])
+    assert shown.exit_code == 0 and '"profile": "tiny"' in shown.output
+
+
+def test_packaged_profiles_are_found_anywhere(tmp_path: Path, monkeypatch) -> None:
+    monkeypatch.chdir(tmp_path)  # no config/ here
+    monkeypatch.delenv("MOODREC_CONFIG_DIR", raising=False)
+    result = runner.invoke(app, ["config", "show", "--profile", "tiny"])
+    assert result.exit_code == 0, result.output
+    missing = runner.invoke(app, ["config", "show", "--profile", "nosuch"])
+    assert missing.exit_code == 2
+    assert "moodrec init" in missing.output
+    assert all(name in missing.output for name in ("demo", "lastfm1k", "tiny"))
+
+
+def test_serve_refuses_without_an_api(config_env: Path, monkeypatch) -> None:
+    monkeypatch.delenv("PREFECT_API_URL", raising=False)
+    from prefect.settings import PREFECT_API_URL, temporary_settings
+
+    with temporary_settings({PREFECT_API_URL: None}):
+        result = runner.invoke(app, ["serve", "--profile", "tiny"])
+    assert result.exit_code == 2
+    assert "PREFECT_API_URL" in result.output and "Traceback" not in result.output
+    with temporary_settings({PREFECT_API_URL: "http://127.0.0.1:9/api"}):
+        result = runner.invoke(app, ["serve", "--profile", "tiny"])
+    assert result.exit_code == 2 and "does not answer" in result.output
+
+
+def test_run_rejects_an_unknown_log_level(config_env: Path) -> None:
+    result = runner.invoke(app, ["run", "--profile", "tiny", "--log-level", "LOUD"])
+    assert result.exit_code == 2 and "DEBUG, INFO, WARNING, ERROR" in result.output
+
+
+def test_run_refuses_another_configurations_folder_before_any_work(
+    config_env: Path, tmp_path: Path, monkeypatch
+) -> None:
+    from moodrec.config.loader import load_settings
+    from moodrec.runs import write_run_record
+
+    folder = tmp_path / "flat"
+    monkeypatch.setenv("MOODREC_PATHS__DATA_DIR", str(folder))
+    write_run_record(folder, load_settings("tiny"), started="t0")
+    result = runner.invoke(app, ["run", "--profile", "tiny", "--seed", "8"])
+    assert result.exit_code == 2
+    assert "seed7-" in result.output and "--replace" in result.output
+    assert "Traceback" not in result.output
+    assert sorted(p.name for p in folder.iterdir()) == ["run.json"]  # nothing else written

@@ -7,6 +7,7 @@ import contextlib
 import json
 import os
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -49,36 +50,64 @@ def _profile_data_dir(profile: str) -> Path:
     return Path(load_settings(profile).paths.data_dir)
 
 
+LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
+
+
 @app.command()
 def run(
     profile: ProfileOpt = "demo",
     seed: Annotated[int | None, typer.Option(help="override sandbox.seed")] = None,
+    replace: Annotated[
+        bool, typer.Option(help="write over a data folder holding another configuration's outputs")
+    ] = False,
+    quiet: Annotated[
+        bool, typer.Option("--quiet", "-q", help="no live view: warnings, errors, the summary")
+    ] = False,
+    log_level: Annotated[
+        str | None,
+        typer.Option(
+            help=f"print log records at this level ({' | '.join(LOG_LEVELS)}); no live view"
+        ),
+    ] = None,
 ) -> None:
     """Run the whole pipeline for a profile (a temporary local Prefect server if none is set)."""
-    from moodrec.config.loader import load_settings
-    from moodrec.flows.api_server import prefect_api
+    import logging
 
+    from moodrec.config.loader import load_settings
+    from moodrec.config.run_folder import run_id
+    from moodrec.flows.api_server import prefect_api
+    from moodrec.runs import check_data_folder
+    from moodrec.terminal import print_summary, run_view
+
+    if log_level is not None and log_level.upper() not in LOG_LEVELS:
+        _fail(MoodrecError(f"--log-level {log_level!r}: allowed {', '.join(LOG_LEVELS)}"))
     overrides: dict[str, Any] = {"sandbox": {"seed": seed}} if seed is not None else {}
     try:
         settings = load_settings(profile, overrides=overrides)  # bad config fails first
         settings.check_real_inputs()
+        # another configuration's outputs are refused before any server starts
+        check_data_folder(Path(settings.paths.data_dir), settings, replace=replace)
 
         def preload() -> None:
             from moodrec.flows.pipeline import preload_stages
 
             preload_stages(settings.orchestration.skip)
 
-        with _writer_lock(settings.paths.data_dir), prefect_api(preload):
+        title = f"moodrec run · {settings.profile} · {run_id(settings)}"
+        level = getattr(logging, log_level.upper()) if log_level else None
+        with _ui_links() as ui, _writer_lock(settings.paths.data_dir), prefect_api(preload):
             from moodrec.flows.pipeline import pipeline_flow
 
-            result = pipeline_flow(profile=profile, overrides=overrides or None)
+            with run_view(title, live=True, quiet=quiet, log_level=level) as view:
+                result = pipeline_flow(
+                    profile=profile, overrides=overrides or None, replace=replace
+                )
     except MoodrecError as exc:
         _fail(exc)
         return
+    report = result.get("report", {}).get("refs", {}).get("report_html")
     typer.echo(f"data folder: {result['ingest']['data_dir']}")
-    for stage, stage_result in result.items():
-        typer.echo(f"{stage}:")
-        _echo_refs(stage_result)
+    print_summary(view, report.path if report is not None else None, ui)
     _exit_if_incomplete(result)
 
 
@@ -108,6 +137,21 @@ def _exit_if_incomplete(stages: dict[str, Any]) -> None:
             err=True,
         )
         raise typer.Exit(code=EXIT_INCOMPLETE)
+
+
+@contextlib.contextmanager
+def _ui_links() -> Iterator[str | None]:
+    """The Prefect UI's address when ``PREFECT_API_URL`` names a server; None when the
+    command starts a temporary one (it has no UI): Prefect then prints no "View at" links,
+    which would not open."""
+    from prefect.settings import PREFECT_UI_URL, get_current_settings, temporary_settings
+
+    current = get_current_settings()
+    if current.api.url:
+        yield current.ui_url or None
+        return
+    with temporary_settings({PREFECT_UI_URL: ""}):
+        yield None
 
 
 @sandbox_app.command("generate")
@@ -421,6 +465,50 @@ def serve(
     _run_flow(lambda: serve_deployments(profile, limit=limit), temporary_server=False)
 
 
+@app.command()
+def init(
+    folder: Annotated[Path, typer.Argument(help="where to put config/ (the profiles to edit)")],
+    force: Annotated[bool, typer.Option(help="overwrite profiles already there")] = False,
+) -> None:
+    """Copy the packaged profiles (and .env.example) into FOLDER/config for editing."""
+    import shutil
+
+    from moodrec.config.loader import PACKAGED_PROFILES
+
+    target = folder / "config"
+    target.mkdir(parents=True, exist_ok=True)
+    sources = sorted(PACKAGED_PROFILES.glob("*.yaml"))
+    existing = [p.name for p in sources if (target / p.name).exists()]
+    if existing and not force:
+        _fail(MoodrecError(f"{target} already has {', '.join(existing)} (--force overwrites)"))
+    for src in sources:
+        shutil.copyfile(src, target / src.name)
+    env_example = PACKAGED_PROFILES / "env.example"
+    if env_example.is_file():
+        shutil.copyfile(env_example, target / ".env.example")
+    typer.echo(f"profiles copied to {target}: {', '.join(p.stem for p in sources)}")
+    typer.echo(f"run from {folder} (moodrec run --profile tiny) or set MOODREC_CONFIG_DIR={target}")
+
+
+def _version(value: bool) -> None:
+    if value:
+        from moodrec.runs import moodrec_version
+
+        typer.echo(f"moodrec {moodrec_version()}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _main_options(
+    version: Annotated[
+        bool,
+        typer.Option("--version", callback=_version, is_eager=True, help="print the version"),
+    ] = False,
+) -> None:
+    """The ``moodrec`` command line: every command validates config first, then calls a
+    flow or a pure stage function."""
+
+
 @sandbox_app.command("serve")
 def sandbox_serve(profile: ProfileOpt = "demo") -> None:
     """Start the fake Spotify / Genius / LRCLIB servers in the foreground (Ctrl-C stops)."""
@@ -447,6 +535,9 @@ def main() -> None:
     # moodrec runs offline by default: a temporary Prefect server must not try to phone home
     # (set PREFECT_SERVER_ANALYTICS_ENABLED=true to opt in).
     os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
+    os.environ.setdefault("DO_NOT_TRACK", "1")  # nor the client
+    # moodrec's own log records (warnings from pure code) go to the flow runs' logs in the UI
+    os.environ.setdefault("PREFECT_LOGGING_EXTRA_LOGGERS", "moodrec")
     try:
         app()
     except KeyboardInterrupt:  # pragma: no cover - interactive only

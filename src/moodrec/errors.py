@@ -54,3 +54,7 @@ class StageIncompleteError(MoodrecError):
     def __init__(self, message: str, result: dict | None = None) -> None:
         super().__init__(message)
         self.result = result or {}
+
+
+class RunFolderError(MoodrecError):
+    """A data folder holds another configuration's outputs and was not to be replaced."""

@@ -125,25 +125,38 @@ class Manifest:
         self.root = Path(root)
         self.path = self.root / self.FILENAME
 
-    def load(self) -> dict[str, dict[str, Any]]:
+    def _read(self) -> dict[str, Any]:
         if not self.path.exists():
             return {}
         try:
-            data = json.loads(self.path.read_text(encoding="utf-8"))
+            return dict(json.loads(self.path.read_text(encoding="utf-8")))
         except json.JSONDecodeError as exc:
             raise CatalogueError(f"{self.path}: manifest is not valid JSON ({exc})") from exc
-        return dict(data.get("datasets", {}))
+
+    def load(self) -> dict[str, dict[str, Any]]:
+        return dict(self._read().get("datasets", {}))
+
+    def provenance(self) -> dict[str, Any]:
+        """What made this folder's outputs (``moodrec.runs.provenance``); empty if unknown."""
+        return dict(self._read().get("provenance", {}))
+
+    def set_provenance(self, provenance: dict[str, Any]) -> None:
+        """Record the provenance of the run that wrote this folder (datasets kept)."""
+        data = self._read()
+        data["provenance"] = provenance
+        write_json_atomic(self.path, data)
 
     def record(self, refs: list[DatasetRef]) -> None:
-        """Add or replace entries, then rewrite the manifest atomically."""
-        datasets = self.load()
+        """Add or replace entries, then rewrite the manifest atomically (provenance kept)."""
+        data = self._read()
+        datasets = dict(data.get("datasets", {}))
         for ref in refs:
             entry = ref.to_dict()
             p = Path(ref.path)
             with contextlib.suppress(ValueError):
                 entry["path"] = str(p.resolve().relative_to(self.root.resolve()))
             datasets[ref.name] = entry
-        write_json_atomic(self.path, {"datasets": datasets})
+        write_json_atomic(self.path, {**data, "datasets": datasets})
 
     def get(self, name: str) -> DatasetRef:
         datasets = self.load()

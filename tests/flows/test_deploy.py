@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from moodrec.config.loader import available_profiles
 from moodrec.flows.deploy import build_deployments
 
 
@@ -11,6 +12,14 @@ def test_build_deployments(config_env) -> None:
     assert pipeline.parameters == {"profile": "tiny"}
     props = pipeline._parameter_openapi_schema.properties
     assert {"profile", "overrides", "options"} <= set(props)
+    # the common options are flat, typed fields of their own, each with its default
+    assert props["seed"]["default"] is None and props["replace"]["default"] is False
+    assert props["task_runner"]["default"] is None
+    assert "thread" in str(props["task_runner"]) and "dask" in str(props["task_runner"])
+    assert "skip" in props
+    # the profile is chosen from the profiles there are, not typed
+    assert props["profile"]["enum"] == available_profiles()
+    assert {"demo", "tiny", "lastfm1k"} <= set(props["profile"]["enum"])
     # the typed options render as a form: an object with its own typed fields
     definitions = pipeline._parameter_openapi_schema.definitions
     assert set(definitions["RunOptions"]["properties"]) >= {"seed", "skip", "task_runner"}

@@ -12,7 +12,6 @@ from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterParentTas
 
 from moodrec.flows.pipeline import STAGE_FLOWS, pipeline_flow
 from moodrec.orchestration.config import STAGE_NAMES
-from moodrec.orchestration.params import RunOptions
 from moodrec.report.checkpoints import SYNTHETIC_BANNER
 from tests.flows.test_kill_pipeline import FAST
 
@@ -125,16 +124,20 @@ def test_pipeline_runs_caches_and_publishes(harness, config_env, tmp_path: Path)
 
     # progress artifacts of the long work: the pipeline, enrichment, the topic sweep
     progress = {k: a for k, a in arts.items() if a.type == "progress"}
-    assert {"tiny-pipeline-progress", "enrich-progress", "topics-sweep-progress"} <= set(progress)
+    assert {"tiny-pipeline-progress", "tiny-enrich-progress", "tiny-topics-sweep-progress"} <= set(
+        progress
+    )
+    # every artifact key names its profile
+    assert all(key.startswith("tiny-") for key in arts), sorted(arts)
     assert progress["tiny-pipeline-progress"].data == 100.0
 
 
 def test_pipeline_skips_stages_and_reports_them(harness, config_env, tmp_path: Path) -> None:
-    """Skipped stages do not run; the typed options (the UI form) set what is skipped."""
+    """Skipped stages do not run; the deployment form's ``skip`` field sets what is skipped."""
     overrides = {"paths": {"data_dir": str(tmp_path / "data")}}
     skipped = [s for s in STAGE_NAMES if s not in ("ingest", "report")]
-    options = RunOptions(skip=skipped)
-    results = pipeline_flow(profile="tiny", overrides=overrides, options=options)
+    # the flat form field (the deployment's), as the UI sends it
+    results = pipeline_flow(profile="tiny", overrides=overrides, skip=skipped)
     assert set(results) == {"ingest", "report"}
     page = Path(results["report"]["refs"]["report_html"].path).read_text(encoding="utf-8")
     assert page.count("Not run: skipped by orchestration.skip.") == len(skipped) == 9

@@ -139,7 +139,7 @@ def test_markdown_sections_carry_the_banner_and_link_files(stage_results, tmp_pa
     md = render_markdown(by_stage["topics"], synthetic=True, link_base=tmp_path / "reports")
     assert md.splitlines()[0] == SYNTHETIC_BANNER
     assert "## Lyric topics: words and topic map" in md
-    assert "[interactive figure: topic_map_html](topic_map.html)" in md
+    assert "[interactive figure: Topic map](topic_map.html)" in md  # a heading, not a key
     assert "| topic | words |" in md
     not_run = render_markdown(by_stage["session"], synthetic=False)
     assert "Not run" in not_run and SYNTHETIC_BANNER not in not_run

@@ -23,6 +23,7 @@ import yaml
 from pydantic import BaseModel, ValidationError
 
 from moodrec.config.base import Secrets
+from moodrec.config.run_folder import expand_run_folder
 from moodrec.config.schema import Settings
 from moodrec.errors import ConfigError
 
@@ -58,17 +59,29 @@ def _yaml_problem(exc: yaml.YAMLError) -> str:
     return type(exc).__name__
 
 
+#: the profiles shipped inside the package (``moodrec init DIR`` copies them out for editing)
+PACKAGED_PROFILES = Path(__file__).resolve().parent.parent / "profiles"
+
+
 def config_dir() -> Path:
     """The folder holding the YAML profiles: ``$MOODREC_CONFIG_DIR`` or ``./config``."""
     return Path(os.environ.get(PROFILE_DIR_ENV, "config"))
 
 
+def available_profiles() -> list[str]:
+    """Profile names: those in :func:`config_dir` and those shipped with the package."""
+    return sorted({p.stem for d in (config_dir(), PACKAGED_PROFILES) for p in d.glob("*.yaml")})
+
+
 def profile_path(profile: str | Path) -> Path:
-    """Resolve a profile name (``demo``) or a path (``config/demo.yaml``) to a file."""
+    """Resolve a profile name (``demo``) or a path (``config/demo.yaml``) to a file: the
+    config folder's ``<name>.yaml`` first, else the packaged profile of that name."""
     p = Path(profile)
     if p.suffix in {".yaml", ".yml"} or p.exists():
         return p
-    return config_dir() / f"{profile}.yaml"
+    local = config_dir() / f"{profile}.yaml"
+    packaged = PACKAGED_PROFILES / f"{profile}.yaml"
+    return packaged if not local.is_file() and packaged.is_file() else local
 
 
 def _allowed_fields(model: type[BaseModel], loc: tuple[Any, ...]) -> list[str] | None:
@@ -178,10 +191,10 @@ def load_settings(
     environ = os.environ if environ is None else environ
     path = profile_path(profile)
     if not path.is_file():
-        available = sorted(p.stem for p in config_dir().glob("*.yaml"))
         raise ConfigError(
             f"config profile {str(profile)!r} not found at {path} "
-            f"(available profiles: {', '.join(available) or 'none'})"
+            f"(available profiles: {', '.join(available_profiles()) or 'none'}; "
+            f"moodrec init DIR copies the packaged ones into DIR/config for editing)"
         )
     try:
         data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
@@ -204,7 +217,9 @@ def load_settings(
     merged = _merge(_merge(data, env_part), overrides or {})
     merged["secrets"] = secrets
     try:
-        return Settings.model_validate(merged)
+        settings = Settings.model_validate(merged)
     except ValidationError as exc:
         source = f"{path} + environment ({ENV_PREFIX}*) + command-line overrides"
         raise ConfigError(format_validation_error(exc, source)) from None
+    # data/<profile>/runs/{run_id} → this configuration's own folder (config.run_folder)
+    return expand_run_folder(settings)

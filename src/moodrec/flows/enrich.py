@@ -20,6 +20,7 @@ from typing import Any
 
 from prefect import flow
 
+from moodrec import progress as progress_events
 from moodrec.catalogue import Catalogue
 from moodrec.config.schema import is_synthetic_source
 from moodrec.enrich.clients import with_base_urls, with_sandbox_dumps
@@ -185,6 +186,7 @@ def _run_batches(
             failed.append({"batch": key, "reason": str(state.message or state.type)})
             logger.warning("enrich batch %s not done: %s", key, state.message)
         update_progress(progress, n_tracks, plan["n_planned"])
+        progress_events.step("enrich: tracks", n_tracks, plan["n_planned"])
     result = run_checkpoint_task(
         combine_enrichment,
         done,

@@ -7,7 +7,9 @@ in ``STAGE_FLOWS``: its flow takes ``(profile, overrides)`` and returns
 
 While the stages run, native thread pools are capped (``orchestration.native_threads``), a
 progress artifact ``<profile>-pipeline-progress`` counts the stages done, and each stage's
-wall and CPU seconds go to ``<data_dir>/reports/pipeline_timings.json``.
+wall and CPU seconds go to ``<data_dir>/reports/pipeline_timings.json``. The data folder's
+``run.json`` and the manifest's ``provenance`` say which configuration made its outputs; a
+folder holding another configuration's outputs is refused unless ``replace`` (``moodrec.runs``).
 """
 
 from __future__ import annotations
@@ -17,19 +19,23 @@ import importlib
 import logging
 import time
 from collections.abc import Callable, Iterator
-from typing import Any
+from datetime import UTC, datetime
+from typing import Any, Literal
 
 from prefect import flow
 from prefect.artifacts import create_progress_artifact, update_progress_artifact
 from prefect.settings import PREFECT_FLOWS_HEARTBEAT_FREQUENCY, temporary_settings
 
+from moodrec import progress as events
 from moodrec.catalogue import Catalogue
 from moodrec.flows.common import stage_settings
-from moodrec.flows.report import report_flow
+from moodrec.flows.report import report_flow, stage_summary
 from moodrec.locking import data_folder_lock
-from moodrec.orchestration.config import STAGE_NAMES
+from moodrec.orchestration.config import STAGE_NAMES, StageName
 from moodrec.orchestration.params import RunOptions, options_overrides
 from moodrec.orchestration.threads import limit_native_threads
+from moodrec.report.headline import key_number
+from moodrec.runs import check_data_folder, point_latest, provenance, write_run_record
 from moodrec.storage import write_json_atomic
 from moodrec.tasks.artifacts import artifact_key
 from moodrec.tasks.runners import task_runner_for
@@ -99,6 +105,10 @@ def pipeline_flow(
     profile: str = "demo",
     overrides: dict[str, Any] | None = None,
     options: RunOptions | None = None,
+    replace: bool = False,
+    seed: int | None = None,
+    skip: list[StageName] | None = None,
+    task_runner: Literal["thread", "dask"] | None = None,
 ) -> dict[str, Any]:
     """Run every stage of ``profile`` not skipped by config, then write the run report.
 
@@ -111,6 +121,14 @@ def pipeline_flow(
     options
         Typed run options (the deployment's form in the Prefect UI): seed, stages to skip,
         task runner; applied on top of ``overrides``.
+    seed, skip, task_runner
+        The common options as flat, typed parameters (the deployment form shows each as
+        its own field with its default); ``options`` holds the same grouped, for callers
+        of the API, and wins where both are set.
+    replace
+        Write over a data folder that holds another configuration's outputs (otherwise
+        such a run stops before any work; profiles with ``{run_id}`` in ``paths.data_dir``
+        give each configuration its own folder and never meet one).
 
     Returns
     -------
@@ -118,11 +136,13 @@ def pipeline_flow(
         Stage name → that stage flow's result, plus ``"report"`` (the report's refs) unless
         the report is skipped.
     """
-    overrides = options_overrides(options, overrides)
+    flat = RunOptions(seed=seed, skip=skip, task_runner=task_runner)
+    overrides = options_overrides(options, options_overrides(flat, overrides))
     settings, data_dir = stage_settings(profile, overrides)
     orch = settings.orchestration
     run, not_run = planned_stages(orch.skip)
     settings.check_real_inputs(run)  # before any work, not when the stage is reached
+    check_data_folder(data_dir, settings, replace=replace)
     results: dict[str, Any] = {}
     timings: dict[str, dict[str, float]] = {}
     todo = [*run, *(["report"] if orch.runs("report") else [])]
@@ -135,27 +155,60 @@ def pipeline_flow(
     # own heartbeat thread sleeps in 1 s steps and is joined at the subflow's end, which
     # costs up to a second per stage (a third of an unchanged re-run).
     no_subflow_heartbeat = temporary_settings({PREFECT_FLOWS_HEARTBEAT_FREQUENCY: None})
+    for name in STAGE_NAMES:  # in pipeline order, so a view lists them so
+        if name in not_run:
+            events.stage(name, "skipped", not_run[name])
+        elif name in todo:
+            events.stage(name, "waiting")
     # one writer per data folder (re-entrant: a CLI command holding it runs this flow)
     writer = data_folder_lock(data_dir, command=f"pipeline_flow({profile!r})")
     with writer, limit_native_threads(orch.native_threads), no_subflow_heartbeat:
+        started = _now()
+        write_run_record(data_dir, settings, started=started, finished=None)
         for i, name in enumerate(run):
             stage = stage_flow(name)
             runner = task_runner_for(name, orch)
             if runner is not None:
                 stage = stage.with_options(task_runner=runner)
             logger.info("stage %s", name)
-            with _timed(timings, name):
+            events.stage(name, "running")
+            with _timed(timings, name), _failing(name):
                 results[name] = stage(profile, overrides)
+            events.stage(name, "done", key_number(name, stage_summary(results[name])))
             update_progress_artifact(progress, 100.0 * (i + 1) / len(todo))
         if orch.runs("report"):
-            with _timed(timings, "report"):
+            events.stage("report", "running")
+            with _timed(timings, "report"), _failing("report"):
                 results["report"] = report_flow(profile, overrides, stages=results, not_run=not_run)
+            events.stage("report", "done", "report.html written")
             update_progress_artifact(progress, 100.0)
     write_json_atomic(
         Catalogue(data_dir).layer_dir("reports") / TIMINGS_FILE,
         [{"stage": name, **t} for name, t in timings.items()],
     )
+    finished = _now()
+    Catalogue(data_dir).manifest.set_provenance(
+        provenance(settings, data_dir, started=started, finished=finished)
+    )
+    write_run_record(data_dir, settings, started=started, finished=finished)
+    latest = point_latest(settings)
+    if latest is not None:
+        logger.info("run folder %s (%s → it)", data_dir, latest)
     return results
+
+
+@contextlib.contextmanager
+def _failing(name: str) -> Iterator[None]:
+    """Tell the progress listeners that stage ``name`` failed (the error propagates)."""
+    try:
+        yield
+    except BaseException as exc:
+        events.stage(name, "failed", str(exc).splitlines()[0] if str(exc) else type(exc).__name__)
+        raise
+
+
+def _now() -> str:
+    return datetime.now(UTC).isoformat(timespec="seconds")
 
 
 @contextlib.contextmanager

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime
 from typing import Any
 
 from prefect import flow
@@ -11,6 +12,7 @@ from moodrec.catalogue import Catalogue
 from moodrec.flows.common import stage_settings
 from moodrec.orchestration.config import STAGE_NAMES
 from moodrec.report.build import as_ref
+from moodrec.runs import provenance, read_run_record
 from moodrec.storage import DatasetRef
 from moodrec.tasks.checkpoints import run_checkpoint_task
 from moodrec.tasks.report import RESULTS_FILE, build_report_task, publish_report
@@ -103,6 +105,9 @@ def report_flow(
     if stages is None:
         stages, recorded = _last_run(data_dir)
         not_run = {**recorded, **(not_run or {})}
+    now = datetime.now(UTC).isoformat(timespec="seconds")
+    record = read_run_record(data_dir) or {}
+    made_by = provenance(settings, data_dir, started=record.get("started") or now, finished=now)
     result = run_checkpoint_task(
         build_report_task,
         _slim(stages),
@@ -110,6 +115,7 @@ def report_flow(
         settings.orchestration.report,
         settings.profile,
         data_dir,
+        made_by,
         data_dir=data_dir,
     )
     if settings.orchestration.report.markdown_artifacts:

@@ -17,6 +17,7 @@ import numpy as np
 import scipy.sparse as sp
 import torch
 
+from moodrec import progress
 from moodrec.errors import ModelFitError
 from moodrec.models.deep_config import PairwiseConfig
 
@@ -382,6 +383,7 @@ def train_pairwise(
             value = total / max(count, 1)
         metric = "ndcg" if val_users.size else "loss"
         logger.debug("%s epoch %d: %s %.5f", name, epoch, metric, value)
+        progress.step(f"train {name}: epochs", epoch + 1, cfg.epochs)
         if stopper.update(value, epoch, module):
             break
         if cfg.time_budget_s and time.perf_counter() - start > cfg.time_budget_s:

@@ -22,7 +22,7 @@ from moodrec.report.checkpoints import SYNTHETIC_BANNER, describe_checkpoint
 from moodrec.report.sections import section_spec
 from moodrec.storage import DatasetRef
 
-BlockKind = Literal["text", "table", "markdown", "image", "figure"]
+BlockKind = Literal["text", "heading", "table", "markdown", "image", "figure", "plotly"]
 _MD_IMAGE = re.compile(r"!\[[^\]]*\]\(([^)\s]+)\)")
 _SCALARS = (str, int, float, bool, type(None))
 
@@ -34,6 +34,8 @@ class Block:
     ``table`` uses ``columns`` and ``rows`` (cells already formatted as text); ``markdown``
     and ``text`` use ``text``; ``image`` (PNG) and ``figure`` (interactive HTML) use ``path``.
     ``markdown`` blocks keep the folder of their file in ``path`` for relative image links.
+    ``heading`` is a sub-heading (its ``title``); ``plotly`` holds a figure's ``<div>`` and
+    script in ``text`` (made by the report itself, e.g. the genre map).
     """
 
     kind: BlockKind
@@ -62,12 +64,18 @@ class Section:
 
 @dataclass(frozen=True)
 class Report:
-    """A whole run report: ``synthetic`` when any stage read sandbox data."""
+    """A whole run report: ``synthetic`` when any stage read sandbox data.
+
+    ``front`` holds the sections a reader sees first (the research questions, the maps, the
+    provenance: ``moodrec.report.study``); ``sections`` one per stage, the appendix.
+    """
 
     title: str
     profile: str
     synthetic: bool
     sections: tuple[Section, ...] = field(default_factory=tuple)
+    front: tuple[Section, ...] = field(default_factory=tuple)
+    provenance: dict[str, Any] = field(default_factory=dict)
 
 
 def format_cell(value: Any, max_chars: int) -> str:

@@ -34,6 +34,7 @@ th{background:#eef2f8}.note,.intro{color:#5b6577;font-size:.9rem}.notrun{color:#
 img{max-width:100%;height:auto}figure{margin:1rem 0}details{margin:.5rem 0}
 nav li{margin:.1rem 0}.md table{font-size:.84rem}.wide,.md{overflow-x:auto}
 summary{cursor:pointer;color:#33415c}
+h3.question{margin-top:1.6rem;color:#1f3b70}#appendix details{margin:.3rem 0}
 """
 
 
@@ -104,18 +105,38 @@ def _table_html(block: Block) -> str:
     return f'<div class="wide">{table}</div>{note}'
 
 
+_KEY = re.compile(r"^[a-z0-9_.@]+(?= |$)")
+_FILE_KINDS = (" html", " md", " png", " parquet", " json")
+
+
+def heading(title: str) -> str:
+    """A block title for a reader: a raw key (``topic_map_html``, ``by_provider``) becomes
+    words (``Topic map``, ``By provider``); titles already in words are kept."""
+    match = _KEY.match(title)
+    if match is None or "_" not in match.group(0):
+        return title
+    words = match.group(0).replace("_", " ")
+    for kind in _FILE_KINDS:
+        words = words.removesuffix(kind)
+    return words[:1].upper() + words[1:] + title[match.end() :]
+
+
 def _block_html(block: Block) -> str:
-    title = f"<h3>{html.escape(block.title)}</h3>" if block.title else ""
+    title = f"<h3>{html.escape(heading(block.title))}</h3>" if block.title else ""
+    if block.kind == "heading":
+        return f'<h3 class="question">{html.escape(block.title)}</h3>'
+    if block.kind == "plotly":
+        return f"<figure>{block.text}</figure>"
     if block.kind == "table":
         if block.folded:
-            label = html.escape(f"{block.title} ({len(block.rows)} rows)")
+            label = html.escape(f"{heading(block.title)} ({len(block.rows)} rows)")
             return f"<details><summary>{label}</summary>{_table_html(block)}</details>"
         return title + _table_html(block)
     if block.kind == "markdown":
         text = _inline_md_images(demote_headings(block.text), Path(block.path))
         return f'<div class="md">{_md().render(text)}</div>'
     if block.kind == "image":
-        alt = html.escape(block.title)
+        alt = html.escape(heading(block.title))
         img = f'<img alt="{alt}" src="{data_uri(block.path)}">'
         return f"<figure>{img}<figcaption>{alt}</figcaption></figure>"
     if block.kind == "figure":
@@ -130,7 +151,12 @@ def _block_html(block: Block) -> str:
     return f"<p>{html.escape(block.text)}</p>"
 
 
-def _section_html(section: Section) -> str:
+def _section_html(section: Section, folded: bool = False) -> str:
+    """A section; ``folded`` puts it in a closed ``<details>`` (the appendix)."""
+    if folded:
+        mark = "" if section.ran else ' <span class="notrun">(not run)</span>'
+        summary = f"<summary>{html.escape(section.title)}{mark}</summary>"
+        return f"<details>{summary}\n{_section_html(section)}\n</details>"
     parts = [f'<section id="{html.escape(section.stage)}"><h2>{html.escape(section.title)}</h2>']
     if section.intro:
         parts.append(f'<p class="intro">{html.escape(section.intro)}</p>')
@@ -163,7 +189,8 @@ def render_html(report: Report, cfg: ReportConfig) -> str:
         if report.synthetic
         else ""
     )
-    has_figures = any(b.kind == "figure" for s in report.sections for b in s.blocks)
+    every = (*report.front, *report.sections)
+    has_figures = any(b.kind in {"figure", "plotly"} for s in every for b in s.blocks)
     script = (
         f'<script type="text/javascript">{_plotly_js()}</script>'
         if has_figures and cfg.inline_plotly
@@ -176,15 +203,38 @@ def render_html(report: Report, cfg: ReportConfig) -> str:
         f'<li><a href="#{html.escape(s.stage)}">{html.escape(s.title)}</a>'
         + ("" if s.ran else ' <span class="notrun">(not run)</span>')
         + "</li>"
-        for s in report.sections
+        for s in (report.front or report.sections)
     )
     title = f"{report.title}: {report.profile}"
-    body = "\n".join(_section_html(s) for s in report.sections)
+    if report.front:
+        toc += '<li><a href="#appendix">Appendix: every stage in detail</a></li>'
+        appendix = "\n".join(_section_html(s, folded=True) for s in report.sections)
+        body = "\n".join(_section_html(s) for s in report.front) + (
+            '\n<section id="appendix"><h2>Appendix: every stage in detail</h2>'
+            '<p class="intro">Each stage\'s own tables, figures and checkpoints (click to '
+            f"open).</p>\n{appendix}\n</section>"
+        )
+    else:
+        body = "\n".join(_section_html(s) for s in report.sections)
+    run_id = report.provenance.get("run_id")
+    subtitle = (
+        f'<p class="intro">run {html.escape(str(run_id))}, seed '
+        f"{html.escape(str(report.provenance.get('seed')))}, moodrec "
+        f"{html.escape(str(report.provenance.get('moodrec_version')))} "
+        '(<a href="#provenance">how this report was made</a>)</p>'
+        if run_id
+        else ""
+    )
     return (
         f'{banner_comment}<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
         f"<title>{html.escape(title)}</title><style>{_CSS}</style>{script}</head>\n<body>\n"
-        f"{banner}<h1>{html.escape(title)}</h1><nav><ol>{toc}</ol></nav>\n{body}\n</body></html>\n"
+        f"{banner}<h1>{html.escape(title)}</h1>{subtitle}<nav><ol>{toc}</ol></nav>\n{body}\n"
+        "</body></html>\n"
     )
+
+
+#: front sections whose block titles sit below their question headings in Markdown
+_FRONT_MD = frozenset({"questions"})
 
 
 def _md_cell(text: str) -> str:
@@ -226,16 +276,28 @@ def render_markdown(
     if not section.ran:
         lines += [f"Not run: {section.reason or 'not run'}.", ""]
     for block in section.blocks:
-        if block.title and block.kind in {"table", "figure"}:
+        if block.kind == "heading":
             lines += [f"### {block.title}", ""]
+            continue
+        if block.kind == "plotly":
+            lines += [f"_interactive figure: {block.title} (in report.html)_", ""]
+            continue
+        if block.title and block.kind in {"table", "figure"}:
+            lines += [
+                f"#### {heading(block.title)}"
+                if section.stage in _FRONT_MD
+                else f"### {heading(block.title)}",
+                "",
+            ]
         if block.kind == "table":
             lines += [_table_md(block), ""]
         elif block.kind == "markdown":
             lines += [demote_headings(block.text).strip(), ""]
         elif block.kind == "image":
-            lines += [f"![{block.title}]({_link(block.path, link_base)})", ""]
+            lines += [f"![{heading(block.title)}]({_link(block.path, link_base)})", ""]
         elif block.kind == "figure":
-            lines += [f"[interactive figure: {block.title}]({_link(block.path, link_base)})", ""]
+            link = _link(block.path, link_base)
+            lines += [f"[interactive figure: {heading(block.title)}]({link})", ""]
         else:
             lines += [block.text, ""]
     return "\n".join(lines).rstrip() + "\n"
@@ -249,7 +311,7 @@ def report_markdown(report: Report, *, link_base: Path | None = None) -> str:
         f"- {s.title}: " + ("ran" if s.ran else f"not run ({s.reason or 'not run'})")
         for s in report.sections
     ]
-    body = [render_markdown(s, link_base=link_base) for s in report.sections]
+    body = [render_markdown(s, link_base=link_base) for s in (*report.front, *report.sections)]
     return "\n".join(head) + "\n\n" + "\n".join(body)
 
 

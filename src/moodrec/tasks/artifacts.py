@@ -18,6 +18,23 @@ def artifact_key(*parts: str) -> str:
     return re.sub(r"[^a-z0-9-]+", "-", "-".join(parts).lower()).strip("-")
 
 
+def run_profile() -> str:
+    """The profile of the flow run this task runs in (its ``profile`` parameter; a YAML
+    path gives its file stem), ``"moodrec"`` outside a flow run."""
+    from pathlib import Path
+
+    from prefect.runtime import flow_run
+
+    profile = (flow_run.parameters or {}).get("profile") if flow_run.id else None
+    return Path(str(profile)).stem if profile else "moodrec"
+
+
+def profile_key(*parts: str) -> str:
+    """An artifact key prefixed with the current flow run's profile (``tiny-enrich-progress``):
+    runs of different profiles keep apart histories in the UI."""
+    return artifact_key(run_profile(), *parts)
+
+
 @task(name="publish-checkpoints", cache_policy=PUBLISH_CACHE, persist_result=True)
 def publish_checkpoints(
     stage: str, refs: dict[str, DatasetRef], summary: dict[str, Any], profile: str, synthetic: bool

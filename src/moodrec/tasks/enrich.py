@@ -47,6 +47,7 @@ from moodrec.enrich.parts import TABLES, clear_part, combine_parts, part_done, w
 from moodrec.enrich.plan import read_batch, result_settings, write_plan
 from moodrec.providers.base import ProviderError
 from moodrec.storage import DatasetRef, describe_file
+from moodrec.tasks.artifacts import profile_key
 from moodrec.tasks.cache_policy import ContentKey, OnlyWhen
 
 ENRICH_DIR = ("features", "enrich")
@@ -278,27 +279,35 @@ def combine_enrichment(
     outputs, report = combine_parts(out / "enrich_parts", keys, out, capabilities)
     refs = Catalogue(data_dir).register_many(outputs)
     rows = [{"capability": cap, **counts} for cap, counts in report["coverage"].items()]
-    create_table_artifact(rows, key="enrich-coverage", description="tracks by final status")
+    create_table_artifact(
+        rows, key=profile_key("enrich-coverage"), description="tracks by final status"
+    )
     rows = [
         {"capability": cap, "provider": prov, **counts}
         for cap, provs in report["by_provider"].items()
         for prov, counts in provs.items()
     ]
     create_table_artifact(
-        rows, key="enrich-coverage-by-provider", description="tracks by provider and status"
+        rows,
+        key=profile_key("enrich-coverage-by-provider"),
+        description="tracks by provider and status",
     )
     rows = [
         {"table": table, "field": field, "non_empty": n}
         for table, counts in report["fields"].items()
         for field, n in counts.items()
     ]
-    create_table_artifact(rows, key="enrich-field-coverage", description="non-empty values")
+    create_table_artifact(
+        rows, key=profile_key("enrich-field-coverage"), description="non-empty values"
+    )
     return {"refs": refs, "report": report}
 
 
 def start_progress(total: int) -> Any:
     """A progress artifact for ``tracks done / total``."""
-    return create_progress_artifact(0.0, key="enrich-progress", description=f"{total} tracks")
+    return create_progress_artifact(
+        0.0, key=profile_key("enrich-progress"), description=f"{total} tracks"
+    )
 
 
 def update_progress(artifact_id: Any, done: int, total: int) -> None:

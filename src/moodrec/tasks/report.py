@@ -6,13 +6,14 @@ from pathlib import Path
 from typing import Any
 
 from prefect import task
-from prefect.artifacts import create_link_artifact, create_markdown_artifact
+from prefect.artifacts import create_markdown_artifact
 from prefect.cache_policies import TASK_SOURCE
 
 from moodrec.catalogue import Catalogue
 from moodrec.orchestration.config import ReportConfig
-from moodrec.report import build_report, render_markdown, write_report
+from moodrec.report import build_study_report, render_markdown, write_report
 from moodrec.report.build import as_ref
+from moodrec.report.checkpoints import SYNTHETIC_BANNER
 from moodrec.storage import DatasetRef, write_json_atomic
 from moodrec.tasks.artifacts import artifact_key
 from moodrec.tasks.cache_policy import PUBLISH_CACHE, ContentKey
@@ -22,15 +23,23 @@ RESULTS_FILE = "pipeline_results.json"
 
 
 def stage_refs_only(inputs: dict[str, Any]) -> dict[str, Any]:
-    """The report's key inputs: every stage's refs (by fingerprint), not its summary.
+    """The report's key inputs: every stage's refs (by fingerprint), not its summary; the
+    provenance without its start and end times.
 
     Summaries also hold per-run counters (batches run vs resumed, requests sent to the
     sandbox servers) that differ between a first run and an unchanged re-run; the report
     describes the checkpoints, so it is rebuilt when they change, not when counters do.
     """
     stages = inputs.get("stages") or {}
+    # a re-run that changes nothing re-uses the report; it names the run that made it
+    provenance = {
+        k: v
+        for k, v in (inputs.get("provenance") or {}).items()
+        if k not in {"started", "finished"}
+    }
     return {
         **inputs,
+        "provenance": provenance,
         "stages": {
             name: {"synthetic": r.get("synthetic"), "refs": r.get("refs")}
             for name, r in stages.items()
@@ -71,6 +80,7 @@ def build_report_task(
     cfg: ReportConfig,
     profile: str,
     data_dir: str,
+    provenance: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     """Write ``reports/report.{html,md}`` and the run record; return refs + section Markdown.
 
@@ -78,7 +88,7 @@ def build_report_task(
     the stages that did not run and this task's source (:data:`REPORT_CACHE`): an unchanged
     run re-uses the report without rendering.
     """
-    report = build_report(stages, not_run, cfg, profile=profile)
+    report = build_study_report(stages, not_run, cfg, profile=profile, provenance=provenance)
     catalogue = Catalogue(data_dir)
     out = catalogue.layer_dir("reports")
     paths: dict[str, Path] = dict(write_report(report, out, cfg))
@@ -88,7 +98,7 @@ def build_report_task(
     refs = catalogue.register_many(paths)
     sections = {
         s.stage: render_markdown(s, synthetic=report.synthetic, link_base=out)
-        for s in report.sections
+        for s in (*report.front, *report.sections)
     }
     summary = {
         "sections_run": [s.stage for s in report.sections if s.ran],
@@ -98,11 +108,17 @@ def build_report_task(
     return {"refs": refs, "summary": summary, "sections": sections, "synthetic": report.synthetic}
 
 
+#: front sections whose Markdown is the report artifact's headline (the UI shows Markdown)
+HEADLINE_SECTIONS = ("questions", "models")
+
+
 @task(name="publish-report", cache_policy=PUBLISH_CACHE, persist_result=True)
 def publish_report(
     sections: dict[str, str], html: DatasetRef, profile: str, synthetic: bool
 ) -> list[str]:
-    """One Markdown artifact per section and a link artifact to the HTML report.
+    """One Markdown artifact per section and one with the headline (the research questions'
+    answers, the model comparison) plus the HTML report's path: a browser
+    cannot open a ``file://`` link from the UI, so the headline is shown in it instead.
 
     Keys are stable (``<profile>-run-report-<stage>``) so the UI shows their history.
     Cached on the sections and the HTML file's fingerprint: an unchanged re-run publishes
@@ -117,11 +133,20 @@ def publish_report(
         )
         keys.append(key)
     key = artifact_key(profile, "run-report-html")
-    create_link_artifact(
+    path = Path(html.path).resolve()
+    headline = [sections[name] for name in HEADLINE_SECTIONS if name in sections]
+    # the synthetic-data banner stays the first line, once
+    headline[1:] = [text.removeprefix(SYNTHETIC_BANNER).lstrip() for text in headline[1:]]
+    create_markdown_artifact(
         key=key,
-        link=Path(html.path).resolve().as_uri(),
-        link_text=f"report.html ({profile}{note})",
-        description="the self-contained HTML report of the run (open it in a browser)",
+        markdown="\n\n".join(
+            [
+                *headline,
+                f"**The whole report** (self-contained HTML: figures, appendix): `{path}`",
+            ]
+        ),
+        description=f"the run report of {profile}{note}: the answers and the models; "
+        f"the whole report is {path.name} in the run folder",
     )
     keys.append(key)
     return keys

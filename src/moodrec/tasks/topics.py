@@ -10,8 +10,10 @@ from prefect import get_run_logger, task
 from prefect.artifacts import create_progress_artifact
 from prefect.runtime import flow_run
 
+from moodrec import progress
 from moodrec.catalogue import Catalogue
 from moodrec.storage import DatasetRef, write_json_atomic, write_parquet_atomic
+from moodrec.tasks.artifacts import profile_key
 from moodrec.tasks.cache_policy import CHECKPOINT_CACHE
 from moodrec.text.cleaning import clean_lyrics
 from moodrec.text.config import LyricsConfig
@@ -119,9 +121,10 @@ def report_sweep_progress(folder: Path, sweep_stage: int, n_chunks: int) -> None
         for f in folder.glob(f"topics_sweep_s{sweep_stage}_c*.parquet")
         if f.stat().st_mtime >= since
     )
+    progress.step(f"topics: LDA sweep stage {sweep_stage} chunks", min(done, n_chunks), n_chunks)
     create_progress_artifact(
         100.0 * min(done, n_chunks) / n_chunks,
-        key="topics-sweep-progress",
+        key=profile_key("topics-sweep-progress"),
         description=f"topic sweep stage {sweep_stage}: {min(done, n_chunks)} of {n_chunks} chunks",
     )
 

@@ -7,6 +7,8 @@ from collections.abc import Collection
 import numpy as np
 import pandas as pd
 
+from moodrec.plotting import label_shifts
+
 
 def _html(fig) -> str:
     # include_plotlyjs=True embeds plotly.js: the page opens offline
@@ -103,13 +105,30 @@ def topic_map_html(
         go.Scatter(
             x=topics["x"],
             y=topics["y"],
-            mode="markers+text",
+            mode="markers",
             name="topics",
-            text=[labels.get(int(t), str(t)) for t in topics["topic_id"]],
-            textposition="top center",
-            marker={"size": 14, "symbol": "x", "color": "black"},
+            hovertext=[labels.get(int(t), str(t)) for t in topics["topic_id"]],
+            marker={"size": 12, "symbol": "x", "color": "black"},
         )
     )
+    # labels as annotations on a light box, nudged apart where they would overlap
+    for (t, x, y), shift in zip(
+        topics[["topic_id", "x", "y"]].itertuples(index=False, name=None),
+        label_shifts(topics["x"].to_numpy(), topics["y"].to_numpy()),
+        strict=True,
+    ):
+        fig.add_annotation(
+            x=x,
+            y=y,
+            text=f"{int(t)}: {labels.get(int(t), '')}",
+            showarrow=bool(shift),
+            arrowwidth=0.8,
+            ax=0,
+            ay=-14 - shift,
+            yshift=0 if shift else 12,
+            font={"size": 11},
+            bgcolor="rgba(255,255,255,0.8)",
+        )
     if has_valence:
         n = len(fig.data)
         topic_vis = [i in by_topic or i == n - 1 for i in range(n)]
@@ -129,13 +148,17 @@ def topic_map_html(
                             "args": [{"visible": val_vis}],
                         },
                     ],
-                    "x": 0,
-                    "y": 1.12,
-                    "xanchor": "left",
+                    # top right, above the plot: clear of the title (top left) and the legend
+                    "x": 1.0,
+                    "y": 1.02,
+                    "xanchor": "right",
+                    "yanchor": "bottom",
                 }
             ]
         )
-    fig.update_layout(title=title, height=700)
+    fig.update_layout(
+        title={"text": title, "x": 0.01, "xanchor": "left"}, height=700, margin={"t": 80}
+    )
     return _html(fig)
 
 

@@ -1,0 +1,77 @@
+"""Progress events: what pure code and flows tell whoever watches a run (the terminal view).
+
+Pure code must not import Prefect, so long loops (training epochs, LDA sweep chunks, enrich
+batches, evaluations) report through this small protocol instead: :func:`step` emits a
+:class:`ProgressEvent`; the flows emit stage events; ``moodrec run``'s terminal view
+(``moodrec.terminal``) listens. With no listener an event costs one lock and a loop over an
+empty list. Listeners run in the emitting thread and must be quick and never raise.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import threading
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from typing import Literal
+
+logger = logging.getLogger(__name__)
+
+EventKind = Literal["stage", "step"]
+StageStatus = Literal["waiting", "running", "done", "failed", "skipped"]
+
+
+@dataclass(frozen=True)
+class ProgressEvent:
+    """One thing that moved.
+
+    ``kind="stage"``: stage ``name`` changed to ``status`` (``detail``: why skipped, or the
+    stage's key number when done). ``kind="step"``: ``done`` of ``total`` units of the long
+    piece of work ``name`` (e.g. ``"train bpr: epochs"``) inside the running stage.
+    """
+
+    kind: EventKind
+    name: str
+    status: StageStatus | str = ""
+    done: int = 0
+    total: int | None = None
+    detail: str = ""
+
+
+Listener = Callable[[ProgressEvent], None]
+_listeners: list[Listener] = []
+_lock = threading.Lock()
+
+
+def emit(event: ProgressEvent) -> None:
+    """Send ``event`` to every listener (a failing listener is logged, never raised)."""
+    with _lock:
+        listeners = list(_listeners)
+    for listener in listeners:
+        try:
+            listener(event)
+        except Exception:  # a display must never stop a run
+            logger.debug("progress listener failed", exc_info=True)
+
+
+def step(name: str, done: int, total: int | None = None) -> None:
+    """Report ``done`` of ``total`` units of the long piece of work ``name``."""
+    emit(ProgressEvent(kind="step", name=name, done=done, total=total))
+
+
+def stage(name: str, status: StageStatus, detail: str = "") -> None:
+    """Report that stage ``name`` is now ``status``."""
+    emit(ProgressEvent(kind="stage", name=name, status=status, detail=detail))
+
+
+@contextlib.contextmanager
+def listening(listener: Listener) -> Iterator[None]:
+    """Deliver every event emitted in the body (from any thread) to ``listener``."""
+    with _lock:
+        _listeners.append(listener)
+    try:
+        yield
+    finally:
+        with _lock:
+            _listeners.remove(listener)
