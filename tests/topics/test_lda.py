@@ -168,7 +168,7 @@ def test_sweep_stops_along_k_once_coherence_plateaus(
     fitted: list[str] = []
     c_v = {3: 0.5, 4: 0.45, 5: 0.44, 6: 0.6, 7: 0.7}
 
-    def fake_fit(point: SweepPoint, cfg: TopicsConfig) -> dict:
+    def fake_fit(point: SweepPoint, cfg: TopicsConfig, data: object = None) -> dict:
         fitted.append(point.name)
         return {
             "model": point.name,
@@ -197,3 +197,15 @@ def test_parallel_sweep_equals_serial_sweep(tiny_corpus) -> None:
     parallel = run_sweep(tiny_corpus, points, cfg, jobs=2).drop(columns="fit_seconds")
     pd.testing.assert_frame_equal(serial, parallel)
     assert serial["model"].tolist() == [p.name for p in points]
+
+
+def test_inline_sweeps_keep_no_process_wide_state(tiny_corpus, monkeypatch) -> None:
+    """Prefect runs sweep tasks in threads of one process, so one sweep finishing must not
+    take the corpus from under another (the demo's topics flow raised KeyError: 'corpus').
+    Inline fits therefore read only their own arguments, never the worker slot."""
+    from moodrec.topics import lda
+
+    monkeypatch.setattr(lda, "_init_worker", lambda *a: None)  # the slot stays empty
+    points = sweep_plan(FAST)
+    table = run_sweep(tiny_corpus, points, FAST, jobs=1)
+    assert table["model"].tolist() == [p.name for p in points]

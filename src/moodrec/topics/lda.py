@@ -188,9 +188,24 @@ def _init_worker(corpus: TopicCorpus, train: list, held: list) -> None:
     _WORKER.update(corpus=corpus, train=train, held=held)
 
 
-def _fit_point(point: SweepPoint, cfg: TopicsConfig) -> dict[str, Any]:
-    """Fit and score one point on the worker's corpus: one row of the sweep table."""
-    corpus, train, held = _WORKER["corpus"], _WORKER["train"], _WORKER["held"]
+def _fit_point(
+    point: SweepPoint, cfg: TopicsConfig, data: tuple[TopicCorpus, list, list] | None = None
+) -> dict[str, Any]:
+    """Fit and score one point: one row of the sweep table.
+
+    ``data`` is ``(corpus, train, held)``; a worker process passes ``None`` and reads the
+    copy its initializer stored. Inline fits always pass it: several sweeps may run at once
+    in one process (Prefect's thread task runner), so a process-wide slot would be shared.
+    """
+    corpus, train, held = (
+        data
+        if data is not None
+        else (
+            _WORKER["corpus"],
+            _WORKER["train"],
+            _WORKER["held"],
+        )
+    )
     t0 = time.perf_counter()
     model = fit_lda(train, corpus, point, cfg)
     scores = score_lda(model, corpus, held, cfg)
@@ -206,12 +221,16 @@ def _fit_point(point: SweepPoint, cfg: TopicsConfig) -> dict[str, Any]:
 
 
 class _InlinePool:
-    """The executor interface, running each fit at submission (one job: no processes)."""
+    """The executor interface, running each fit at submission (one job: no processes) on
+    the data it was given (appended to each call's arguments)."""
+
+    def __init__(self, data: tuple[TopicCorpus, list, list]) -> None:
+        self._data = data
 
     def submit(self, fn: Any, *args: Any) -> Future:
         future: Future = Future()
         try:
-            future.set_result(fn(*args))
+            future.set_result(fn(*args, self._data))
         except BaseException as exc:  # handed to the caller through result()
             future.set_exception(exc)
         return future
@@ -285,8 +304,7 @@ def _fit_points(
             min(jobs, len(points)), ctx, initializer=_init_worker, initargs=(corpus, train, held)
         )
     else:
-        _init_worker(corpus, train, held)
-        pool, jobs = _InlinePool(), 1
+        pool, jobs = _InlinePool((corpus, train, held)), 1
     running: dict[Future, tuple[int, int]] = {}
     try:
         while True:
@@ -322,7 +340,6 @@ def _fit_points(
                     yield order[decided[s] - 1], done[s][order[decided[s] - 1]]
     finally:
         pool.shutdown(cancel_futures=True)
-        _WORKER.clear()
 
 
 def select_model(sweep: pd.DataFrame, cfg: TopicsConfig) -> SweepPoint:
