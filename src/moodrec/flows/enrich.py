@@ -31,6 +31,7 @@ from moodrec.locking import data_folder_lock
 from moodrec.tasks.artifacts import publish_checkpoints
 from moodrec.tasks.checkpoints import refs_intact, run_checkpoint_task
 from moodrec.tasks.enrich import (
+    batch_needs_run,
     combine_enrichment,
     count_stale,
     enrich_batch_task,
@@ -166,7 +167,14 @@ def _run_batches(
     n_run = n_tracks = 0
     for key in plan["keys"]:
         args = (plan["plan"], key, cfg, capabilities, data_dir, profile)
-        state = batch_task(*args, refresh, sandbox, return_state=True)
+        # only a settled part may be served from the cache; any other batch runs and its
+        # result replaces the cached one
+        run_it = (
+            batch_task
+            if not batch_needs_run(data_dir, key, capabilities)
+            else (batch_task.with_options(refresh_cache=True))
+        )
+        state = run_it(*args, refresh, sandbox, return_state=True)
         if state.is_completed():
             info = state.result()
             if state.name == "Cached" and not refs_intact(info["refs"]):

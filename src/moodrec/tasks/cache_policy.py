@@ -72,31 +72,6 @@ class ContentKey(CachePolicy):
         return hashlib.blake2b(payload.encode(), digest_size=16).hexdigest()
 
 
-@dataclasses.dataclass
-class OnlyWhen(CachePolicy):
-    """``policy``'s key while ``ready(inputs)`` holds; otherwise no key at all, so the task
-    runs and its result is not cached.
-
-    (A ``key_inputs`` that returns ``None`` is not enough inside a compound policy:
-    Prefect's ``CompoundCachePolicy`` keeps the other policies' keys, e.g. ``TASK_SOURCE``.)
-    """
-
-    # defaults only because Prefect's CachePolicy dataclass has defaulted fields
-    policy: CachePolicy | None = None
-    ready: Callable[[dict[str, Any]], bool] | None = None
-
-    def compute_key(
-        self,
-        task_ctx: Any,
-        inputs: dict[str, Any],
-        flow_parameters: dict[str, Any],
-        **kwargs: Any,
-    ) -> str | None:
-        if self.policy is None or self.ready is None or not self.ready(inputs or {}):
-            return None
-        return self.policy.compute_key(task_ctx, inputs, flow_parameters, **kwargs)
-
-
 def with_file_stat(inputs: dict[str, Any]) -> dict[str, Any] | None:
     """The inputs plus the size and modification time of the file named by the ``path``
     input: the key of a task whose work *is* reading that file (fingerprinting a raw input),

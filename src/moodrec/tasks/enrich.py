@@ -11,10 +11,14 @@ not in the key. The provider probe's cached result expires after ``cache.probe_t
 later run probes again, and is keyed on a salted fingerprint of the credentials and the
 providers' settings and URLs (:func:`probe_fingerprint`), so other credentials probe again.
 
-Only settled work is cached: a batch whose part has an unsettled key (``error``,
-``blocked``, ``rate_limited``, an unexplained ``unavailable``) has no cache key
-(:data:`BATCH_CACHE`), so the next plain run redoes it, asking only for those keys (the
-settled ones come from the per-key cache). The batches are keyed on the probed
+Only settled work is served from the cache: a batch whose part is missing or has an
+unsettled key (``error``, ``blocked``, ``rate_limited``, an unexplained ``unavailable``)
+is submitted with ``refresh_cache`` (:func:`batch_needs_run`, decided by the flow before
+each submission), so the next plain run redoes it, asking only for those keys (the settled
+ones come from the per-key cache), and its new result replaces the cached one. (A cache
+key that is withheld until the part is settled would never store the first run's result,
+since Prefect computes the key before the task runs: every unchanged re-run would then
+run each batch again.) The batches are keyed on the probed
 capabilities, so a changed probe redoes them too. The per-batch ``_done.json`` markers stay:
 a run killed between a batch's write and its task result resumes from them.
 """
@@ -48,7 +52,7 @@ from moodrec.enrich.plan import read_batch, result_settings, write_plan
 from moodrec.providers.base import ProviderError
 from moodrec.storage import DatasetRef, describe_file
 from moodrec.tasks.artifacts import profile_key
-from moodrec.tasks.cache_policy import ContentKey, OnlyWhen
+from moodrec.tasks.cache_policy import ContentKey
 
 ENRICH_DIR = ("features", "enrich")
 
@@ -72,15 +76,11 @@ def enrich_dir(data_dir: str) -> Path:
     return Catalogue(data_dir).layer_dir(ENRICH_DIR[0]) / ENRICH_DIR[1]
 
 
-def _part_settled(inputs: dict[str, Any]) -> bool:
-    """Whether the batch's part is on disk with every key settled under the same probed
-    capabilities (see ``part_done``)."""
-    parts = enrich_dir(inputs["data_dir"]) / "enrich_parts"
-    return part_done(parts, inputs["key"], inputs["capabilities"])
-
-
-#: :data:`ENRICH_CACHE`, but no key (run, cache nothing) while the part has unsettled keys
-BATCH_CACHE = OnlyWhen(policy=ENRICH_CACHE, ready=_part_settled)
+def batch_needs_run(data_dir: str, key: str, capabilities: dict[str, dict[str, str]]) -> bool:
+    """Whether batch ``key`` must run rather than be served from the cache: its part is
+    missing or has unsettled keys, or was made under other probed capabilities (see
+    ``part_done``)."""
+    return not part_done(enrich_dir(data_dir) / "enrich_parts", key, capabilities)
 
 
 def _secrets(profile: str, sandbox: bool) -> Secrets:
@@ -187,7 +187,7 @@ def probe_task(cfg: EnrichConfig) -> Task[..., dict[str, dict[str, str]]]:
 
 @task(
     name="enrich-batch",
-    cache_policy=BATCH_CACHE,
+    cache_policy=ENRICH_CACHE,
     persist_result=True,
     retries=3,
     retry_delay_seconds=[30, 120, 600],
