@@ -153,9 +153,11 @@ def join_source(catalogue: Catalogue, table: SourceTable, cfg: ContentConfig) ->
         for c in cols:
             vals = picked[c].to_numpy(dtype=object).copy()
             vals[~ok] = None
-            out[c] = vals if c in ("genres", "text") else pd.to_numeric(
-                pd.Series(vals), errors="coerce"
-            ).to_numpy(dtype=np.float64)
+            out[c] = (
+                vals
+                if c in ("genres", "text")
+                else pd.to_numeric(pd.Series(vals), errors="coerce").to_numpy(dtype=np.float64)
+            )
     return out
 
 

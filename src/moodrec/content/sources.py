@@ -30,8 +30,16 @@ logger = logging.getLogger(__name__)
 #: column names tried, in order, for each standard column (compared case-insensitively)
 CANDIDATES: dict[str, tuple[str, ...]] = {
     "artist": ("artist", "artist_name", "artistname", "artists", "performer", "band"),
-    "title": ("title", "track_name", "trackname", "track", "song", "song_name", "track_title",
-              "name"),
+    "title": (
+        "title",
+        "track_name",
+        "trackname",
+        "track",
+        "song",
+        "song_name",
+        "track_title",
+        "name",
+    ),
     "spotify_id": ("spotify_id", "spotify_track_id", "track_uri", "spotify_uri", "uri"),
     "isrc": ("isrc",),
     "mbid": ("track_mbid", "recording_mbid", "recording_id", "mbid", "musicbrainz_id"),
@@ -194,9 +202,7 @@ def read_source(src: ContentSource) -> SourceTable:
         capabilities["genres"] = ["genres"]
     if missing:
         logger.info("content source %s lacks %s (left out)", src.name, missing)
-    return SourceTable(
-        src.name, src.kind, out.reset_index(drop=True), capabilities, missing, cols
-    )
+    return SourceTable(src.name, src.kind, out.reset_index(drop=True), capabilities, missing, cols)
 
 
 def _read_hetrec_tags(src: ContentSource) -> SourceTable:
