@@ -81,9 +81,15 @@ def _map(fn: Callable[[Any], T], items: list[Any], workers: int) -> list[T]:
     once every started call has ended (so the cache holds every answer already got)."""
     if workers <= 1 or len(items) <= 1:
         return [fn(x) for x in items]
-    with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="enrich") as pool:
+    pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="enrich")
+    try:
         futures = [pool.submit(fn, x) for x in items]
         wait(futures)
+    except BaseException:
+        # interrupted (Ctrl-C, SIGTERM): drop the queued lookups instead of running them all
+        pool.shutdown(wait=False, cancel_futures=True)
+        raise
+    pool.shutdown()
     return [f.result() for f in futures]
 
 
