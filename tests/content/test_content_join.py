@@ -72,21 +72,21 @@ def test_join_links_by_id_then_exact_then_fuzzy(tmp_path: Path) -> None:
     assert table.capabilities["audio_features"] == ["danceability", "energy"]
     assert "instrumentalness" in table.missing  # left out and reported, not an error
     joined = join_source(catalogue_frame(_tracks(), None), table, ContentConfig(sources=()))
-    assert joined["key"].tolist() == ["mbid", "fuzzy", "fuzzy", "name", ""]
+    assert joined["match_key"].tolist() == ["mbid", "fuzzy", "fuzzy", "name", ""]
     assert joined["danceability"].tolist()[:4] == [0.1, 0.2, 0.3, 0.4]
     assert np.isnan(joined["danceability"].iat[4])
-    assert joined.loc[joined["key"] == "fuzzy", "score"].between(90, 100).all()
+    assert joined.loc[joined["match_key"] == "fuzzy", "match_score"].between(90, 100).all()
     strict = join_source(
         catalogue_frame(_tracks(), None), table, ContentConfig(sources=(), fuzzy=False)
     )
-    assert strict["key"].tolist() == ["mbid", "", "", "name", ""]
+    assert strict["match_key"].tolist() == ["mbid", "", "", "name", ""]
 
 
 def test_fuzzy_threshold_rejects_other_titles(tmp_path: Path) -> None:
     tracks = _tracks().assign(track_name=["Halo", "Lucky Man", "Physical", "Fix You", "x"])
     table = read_source(ContentSource(name="f", kind="features", path=_features(tmp_path)))
     joined = join_source(catalogue_frame(tracks, None), table, ContentConfig())
-    assert joined["key"].tolist() == ["mbid", "", "", "", ""]
+    assert joined["match_key"].tolist() == ["mbid", "", "", "", ""]
 
 
 def test_coverage_counts_plays_exact_and_fuzzy(tmp_path: Path) -> None:
@@ -117,12 +117,12 @@ def test_lyrics_file_without_track_id_and_artist_level(tmp_path: Path) -> None:
     table = read_source(ContentSource(name="l", kind="lyrics", path=path))
     joined = join_source(catalogue_frame(_tracks(), None), table, ContentConfig())
     assert joined.set_index("track_id").loc[3, "text"] == "look at the stars"
-    assert joined.set_index("track_id").loc[2, "key"] == "fuzzy"
+    assert joined.set_index("track_id").loc[2, "match_key"] == "fuzzy"
     artists = pd.DataFrame(
         {"artist_id": [7, 8], "artist_name": ["coldplay", "Coldplaay"], "n_events": [3, 1]}
     )
     by_artist = join_source(catalogue_frame(None, artists), table, ContentConfig())
-    assert by_artist["key"].tolist() == ["name", "fuzzy"]
+    assert by_artist["match_key"].tolist() == ["name", "fuzzy"]
     assert by_artist["text"].tolist() == ["look at the stars"] * 2
 
 
@@ -147,7 +147,7 @@ def test_stage_writes_tables_and_coverage(tmp_path: Path) -> None:
     outputs, report = run_content_join(tracks, None, cfg, tmp_path / "out")
     assert set(outputs) == {"content_f", "content_coverage", "content_unmatched", "content_report"}
     assert all(p.is_file() for p in outputs.values())
-    assert pd.read_parquet(outputs["content_f"])["key"].tolist()[:4] == [
+    assert pd.read_parquet(outputs["content_f"])["match_key"].tolist()[:4] == [
         "mbid",
         "fuzzy",
         "fuzzy",

@@ -4,7 +4,7 @@ The catalogue is the ingest ``tracks`` table (``track_id, track_mbid, artist_nam
 track_name, n_events``) or, for an artist-level log such as HetRec, the ``artists`` table
 (``artist_id, artist_mbid, artist_name, n_events``). For each source (see
 :mod:`moodrec.content.sources`) :func:`join_source` keeps one source row per linked item with
-its ``key`` kind and match ``score``; :func:`coverage_table` counts, per source and
+its ``match_key`` kind and ``match_score``; :func:`coverage_table` counts, per source and
 capability, the items and the **plays** covered, by exact keys alone and with fuzzy
 matching; :func:`unmatched_table` lists the most-played items no source row reached.
 """
@@ -124,8 +124,9 @@ def join_source(catalogue: Catalogue, table: SourceTable, cfg: ContentConfig) ->
     -------
     DataFrame
         ``item_id`` (named after ``catalogue.item_key``), ``plays``, ``artist`` (+ ``title``),
-        ``key`` (``""`` when unmatched), ``score``, ``source_artist`` (+ ``source_title``) and
-        the source's payload columns (NA when unmatched), one row per catalogue item.
+        ``match_key`` (``""`` when unmatched), ``match_score``, ``source_artist`` (+
+        ``source_title``) and the source's payload columns (NA when unmatched), one row per
+        catalogue item.
     """
     source = table.frame
     if not catalogue.track_level and table.track_level:
@@ -143,8 +144,8 @@ def join_source(catalogue: Catalogue, table: SourceTable, cfg: ContentConfig) ->
     )
     if catalogue.track_level:
         out["title"] = cat["title"].to_numpy()
-    out["key"] = links["key"].to_numpy()
-    out["score"] = links["score"].to_numpy()
+    out["match_key"] = links["key"].to_numpy()
+    out["match_score"] = links["score"].to_numpy()
     picked = source.iloc[np.where(ok, pos, 0)].reset_index(drop=True)
     for c in ("artist", "title"):
         if c in source.columns:
@@ -174,7 +175,7 @@ def coverage_table(joined: dict[str, pd.DataFrame], tables: dict[str, SourceTabl
         total_items, total_plays = len(frame), float(frame["plays"].sum())
         for cap, cols in t.capabilities.items():
             has = _has_payload(frame, cols)
-            exact = has & frame["key"].isin(EXACT_KINDS).to_numpy()
+            exact = has & frame["match_key"].isin(EXACT_KINDS).to_numpy()
             row: dict[str, Any] = {
                 "source": name,
                 "kind": t.kind,
@@ -192,7 +193,7 @@ def coverage_table(joined: dict[str, pd.DataFrame], tables: dict[str, SourceTabl
                 denom = total_items if k == "items" else total_plays
                 row[f"share_{part}_exact"] = row[f"{k}_exact"] / denom if denom else 0.0
                 row[f"share_{part}"] = row[f"{k}_linked"] / denom if denom else 0.0
-            keys = frame["key"][has].value_counts()
+            keys = frame["match_key"][has].value_counts()
             for k in ("spotify_id", "isrc", "mbid", "track_id", "name", "fuzzy"):
                 row[f"by_{k}"] = int(keys.get(k, 0))
             rows.append(row)
@@ -203,7 +204,7 @@ def unmatched_table(joined: dict[str, pd.DataFrame], top: int) -> pd.DataFrame:
     """The ``top`` most-played items of each source that no source row reached."""
     parts = []
     for name, frame in joined.items():
-        miss = frame[frame["key"] == ""]
+        miss = frame[frame["match_key"] == ""]
         cols = [c for c in frame.columns[:4] if c in ("plays", "artist", "title")]
         id_col = frame.columns[0]
         part = miss.sort_values(["plays", id_col], ascending=[False, True]).head(top)

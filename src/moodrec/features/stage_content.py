@@ -58,7 +58,7 @@ def _audio(ids: np.ndarray, key: str, tables: list[pd.DataFrame]) -> tuple[Block
     ok = np.zeros(len(ids), dtype=bool)
     for t in tables:
         cols = [f for f in present if f in t.columns]
-        linked = t[t["key"].astype(str) != ""]
+        linked = t[t["match_key"].astype(str) != ""]
         v, _, got = _keyed(linked, key, ids, cols)
         take = got & ~ok
         for j, f in enumerate(cols):
@@ -75,7 +75,7 @@ def _audio(ids: np.ndarray, key: str, tables: list[pd.DataFrame]) -> tuple[Block
 def _genres(ids: np.ndarray, key: str, tables: list[pd.DataFrame], n_genres: int) -> Block:
     lists: dict[int, set[str]] = {}
     for t in tables:
-        linked = t[t["key"].astype(str) != ""]
+        linked = t[t["match_key"].astype(str) != ""]
         for item, genres in zip(linked[key].astype(np.int64), linked["genres"], strict=True):
             if genres is not None and len(genres):
                 lists.setdefault(int(item), set()).update(str(g) for g in genres)

@@ -135,8 +135,8 @@ def _link_lyrics_file(
         path.name,
         len(linked),
         len(joined),
-        int((linked["key"] != "fuzzy").sum()),
-        int((linked["key"] == "fuzzy").sum()),
+        int((linked["match_key"] != "fuzzy").sum()),
+        int((linked["match_key"] == "fuzzy").sum()),
     )
     return pd.DataFrame(
         {
