@@ -82,6 +82,27 @@ def test_join_links_by_id_then_exact_then_fuzzy(tmp_path: Path) -> None:
     assert strict["match_key"].tolist() == ["mbid", "", "", "name", ""]
 
 
+def test_a_remix_is_not_the_original(tmp_path: Path) -> None:
+    path = tmp_path / "f.csv"
+    pd.DataFrame(
+        {
+            "artist": ["*NSYNC"],
+            "title": ["Thinking Of You (I Drive Myself Crazy) - Remix"],
+            "energy": [0.5],
+        }
+    ).to_csv(path, index=False)
+    table = read_source(ContentSource(name="f", kind="features", path=path))
+    tracks = pd.DataFrame(
+        {
+            "track_id": [1],
+            "artist_name": ["*Nsync"],
+            "track_name": ["THINKING OF YOU (I DRIVE MYSELF CRAZY)"],
+        }
+    )
+    joined = join_source(catalogue_frame(tracks, None), table, ContentConfig())
+    assert joined["match_key"].tolist() == [""]
+
+
 def test_fuzzy_threshold_rejects_other_titles(tmp_path: Path) -> None:
     tracks = _tracks().assign(track_name=["Halo", "Lucky Man", "Physical", "Fix You", "x"])
     table = read_source(ContentSource(name="f", kind="features", path=_features(tmp_path)))
@@ -119,11 +140,21 @@ def test_lyrics_file_without_track_id_and_artist_level(tmp_path: Path) -> None:
     assert joined.set_index("track_id").loc[3, "text"] == "look at the stars"
     assert joined.set_index("track_id").loc[2, "match_key"] == "fuzzy"
     artists = pd.DataFrame(
-        {"artist_id": [7, 8], "artist_name": ["coldplay", "Coldplaay"], "n_events": [3, 1]}
+        {
+            "artist_id": [7, 8, 9, 10],
+            "artist_name": ["coldplay", "Cold-Play", "Coldplay攀", "Ryan Adams"],
+            "n_events": [3, 1, 1, 1],
+        }
     )
+    src = tmp_path / "by_artist.csv"
+    pd.DataFrame(
+        {"artist": ["Coldplay", "Bryan Adams"], "lyrics": ["look at the stars", "summer of 69"]}
+    ).to_csv(src, index=False)
+    table = read_source(ContentSource(name="a", kind="lyrics", path=src))
     by_artist = join_source(catalogue_frame(None, artists), table, ContentConfig())
-    assert by_artist["match_key"].tolist() == ["name", "fuzzy"]
-    assert by_artist["text"].tolist() == ["look at the stars"] * 2
+    # same name without spaces / scraping debris: linked; one letter apart: another artist
+    assert by_artist["match_key"].tolist() == ["name", "fuzzy", "fuzzy", ""]
+    assert by_artist["text"].tolist()[:3] == ["look at the stars"] * 3
 
 
 def test_sources_without_keys_or_payload_are_named_errors(tmp_path: Path) -> None:

@@ -45,14 +45,22 @@ class ContentConfig(StageConfig):
     Every catalogue track is linked to each source by the first key that matches, in the
     order Spotify id, ISRC, MusicBrainz id, moodrec ``track_id``, exact normalised artist +
     title (``name``), then ``fuzzy``: the source rows of the same normalised artist (or of
-    an artist within ``artist_threshold``) are searched for the closest title, accepted at
-    ``title_threshold`` or above (rapidfuzz scores, 0-100).
+    an artist within ``artist_threshold_with_title``) are searched for the closest title,
+    accepted at ``title_threshold`` or above when both agree on remix/acoustic/… words
+    (rapidfuzz scores, 0-100); artist-level links accept a fuzzy artist only by the stricter
+    ``artist_threshold`` rule.
     """
 
     sources: tuple[ContentSource, ...] = ()
     fuzzy: bool = True
     title_threshold: float = Field(default=90.0, ge=0, le=100)
-    artist_threshold: float = Field(default=92.0, ge=0, le=100)
+    #: artist names alone (artist-level sources or catalogues) differ by one letter between
+    #: different artists (Ryan/Bryan Adams): a fuzzy artist match needs the same name without
+    #: spaces and punctuation, or this score on a name of ``artist_min_chars`` or more
+    artist_threshold: float = Field(default=96.0, ge=0, le=100)
+    artist_min_chars: int = Field(default=12, ge=1)
+    #: with a matching title as further evidence, a looser artist score is enough
+    artist_threshold_with_title: float = Field(default=90.0, ge=0, le=100)
     #: catalogue artists without an exact artist block that are fuzzy-matched, most played first
     max_fuzzy_artists: int = Field(default=50_000, ge=0)
     #: most-played unmatched tracks listed per source in the coverage report

@@ -18,7 +18,14 @@ import pandas as pd
 from rapidfuzz import fuzz, process
 
 from moodrec.content.config import ContentConfig
-from moodrec.content.names import artist_key, artist_parts, exact_key, title_key
+from moodrec.content.names import (
+    artist_key,
+    artist_parts,
+    compact,
+    exact_key,
+    title_key,
+    version_words,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -86,11 +93,13 @@ def link_rows(catalogue: pd.DataFrame, source: pd.DataFrame, cfg: ContentConfig)
 
 
 def _link_artists(catalogue, source, cfg, todo, rows, kinds, scores) -> None:
-    """Artist-level source: exact artist key, then the closest source artist."""
+    """Artist-level source: exact artist key, then a fuzzy artist by the strict rule."""
     index: dict[str, int] = {}
+    by_compact: dict[str, int] = {}
     for pos, a in enumerate(source["artist"].to_numpy()):
         for k in artist_parts(a)[:1]:
             index.setdefault(k, pos)
+            by_compact.setdefault(compact(a), pos)
     names = list(index)
     cache: dict[str, tuple[int, float]] = {}
     for i in np.flatnonzero(todo):
@@ -103,13 +112,30 @@ def _link_artists(catalogue, source, cfg, todo, rows, kinds, scores) -> None:
         if not cfg.fuzzy:
             continue
         if k not in cache:
-            best = process.extractOne(
-                k, names, scorer=fuzz.ratio, score_cutoff=cfg.artist_threshold
+            cache[k] = _strict_artist(
+                k, compact(catalogue["artist"].iat[i]), names, index, by_compact, cfg
             )
-            cache[k] = (index[best[0]], float(best[1])) if best else (-1, 0.0)
         pos, score = cache[k]
         if pos >= 0:
             rows[i], kinds[i], scores[i] = pos, "fuzzy", score
+
+
+def _strict_artist(
+    key: str,
+    key_compact: str,
+    names: list[str],
+    index: dict[str, int],
+    by_compact: dict[str, int],
+    cfg: ContentConfig,
+) -> tuple[int, float]:
+    """A fuzzy artist on names alone: the same compact name, or a long name scoring at least
+    ``artist_threshold`` (one letter tells Ryan from Bryan Adams)."""
+    if key_compact and key_compact in by_compact:
+        return by_compact[key_compact], 100.0
+    if len(key) < cfg.artist_min_chars:
+        return -1, 0.0
+    best = process.extractOne(key, names, scorer=fuzz.ratio, score_cutoff=cfg.artist_threshold)
+    return (index[best[0]], float(best[1])) if best else (-1, 0.0)
 
 
 def _link_tracks(catalogue, source, cfg, todo, rows, kinds, scores) -> None:
@@ -152,18 +178,24 @@ def _link_tracks(catalogue, source, cfg, todo, rows, kinds, scores) -> None:
             if ak and ak not in artist_of and n_fuzzy_artists < cfg.max_fuzzy_artists:
                 n_fuzzy_artists += 1
                 best = process.extractOne(
-                    ak, block_names, scorer=fuzz.ratio, score_cutoff=cfg.artist_threshold
+                    ak,
+                    block_names,
+                    scorer=fuzz.ratio,
+                    score_cutoff=cfg.artist_threshold_with_title,
                 )
                 artist_of[ak] = (best[0], float(best[1])) if best else None
             found = artist_of.get(ak)
             if found is not None:
                 candidates.append(found)
         best_pos, best_score = -1, -1.0
+        marks = version_words(tk)
         for ak, a_score in candidates:
             titles = block_titles.setdefault(ak, list(blocks[ak]))
-            hit = process.extractOne(
-                tk, titles, scorer=fuzz.token_sort_ratio, score_cutoff=cfg.title_threshold
+            hits = process.extract(
+                tk, titles, scorer=fuzz.token_sort_ratio, score_cutoff=cfg.title_threshold, limit=5
             )
+            # the best title that is the same version (a remix is not the original)
+            hit = next((h for h in hits if version_words(h[0]) == marks), None)
             if hit is None:
                 continue
             score = min(a_score, float(hit[1]))

@@ -79,3 +79,23 @@ def title_key(title: object) -> str:
         s = s[: m.start()]
     s = _FEAT_TAIL.sub("", s)
     return fold(s)
+
+
+#: words that make a different recording or text of the same song: a fuzzy title match must
+#: agree on them (``Song`` is not ``Song - Remix``)
+VERSION_WORDS = frozenset({"remix", "mix", "acoustic", "instrumental", "karaoke", "cover", "dub"})
+
+
+def version_words(title_key_text: str) -> frozenset[str]:
+    """The :data:`VERSION_WORDS` in a :func:`title_key`."""
+    return frozenset(title_key_text.split()) & VERSION_WORDS
+
+
+def compact(name: object) -> str:
+    """:func:`artist_key` without spaces, and without trailing characters of another script
+    appended to a Latin name (``Britney Spears씨``, ``Paramore攀``: scraping debris)."""
+    key = artist_key(name)
+    if any("a" <= c <= "z" for c in key):
+        while key and ord(key[-1]) > 0x24F:
+            key = key[:-1]
+    return key.replace(" ", "")
