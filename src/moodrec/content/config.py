@@ -59,6 +59,8 @@ class ContentConfig(StageConfig):
     #: spaces and punctuation, or this score on a name of ``artist_min_chars`` or more
     artist_threshold: float = Field(default=96.0, ge=0, le=100)
     artist_min_chars: int = Field(default=12, ge=1)
+    #: the compact-name rule needs this many letters (E.L.P. is not El-P, Ma$e not Mae)
+    artist_min_compact: int = Field(default=6, ge=1)
     #: with a matching title as further evidence, a looser artist score is enough
     artist_threshold_with_title: float = Field(default=90.0, ge=0, le=100)
     #: catalogue artists without an exact artist block that are fuzzy-matched, most played first

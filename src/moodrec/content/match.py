@@ -128,9 +128,10 @@ def _strict_artist(
     by_compact: dict[str, int],
     cfg: ContentConfig,
 ) -> tuple[int, float]:
-    """A fuzzy artist on names alone: the same compact name, or a long name scoring at least
-    ``artist_threshold`` (one letter tells Ryan from Bryan Adams)."""
-    if key_compact and key_compact in by_compact:
+    """A fuzzy artist on names alone: the same compact name (of ``artist_min_compact`` letters
+    or more), or a long name scoring at least ``artist_threshold`` (one letter tells Ryan
+    from Bryan Adams)."""
+    if len(key_compact) >= cfg.artist_min_compact and key_compact in by_compact:
         return by_compact[key_compact], 100.0
     if len(key) < cfg.artist_min_chars:
         return -1, 0.0
