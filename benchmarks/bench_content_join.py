@@ -173,7 +173,7 @@ def main() -> None:
         "case a real lyrics corpus meets (upper-case titles, joint credits, feat. in titles).",
         "",
         "A first version accepted an artist on its name alone at rapidfuzz ratio ≥ 92: 15 of "
-        "its 25 sampled artist-level matches were other artists (Ryan → Bryan Adams, Lucinda → "
+        "its 26 sampled artist-level matches were other artists (Ryan → Bryan Adams, Lucinda → "
         "Linda Williams, Angelis → Vangelis, Xandria → Xandra, Mj Cole → J. Cole); an "
         "artist-only match now needs the same name without spaces/punctuation (6+ letters; "
         "E.L.P. is not El-P) or ratio ≥ 96 on 12+ characters, and a fuzzy title must agree on "
