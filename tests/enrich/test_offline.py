@@ -138,3 +138,48 @@ def test_offline_enrich_finishes_and_the_next_run_fetches(
     assert again.n_batches_run == n_batches
     assert again.coverage["unreachable_hosts"] == {}
     assert pl.read_parquet(again.outputs["lyrics_raw"]).height > 0
+
+
+def test_open_sources_offline_finish_fast(secrets, catalogue: Path, tmp_path: Path) -> None:
+    """MusicBrainz, Last.fm, Deezer and LRCLIB all refused: the probes do not fail the stage,
+    every key stays unsettled, the host is reported."""
+    from pydantic import SecretStr
+
+    from moodrec.config.base import Secrets
+    from moodrec.enrich.clients import with_base_urls
+    from moodrec.providers.config import DeezerConfig, LastfmTagsConfig, MusicBrainzConfig
+
+    url = f"http://127.0.0.1:{_closed_port()}"
+    cfg = with_base_urls(
+        EnrichConfig(
+            spotify=None,
+            genius=None,
+            lrclib=LrclibConfig(retry=RETRY),
+            musicbrainz=MusicBrainzConfig(retry=RETRY),
+            lastfm_tags=LastfmTagsConfig(retry=RETRY),
+            deezer=DeezerConfig(retry=RETRY),
+            features_order=("features_file",),
+            genres_order=("musicbrainz", "lastfm_tags"),
+            lyrics_order=("lrclib",),
+            batch_size=64,
+        ),
+        spotify=None,
+        genius=None,
+        lrclib=url,
+        musicbrainz=url,
+        lastfm_tags=url,
+        deezer=url,
+    )
+    start = time.monotonic()
+    with EnrichCache(cache_path(tmp_path), cfg.cache) as cache:
+        result = run_enrichment(
+            catalogue,
+            tmp_path,
+            cfg,
+            build_providers(cfg, Secrets(lastfm_api_key=SecretStr("any-key"))),
+            cache=cache,
+        )
+    assert time.monotonic() - start < 4 * 60  # generous: 60 s per unreachable provider
+    assert url.removeprefix("http://") in result.coverage["unreachable_hosts"]
+    status = pl.read_parquet(result.outputs["enrich_status"])
+    assert status.height and "found" not in set(status["status"])

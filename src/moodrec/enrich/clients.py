@@ -23,7 +23,7 @@ from moodrec.enrich.config import PROBE, EnrichConfig
 from moodrec.enrich.plan import result_settings
 from moodrec.errors import ConfigError
 from moodrec.providers.acousticbrainz import AcousticBrainzDump
-from moodrec.providers.base import UNREACHABLE, LookupResult
+from moodrec.providers.base import UNREACHABLE, HostUnreachable, LookupResult
 from moodrec.providers.deezer import DeezerProvider
 from moodrec.providers.features_file import FeaturesFile
 from moodrec.providers.genius import GeniusProvider
@@ -132,7 +132,12 @@ def _probe_cached(client: Any, cache: EnrichCache | None, reach: bytes) -> dict[
     if hit is not None and hit.status == "found":
         client.capabilities = dict(hit.data)
         return dict(client.capabilities)
-    caps = client.probe()
+    try:
+        caps = client.probe()
+    except HostUnreachable as exc:
+        # refused / timed out in a row: its keys stay unsettled, the probe is not cached
+        logger.warning("%s: %s", client.name, exc)
+        return {"probe": UNREACHABLE}
     if cache is not None:
         cache.put(client.name, PROBE, key, LookupResult("found", caps))
         cache.commit()
