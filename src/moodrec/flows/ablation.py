@@ -74,7 +74,10 @@ def ablation_flow(profile: str = "demo", overrides: dict[str, Any] | None = None
         try:
             plays = manifest.get("plays")
         except CatalogueError as exc:
-            raise CatalogueError(f"ablation: run the ingest stage first ({exc})") from exc
+            try:  # `moodrec ingest hetrec` records its tables as hetrec_<name>
+                plays = manifest.get("hetrec_plays")
+            except CatalogueError:
+                raise CatalogueError(f"ablation: run the ingest stage first ({exc})") from exc
         feats = run_checkpoint_task(
             assemble_stage_features_task,
             plays,

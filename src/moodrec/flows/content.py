@@ -23,9 +23,16 @@ HETREC_TAG_FILES = ("artists.dat", "tags.dat", "user_taggedartists.dat")
 def _catalogue_refs(data_dir: str) -> dict[str, DatasetRef]:
     manifest = Catalogue(data_dir).manifest
     refs: dict[str, DatasetRef] = {}
-    for name in ("tracks", "artists"):
+    # the HetRec tables of `moodrec ingest hetrec` are recorded as hetrec_<name>
+    for name, recorded in (
+        ("tracks", "tracks"),
+        ("artists", "artists"),
+        ("artists", "hetrec_artists"),
+    ):
+        if name in refs:
+            continue
         try:
-            refs[name] = manifest.get(name)
+            refs[name] = manifest.get(recorded)
         except CatalogueError:
             continue
     if not refs:
