@@ -35,7 +35,11 @@ with stop_on_signals(grace_s=1.0):
 def _run_and_signal(mode: str, signum: int) -> tuple[int, float, str]:
     env = {**os.environ, "PYTHONPATH": str(REPO / "src")}
     proc = subprocess.Popen(
-        [sys.executable, "-c", CHILD, mode], stdout=subprocess.PIPE, text=True, env=env
+        [sys.executable, "-c", CHILD, mode],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env,
     )
     try:
         assert proc.stdout is not None
@@ -43,7 +47,7 @@ def _run_and_signal(mode: str, signum: int) -> tuple[int, float, str]:
         start = time.monotonic()
         proc.send_signal(signum)
         rc = proc.wait(timeout=60)
-        return rc, time.monotonic() - start, proc.stdout.read()
+        return rc, time.monotonic() - start, proc.stdout.read() + proc.stderr.read()
     finally:
         if proc.poll() is None:
             proc.kill()

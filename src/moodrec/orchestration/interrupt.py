@@ -49,6 +49,11 @@ class RunInterrupted(KeyboardInterrupt):
 
 
 def _force_exit(grace_s: float, status: int) -> None:
+    # logged here, not in the handler: the main thread may be inside a write to the very
+    # stream the handler would write to (a reentrant write raises instead of stopping)
+    logger.warning(
+        "%s received: stopping the run (at most %gs)", signal.Signals(status - 128).name, grace_s
+    )
     time.sleep(grace_s)
     with contextlib.suppress(Exception):
         sys.stderr.write(f"moodrec: still running {grace_s:g}s after the signal; exiting\n")
@@ -80,9 +85,6 @@ def stop_on_signals(grace_s: float = 8.0) -> Iterator[dict[str, int | None]]:
         if state["signum"] is not None:
             os._exit(exit_status(signum))  # a second signal: no more waiting
         state["signum"] = signum
-        logger.warning(
-            "%s received: stopping the run (at most %gs)", signal.Signals(signum).name, grace_s
-        )
         arm(signum)
         raise RunInterrupted(signum)
 
