@@ -23,8 +23,8 @@ with stop_on_signals(grace_s=1.0):
         # another handler took over (as Prefect does for SIGTERM during a flow) and the
         # unwinding it starts hangs: only the armed timer can end the process
         signal.signal(signal.SIGTERM, lambda s, f: time.sleep(600))
-    print("ready", flush=True)
     try:
+        print("ready", flush=True)  # inside: the signal may land before the next line
         time.sleep(600)
     except RunInterrupted as exc:
         print("interrupted", exc.signum, flush=True)
