@@ -273,7 +273,7 @@ LAYERS: tuple[frozenset[str], ...] = tuple(
         "errors stage_config domain storage locking progress plotting",
         "config",
         "catalogue runs reporting report text providers interactions orchestration",
-        "ingest enrich genres topics clustering models sandbox",
+        "ingest enrich content genres topics clustering models sandbox",
         "features evaluation session",
         "experiment",
         "tasks",

@@ -76,35 +76,51 @@ def run(
     from moodrec.config.loader import load_settings
     from moodrec.config.run_folder import run_id
     from moodrec.flows.api_server import prefect_api
+    from moodrec.orchestration.interrupt import RunInterrupted, exit_status, stop_on_signals
     from moodrec.runs import check_data_folder
     from moodrec.terminal import print_summary, run_view
 
     if log_level is not None and log_level.upper() not in LOG_LEVELS:
         _fail(MoodrecError(f"--log-level {log_level!r}: allowed {', '.join(LOG_LEVELS)}"))
     overrides: dict[str, Any] = {"sandbox": {"seed": seed}} if seed is not None else {}
-    try:
-        settings = load_settings(profile, overrides=overrides)  # bad config fails first
-        settings.check_real_inputs()
-        # another configuration's outputs are refused before any server starts
-        check_data_folder(Path(settings.paths.data_dir), settings, replace=replace)
+    # SIGINT/SIGTERM: the current task is cancelled, the server stops, exit 130/143 (≤ 8 s)
+    with stop_on_signals() as stopped:
+        try:
+            settings = load_settings(profile, overrides=overrides)  # bad config fails first
+            settings.check_real_inputs()
+            # another configuration's outputs are refused before any server starts
+            check_data_folder(Path(settings.paths.data_dir), settings, replace=replace)
 
-        def preload() -> None:
-            from moodrec.flows.pipeline import preload_stages
+            def preload() -> None:
+                from moodrec.flows.pipeline import preload_stages
 
-            preload_stages(settings.orchestration.skip)
+                preload_stages(settings.orchestration.skip)
 
-        title = f"moodrec run · {settings.profile} · {run_id(settings)}"
-        level = getattr(logging, log_level.upper()) if log_level else None
-        with _ui_links() as ui, _writer_lock(settings.paths.data_dir), prefect_api(preload):
-            from moodrec.flows.pipeline import pipeline_flow
+            title = f"moodrec run · {settings.profile} · {run_id(settings)}"
+            level = getattr(logging, log_level.upper()) if log_level else None
+            with _ui_links() as ui, _writer_lock(settings.paths.data_dir), prefect_api(preload):
+                from moodrec.flows.pipeline import pipeline_flow
 
-            with run_view(title, live=True, quiet=quiet, log_level=level) as view:
-                result = pipeline_flow(
-                    profile=profile, overrides=overrides or None, replace=replace
-                )
-    except MoodrecError as exc:
-        _fail(exc)
-        return
+                with run_view(title, live=True, quiet=quiet, log_level=level) as view:
+                    result = pipeline_flow(
+                        profile=profile, overrides=overrides or None, replace=replace
+                    )
+        except MoodrecError as exc:
+            _fail(exc)
+            return
+        except BaseException as exc:
+            # RunInterrupted, or Prefect's TerminationSignal for a SIGTERM during a flow
+            signum = exc.signum if isinstance(exc, RunInterrupted) else stopped["signum"]
+            signum = signum or getattr(exc, "signal", None)
+            if signum is None and not isinstance(exc, KeyboardInterrupt):
+                raise
+            status = exit_status(signum) if signum else 130
+            typer.echo(
+                f"moodrec run: stopped by a signal; finished checkpoints are kept, the next "
+                f"run resumes (exit {status})",
+                err=True,
+            )
+            raise typer.Exit(status) from None
     report = result.get("report", {}).get("refs", {}).get("report_html")
     typer.echo(f"data folder: {result['ingest']['data_dir']}")
     print_summary(view, report.path if report is not None else None, ui)

@@ -144,7 +144,7 @@ def test_pipeline_skips_stages_and_reports_them(harness, config_env, tmp_path: P
     results = pipeline_flow(profile="tiny", overrides=overrides, skip=skipped)
     assert set(results) == {"ingest", "report"}
     page = Path(results["report"]["refs"]["report_html"].path).read_text(encoding="utf-8")
-    assert page.count("Not run: skipped by orchestration.skip.") == len(skipped) == 9
+    assert page.count("Not run: skipped by orchestration.skip.") == len(skipped) == 10
     assert results["report"]["summary"]["sections_not_run"]["topics"] == (
         "skipped by orchestration.skip"
     )

@@ -69,8 +69,17 @@ def load_enrich_cluster_tracks(
     from moodrec.enrich.outputs import genre_table_from_enrich, tracks_from_enrich
 
     tracks = tracks_from_enrich(
-        tracks_path, features_path, cfg.audio_features, require_features=True
+        tracks_path, features_path, cfg.audio_features, require_features=False
     )
+    # a feature no provider answered (instrumentalness from a features file without it) is
+    # left out, not required: the stage reports it (see :func:`available_features`)
+    feats, _ = available_features(tracks, cfg)
+    tracks = tracks[tracks[feats].notna().all(axis=1)].reset_index(drop=True)
+    if tracks.empty:
+        raise InputDataError(
+            f"track features: no track in {features_path} has all of {feats} (the enrich "
+            "coverage report says which provider answered)"
+        )
     if artist_genres_path is not None:
         # the genres stage's table (normalised names, union over providers); none is no error
         # here: genres only label the cluster profiles
@@ -87,6 +96,27 @@ def load_enrich_cluster_tracks(
             )
             tracks["topic_mixture"] = tracks["track_id"].map(mix)
     return tracks
+
+
+def available_features(tracks: pd.DataFrame, cfg: ClusteringConfig) -> tuple[list[str], list[str]]:
+    """``(present, missing)``: the configured audio features the tracks have (a column with a
+    value) and those they lack, which are left out and reported instead of failing.
+
+    Raises
+    ------
+    InputDataError
+        None of ``cfg.audio_features`` is there, naming the columns the table has.
+    """
+    present = [f for f in cfg.audio_features if f in tracks and tracks[f].notna().any()]
+    missing = [f for f in cfg.audio_features if f not in present]
+    if not present:
+        raise InputDataError(
+            f"clustering: the tracks have none of clustering.audio_features "
+            f"{list(cfg.audio_features)} (columns: {sorted(map(str, tracks.columns))[:30]})"
+        )
+    if missing:
+        logger.warning("clustering: %s not in the tracks' features; left out", missing)
+    return present, missing
 
 
 def topic_matrix(tracks: pd.DataFrame, column: str = "topic_mixture") -> pd.DataFrame | None:
@@ -123,7 +153,7 @@ def run_clusters_stage(
         layer, fname = CLUSTER_OUTPUTS[name]
         return Path(layer_dirs[layer]) / fname
 
-    feats = list(cfg.audio_features)
+    feats, missing = available_features(tracks, cfg)
     x = feature_matrix(tracks, feats, cfg.scaling)
     audio = select_clustering(x, cfg)
     clusters = pd.DataFrame(
@@ -135,6 +165,7 @@ def run_clusters_stage(
         "audio": {
             **audio.selected,
             "features": feats,
+            "missing_features": missing,
             "scaling": cfg.scaling,
             "n_tracks": len(tracks),
         }

@@ -11,6 +11,7 @@ from pathlib import Path
 
 from moodrec.clustering.config import ClusteringConfig
 from moodrec.config.base import Secrets
+from moodrec.content.config import ContentConfig
 from moodrec.enrich.config import EnrichConfig
 from moodrec.errors import ConfigError
 from moodrec.genres.config import GenresConfig
@@ -54,6 +55,7 @@ class Settings(StageConfig):
     genres: GenresConfig = GenresConfig()
     clustering: ClusteringConfig = ClusteringConfig()
     enrich: EnrichConfig = EnrichConfig()
+    content: ContentConfig = ContentConfig()
     recommend: RecommendConfig = RecommendConfig()
     session: SessionConfig = SessionConfig()
     orchestration: OrchestrationConfig = OrchestrationConfig()

@@ -30,7 +30,7 @@ from moodrec.enrich.cache import EnrichCache
 from moodrec.enrich.clients import Providers
 from moodrec.enrich.config import EnrichConfig
 from moodrec.enrich.parts import LINK_FIELDS, part_tables
-from moodrec.providers.base import LookupResult, ProviderError, RateLimitExceeded
+from moodrec.providers.base import UNREACHABLE, LookupResult, ProviderError, RateLimitExceeded
 from moodrec.providers.spotify import SpotifyProvider
 
 logger = logging.getLogger(__name__)
@@ -81,9 +81,15 @@ def _map(fn: Callable[[Any], T], items: list[Any], workers: int) -> list[T]:
     once every started call has ended (so the cache holds every answer already got)."""
     if workers <= 1 or len(items) <= 1:
         return [fn(x) for x in items]
-    with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="enrich") as pool:
+    pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="enrich")
+    try:
         futures = [pool.submit(fn, x) for x in items]
         wait(futures)
+    except BaseException:
+        # interrupted (Ctrl-C, SIGTERM): drop the queued lookups instead of running them all
+        pool.shutdown(wait=False, cancel_futures=True)
+        raise
+    pool.shutdown()
     return [f.result() for f in futures]
 
 
@@ -144,6 +150,12 @@ class _Batch:
         reachable = self.spotify_caps.get("search", "available") == "available"
         self.spotify = self.providers.spotify if reachable else None
 
+    @property
+    def spotify_closed(self) -> str:
+        """The status of a Spotify key not asked: ``error`` (unsettled, asked again next run)
+        when the host was unreachable, else ``unavailable`` (closed to these credentials)."""
+        return "error" if UNREACHABLE in self.spotify_caps.values() else "unavailable"
+
 
 def enrich_batch(
     batch: pl.DataFrame,
@@ -198,7 +210,7 @@ def _link_tracks(b: _Batch) -> tuple[list[Row], list[Row]]:
         out: list[Row] = []
         tid = r["track_id"]
         if b.providers.spotify is not None and sp is None:
-            out.append(_status_row(tid, "track_link", "spotify", "unavailable"))
+            out.append(_status_row(tid, "track_link", "spotify", b.spotify_closed))
         elif sp is not None:
             res = _try(
                 out,
@@ -258,7 +270,9 @@ def _features_answer(
     tid = r["track_id"]
     link = b.link_of.get(tid, {})
     if prov == "spotify" and b.providers.spotify is not None:
-        if b.spotify_caps.get("audio_features") == "unavailable" or b.spotify is None:
+        if b.spotify is None or b.spotify_caps.get("audio_features") == UNREACHABLE:
+            return LookupResult(b.spotify_closed)
+        if b.spotify_caps.get("audio_features") == "unavailable":
             return LookupResult("unavailable")
         sid = link.get("spotify_id")
         return sp_feats.get(sid) if sid else LookupResult("not_found")
@@ -343,7 +357,7 @@ def _genres_answer(
     if prov == "spotify" and b.providers.spotify is not None:
         said, res = spotify_answer
         if b.spotify is None:
-            res = LookupResult("unavailable")
+            res = LookupResult(b.spotify_closed)
         return said, res or LookupResult("not_found")
     if prov == "features_file" and b.providers.features_file is not None:
         res = b.providers.features_file.lookup(artist=r["artist_name"], title=r["track_name"])

@@ -23,7 +23,7 @@ from moodrec.enrich.config import PROBE, EnrichConfig
 from moodrec.enrich.plan import result_settings
 from moodrec.errors import ConfigError
 from moodrec.providers.acousticbrainz import AcousticBrainzDump
-from moodrec.providers.base import LookupResult
+from moodrec.providers.base import UNREACHABLE, HostUnreachable, LookupResult
 from moodrec.providers.deezer import DeezerProvider
 from moodrec.providers.features_file import FeaturesFile
 from moodrec.providers.genius import GeniusProvider
@@ -67,7 +67,8 @@ class Providers:
                 self.spotify.capabilities = dict(hit.data)
             else:
                 self.spotify.probe()
-                if cache is not None:
+                # an unreachable host says nothing about the credentials: probe again next run
+                if cache is not None and UNREACHABLE not in self.spotify.capabilities.values():
                     caps = LookupResult("found", self.spotify.capabilities)
                     cache.put("spotify", PROBE, key, caps)
                     cache.commit()
@@ -131,7 +132,12 @@ def _probe_cached(client: Any, cache: EnrichCache | None, reach: bytes) -> dict[
     if hit is not None and hit.status == "found":
         client.capabilities = dict(hit.data)
         return dict(client.capabilities)
-    caps = client.probe()
+    try:
+        caps = client.probe()
+    except HostUnreachable as exc:
+        # refused / timed out in a row: its keys stay unsettled, the probe is not cached
+        logger.warning("%s: %s", client.name, exc)
+        return {"probe": UNREACHABLE}
     if cache is not None:
         cache.put(client.name, PROBE, key, LookupResult("found", caps))
         cache.commit()

@@ -34,6 +34,7 @@ from moodrec.enrich.clients import Providers
 from moodrec.enrich.config import EnrichConfig
 from moodrec.enrich.parts import clear_part, combine_parts, part_done, write_part
 from moodrec.enrich.plan import plan_batches, select_tracks
+from moodrec.providers.ratelimit import HOST_BREAKERS
 
 logger = logging.getLogger(__name__)
 
@@ -87,6 +88,7 @@ def run_enrichment(
     CacheError
         The cache file is corrupt or locked (it is left untouched).
     """
+    HOST_BREAKERS.reset()  # hosts found unreachable by an earlier run are tried again
     tracks = pl.read_parquet(tracks_path)
     batches = plan_batches(tracks, cfg)
     parts_dir = Path(out_dir) / "enrich_parts"
@@ -103,5 +105,6 @@ def run_enrichment(
         if on_batch is not None:
             on_batch(i + 1, len(batches))
     outputs, report = combine_parts(parts_dir, [k for k, _ in batches], Path(out_dir), capabilities)
+    report["unreachable_hosts"] = HOST_BREAKERS.unreachable()
     logger.info("enrichment coverage: %s", report["coverage"])
     return EnrichResult(outputs, report, len(batches), n_run)

@@ -226,6 +226,27 @@ def build_features(
     return out, content.report
 
 
+def build_stage_features(
+    split_dir: Path, stage_paths: dict[str, Path | str]
+) -> tuple[Path, dict[str, Any]]:
+    """Content features of every catalogue item of a real log from stage outputs
+    (:func:`~moodrec.features.stage_content.load_stage_features`: ``content_report``,
+    ``track_genre_vectors``, ``track_clusters``, ``track_topics``) → ``<split_dir>/
+    item_features.parquet``; returns the path and the availability report."""
+    from moodrec.features.stage_content import load_stage_features
+
+    _, item_ids = InteractionData.load_maps(split_dir)
+    content = load_stage_features(
+        item_ids,
+        content_report=stage_paths.get("content_report"),
+        genre_vectors=stage_paths.get("track_genre_vectors"),
+        clusters=stage_paths.get("track_clusters"),
+        track_topics=stage_paths.get("track_topics"),
+    )
+    out = write_features(content, item_ids, split_dir / "item_features.parquet")
+    return out, content.report
+
+
 def evaluate_saved(
     model_dir: Path, split_dir: Path, ks: list[int], out: Path
 ) -> tuple[Path, dict[str, Any]]:

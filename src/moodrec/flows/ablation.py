@@ -9,11 +9,16 @@ from prefect import flow
 
 from moodrec.catalogue import Catalogue
 from moodrec.config.schema import is_synthetic_source
-from moodrec.errors import CatalogueError, ConfigError
-from moodrec.flows.common import sandbox_world, stage_settings
+from moodrec.errors import CatalogueError
+from moodrec.flows.common import content_stage_refs, sandbox_world, stage_settings
 from moodrec.models.deep_config import DeepModelsConfig
 from moodrec.storage import DatasetRef
-from moodrec.tasks.ablation import assemble_features, fit_evaluate_variant, summarise_ablation
+from moodrec.tasks.ablation import (
+    assemble_features,
+    assemble_stage_features_task,
+    fit_evaluate_variant,
+    summarise_ablation,
+)
 from moodrec.tasks.artifacts import publish_checkpoints
 from moodrec.tasks.checkpoints import register_raw_input, run_checkpoint_task
 from moodrec.tasks.sandbox import world_dir
@@ -38,9 +43,11 @@ def _variant_config(cfg: DeepModelsConfig, variant: str) -> DeepModelsConfig:
 def ablation_flow(profile: str = "demo", overrides: dict[str, Any] | None = None) -> dict[str, Any]:
     """Ablation stage: content features, one task per variant fit/evaluation, the table.
 
-    Reads the ingest checkpoints ``plays`` and ``tracks`` (run ``ingest_flow`` first) and the
-    sandbox world's truth tracks; genre vectors, cluster labels and track topics of the other
-    stages are used when their checkpoints are on record. Writes
+    Reads the ingest checkpoints ``plays`` and ``tracks`` (run ``ingest_flow`` first). A
+    sandbox run takes content from the world's truth tracks; a real log only from the stages'
+    outputs (content join, genre vectors, cluster labels, track topics; items are artists
+    when the log has no tracks, as HetRec). Genre vectors, cluster labels and track topics
+    are used when their checkpoints are on record. Writes
     ``reports/ablation.{parquet,md,png}`` and per-variant per-user metrics under
     ``reports/ablation/``.
 
@@ -56,16 +63,30 @@ def ablation_flow(profile: str = "demo", overrides: dict[str, Any] | None = None
     CatalogueError
         When the ingest checkpoints are missing.
     ConfigError
-        When the profile's source has no content features (not the sandbox).
+        A real log with no content stage output on record.
     """
     settings, data_dir = stage_settings(profile, overrides)
     cfg = settings.recommend.deep
-    if not is_synthetic_source(settings):
-        raise ConfigError(
-            "ablation: content features come from the sandbox world for now "
-            f"(ingest.source is {settings.ingest.source!r})"
-        )
+    synthetic = is_synthetic_source(settings)
     manifest = Catalogue(data_dir).manifest
+    if not synthetic:
+        # a real log: content from the stages' outputs, never the sandbox truth
+        try:
+            plays = manifest.get("plays")
+        except CatalogueError as exc:
+            try:  # `moodrec ingest hetrec` records its tables as hetrec_<name>
+                plays = manifest.get("hetrec_plays")
+            except CatalogueError:
+                raise CatalogueError(f"ablation: run the ingest stage first ({exc})") from exc
+        feats = run_checkpoint_task(
+            assemble_stage_features_task,
+            plays,
+            content_stage_refs(data_dir, ["ablation"]),
+            cfg,
+            data_dir,
+            data_dir=data_dir,
+        )
+        return _run_variants(settings, data_dir, cfg, plays, feats, synthetic)
     try:
         plays, tracks = manifest.get("plays"), manifest.get("tracks")
     except CatalogueError as exc:
@@ -87,6 +108,18 @@ def ablation_flow(profile: str = "demo", overrides: dict[str, Any] | None = None
         data_dir,
         data_dir=data_dir,
     )
+    return _run_variants(settings, data_dir, cfg, plays, feats, synthetic)
+
+
+def _run_variants(
+    settings: Any,
+    data_dir: str,
+    cfg: Any,
+    plays: DatasetRef,
+    feats: dict[str, Any],
+    synthetic: bool,
+) -> dict[str, Any]:
+    """Fit and evaluate every variant on ``feats``; the table, published."""
     variants = [*cfg.ablation.variants, *cfg.ablation.reference_models]
     per_variant = []
     for variant in variants:
@@ -111,10 +144,10 @@ def ablation_flow(profile: str = "demo", overrides: dict[str, Any] | None = None
     )
     refs = {**feats["refs"], **result["refs"]}
     summary = {**result["summary"], "content": feats["summary"]}
-    publish_checkpoints("ablation", refs, summary, settings.profile, True)
+    publish_checkpoints("ablation", refs, summary, settings.profile, synthetic)
     return {
         "data_dir": data_dir,
-        "synthetic": True,
+        "synthetic": synthetic,
         "refs": refs,
         "summary": summary,
         "table": result["table"],

@@ -28,6 +28,7 @@ from moodrec.enrich.config import EnrichConfig
 from moodrec.errors import StageIncompleteError
 from moodrec.flows.common import sandbox_world, stage_settings
 from moodrec.locking import data_folder_lock
+from moodrec.providers.ratelimit import HOST_BREAKERS
 from moodrec.tasks.artifacts import publish_checkpoints
 from moodrec.tasks.checkpoints import refs_intact, run_checkpoint_task
 from moodrec.tasks.enrich import (
@@ -149,6 +150,7 @@ def _enrich(
 def _run_batches(
     cfg: EnrichConfig, tracks: Any, profile: str, data_dir: str, refresh: bool, sandbox: bool
 ) -> dict[str, Any]:
+    HOST_BREAKERS.reset()  # hosts found unreachable by an earlier run are tried again
     stale = count_stale(cfg, data_dir) if refresh else 0
     plan = run_checkpoint_task(plan_enrichment, tracks, cfg, data_dir, data_dir=data_dir)
     fingerprint = probe_fingerprint(cfg, profile, data_dir, sandbox)
@@ -224,6 +226,9 @@ def _run_batches(
         "unreachable": {
             f"{u['provider']}.{u['capability']}": u["status"] for u in report["unreachable"]
         },
+        # hosts that refused connections or timed out in a row: their keys stay unsettled
+        # (status error) and are asked again by the next run
+        "unreachable_hosts": HOST_BREAKERS.unreachable(),
     }
     return {
         **result,

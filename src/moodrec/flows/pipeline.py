@@ -47,6 +47,7 @@ STAGE_FLOWS: dict[str, str] = {
     "ingest": "moodrec.flows.ingest:ingest_flow",
     "profile": "moodrec.flows.datasets:profile_flow",
     "enrich": "moodrec.flows.enrich:enrich_flow",
+    "content": "moodrec.flows.content:content_flow",
     "topics": "moodrec.flows.topics:topics_flow",
     # clusters before genres: the genre stage's song map is coloured by cluster
     "clusters": "moodrec.flows.genres:clusters_flow",

@@ -9,9 +9,9 @@ from prefect import flow
 
 from moodrec.catalogue import Catalogue
 from moodrec.config.schema import Settings, is_synthetic_source
-from moodrec.errors import ConfigError, ModelError
+from moodrec.errors import ModelError
 from moodrec.experiment.stage import SplitConfig, model_params, model_tuning
-from moodrec.flows.common import sandbox_world, stage_settings
+from moodrec.flows.common import content_stage_refs, sandbox_world, stage_settings
 from moodrec.models import load_models
 from moodrec.models.serving import recommend_for_user
 from moodrec.storage import DatasetRef, describe_file
@@ -20,6 +20,7 @@ from moodrec.tasks.checkpoints import run_checkpoint_task
 from moodrec.tasks.recommend import (
     build_recommend_features,
     build_recommend_split,
+    build_recommend_stage_features,
     evaluate_saved_model,
     fit_recommender,
     summarise_recommenders,
@@ -54,14 +55,18 @@ def _train(settings: Settings, data_dir: str, overrides: dict[str, Any] | None) 
     )
     features_ref: DatasetRef | None = None
     features_summary: dict[str, Any] = {}
-    if any(registry[m].scores_cold_items for m in cfg.models):
-        if not is_synthetic_source(settings):
-            content = [m for m in cfg.models if registry[m].scores_cold_items]
-            raise ConfigError(
-                f"recommend.models: {content} need item content features, which come from "
-                "the sandbox world only for now; a run on a real log "
-                f"(ingest.source: {settings.ingest.source}) must leave them out"
-            )
+    if any(registry[m].scores_cold_items for m in cfg.models) and not is_synthetic_source(settings):
+        # a real log: content from the content join, genres, clusters and topics stages
+        feats = run_checkpoint_task(
+            build_recommend_stage_features,
+            split["refs"]["recommend_maps"],
+            content_stage_refs(data_dir, [m for m in cfg.models if registry[m].scores_cold_items]),
+            data_dir,
+            data_dir=data_dir,
+        )
+        features_ref = feats["refs"]["recommend_item_features"]
+        features_summary = feats["summary"]
+    elif any(registry[m].scores_cold_items for m in cfg.models):
         sandbox_world(settings, data_dir)
         truth = world_dir(data_dir, settings.sandbox) / "truth" / "tracks.parquet"
         feats = run_checkpoint_task(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from typing import Any
 
 from prefect import flow
@@ -9,6 +10,7 @@ from prefect import flow
 from moodrec.catalogue import Catalogue
 from moodrec.config.schema import is_synthetic_source
 from moodrec.enrich.outputs import LYRICS_INPUTS
+from moodrec.errors import CatalogueError
 from moodrec.flows.common import (
     enrich_inputs,
     sandbox_world,
@@ -77,10 +79,19 @@ def topics_flow(profile: str = "demo", overrides: dict[str, Any] | None = None) 
         inputs = enrich_inputs(data_dir, LYRICS_INPUTS, "topics")
     elif lcfg.source == "file":
         inputs = {"lyrics_file": register_raw_input("lyrics_source", str(lcfg.path), data_dir)}
+        with contextlib.suppress(CatalogueError):  # a file keyed by artist + title links to it
+            inputs["tracks"] = Catalogue(data_dir).manifest.get("tracks")
     else:
         inputs = None
     lyrics = run_checkpoint_task(
-        load_lyrics, lcfg, world, data_dir, inputs, refs_of=result_is_refs, data_dir=data_dir
+        load_lyrics,
+        lcfg,
+        world,
+        data_dir,
+        inputs,
+        settings.content if lcfg.source == "file" else None,
+        refs_of=result_is_refs,
+        data_dir=data_dir,
     )["lyrics_input"]
     cleaned = run_checkpoint_task(clean_lyrics_task, lyrics, lcfg, data_dir, data_dir=data_dir)
     clean = cleaned["refs"]["lyrics_clean"]

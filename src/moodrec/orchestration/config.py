@@ -15,6 +15,7 @@ StageName = Literal[
     "ingest",
     "profile",
     "enrich",
+    "content",
     "topics",
     "clusters",
     "genres",

@@ -74,6 +74,19 @@ class RateLimitExceeded(ProviderError):
     """
 
 
+#: a probed capability whose host refused connections or timed out in a row (not a status:
+#: its keys are ``error``, unsettled, and asked again by the next run)
+UNREACHABLE = "unreachable"
+
+
+class HostUnreachable(ProviderError):
+    """The host refused connections or timed out too many times in a row in this run.
+
+    Raised before a request is sent, never retried; the key stays ``error`` (unsettled: not
+    cached, asked again by the next run) and the stage moves on.
+    """
+
+
 @dataclass
 class LookupResult:
     """One key's answer from one provider capability."""
@@ -107,7 +120,9 @@ def _wait_for(cfg: RetryConfig) -> Callable[[RetryCallState], float]:
 
 def _retryable(cfg: RetryConfig) -> Callable[[BaseException], bool]:
     def check(exc: BaseException) -> bool:
-        if not isinstance(exc, ProviderError) or isinstance(exc, RateLimitExceeded):
+        if not isinstance(exc, ProviderError) or isinstance(
+            exc, (RateLimitExceeded, HostUnreachable)
+        ):
             return False
         if exc.retry_after is not None and exc.retry_after > cfg.max_retry_after_s:
             return False

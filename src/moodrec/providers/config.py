@@ -25,6 +25,9 @@ class RetryConfig(StageConfig):
     backoff_max_s: float = Field(default=30.0, ge=0)
     max_retry_after_s: float = Field(default=60.0, ge=0)
     timeout_s: float = Field(default=10.0, gt=0)
+    # connection refusals / timeouts in a row (any key, any worker) after which the host is
+    # marked unreachable for the rest of the run: its keys stay unsettled, the stage moves on
+    unreachable_after: int = Field(default=3, ge=1)
 
 
 class RateLimitConfig(StageConfig):

@@ -128,6 +128,7 @@ class GeniusProvider:
             cfg.public_api_root,
             cfg.web_root,
             max_pause_s=cfg.retry.max_retry_after_s,
+            unreachable_after=cfg.retry.unreachable_after,
         )
         session.headers = g._session.headers
         session.proxies = g._session.proxies

@@ -54,7 +54,11 @@ class JsonApi:
             base_url=base_url,
             headers={"User-Agent": user_agent, "Accept": "application/json"},
             timeout=retry.timeout_s,
-            transport=LimitedTransport(rate_limit, max_pause_s=retry.max_retry_after_s),
+            transport=LimitedTransport(
+                rate_limit,
+                max_pause_s=retry.max_retry_after_s,
+                unreachable_after=retry.unreachable_after,
+            ),
         )
 
     def close(self) -> None:

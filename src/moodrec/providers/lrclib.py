@@ -32,7 +32,11 @@ class LrclibProvider:
             base_url=cfg.base_url,
             headers={"User-Agent": cfg.user_agent},
             timeout=cfg.retry.timeout_s,
-            transport=LimitedTransport(cfg.rate_limit, max_pause_s=cfg.retry.max_retry_after_s),
+            transport=LimitedTransport(
+                cfg.rate_limit,
+                max_pause_s=cfg.retry.max_retry_after_s,
+                unreachable_after=cfg.retry.unreachable_after,
+            ),
         )
 
     def close(self) -> None:

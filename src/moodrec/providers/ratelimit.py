@@ -8,10 +8,13 @@ library gets the limiter where it sends a request:
 * httpx: :class:`LimitedTransport`, wrapping the real transport
 
 A 429 answer pauses its host for every worker of the process for ``Retry-After`` seconds
-(:data:`HOST_PAUSES`), not just the call that got it. A wait longer than the cap (the
-limiter's ``max_wait_s``, the provider's ``retry.max_retry_after_s`` for pauses) raises
-:class:`~moodrec.providers.base.RateLimitExceeded` so the batch fails and Prefect reschedules
-it, instead of a worker sleeping for hours.
+(:data:`HOST_PAUSES`), not just the call that got it. A host that refuses connections or
+times out ``unreachable_after`` times in a row is marked unreachable for the run
+(:data:`HOST_BREAKERS`): every later request to it fails at once with
+:class:`~moodrec.providers.base.HostUnreachable` instead of waiting for its timeout.
+A wait longer than the cap (the limiter's ``max_wait_s``, the provider's
+``retry.max_retry_after_s`` for pauses) raises :class:`~moodrec.providers.base.RateLimitExceeded`
+so the batch fails and Prefect reschedules it, instead of a worker sleeping for hours.
 """
 
 from __future__ import annotations
@@ -28,7 +31,7 @@ import httpx
 import requests
 from pyrate_limiter import InMemoryBucket, Limiter, LimiterDelayException, Rate
 
-from moodrec.providers.base import RateLimitExceeded
+from moodrec.providers.base import HostUnreachable, RateLimitExceeded
 from moodrec.providers.config import RateLimitConfig
 
 logger = logging.getLogger(__name__)
@@ -146,6 +149,64 @@ class HostPauses:
 HOST_PAUSES = HostPauses()
 
 
+class HostBreakers:
+    """Process-wide circuit breakers: consecutive transport failures per host.
+
+    A refused connection or a timeout counts one failure; any HTTP answer (even a 5xx)
+    resets the count, since the host is reachable. At ``threshold`` failures in a row the
+    host is open (unreachable) until :meth:`reset` (the start of the next enrichment run).
+    """
+
+    def __init__(self) -> None:
+        self._failures: dict[str, int] = {}
+        self._open: dict[str, str] = {}
+        self._lock = threading.Lock()
+
+    def check(self, host: str) -> None:
+        """Raise :class:`HostUnreachable` when ``host`` is open."""
+        with self._lock:
+            reason = self._open.get(host)
+        if reason is not None:
+            raise HostUnreachable(f"{host}: unreachable in this run ({reason})")
+
+    def failure(self, host: str, threshold: int, reason: str) -> None:
+        """Count one refused connection or timeout of ``host``."""
+        with self._lock:
+            n = self._failures.get(host, 0) + 1
+            self._failures[host] = n
+            opened = n >= threshold and host not in self._open
+            if opened:
+                self._open[host] = f"{n} connection failures in a row, last {reason}"
+        if opened:
+            logger.warning(
+                "%s: %d connection failures in a row (%s); marked unreachable for this run, "
+                "its remaining keys are left for the next run",
+                host,
+                n,
+                reason,
+            )
+
+    def success(self, host: str) -> None:
+        """``host`` answered: its failure count starts again."""
+        with self._lock:
+            self._failures.pop(host, None)
+
+    def unreachable(self) -> dict[str, str]:
+        """Open hosts and why."""
+        with self._lock:
+            return dict(self._open)
+
+    def reset(self) -> None:
+        """Close every breaker (a new run tries every host again)."""
+        with self._lock:
+            self._failures.clear()
+            self._open.clear()
+
+
+#: the circuit breakers of this process (all workers, all providers)
+HOST_BREAKERS = HostBreakers()
+
+
 def _host(url: str) -> str:
     parts = urlsplit(url)
     return parts.netloc or parts.path
@@ -170,32 +231,46 @@ class LimitedSession(requests.Session):
     """
 
     def __init__(
-        self, limiters: dict[str, HostLimiter] | None = None, max_pause_s: float = 60.0
+        self,
+        limiters: dict[str, HostLimiter] | None = None,
+        max_pause_s: float = 60.0,
+        unreachable_after: int = 3,
     ) -> None:
         super().__init__()
         self.limiters: dict[str, HostLimiter] = dict(limiters or {})
         self.max_pause_s = max_pause_s
+        self.unreachable_after = unreachable_after
 
     def request(self, method: str | bytes, url: str | bytes, *args: Any, **kwargs: Any) -> Any:  # type: ignore[override]
         text = url.decode() if isinstance(url, bytes) else url
         host = urlsplit(text).netloc
+        HOST_BREAKERS.check(host)
         HOST_PAUSES.wait(host, self.max_pause_s)
         limiter = self.limiters.get(host)
-        if limiter is None:
-            response = super().request(method, url, *args, **kwargs)
-        else:
-            with limiter.slot():
+        try:
+            if limiter is None:
                 response = super().request(method, url, *args, **kwargs)
+            else:
+                with limiter.slot():
+                    response = super().request(method, url, *args, **kwargs)
+        except (requests.ConnectionError, requests.Timeout) as exc:
+            HOST_BREAKERS.failure(host, self.unreachable_after, type(exc).__name__)
+            raise
+        HOST_BREAKERS.success(host)
         _note_429(host, response.status_code, response.headers.get("Retry-After"))
         return response
 
 
 def limited_session(
-    cfg: RateLimitConfig | None, *urls: str, max_pause_s: float = 60.0
+    cfg: RateLimitConfig | None,
+    *urls: str,
+    max_pause_s: float = 60.0,
+    unreachable_after: int = 3,
 ) -> LimitedSession:
     """A :class:`LimitedSession` limiting every host of ``urls`` (no rate limit when ``cfg`` is
-    None; 429 pauses longer than ``max_pause_s`` raise :class:`RateLimitExceeded`)."""
-    session = LimitedSession(max_pause_s=max_pause_s)
+    None; 429 pauses longer than ``max_pause_s`` raise :class:`RateLimitExceeded`; a host
+    failing ``unreachable_after`` connections in a row raises :class:`HostUnreachable`)."""
+    session = LimitedSession(max_pause_s=max_pause_s, unreachable_after=unreachable_after)
     if cfg is not None:
         for url in urls:
             lim = host_limiter(url, cfg)
@@ -214,21 +289,29 @@ class LimitedTransport(httpx.BaseTransport):
         cfg: RateLimitConfig | None,
         inner: httpx.BaseTransport | None = None,
         max_pause_s: float = 60.0,
+        unreachable_after: int = 3,
     ) -> None:
         self.cfg = cfg
         self.max_pause_s = max_pause_s
+        self.unreachable_after = unreachable_after
         self._inner = inner or httpx.HTTPTransport()
 
     def handle_request(self, request: httpx.Request) -> httpx.Response:
         host = request.url.netloc.decode()
+        HOST_BREAKERS.check(host)
         HOST_PAUSES.wait(host, self.max_pause_s)
-        if self.cfg is None:
-            response = self._inner.handle_request(request)
-            response.read()
-        else:
-            with host_limiter(str(request.url), self.cfg).slot():
+        try:
+            if self.cfg is None:
                 response = self._inner.handle_request(request)
-                response.read()  # the slot covers the whole exchange, body included
+                response.read()
+            else:
+                with host_limiter(str(request.url), self.cfg).slot():
+                    response = self._inner.handle_request(request)
+                    response.read()  # the slot covers the whole exchange, body included
+        except (httpx.ConnectError, httpx.TimeoutException) as exc:
+            HOST_BREAKERS.failure(host, self.unreachable_after, type(exc).__name__)
+            raise
+        HOST_BREAKERS.success(host)
         _note_429(host, response.status_code, response.headers.get("Retry-After"))
         return response
 

@@ -25,6 +25,8 @@ from pydantic import SecretStr
 
 from moodrec.domain import AUDIO_FEATURES
 from moodrec.providers.base import (
+    UNREACHABLE,
+    HostUnreachable,
     LookupResult,
     ProviderError,
     Status,
@@ -215,7 +217,11 @@ class SpotifyProvider:
         self.cfg = cfg
         # default adapter (no urllib3 retries, no 429 sleeps) + the per-host rate limiter
         session = limited_session(
-            cfg.rate_limit, cfg.api_url, cfg.token_url, max_pause_s=cfg.retry.max_retry_after_s
+            cfg.rate_limit,
+            cfg.api_url,
+            cfg.token_url,
+            max_pause_s=cfg.retry.max_retry_after_s,
+            unreachable_after=cfg.retry.unreachable_after,
         )
         session.hooks["response"].append(_require_json)
         auth = SpotifyClientCredentials(
@@ -256,6 +262,9 @@ class SpotifyProvider:
     def _capability(self, endpoint: str, fn: Callable[[], Any]) -> str:
         try:
             self._call(endpoint, fn)
+        except HostUnreachable:
+            # refused / timed out in a row: not a verdict on the credentials (never cached)
+            return UNREACHABLE
         except ProviderError as exc:
             if exc.status in ("unavailable", "blocked") or exc.http_status in (401, 403, 404):
                 return "unavailable"
@@ -263,7 +272,8 @@ class SpotifyProvider:
         return "available"
 
     def probe(self) -> dict[str, str]:
-        """Probe each capability once; ``available`` or ``unavailable`` per capability.
+        """Probe each capability once; ``available``, ``unavailable`` or ``unreachable``
+        (the host refused connections or timed out in a row) per capability.
 
         Raises
         ------

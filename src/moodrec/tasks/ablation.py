@@ -13,11 +13,13 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+import pyarrow.parquet as pq
 from prefect import get_run_logger, task
 
 from moodrec.catalogue import Catalogue
 from moodrec.evaluation import ablation
 from moodrec.features.content import features_frame, features_from_frame, load_item_features
+from moodrec.features.stage_content import load_stage_features
 from moodrec.models.deep_config import DeepModelsConfig
 from moodrec.report.ablation import ablation_markdown, plot_ablation
 from moodrec.storage import DatasetRef, write_json_atomic, write_parquet_atomic, write_text_atomic
@@ -28,8 +30,16 @@ def _reports(data_dir: str) -> Path:
     return Catalogue(data_dir).layer_dir("reports") / "ablation"
 
 
+def item_key(plays: DatasetRef) -> str:
+    """The item column of a ``plays`` table: ``track_id``, or ``artist_id`` (HetRec)."""
+    names = pq.ParquetFile(plays.path).schema_arrow.names
+    return "track_id" if "track_id" in names else "artist_id"
+
+
 def _matrix(plays: DatasetRef, cfg: DeepModelsConfig) -> tuple[Any, np.ndarray, np.ndarray]:
-    frame = pd.read_parquet(plays.path, columns=["user_id", "track_id", "plays"])
+    key = item_key(plays)  # items are artists in an artist-level log (HetRec)
+    frame = pd.read_parquet(plays.path, columns=["user_id", key, "plays"])
+    frame = frame.rename(columns={key: "track_id"})
     return ablation.build_matrix(frame, cfg.ablation.weighting, cfg.ablation.min_item_users)
 
 
@@ -75,6 +85,43 @@ def assemble_features(
         content.report["link_rate"],
         content.report["sources"],
     )
+    return {
+        "refs": cat.register_many(out),
+        "summary": content.report,
+        "groups": content.features.groups,
+    }
+
+
+@task(name="ablation-stage-features", cache_policy=CHECKPOINT_CACHE, persist_result=True)
+def assemble_stage_features_task(
+    plays: DatasetRef,
+    stage_refs: dict[str, DatasetRef],
+    cfg: DeepModelsConfig,
+    data_dir: str,
+) -> dict[str, Any]:
+    """Content features of a real log's matrix items from stage outputs (the content join,
+    genres, clusters, topics; see :mod:`moodrec.features.stage_content`), never the sandbox
+    truth → ``features/item_features.parquet``. Returns what :func:`assemble_features` does.
+    """
+    _, _, ids = _matrix(plays, cfg)
+    content = load_stage_features(
+        ids,
+        item_key=item_key(plays),
+        content_report=getattr(stage_refs.get("content_report"), "path", None),
+        genre_vectors=getattr(stage_refs.get("track_genre_vectors"), "path", None),
+        clusters=getattr(stage_refs.get("track_clusters"), "path", None),
+        track_topics=getattr(stage_refs.get("track_topics"), "path", None),
+    )
+    cat = Catalogue(data_dir)
+    out = {
+        "item_features": write_parquet_atomic(
+            features_frame(content, ids), cat.layer_dir("features") / "item_features.parquet"
+        ),
+        "content_link_report": write_json_atomic(
+            _reports(data_dir) / "content_link.json", content.report
+        ),
+    }
+    get_run_logger().info("content available per group: %s", content.report["available"])
     return {
         "refs": cat.register_many(out),
         "summary": content.report,

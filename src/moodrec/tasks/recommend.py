@@ -73,6 +73,21 @@ def build_recommend_features(
     return {"refs": refs, "summary": report}
 
 
+@task(name="build-recommend-stage-features", cache_policy=CHECKPOINT_CACHE, persist_result=True)
+def build_recommend_stage_features(
+    maps_ref: DatasetRef, stage_refs: dict[str, DatasetRef], data_dir: str
+) -> dict[str, Any]:
+    """Content features of every catalogue item of a real log from the content join, genres,
+    clusters and topics checkpoints in ``stage_refs`` (their fingerprints key the cache)."""
+    split_dir = Path(maps_ref.path).parent
+    out, report = stage.build_stage_features(
+        split_dir, {k: Path(v.path) for k, v in stage_refs.items()}
+    )
+    refs = Catalogue(data_dir).register_many({"recommend_item_features": out})
+    get_run_logger().info("item content available per group: %s", report["available"])
+    return {"refs": refs, "summary": report}
+
+
 @task(name="evaluate-recommender", cache_policy=CHECKPOINT_CACHE, persist_result=True)
 def evaluate_saved_model(
     name: str,

@@ -12,6 +12,7 @@ from prefect.runtime import flow_run
 
 from moodrec import progress
 from moodrec.catalogue import Catalogue
+from moodrec.content.config import ContentConfig
 from moodrec.storage import DatasetRef, write_json_atomic, write_parquet_atomic
 from moodrec.tasks.artifacts import profile_key
 from moodrec.tasks.cache_policy import CHECKPOINT_CACHE
@@ -58,6 +59,7 @@ def load_lyrics(
     world: DatasetRef | None,
     data_dir: str,
     inputs: dict[str, DatasetRef] | None = None,
+    content: ContentConfig | None = None,
 ) -> dict[str, DatasetRef]:
     """Read the lyrics table into ``interim/lyrics_input.parquet``.
 
@@ -67,7 +69,7 @@ def load_lyrics(
     """
     truth = Path(world.path).parent / "truth" if world is not None else None
     enrich = {k: Path(v.path) for k, v in (inputs or {}).items()}
-    frame = stage.read_lyrics_table(cfg, truth, enrich)
+    frame = stage.read_lyrics_table(cfg, truth, enrich, content)
     path = write_parquet_atomic(frame, topic_path(data_dir, "lyrics_input"))
     get_run_logger().info("lyrics input: %d rows from %s", len(frame), cfg.source)
     return Catalogue(data_dir).register_many({"lyrics_input": path})

@@ -14,6 +14,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from moodrec.content.config import ContentConfig, ContentSource
 from moodrec.domain import topic_share_columns
 from moodrec.errors import InputDataError, ModelFitError
 from moodrec.storage import write_json_atomic, write_parquet_atomic, write_text_atomic
@@ -48,13 +49,16 @@ def read_lyrics_table(
     cfg: LyricsConfig,
     sandbox_truth: Path | None = None,
     enrich: Mapping[str, Path] | None = None,
+    content: ContentConfig | None = None,
 ) -> pd.DataFrame:
     """The lyrics input table: ``track_id``, ``text``, ``source`` (+ ``language``, ``valence``).
 
     ``sandbox``: the world's raw (artifact-laden) lyrics; the language is *not* taken from
     the truth (the stage detects it); ``valence`` comes from the world's audio features (the
     stand-in for the audio-features provider) and only colours the map. ``file``: Parquet,
-    CSV or JSON with at least ``track_id`` and ``text``. ``enrich``: the enrich stage's
+    CSV or JSON with ``track_id`` and ``text``, or without ``track_id``: artist + title (+ ids)
+    and a lyrics column, linked to the catalogue's tracks (``enrich["tracks"]``) by the content
+    join (:mod:`moodrec.content`, thresholds from ``content``). ``enrich``: the enrich stage's
     ``lyrics_raw`` (and ``track_features`` for valence), paths given in ``enrich``.
 
     Raises
@@ -91,6 +95,8 @@ def read_lyrics_table(
         frame = pd.read_json(path, lines=path.suffix == ".jsonl")
     else:
         raise InputDataError(f"lyrics file {path}: unsupported format (parquet, csv, json)")
+    if "track_id" not in frame.columns:
+        return _link_lyrics_file(path, (enrich or {}).get("tracks"), content)
     missing = {"track_id", "text"} - set(frame.columns)
     if missing:
         raise InputDataError(f"lyrics file {path} lacks column(s) {sorted(missing)}")
@@ -99,6 +105,46 @@ def read_lyrics_table(
     if "source" not in out:
         out["source"] = path.name
     return out
+
+
+def _link_lyrics_file(
+    path: Path, tracks_path: Path | None, content: ContentConfig | None
+) -> pd.DataFrame:
+    """A lyrics file keyed by artist + title (or ids) linked to the catalogue's tracks."""
+    from moodrec.content.join import catalogue_frame, join_source
+    from moodrec.content.sources import read_source
+
+    if tracks_path is None or not Path(tracks_path).is_file():
+        raise InputDataError(
+            f"lyrics file {path} has no track_id column, so it is linked to the catalogue by "
+            "artist + title, but there is no catalogue tracks table: run the ingest stage first"
+        )
+    cfg = content if content is not None else ContentConfig()
+    table = read_source(ContentSource(name="lyrics_file", kind="lyrics", path=path))
+    joined = join_source(catalogue_frame(pd.read_parquet(tracks_path), None), table, cfg)
+    text = joined["text"]
+    ok = text.notna() & (text.astype("string").str.strip() != "").fillna(False)
+    linked = joined[ok.to_numpy(dtype=bool)]
+    if linked.empty:
+        raise InputDataError(
+            f"lyrics file {path}: none of its {len(table.frame)} rows matched a catalogue track "
+            f"by artist + title (fuzzy threshold {cfg.title_threshold:g})"
+        )
+    logger.info(
+        "lyrics file %s: %d of %d catalogue tracks linked (%d exact, %d fuzzy)",
+        path.name,
+        len(linked),
+        len(joined),
+        int((linked["match_key"] != "fuzzy").sum()),
+        int((linked["match_key"] == "fuzzy").sum()),
+    )
+    return pd.DataFrame(
+        {
+            "track_id": linked["track_id"].astype(np.int64).to_numpy(),
+            "text": linked["text"].astype(str).to_numpy(),
+            "source": path.name,
+        }
+    )
 
 
 def topic_languages(
