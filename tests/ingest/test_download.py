@@ -1,36 +1,30 @@
-"""Downloads against a local HTTP server: resume, verification and safe unpacking."""
+"""Downloads against a local HTTP server: resume, verification, caps while unpacking.
+
+Unpacking on its own (unsafe members, links): tests/ingest/test_unpack.py.
+"""
 
 from __future__ import annotations
 
 import hashlib
-import io
 import random
-import tarfile
 import threading
-import zipfile
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
-from hypothesis import given
-from hypothesis import strategies as st
 
 from moodrec.errors import ConfigError, InputDataError
 from moodrec.ingest import download as download_module
 from moodrec.ingest.download import (
-    ArchiveLimitError,
-    ArchiveLimits,
     DatasetSource,
     DownloadConfig,
     DownloadError,
-    UnsafeArchiveError,
-    _member_problem,
-    check_archive,
     download_dataset,
     load_download_config,
-    safe_unpack,
 )
+from moodrec.ingest.unpack import ArchiveLimitError, ArchiveLimits, UnsafeArchiveError, safe_unpack
+from tests.ingest.archives import make_tar, make_zip, make_zip_deflated
 
 
 class Server:
@@ -95,29 +89,6 @@ def server() -> Iterator[Server]:
     yield s
     s.httpd.shutdown()
     s.httpd.server_close()
-
-
-def make_tar(members: dict[str, bytes], links: dict[str, str] | None = None) -> bytes:
-    buf = io.BytesIO()
-    with tarfile.open(fileobj=buf, mode="w:gz") as tf:
-        for name, data in members.items():
-            info = tarfile.TarInfo(name)
-            info.size = len(data)
-            tf.addfile(info, io.BytesIO(data))
-        for name, target in (links or {}).items():
-            info = tarfile.TarInfo(name)
-            info.type = tarfile.SYMTYPE
-            info.linkname = target
-            tf.addfile(info)
-    return buf.getvalue()
-
-
-def make_zip(members: dict[str, bytes]) -> bytes:
-    buf = io.BytesIO()
-    with zipfile.ZipFile(buf, "w") as zf:
-        for name, data in members.items():
-            zf.writestr(name, data)
-    return buf.getvalue()
 
 
 # big enough that the first, cut transfer leaves a real partial file
@@ -210,34 +181,6 @@ def test_path_traversal_member_is_refused(server: Server, tmp_path: Path) -> Non
     assert not (tmp_path.parent / "x").exists()
 
 
-@pytest.mark.parametrize(
-    ("archive", "why"),
-    [
-        (make_zip({"ds/a": b"1", "../../x": b"2"}), "'..'"),
-        (make_zip({"/etc/x": b"2"}), "absolute"),
-        (make_tar({"ds/a": b"1"}, links={"ds/link": "../../outside"}), "outside the target"),
-        (make_tar({}, links={"ds/link": "/etc/passwd"}), "absolute"),
-    ],
-)
-def test_unsafe_members_are_refused(tmp_path: Path, archive: bytes, why: str) -> None:
-    path = tmp_path / "a.bin"
-    path.write_bytes(archive)
-    with pytest.raises(UnsafeArchiveError, match=why):
-        safe_unpack(path, tmp_path / "out")
-    assert not (tmp_path / "out").exists()
-    assert [p.name for p in tmp_path.iterdir()] == ["a.bin"]
-
-
-def test_zip_with_inner_symlink_and_folders_unpacks(tmp_path: Path) -> None:
-    path = tmp_path / "a.zip"
-    path.write_bytes(make_zip({"hetrec/artists.dat": b"id\tname\n", "readme.txt": b"r"}))
-    files = safe_unpack(path, tmp_path / "out")
-    assert files == {"hetrec/artists.dat": 8, "readme.txt": 1}
-    tar = tmp_path / "b.tar.gz"
-    tar.write_bytes(make_tar({"ds/a": b"1"}, links={"ds/b": "a"}))
-    assert check_archive(tar) == ["ds/a", "ds/b"]
-
-
 def test_missing_checksum_is_refused_before_any_request(server: Server, tmp_path: Path) -> None:
     cfg = config(server, "/x.tar.gz", make_tar(PAYLOAD), sha256="")
     with pytest.raises(ConfigError, match="cannot be verified"):
@@ -284,27 +227,6 @@ def test_unpacked_file_md5_is_verified(server: Server, tmp_path: Path) -> None:
     src = src.model_copy(update={"file_md5": {"ds/profile.tsv": good}})
     ok = download_dataset("demo", cfg.model_copy(update={"datasets": {"demo": src}}), to=tmp_path)
     assert ok.files["ds/profile.tsv"] == len(PAYLOAD["ds/profile.tsv"])
-
-
-_part = st.text(alphabet="abcXYZ019_-.", min_size=1, max_size=8).filter(
-    lambda s: s not in (".", "..")
-)
-
-
-@given(st.lists(_part, min_size=1, max_size=5), st.integers(min_value=0, max_value=5))
-def test_member_check_property(parts: list[str], at: int) -> None:
-    """Relative paths without '..' are safe; inserting '..' anywhere makes them unsafe."""
-    assert _member_problem("/".join(parts), None, False) is None
-    evil = [*parts[: at % (len(parts) + 1)], "..", *parts[at % (len(parts) + 1) :]]
-    assert _member_problem("/".join(evil), None, False) is not None
-
-
-def make_zip_deflated(members: dict[str, bytes]) -> bytes:
-    buf = io.BytesIO()
-    with zipfile.ZipFile(buf, "w", compression=zipfile.ZIP_DEFLATED) as zf:
-        for name, data in members.items():
-            zf.writestr(name, data)
-    return buf.getvalue()
 
 
 #: 4 MiB of zeros: a ~4 KB deflated member, ratio ~1000:1 (a small archive bomb)
