@@ -38,13 +38,13 @@ from moodrec.enrich.outputs import session_features_from_enrich
 from moodrec.enrich.stage import run_enrichment
 from moodrec.ingest.config import IngestConfig
 from moodrec.ingest.lastfm1k import ingest_lastfm1k
-from moodrec.providers.acousticbrainz import scan_dump
 from moodrec.providers.acousticbrainz_mood import (
     MAPPINGS,
     MOOD_INPUTS,
     fit_mood_mapping,
     mood_coordinates,
 )
+from moodrec.providers.acousticbrainz_scan import scan_dump
 from moodrec.sandbox.config import SandboxConfig
 from moodrec.sandbox.world import generate_world
 from moodrec.session.config import SessionConfig

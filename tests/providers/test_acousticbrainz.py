@@ -16,14 +16,14 @@ import pytest
 
 from moodrec.errors import InputDataError
 from moodrec.providers import acousticbrainz
-from moodrec.providers.acousticbrainz import (
+from moodrec.providers.acousticbrainz import AcousticBrainzDump
+from moodrec.providers.acousticbrainz_mood import spotify_shaped_features
+from moodrec.providers.acousticbrainz_scan import (
     COLUMNS,
-    AcousticBrainzDump,
     parse_highlevel,
     parse_lowlevel,
     scan_dump,
 )
-from moodrec.providers.acousticbrainz_mood import spotify_shaped_features
 from moodrec.providers.config import AcousticBrainzDumpConfig
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "acousticbrainz"

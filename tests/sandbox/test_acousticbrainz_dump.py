@@ -10,8 +10,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from moodrec.providers.acousticbrainz import BINARY_MODELS, _iter_tar, scan_dump
+from moodrec.providers.acousticbrainz_dump import iter_tar
 from moodrec.providers.acousticbrainz_mood import mood_coordinates
+from moodrec.providers.acousticbrainz_scan import BINARY_MODELS, scan_dump
 from moodrec.sandbox.world import WorldSize, WorldSummary, build_world
 
 SIZE = WorldSize(n_users=10, n_artists=60, n_tracks=800, n_events=8_000)
@@ -28,7 +29,7 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> WorldSummary:
 
 def _members(path: Path) -> dict[str, bytes]:
     # the provider's streaming reader (zstandard, or the zstd command without it)
-    return {name: read() for name, read in _iter_tar(path)}
+    return {name: read() for name, read in iter_tar(path)}
 
 
 def test_archives_have_the_published_layout(world: WorldSummary) -> None:

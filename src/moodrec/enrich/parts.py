@@ -40,7 +40,7 @@ import polars as pl
 from moodrec.domain import AUDIO_FEATURES
 from moodrec.enrich.config import SETTLED
 from moodrec.enrich.coverage import coverage_report
-from moodrec.providers import acousticbrainz as ab
+from moodrec.providers import acousticbrainz_scan as ab
 from moodrec.storage import write_json_atomic, write_parquet_atomic
 
 TABLES = (
