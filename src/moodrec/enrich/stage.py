@@ -7,7 +7,9 @@ track_name`` are used; ``n_events`` for ``max_tracks``). The stage, one job per 
 - :mod:`moodrec.enrich.clients`  the provider clients of a run, probed once;
 - :mod:`moodrec.enrich.plan`     the tracks selected and split into keyed batches, once;
 - :mod:`moodrec.enrich.batch`    one batch: link → audio features → (MusicBrainz recording →
-  artist tags) → artist genres → lyrics → (track tags → Deezer bpm/gain), MBID first;
+  artist tags) → artist genres → lyrics → (track tags → Deezer bpm/gain), MBID first; the
+  steps in :mod:`moodrec.enrich.steps` and :mod:`moodrec.enrich.open_steps`, the cached,
+  recorded provider call and thread map in :mod:`moodrec.enrich.lookups`;
 - :mod:`moodrec.enrich.parts`    per-batch part tables (resume markers), combined at the end;
 - :mod:`moodrec.enrich.coverage` the ``enrich_coverage.json`` report;
 - :mod:`moodrec.enrich.cache`    the per-key answer cache (SQLite);
