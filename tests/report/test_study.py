@@ -10,10 +10,10 @@ import pandas as pd
 from moodrec.orchestration.config import ReportConfig
 from moodrec.plotting import label_shifts
 from moodrec.report import build_study_report, render_html
+from moodrec.report.genre_map import genre_map_html
 from moodrec.report.study import (
     ablation_blocks,
     fmt,
-    genre_map_html,
     model_comparison_blocks,
     provenance_section,
     topic_blocks,

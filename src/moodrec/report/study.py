@@ -10,8 +10,7 @@ table is shown as written, numbers rounded.
 from __future__ import annotations
 
 import math
-import numbers
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -19,8 +18,10 @@ from typing import Any
 import pandas as pd
 
 from moodrec.orchestration.config import ReportConfig
-from moodrec.plotting import label_shifts
 from moodrec.report.build import Block, Report, Section, as_ref, build_report
+from moodrec.report.genre_map import genre_map_html
+from moodrec.report.provenance import provenance_section
+from moodrec.report.study_format import fmt, table_block
 
 #: the research questions of the study, in its words
 QUESTIONS: dict[str, str] = {
@@ -39,20 +40,6 @@ TOPIC_MAP_USE = (
 )
 
 
-def fmt(value: Any, digits: int = 3) -> str:
-    """A number for a reader: floats rounded to ``digits`` decimals, ints with thousands
-    separators, missing values as an en dash; anything else as text."""
-    if value is None or (isinstance(value, float) and math.isnan(value)):
-        return "–"
-    if isinstance(value, bool):
-        return "yes" if value else "no"
-    if isinstance(value, numbers.Integral):
-        return f"{int(value):,}"
-    if isinstance(value, numbers.Real):
-        return f"{float(value):.{digits}f}"
-    return str(value)
-
-
 def _with_ci(mean: Any, low: Any, high: Any, signed: bool = False) -> str:
     if mean is None or (isinstance(mean, float) and math.isnan(mean)):
         return "–"
@@ -68,18 +55,6 @@ def _path(stages: Mapping[str, Mapping[str, Any]], stage: str, name: str) -> Pat
     if ref is None or not Path(ref.path).is_file():
         return None
     return Path(ref.path)
-
-
-def _table(title: str, frame: pd.DataFrame, note: str = "", folded: bool = False) -> Block:
-    rows = tuple(tuple(fmt(v) for v in row) for row in frame.itertuples(index=False, name=None))
-    return Block(
-        kind="table",
-        title=title,
-        columns=tuple(str(c) for c in frame.columns),
-        rows=rows,
-        note=note,
-        folded=folded,
-    )
 
 
 def _missing(stage: str, not_run: Mapping[str, str]) -> Block:
@@ -106,7 +81,7 @@ def ablation_blocks(frame: pd.DataFrame) -> list[Block]:
                 text="The ablation table's layout is not one this report "
                 "reads; its rows are shown as written.",
             ),
-            _table("Ablation", frame),
+            table_block("Ablation", frame),
         ]
     data = frame
     metric = ""
@@ -186,7 +161,7 @@ def ablation_blocks(frame: pd.DataFrame) -> list[Block]:
             sentences.append(text)
     answer = ("Answer from this run: " + "; ".join(sentences) + ".") if sentences else ""
     blocks = [Block(kind="text", text=answer)] if answer else []
-    return [*blocks, _table(f"Ablation ({label}; reference: {ref})", pd.DataFrame(table))]
+    return [*blocks, table_block(f"Ablation ({label}; reference: {ref})", pd.DataFrame(table))]
 
 
 # --- RQ2: topics -------------------------------------------------------------------------
@@ -250,126 +225,7 @@ def topic_blocks(
         + (f" (chosen by coherence: {chosen})" if chosen else "")
         + f"; the largest are {lead}."
     )
-    return [Block(kind="text", text=text), _table("Lyric topics", frame)]
-
-
-# --- figures ----------------------------------------------------------------------------
-
-
-def spread_layout(
-    frame: pd.DataFrame, edges: pd.DataFrame | None, seed: int = 0
-) -> tuple[pd.DataFrame, str]:
-    """``frame`` (``genre``, ``x``, ``y``, ``super_genre``) with readable coordinates.
-
-    A graph of many small components embeds into a few points (most genres on top of each
-    other). When over a quarter of the genres share a position with another, the map is laid
-    out instead by a seeded force layout of the co-occurrence edges, each genre also tied
-    weakly to its super-genre so that super-genres stay together. Returns the frame and a
-    note saying which layout it shows.
-    """
-    import networkx as nx
-
-    if frame[["x", "y"]].round(2).duplicated(keep=False).mean() <= 0.25:
-        return frame, "positions: the genre embedding (x, y)"
-    graph = nx.Graph()
-    graph.add_nodes_from(frame["genre"])
-    if edges is not None and {"source_genre", "target_genre"} <= set(edges.columns):
-        for a, b in zip(edges["source_genre"], edges["target_genre"], strict=True):
-            graph.add_edge(a, b, weight=1.0)
-    for genre, sg in zip(frame["genre"], frame["super_genre"], strict=True):
-        graph.add_edge(genre, f"super::{sg}", weight=0.3)
-    pos = nx.spring_layout(graph, seed=seed, weight="weight", k=0.6 / max(len(frame), 1) ** 0.5)
-    out = frame.copy()
-    out["x"] = [float(pos[g][0]) for g in out["genre"]]
-    out["y"] = [float(pos[g][1]) for g in out["genre"]]
-    return out, (
-        "positions: a force layout of the co-occurrence graph (the 2D embedding put most "
-        "genres on top of each other)"
-    )
-
-
-def genre_map_html(
-    embedding: pd.DataFrame,
-    nodes: pd.DataFrame | None,
-    n_hubs: int = 10,
-    edges: pd.DataFrame | None = None,
-) -> str:
-    """The genre map: genres in 2D (``x``, ``y``), coloured by super-genre, the ``n_hubs``
-    genres with the most co-occurrence strength labelled. A plotly ``<div>`` + script (no
-    plotly.js; the report inlines it once)."""
-    import plotly.graph_objects as go
-
-    frame = embedding[["genre", "x", "y", "super_genre"]].copy()
-    frame["super_genre"] = frame["super_genre"].astype("string").fillna("unplaced")
-    frame, layout = spread_layout(frame, edges)
-    weight_col = "strength"
-    if nodes is not None and {"genre", weight_col} <= set(nodes.columns):
-        frame = frame.merge(nodes[["genre", weight_col, "degree"]], on="genre", how="left")
-    else:
-        frame[weight_col] = 1.0
-        frame["degree"] = 0
-    frame[weight_col] = frame[weight_col].fillna(0.0)
-    hubs = set(frame.nlargest(n_hubs, weight_col)["genre"])
-    size = 6 + 18 * (frame[weight_col] / max(float(frame[weight_col].max()), 1e-9)) ** 0.5
-    fig = go.Figure()
-    for sg in sorted(frame["super_genre"].unique()):
-        sel = frame["super_genre"] == sg
-        fig.add_trace(
-            go.Scatter(
-                x=frame.loc[sel, "x"],
-                y=frame.loc[sel, "y"],
-                mode="markers",
-                name=str(sg),
-                marker={
-                    "size": size[sel],
-                    "opacity": 0.8,
-                    "line": {"width": 0.5, "color": "white"},
-                },
-                text=frame.loc[sel, "genre"],
-                customdata=frame.loc[sel, ["degree"]],
-                hovertemplate="%{text}<br>co-occurs with %{customdata[0]} genres<extra>"
-                + str(sg)
-                + "</extra>",
-            )
-        )
-    hub_rows = frame[frame["genre"].isin(hubs)]
-    # labels are wide: a neighbour within a quarter of the map's width would overlap
-    shifts = label_shifts(
-        hub_rows["x"].to_numpy(), hub_rows["y"].to_numpy(), step=15.0, x_frac=0.25, y_frac=0.05
-    )
-    for (_, hub), shift in zip(hub_rows.iterrows(), shifts, strict=True):
-        fig.add_annotation(
-            x=hub["x"],
-            y=hub["y"],
-            text=f"<b>{hub['genre']}</b>",
-            showarrow=True,
-            arrowhead=0,
-            arrowwidth=0.7,
-            ax=0,
-            ay=-20 - shift,
-            font={"size": 11},
-            bgcolor="rgba(255,255,255,0.8)",
-        )
-    fig.add_annotation(
-        text=layout,
-        xref="paper",
-        yref="paper",
-        x=0,
-        y=-0.02,
-        showarrow=False,
-        font={"size": 10, "color": "#5b6577"},
-        xanchor="left",
-        yanchor="top",
-    )
-    fig.update_layout(
-        height=620,
-        margin={"t": 30, "l": 10, "r": 10, "b": 10},
-        legend_title_text="super-genre",
-        xaxis={"visible": False},
-        yaxis={"visible": False, "scaleanchor": "x"},
-        plot_bgcolor="white",
-    )
-    return fig.to_html(full_html=False, include_plotlyjs=False, div_id="genre-map-figure")
+    return [Block(kind="text", text=text), table_block("Lyric topics", frame)]
 
 
 _METRIC_NAMES = {"ndcg": "NDCG", "hr": "HR", "mrr": "MRR", "map": "MAP"}
@@ -391,7 +247,7 @@ def model_comparison_blocks(metrics: pd.DataFrame, cutoff: str = "@10") -> list[
     ]
     shown = [c for c in with_ci if c.endswith(cutoff)] or with_ci
     if "model" not in metrics.columns or not shown:
-        return [_table("Model comparison", metrics)]
+        return [table_block("Model comparison", metrics)]
     ordered = metrics.sort_values(shown[0], ascending=False)
     table = {"model": ordered["model"].astype(str).tolist()}
     if "n_users" in ordered.columns:
@@ -410,7 +266,7 @@ def model_comparison_blocks(metrics: pd.DataFrame, cutoff: str = "@10") -> list[
         )
     return [
         Block(kind="text", text=text + "."),
-        _table("Models on held-out plays", pd.DataFrame(table)),
+        table_block("Models on held-out plays", pd.DataFrame(table)),
     ]
 
 
@@ -539,72 +395,6 @@ def study_sections(
         )
     )
     return sections
-
-
-# --- provenance -------------------------------------------------------------------------
-
-
-def _flat(prefix: str, value: Any, out: list[tuple[str, str]]) -> None:
-    if isinstance(value, Mapping):
-        for k, v in value.items():
-            _flat(f"{prefix}.{k}" if prefix else str(k), v, out)
-    elif isinstance(value, Sequence) and not isinstance(value, str):
-        out.append((prefix, ", ".join(fmt(v) for v in value) or "(none)"))
-    else:
-        out.append((prefix, fmt(value)))
-
-
-def provenance_section(provenance: Mapping[str, Any]) -> Section:
-    """Which code, configuration and input files made this report, and when."""
-    if not provenance:
-        return Section(
-            stage="provenance",
-            title="How this report was made",
-            intro="",
-            ran=False,
-            reason="no provenance recorded",
-        )
-    facts = [
-        ("moodrec version", provenance.get("moodrec_version")),
-        ("git commit", provenance.get("git_commit") or "not a git checkout"),
-        ("profile", provenance.get("profile")),
-        ("run id", provenance.get("run_id")),
-        ("seed", provenance.get("seed")),
-        ("config fingerprint", provenance.get("config_fingerprint")),
-        ("data folder", provenance.get("data_dir")),
-        ("started", provenance.get("started")),
-        ("finished", provenance.get("finished")),
-    ]
-    inputs = pd.DataFrame(
-        [
-            {
-                "input": i.get("name"),
-                "file": i.get("path"),
-                "fingerprint": str(i.get("fingerprint", ""))[:16],
-                "rows": i.get("rows"),
-            }
-            for i in provenance.get("inputs", [])
-        ],
-        columns=["input", "file", "fingerprint", "rows"],
-    )
-    config: list[tuple[str, str]] = []
-    _flat("", provenance.get("config", {}), config)
-    blocks = [
-        _table("Run", pd.DataFrame([(k, fmt(v)) for k, v in facts], columns=["", "value"])),
-        _table("Input files", inputs, note="fingerprint: blake2b-128 of the file's bytes"),
-        _table(
-            "Effective configuration (secrets masked)",
-            pd.DataFrame(config, columns=["setting", "value"]),
-            folded=True,
-        ),
-    ]
-    return Section(
-        stage="provenance",
-        title="How this report was made",
-        intro="The code, configuration and input files behind every number above.",
-        ran=True,
-        blocks=tuple(blocks),
-    )
 
 
 def build_study_report(
