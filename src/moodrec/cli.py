@@ -94,7 +94,7 @@ def run(
             def preload() -> None:
                 from moodrec.flows.pipeline import preload_stages
 
-                preload_stages(settings.orchestration.skip)
+                preload_stages(settings.orchestration.skip, settings)
 
             title = f"moodrec run · {settings.profile} · {run_id(settings)}"
             level = getattr(logging, log_level.upper()) if log_level else None
@@ -124,6 +124,8 @@ def run(
     report = result.get("report", {}).get("refs", {}).get("report_html")
     typer.echo(f"data folder: {result['ingest']['data_dir']}")
     print_summary(view, report.path if report is not None else None, ui)
+    for stage_result in result.values():
+        _echo_withheld(stage_result)
     _exit_if_incomplete(result)
 
 
@@ -320,6 +322,13 @@ def data_profile_cmd(profile: ProfileOpt = "demo") -> None:
     _echo_refs(result)
 
 
+def _echo_withheld(result: dict[str, Any] | None) -> None:
+    """Say so, on stderr, when the evaluation refused to publish metrics (too few users)."""
+    table = (result or {}).get("table") or {}
+    if isinstance(table, dict) and table.get("withheld"):
+        typer.secho(f"warning: {table['reason']}", fg=typer.colors.YELLOW, err=True)
+
+
 def _echo_refs(result: dict[str, Any] | None) -> None:
     if not result:
         return
@@ -390,7 +399,9 @@ def _stage_command(module: str, name: str, help_text: str) -> None:
         import importlib
 
         flow_fn = getattr(importlib.import_module(module), f"{name}_flow")
-        _echo_refs(_run_flow(lambda: flow_fn(profile=profile), profile=profile))
+        result = _run_flow(lambda: flow_fn(profile=profile), profile=profile)
+        _echo_refs(result)
+        _echo_withheld(result)
 
     command.__doc__ = help_text
     app.command(name)(command)
@@ -437,6 +448,14 @@ def recommend(
             from moodrec.flows.recommend import recommend_user
 
             frame = recommend_user(profile, user, k=k, exclude_seen=exclude_seen, model=model)
+            if frame.empty:
+                typer.echo(
+                    f"no recommendation for {user}: every item with plays in training is one "
+                    "the user played already (drop --exclude-seen, or add listeners)"
+                )
+                return
+            if (frame["title"] == "").all():  # an artist-level catalogue: items are artists
+                frame = frame.drop(columns="title")
             typer.echo(frame.to_string(index=False))
             return
         from moodrec.session.serving import recommend_in_session
@@ -446,7 +465,13 @@ def recommend(
     except MoodrecError as exc:
         _fail(exc)
         return
-    typer.echo(f"mood: {result.mood}")
+    if result.mood is None:
+        typer.echo(
+            "mood: none (the session model has no mood features; set session.features_source "
+            "to file to add them, or enrich the tracks with audio features)"
+        )
+    else:
+        typer.echo(f"mood: {result.mood}")
     typer.echo(str(result.items))
 
 

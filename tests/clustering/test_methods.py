@@ -198,3 +198,27 @@ def test_stage_clusters_audio_and_topics(tmp_path) -> None:
     prof = pd.read_parquet(outputs["cluster_profiles"])
     assert prof["size"].sum() == 120
     assert "top_topics" in prof.columns
+
+
+def test_too_few_tracks_is_a_named_error_not_a_sklearn_one(tmp_path) -> None:
+    # issue 16: clusters on 7 real tracks ended in sklearn's "Expected n_samples >=
+    # n_components" from a bootstrap refit
+    from moodrec.clustering.methods import ClusteringError
+    from moodrec.clustering.stage import run_clusters_stage
+
+    cfg = ClusteringConfig()
+    rng = np.random.default_rng(0)
+    tracks = pd.DataFrame(rng.random((7, len(cfg.audio_features))), columns=cfg.audio_features)
+    tracks["track_id"] = range(7)
+    with pytest.raises(ClusteringError, match=r"7 track\(s\) .* at least 10 are needed"):
+        run_clusters_stage(tracks, cfg, {"features": tmp_path, "reports": tmp_path})
+
+
+def test_bootstrap_leaves_out_a_resample_too_small_to_refit() -> None:
+    # 10 rows in 9 clusters: some resamples hold fewer distinct rows than clusters
+    rng = np.random.default_rng(1)
+    x = rng.random((10, 3))
+    cfg = ClusteringConfig(bootstrap_rounds=5, seed=3)
+    lab = np.arange(10) % 9
+    out = bootstrap_ari(x, "gmm", 9, lab, cfg)
+    assert len(out) < 5 and all(-1 <= a <= 1 for a in out)

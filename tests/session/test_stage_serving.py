@@ -102,3 +102,21 @@ def test_stage_without_held_out_sessions_is_a_named_error(tmp_path) -> None:
     dirs = {layer: tmp_path / layer for layer in ("reports", "features", "models")}
     with pytest.raises(SessionDataError, match="nothing to evaluate"):
         run_session_stage(data, CFG, dirs, synthetic=False)
+
+
+def test_recent_session_without_mood_features_serves_without_a_mood(tiny_interim, tmp_path):
+    # issue 16: `recommend --session recent` on a model without mood features ended in
+    # "zip() argument 2 is shorter than argument 1"
+    import shutil
+
+    data_dir = tmp_path / "data"
+    shutil.copytree(tiny_interim / "data" / "interim", data_dir / "interim")
+    data = load_session_data(data_dir / "interim", None)
+    dirs = {layer: data_dir / layer for layer in ("reports", "features", "models")}
+    cfg = CFG.model_copy(update={"models": ("pop", "mood"), "window_models": ("pop",)})
+    run_session_stage(data, cfg, dirs, False)
+    rec = recommend_in_session(data_dir, "user_000001", k=5, session="recent")
+    assert rec.mood is None and rec.mood_posterior == {}
+    assert len(rec.items) == 5
+    with pytest.raises(ServingError, match="no mood states"):
+        recommend_in_session(data_dir, "user_000001", k=5, mood="calm")

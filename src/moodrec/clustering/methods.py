@@ -271,14 +271,29 @@ class ClusteringResult:
     stability: list[float] = field(default_factory=list)
 
 
+def min_tracks(cfg: ClusteringConfig) -> int:
+    """The fewest rows :func:`select_clustering` accepts: 10, or 3 per cluster at ``k_min``."""
+    return max(10, 3 * cfg.k_min)
+
+
 def select_clustering(x: np.ndarray, cfg: ClusteringConfig) -> ClusteringResult:
     """Fit every method × k, score, select by ``cfg.selection`` and measure stability.
 
     Raises
     ------
     ClusteringError
-        When no candidate yields at least two clusters within ``max_noise_fraction``.
+        Fewer rows than :func:`min_tracks` (naming the count and what to do), or no
+        candidate yields at least two clusters within ``max_noise_fraction``.
     """
+    need = min_tracks(cfg)
+    if len(x) < need:
+        raise ClusteringError(
+            f"clusters: {len(x)} track(s) with every feature of {list(cfg.audio_features)} "
+            f"is too few to cluster: at least {need} are needed (k_min = {cfg.k_min} clusters, "
+            "each refitted on bootstrap resamples). Give the stage more tracks (a features "
+            "file or enrich run covering more of the log) or skip it (orchestration.skip: "
+            "[clusters])"
+        )
     rows: list[dict[str, Any]] = []
     labels_of: dict[tuple[str, int | None], np.ndarray] = {}
     ks = list(range(cfg.k_min, min(cfg.k_max, len(x) - 1) + 1))
@@ -374,7 +389,13 @@ def bootstrap_ari(
     out = []
     for b in range(cfg.bootstrap_rounds):
         idx = np.unique(rng.choice(n, size=m, replace=True))
-        lab = fit_predict(method, x[idx], k, cfg, cfg.seed + 1 + b)
+        try:
+            lab = fit_predict(method, x[idx], k, cfg, cfg.seed + 1 + b)
+        except (ValueError, np.linalg.LinAlgError) as exc:
+            # a resample with fewer distinct rows than clusters cannot be refitted: the round
+            # is left out of the stability estimate (and logged), not the whole stage
+            logger.warning("bootstrap round %d of %s k=%s left out: %s", b, method, k, exc)
+            continue
         out.append(float(adjusted_rand_score(labels[idx], lab)))
     return out
 

@@ -116,6 +116,7 @@ def evaluate_recommender(
     ks: tuple[int, ...] | list[int] | int = (10, 20),
     users: np.ndarray | None = None,
     batch_size: int = 512,
+    min_test_items: int = 1,
 ) -> EvaluationResult:
     """Evaluate a fitted model by full ranking against the catalogue.
 
@@ -132,6 +133,8 @@ def evaluate_recommender(
         Cut-offs; the ranking is computed once at ``max(ks)``.
     users
         Restrict to these users (default: every user with at least one test item).
+    min_test_items
+        Only users with at least this many test items are evaluated.
 
     Returns
     -------
@@ -147,7 +150,7 @@ def evaluate_recommender(
     if users is None:
         users = np.flatnonzero(n_test > 0)
     users = np.asarray(users, dtype=np.int64)
-    users = users[n_test[users] > 0]
+    users = users[n_test[users] >= max(min_test_items, 1)]
     kmax = max(ks_t)
     rec = rank_items(model, users, kmax, train, batch_size=batch_size)
     hits = hit_matrix(rec, test, users)

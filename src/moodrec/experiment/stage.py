@@ -248,21 +248,62 @@ def build_stage_features(
 
 
 def evaluate_saved(
-    model_dir: Path, split_dir: Path, ks: list[int], out: Path
+    model_dir: Path, split_dir: Path, ks: list[int], out: Path, min_test_items: int = 1
 ) -> tuple[Path, dict[str, Any]]:
     """Full-ranking evaluation of a saved model on the test matrix, training items excluded.
 
-    Returns the written per-user table (``out``) and ``{"model", "eval_s", <metric means>}``.
+    Only users with at least ``min_test_items`` test items count. Returns the written
+    per-user table (``out``) and ``{"model", "eval_s", "n_users", <metric means>}``.
     """
     model = load_model(model_dir)
     train_full = load_matrix(split_dir / "train_full.npz")
     test = load_matrix(split_dir / "test.npz")
     start = time.perf_counter()
-    result = evaluate_recommender(model, train_full, test, ks=tuple(ks))
+    result = evaluate_recommender(
+        model, train_full, test, ks=tuple(ks), min_test_items=min_test_items
+    )
     eval_s = time.perf_counter() - start
     out.parent.mkdir(parents=True, exist_ok=True)
     path = write_parquet_atomic(pa.Table.from_pandas(result.per_user, preserve_index=False), out)
-    return path, {"model": model.name, "eval_s": eval_s, **result.means()}
+    n_users = len(result.per_user)
+    return path, {"model": model.name, "eval_s": eval_s, "n_users": n_users, **result.means()}
+
+
+def withheld_reason(
+    per_user: dict[str, pd.DataFrame], min_eval_users: int, min_test_items: int
+) -> str | None:
+    """Why no metrics may be published, or None: fewer than ``min_eval_users`` evaluated users.
+
+    Means over a handful of users are noise dressed as results (a one-user log scores NDCG
+    1.0 for every model, popularity included).
+    """
+    n = min((len(t) for t in per_user.values()), default=0)
+    if n >= min_eval_users:
+        return None
+    return (
+        f"metrics withheld: {n} user(s) with at least {min_test_items} held-out item(s) "
+        f"were evaluated, fewer than recommend.min_eval_users = {min_eval_users}; means over "
+        "so few users say nothing about the models (add a population of listeners, e.g. "
+        "HetRec or Last.fm 1K, to the log, or lower recommend.min_eval_users knowingly)"
+    )
+
+
+def write_withheld(
+    reason: str, n_users: int, fits: dict[str, dict[str, Any]], out: Path
+) -> tuple[dict[str, Path], dict[str, Any], str]:
+    """In place of :func:`write_summary`: the reason as ``recommend_metrics.md`` (no table)
+    and ``recommend_fits.json``; the summary says ``withheld`` with the count."""
+    out.mkdir(parents=True, exist_ok=True)
+    markdown = f"**{reason}.**\n"
+    # an earlier run's table must not be read as this run's
+    (out / "recommend_metrics.parquet").unlink(missing_ok=True)
+    paths = {
+        "recommend_metrics_md": write_text_atomic(out / "recommend_metrics.md", markdown),
+        "recommend_fits": write_json_atomic(
+            out / "recommend_fits.json", dict(sorted(fits.items()))
+        ),
+    }
+    return paths, {"withheld": True, "reason": reason, "n_users": n_users}, markdown
 
 
 def metrics_table(
@@ -312,3 +353,49 @@ def write_summary(
         ),
     }
     return paths, metrics_summary(table, ks), markdown
+
+
+def export_users(ingest_summary: dict[str, Any]) -> list[str]:
+    """The users of the one-user scrobble exports an ingest read (its summary's inputs)."""
+    return [
+        str(i["user"]) for i in ingest_summary.get("inputs", []) if i.get("kind") == "scrobbles"
+    ]
+
+
+def write_user_recommendations(
+    model_dir: Path, data_dir: Path, users: list[str], k: int, out: Path
+) -> tuple[Path, dict[str, Any]]:
+    """Top-``k`` per user (their own items excluded) from a saved model → Markdown ``out``.
+
+    Returns the file and ``{"model", "users": {user: n listed}}``; a user the model does not
+    know is listed with the reason instead of failing the stage.
+    """
+    from moodrec.errors import InputDataError
+    from moodrec.models.serving import RecommenderService
+
+    service = RecommenderService(model_dir, data_dir)
+    name = service.model.name
+    lines = [f"# Recommendations from `{name}` (top {k}, the user's own items excluded)", ""]
+    counts: dict[str, int] = {}
+    for user in users:
+        lines.append(f"## {user}")
+        lines.append("")
+        try:
+            frame = service.recommend(user, k, exclude_seen=True)
+        except InputDataError as exc:
+            lines += [f"Not listed: {exc}.", ""]
+            counts[user] = 0
+            continue
+        counts[user] = len(frame)
+        if frame.empty:
+            lines += ["None: the user played every item anyone else played.", ""]
+            continue
+        titled = bool((frame["title"] != "").any())  # artist-level items have no title
+        lines.append("| rank | artist | title | score |" if titled else "| rank | artist | score |")
+        lines.append("|---|---|---|---|" if titled else "|---|---|---|")
+        for r in frame.itertuples(index=False):
+            title = f" {r.title} |" if titled else ""
+            lines.append(f"| {r.rank} | {r.artist} |{title} {r.score:.4f} |")
+        lines.append("")
+    path = write_text_atomic(out, "\n".join(lines))
+    return path, {"model": name, "users": counts}

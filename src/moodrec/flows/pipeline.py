@@ -28,8 +28,10 @@ from prefect.settings import PREFECT_FLOWS_HEARTBEAT_FREQUENCY, temporary_settin
 
 from moodrec import progress as events
 from moodrec.catalogue import Catalogue
+from moodrec.config.schema import Settings
 from moodrec.flows.common import stage_settings
 from moodrec.flows.report import report_flow, stage_summary
+from moodrec.ingest.listens import resolve_item_level
 from moodrec.locking import data_folder_lock
 from moodrec.orchestration.config import STAGE_NAMES, StageName
 from moodrec.orchestration.params import RunOptions, options_overrides
@@ -68,15 +70,54 @@ def stage_flow(name: str) -> Callable[..., dict[str, Any]]:
     return getattr(importlib.import_module(module), attr)
 
 
-def planned_stages(skip: list[str]) -> tuple[list[str], dict[str, str]]:
-    """Stages to run (in order) and, for each one that will not run, the reason."""
+def data_skips(settings: Settings) -> dict[str, str]:
+    """Stages the configured data cannot feed, each with the reason (not an error).
+
+    An artist-level catalogue (HetRec, or an export pooled with HetRec; see
+    :func:`moodrec.ingest.listens.resolve_item_level`) has no listening events and no
+    track titles: the session models, the enrich searches (artist + title) and every stage
+    that reads what enrich got are skipped.
+    """
+    if resolve_item_level(settings.ingest) != "artist":
+        return {}
+    why = (
+        f"the catalogue is artist-level (ingest.source: {settings.ingest.source}, "
+        "play counts per user and artist, no timestamps)"
+    )
+    out = {
+        "session": f"needs listening events with timestamps; {why}",
+        "enrich": f"searches providers by artist and track title; {why}",
+    }
+    reads_enrich = {
+        "topics": settings.lyrics.source,
+        "clusters": settings.clustering.source,
+        "genres": settings.genres.source,
+    }
+    for stage, source in reads_enrich.items():
+        if source == "enrich":
+            out[stage] = (
+                f"reads the enrich stage's outputs (source: enrich); enrich is skipped: {why}"
+            )
+    return out
+
+
+def planned_stages(
+    skip: list[str], settings: Settings | None = None
+) -> tuple[list[str], dict[str, str]]:
+    """Stages to run (in order) and, for each one that will not run, the reason.
+
+    ``settings`` adds the stages the data cannot feed (:func:`data_skips`).
+    """
     run: list[str] = []
     not_run: dict[str, str] = {}
+    by_data = data_skips(settings) if settings is not None else {}
     for name in STAGE_NAMES:
         if name == "report":
             continue
         if name in skip:
             not_run[name] = "skipped by orchestration.skip"
+        elif name in by_data:
+            not_run[name] = f"skipped: {by_data[name]}"
         elif name not in STAGE_FLOWS:
             not_run[name] = "not part of this pipeline yet"
         else:
@@ -88,11 +129,11 @@ def planned_stages(skip: list[str]) -> tuple[list[str], dict[str, str]]:
 MODEL_STAGES = frozenset({"train", "evaluate", "ablation", "session"})
 
 
-def preload_stages(skip: list[str]) -> None:
+def preload_stages(skip: list[str], settings: Settings | None = None) -> None:
     """Import the flow modules of the stages that will run (and the model registry when one
     of them needs it), e.g. while a temporary Prefect server starts; otherwise each stage
     imports its libraries when it begins."""
-    run, _ = planned_stages(skip)
+    run, _ = planned_stages(skip, settings)
     for name in run:
         stage_flow(name)
     if MODEL_STAGES.intersection(run):
@@ -141,7 +182,10 @@ def pipeline_flow(
     overrides = options_overrides(options, options_overrides(flat, overrides))
     settings, data_dir = stage_settings(profile, overrides)
     orch = settings.orchestration
-    run, not_run = planned_stages(orch.skip)
+    run, not_run = planned_stages(orch.skip, settings)
+    for name, reason in not_run.items():
+        if reason != "skipped by orchestration.skip":
+            logger.warning("stage %s %s", name, reason)
     settings.check_real_inputs(run)  # before any work, not when the stage is reached
     check_data_folder(data_dir, settings, replace=replace)
     results: dict[str, Any] = {}

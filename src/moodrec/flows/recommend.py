@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import pandas as pd
@@ -10,8 +11,9 @@ from prefect import flow
 from moodrec.catalogue import Catalogue
 from moodrec.config.schema import Settings, is_synthetic_source
 from moodrec.errors import ModelError
-from moodrec.experiment.stage import SplitConfig, model_params, model_tuning
+from moodrec.experiment.stage import SplitConfig, export_users, model_params, model_tuning
 from moodrec.flows.common import content_stage_refs, sandbox_world, stage_settings
+from moodrec.flows.ingest import ingest_outputs
 from moodrec.models import load_models
 from moodrec.models.serving import recommend_for_user
 from moodrec.storage import DatasetRef, describe_file
@@ -23,28 +25,36 @@ from moodrec.tasks.recommend import (
     build_recommend_stage_features,
     evaluate_saved_model,
     fit_recommender,
+    recommend_for_report,
     summarise_recommenders,
 )
 from moodrec.tasks.sandbox import world_dir
 
 
-def _interim(settings: Settings, data_dir: str, overrides: dict[str, Any] | None) -> dict:
-    """Fingerprinted ``plays`` and ``tracks``; runs the ingest flow when they are missing."""
+def _interim(
+    profile: str, settings: Settings, data_dir: str, overrides: dict[str, Any] | None
+) -> dict:
+    """Fingerprinted ``plays`` and ``tracks`` of the configured source.
+
+    The files in the folder are used when present; otherwise the ingest flow of
+    ``ingest.source`` writes them, unless ingest is in ``orchestration.skip`` (then the
+    stage stops, naming what is missing: a skipped stage is never re-run).
+    """
     cat = Catalogue(data_dir)
     if not (cat.path("plays").is_file() and cat.path("tracks").is_file()):
-        from moodrec.flows.ingest import ingest_flow
-
-        ingest_flow(settings.profile, overrides)
+        ingest_outputs(profile, settings, data_dir, overrides, ("plays", "tracks"), "train")
     return {name: describe_file(name, cat.path(name)) for name in ("plays", "tracks")}
 
 
-def _train(settings: Settings, data_dir: str, overrides: dict[str, Any] | None) -> dict[str, Any]:
+def _train(
+    profile: str, settings: Settings, data_dir: str, overrides: dict[str, Any] | None
+) -> dict[str, Any]:
     cfg = settings.recommend
     registry = load_models()
     unknown = [m for m in cfg.models if m not in registry]
     if unknown:
         raise ModelError(f"recommend.models: unknown {unknown}; registered {sorted(registry)}")
-    interim = _interim(settings, data_dir, overrides)
+    interim = _interim(profile, settings, data_dir, overrides)
     split = run_checkpoint_task(
         build_recommend_split,
         interim["plays"],
@@ -113,7 +123,7 @@ def train_flow(profile: str = "demo", overrides: dict[str, Any] | None = None) -
         ``data_dir``, ``split`` (refs + summary) and ``fits`` (per model: refs + summary).
     """
     settings, data_dir = stage_settings(profile, overrides)
-    result = _train(settings, data_dir, overrides)
+    result = _train(profile, settings, data_dir, overrides)
     refs = dict(result["split"]["refs"])
     for fit in result["fits"].values():
         refs |= fit["refs"]
@@ -141,7 +151,7 @@ def evaluate_flow(profile: str = "demo", overrides: dict[str, Any] | None = None
     """
     settings, data_dir = stage_settings(profile, overrides)
     cfg = settings.recommend
-    trained = _train(settings, data_dir, overrides)
+    trained = _train(profile, settings, data_dir, overrides)
     split_refs = trained["split"]["refs"]
     evaluations = {
         name: run_checkpoint_task(
@@ -151,6 +161,7 @@ def evaluate_flow(profile: str = "demo", overrides: dict[str, Any] | None = None
             split_refs,
             list(cfg.ks),
             data_dir,
+            cfg.min_test_items,
             data_dir=data_dir,
         )
         for name, fit in trained["fits"].items()
@@ -163,18 +174,48 @@ def evaluate_flow(profile: str = "demo", overrides: dict[str, Any] | None = None
         cfg.n_bootstrap,
         cfg.seed,
         data_dir,
+        cfg.min_eval_users,
+        cfg.min_test_items,
         data_dir=data_dir,
     )
     synthetic = is_synthetic_source(settings)
-    publish_checkpoints("evaluate", report["refs"], report["summary"], settings.profile, synthetic)
+    refs = dict(report["refs"])
+    listed = _report_recommendations(settings, data_dir, trained)
+    if listed is not None:
+        refs |= listed["refs"]
+    publish_checkpoints("evaluate", refs, report["summary"], settings.profile, synthetic)
     return {
         "data_dir": data_dir,
         "synthetic": synthetic,
-        "refs": report["refs"],
+        "refs": refs,
         "table": report["summary"],
         "markdown": report["markdown"],
         "evaluations": evaluations,
     }
+
+
+def _report_recommendations(
+    settings: Settings, data_dir: str, trained: dict[str, Any]
+) -> dict[str, Any] | None:
+    """The report's top-k of ``recommend.report_users`` (default: the exports' users)."""
+    cfg = settings.recommend
+    users = list(cfg.report_users)
+    if not users:
+        summary_path = Catalogue(data_dir).path("ingest_summary")
+        if summary_path.is_file():
+            users = export_users(json.loads(summary_path.read_text(encoding="utf-8")))
+    if not users or cfg.serve_model not in trained["fits"]:
+        return None
+    return run_checkpoint_task(
+        recommend_for_report,
+        cfg.serve_model,
+        trained["fits"][cfg.serve_model]["refs"],
+        describe_file("tracks", Catalogue(data_dir).path("tracks")),
+        users,
+        cfg.report_k,
+        data_dir,
+        data_dir=data_dir,
+    )
 
 
 def recommend_user(

@@ -9,7 +9,8 @@ from prefect import flow
 from moodrec.config.schema import is_synthetic_source
 from moodrec.errors import ConfigError
 from moodrec.flows.common import enrich_inputs, stage_settings
-from moodrec.flows.ingest import ingest_flow
+from moodrec.flows.ingest import ingest_outputs
+from moodrec.ingest.listens import resolve_item_level
 from moodrec.storage import DatasetRef
 from moodrec.tasks.artifacts import publish_checkpoints
 from moodrec.tasks.checkpoints import register_raw_input, run_checkpoint_task
@@ -33,9 +34,16 @@ def session_flow(profile: str = "demo", overrides: dict[str, Any] | None = None)
     settings, data_dir = stage_settings(profile, overrides)
     settings.check_real_inputs(["session"])
     cfg = settings.session
-    ingested = ingest_flow(profile, overrides)
-    refs = ingested["refs"]
-    inputs: dict[str, DatasetRef] = {n: refs[n] for n in ("events", "tracks", "users")}
+    if resolve_item_level(settings.ingest) == "artist":
+        raise ConfigError(
+            f"session: needs listening events with timestamps, but ingest.source "
+            f"{settings.ingest.source!r} gives an artist-level catalogue of play counts "
+            "(no events); `moodrec run` skips this stage for such data"
+        )
+    # never re-ingests when ingest is skipped (the tables in the folder are used as they are)
+    inputs: dict[str, DatasetRef] = ingest_outputs(
+        profile, settings, data_dir, overrides, ("events", "tracks", "users"), "session"
+    )
     synthetic = is_synthetic_source(settings)
     if cfg.features_source == "sandbox" and synthetic:
         truth = world_dir(data_dir, settings.sandbox) / "truth"

@@ -46,8 +46,16 @@ class RecommendConfig(StageConfig):
     cold_item_fraction: float = Field(default=0.1, gt=0, lt=1)
     seed: int = Field(default=0, ge=0)
     ks: tuple[int, ...] = (10, 20)
+    # Evaluation counts only users with at least this many held-out items, and publishes no
+    # metrics from fewer than min_eval_users such users (a one-user log "scores" 1.0).
+    min_test_items: int = Field(default=1, ge=1)
+    min_eval_users: int = Field(default=20, ge=1)
     # the saved model ``moodrec recommend`` serves (must be one of ``models``)
     serve_model: str = "ials"
+    # users whose top-``report_k`` (from ``serve_model``, their own items excluded) go into
+    # the run report; empty = the users of the scrobble exports that were ingested
+    report_users: list[str] = Field(default_factory=list)
+    report_k: int = Field(default=10, ge=1)
     n_bootstrap: int = Field(default=1000, ge=10)
     tuning: TuningConfig = TuningConfig()
     deep: DeepModelsConfig = DeepModelsConfig()

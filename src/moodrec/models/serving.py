@@ -36,6 +36,7 @@ class RecommenderService:
         self.model = load_model(model_dir)
         # factor models build their exact top-k index here, not on the first request
         self.model.prepare_serving()
+        self._candidates = self.candidates()
         self.user_ids, self.item_ids = InteractionData.load_maps(model_dir)
         # the maps are written beside the model: any other size means one of them was swapped
         if (self.user_ids.size, self.item_ids.size) != (self.model.n_users, self.model.n_items):
@@ -73,11 +74,30 @@ class RecommenderService:
             raise InputDataError(f"unknown user {user!r} (not in the trained model)")
         return int(pos)
 
+    def candidates(self) -> np.ndarray | None:
+        """Items the model can rank, or None for all of them.
+
+        A model that cannot score cold items (pure collaborative filtering) gives every item
+        nobody played in training the same meaningless score (0, or ~1e-14 after rounding):
+        with the user's own items excluded, a one-user log would list exactly those, in
+        catalogue order. They are no candidates. Content-aware models keep them.
+        """
+        if type(self.model).scores_cold_items:
+            return None
+        played = np.diff(self.model._seen_matrix().tocsc().indptr) > 0
+        return None if played.all() else np.flatnonzero(played)
+
     def recommend(self, user: int | str, k: int = 10, exclude_seen: bool = False) -> pd.DataFrame:
-        """Top-``k`` tracks: columns ``rank, track_id, artist, title, score``."""
+        """Top-``k`` tracks: columns ``rank, track_id, artist, title, score``.
+
+        Only items with training plays are candidates for a collaborative model
+        (:meth:`candidates`), so the list may be shorter than ``k`` (empty when the user
+        played every item anyone played).
+        """
         row = self.user_index(user)
-        idx, scores = self.model.recommend([row], k, exclude_seen=exclude_seen)
-        keep = idx[0] >= 0
+        items = self._candidates
+        idx, scores = self.model.recommend([row], k, exclude_seen=exclude_seen, items=items)
+        keep = (idx[0] >= 0) & np.isfinite(scores[0])
         items = idx[0][keep]
         return pd.DataFrame(
             {

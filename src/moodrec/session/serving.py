@@ -187,7 +187,12 @@ class SessionServer:
             user=self._user_name[u],
             session=prefix,
             mood=labels[int(np.argmax(post))] if labels else None,
-            mood_posterior={lab: round(float(p), 4) for lab, p in zip(labels, post, strict=True)},
+            # no mood states (no mood features): no posterior to name
+            mood_posterior=(
+                {lab: round(float(p), 4) for lab, p in zip(labels, post, strict=True)}
+                if labels
+                else {}
+            ),
             items=items,
         )
 

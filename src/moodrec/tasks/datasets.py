@@ -16,8 +16,8 @@ from moodrec.errors import InputDataError
 from moodrec.ingest.config import IngestConfig
 from moodrec.ingest.download import DownloadConfig, DownloadError, download_dataset
 from moodrec.ingest.hetrec import FRIENDS, ingest_hetrec
+from moodrec.ingest.listens import ingest_sources
 from moodrec.ingest.profile import ProfileReportConfig, write_profile_report
-from moodrec.ingest.scrobbles import ingest_scrobbles
 from moodrec.report.checkpoints import summary_rows
 from moodrec.storage import DatasetRef, fingerprint_file, write_json_atomic
 from moodrec.tasks.artifacts import artifact_key
@@ -96,12 +96,16 @@ def ingest_scrobbles_checkpoint(
     """
     logger = get_run_logger()
     catalogue = Catalogue(data_dir)
-    result = ingest_scrobbles(Path(export.path), catalogue.layer_dir("interim"), cfg, user=user)
-    if result.n_rejected:
+    # any exporter's layout (moodrec.ingest.exports), read as the pipeline's scrobbles source
+    one = cfg.model_copy(
+        update={"source": "scrobbles", "log_path": Path(export.path), "user": user, "paths": []}
+    )
+    result = ingest_sources(one, catalogue.layer_dir("interim"))
+    if result.summary.get("rejected"):
         logger.warning(
             "%d of %d rows rejected; see %s",
-            result.n_rejected,
-            result.n_lines,
+            result.summary["rejected"],
+            result.summary["lines"],
             result.outputs["rejects"],
         )
     summary_path = write_json_atomic(catalogue.path("ingest_summary"), result.summary)
@@ -119,7 +123,12 @@ def ingest_scrobbles_checkpoint(
     refs = catalogue.register_many(
         {**result.outputs, "ingest_summary": summary_path, "ingest_source": source_path}
     )
-    logger.info("ingested %d scrobbles (%d tracks)", result.n_events, result.n_tracks)
+    logger.info(
+        "ingested %d scrobbles (%d tracks, %d duplicates dropped)",
+        result.summary["events"],
+        result.summary["tracks"],
+        result.summary["duplicates_dropped"],
+    )
     return {"refs": refs, "summary": result.summary}
 
 

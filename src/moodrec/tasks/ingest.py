@@ -10,8 +10,10 @@ from prefect import get_run_logger, task
 from moodrec.catalogue import Catalogue
 from moodrec.ingest.config import IngestConfig
 from moodrec.ingest.lastfm1k import ingest_lastfm1k
+from moodrec.ingest.listens import ingest_sources, write_source_record
 from moodrec.storage import DatasetRef, write_json_atomic
 from moodrec.tasks.cache_policy import CHECKPOINT_CACHE
+from moodrec.tasks.datasets import SOURCE_RECORD
 
 #: the tables ``ingest_lastfm1k`` writes, recorded under these names
 INGEST_DATASETS = ("events", "tracks", "artists", "users", "plays", "sessions", "rejects")
@@ -49,5 +51,40 @@ def ingest_listening_log(
         result.n_tracks,
         result.n_artists,
         result.n_sessions,
+    )
+    return {"refs": refs, "summary": result.summary}
+
+
+@task(name="ingest-sources", cache_policy=CHECKPOINT_CACHE, persist_result=True)
+def ingest_sources_task(
+    raw: dict[str, DatasetRef], cfg: IngestConfig, data_dir: str
+) -> dict[str, Any]:
+    """Ingest the configured real inputs (``lastfm1k``, ``scrobbles``, ``hetrec``,
+    ``listens``) into ``interim/`` and register every table.
+
+    ``raw`` (the inputs' fingerprints) is only part of the cache key. Returns
+    ``{"refs": {name: DatasetRef}, "summary": dict}``.
+    """
+    logger = get_run_logger()
+    catalogue = Catalogue(data_dir)
+    interim = catalogue.layer_dir("interim")
+    result = ingest_sources(cfg, interim)
+    if result.summary.get("rejected"):
+        logger.warning(
+            "%d input lines rejected; see %s", result.summary["rejected"], result.outputs["rejects"]
+        )
+    if result.summary.get("duplicates_dropped"):
+        logger.info("%d exact duplicate events dropped", result.summary["duplicates_dropped"])
+    summary_path = write_json_atomic(catalogue.path("ingest_summary"), result.summary)
+    record = write_source_record(interim / SOURCE_RECORD, cfg, result)
+    refs = catalogue.register_many(
+        {**result.outputs, "ingest_summary": summary_path, "ingest_source": record}
+    )
+    logger.info(
+        "ingested %s (%s level): %d users, %d items",
+        cfg.source,
+        result.item_level,
+        result.summary.get("users", 0),
+        result.summary.get("tracks", 0),
     )
     return {"refs": refs, "summary": result.summary}

@@ -95,12 +95,13 @@ def evaluate_saved_model(
     split_refs: dict[str, DatasetRef],
     ks: list[int],
     data_dir: str,
+    min_test_items: int = 1,
 ) -> dict[str, Any]:
     """Full-ranking test metrics of a saved model → ``reports/recommend/<name>_per_user.parquet``;
-    returns refs and mean metrics."""
+    returns refs and mean metrics (users with at least ``min_test_items`` test items)."""
     out = Catalogue(data_dir).layer_dir("reports") / "recommend" / f"{name}_per_user.parquet"
     model_dir = Path(model_refs[f"model_{name}"].path).parent
-    path, summary = stage.evaluate_saved(model_dir, _split_dir(split_refs), ks, out)
+    path, summary = stage.evaluate_saved(model_dir, _split_dir(split_refs), ks, out, min_test_items)
     refs = Catalogue(data_dir).register_many({f"recommend_per_user_{name}": path})
     return {"refs": refs, "summary": summary}
 
@@ -113,16 +114,48 @@ def summarise_recommenders(
     n_boot: int,
     seed: int,
     data_dir: str,
+    min_eval_users: int = 1,
+    min_test_items: int = 1,
 ) -> dict[str, Any]:
-    """Per-model mean ± 95 % CI table (Parquet + Markdown) with coverage, novelty, fit time."""
+    """Per-model mean ± 95 % CI table (Parquet + Markdown) with coverage, novelty, fit time;
+    withheld (the reason in its place) when fewer than ``min_eval_users`` users count."""
     per_user = {
         name: pd.read_parquet(ev["refs"][f"recommend_per_user_{name}"].path)
         for name, ev in evaluations.items()
     }
     means = {name: ev["summary"] for name, ev in evaluations.items()}
     fitted = {name: fit["summary"] for name, fit in fits.items()}
+    reason = stage.withheld_reason(per_user, min_eval_users, min_test_items)
+    if reason is not None:
+        get_run_logger().warning(reason)
+        n_users = min((len(t) for t in per_user.values()), default=0)
+        out = Catalogue(data_dir).layer_dir("reports")
+        paths, summary, markdown = stage.write_withheld(reason, n_users, fitted, out)
+        refs = Catalogue(data_dir).register_many(paths)
+        return {"refs": refs, "summary": summary, "markdown": markdown}
     table = stage.metrics_table(per_user, means, fitted, ks, n_boot, seed)
     out = Catalogue(data_dir).layer_dir("reports")
     paths, summary, markdown = stage.write_summary(table, fitted, ks, out)
     refs = Catalogue(data_dir).register_many(paths)
     return {"refs": refs, "summary": summary, "markdown": markdown}
+
+
+@task(name="recommend-for-report", cache_policy=CHECKPOINT_CACHE, persist_result=True)
+def recommend_for_report(
+    name: str,
+    model_refs: dict[str, DatasetRef],
+    tracks_ref: DatasetRef,
+    users: list[str],
+    k: int,
+    data_dir: str,
+) -> dict[str, Any]:
+    """Top-``k`` of each of ``users`` from the saved model → ``reports/recommendations.md``.
+
+    ``tracks_ref`` (titles) is only part of the cache key."""
+    model_ref = model_refs[f"model_{name}"]
+    cat = Catalogue(data_dir)
+    out = cat.layer_dir("reports") / "recommendations.md"
+    path, summary = stage.write_user_recommendations(
+        Path(model_ref.path).parent, Path(data_dir), users, k, out
+    )
+    return {"refs": cat.register_many({"user_recommendations": path}), "summary": summary}
