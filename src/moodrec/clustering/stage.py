@@ -110,6 +110,17 @@ def available_features(tracks: pd.DataFrame, cfg: ClusteringConfig) -> tuple[lis
     present = [f for f in cfg.audio_features if f in tracks and tracks[f].notna().any()]
     missing = [f for f in cfg.audio_features if f not in present]
     if not present:
+        empty = [f for f in cfg.audio_features if f in tracks]
+        if empty:
+            # the columns exist but no track has a value: no provider answered for them
+            raise InputDataError(
+                f"clustering: no track has a value for any of clustering.audio_features "
+                f"{list(cfg.audio_features)}: the provider that should give them answered "
+                "none (audio features are closed to Spotify apps created after November 2024; "
+                "the enrich coverage report says which provider answered). Use a features "
+                "file (clustering.source: file) or the AcousticBrainz dump "
+                "(enrich.acousticbrainz_dump)."
+            )
         raise InputDataError(
             f"clustering: the tracks have none of clustering.audio_features "
             f"{list(cfg.audio_features)} (columns: {sorted(map(str, tracks.columns))[:30]})"
