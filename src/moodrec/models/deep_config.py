@@ -8,8 +8,11 @@ from pydantic import Field, field_validator
 
 from moodrec.stage_config import StageConfig
 
-#: the content feature groups :mod:`moodrec.features.content` can assemble
-FEATURE_GROUPS = ("audio", "genre", "cluster", "topics", "popularity")
+#: the content feature groups :mod:`moodrec.features.content` can assemble (``word2vec``: the
+#: Word2Vec lyric map; ``tags``: social tags, HetRec)
+FEATURE_GROUPS = ("audio", "genre", "cluster", "topics", "word2vec", "popularity", "tags")
+#: the hybrid's default groups (those the sandbox always has)
+DEFAULT_GROUPS = ("audio", "genre", "cluster", "topics", "popularity")
 
 
 class TrainingConfig(StageConfig):
@@ -34,6 +37,9 @@ class TrainingConfig(StageConfig):
 class PairwiseConfig(TrainingConfig):
     """What the models trained with the BPR loss share (``bpr``, ``neumf``, ``hybrid``)."""
 
+    # where parameters, batches and negative sampling live: "auto" = cuda when available;
+    # the fitted model is always brought back to the CPU for scoring and saving
+    device: Literal["auto", "cpu", "cuda"] = "cpu"
     factors: int = Field(default=64, ge=1)
     # L2 weight of the embeddings of each batch (batch mean of their squared norms)
     reg: float = Field(default=0.03, ge=0)
@@ -97,7 +103,7 @@ class HybridConfig(PairwiseConfig):
     # probability of zeroing an item's CF embedding in a training batch (DropoutNet)
     cf_dropout: float = Field(default=0.5, ge=0, le=1)
     # content feature groups (empty = plain CF)
-    groups: tuple[str, ...] = FEATURE_GROUPS
+    groups: tuple[str, ...] = DEFAULT_GROUPS
 
     @field_validator("groups")
     @classmethod
@@ -105,6 +111,25 @@ class HybridConfig(PairwiseConfig):
         unknown = [g for g in v if g not in FEATURE_GROUPS]
         if unknown:
             raise ValueError(f"unknown feature group(s) {unknown}; known: {list(FEATURE_GROUPS)}")
+        return v
+
+
+class LightFMConfig(HybridConfig):
+    """LightFM-like feature embeddings: the item is its id embedding plus the sum of its
+    feature embeddings (a linear content tower, ``hidden`` = ()), BPR loss with hard negatives
+    (the best of ``negative_pool``, a WARP-like choice)."""
+
+    hidden: tuple[int, ...] = ()
+    # dropping the id embedding now and then makes the feature embeddings score alone
+    cf_dropout: float = Field(default=0.3, ge=0, le=1)
+    lr: float = Field(default=0.01, gt=0)
+    negative_pool: int = Field(default=10, ge=1, le=256)
+
+    @field_validator("hidden")
+    @classmethod
+    def _linear(cls, v: tuple[int, ...]) -> tuple[int, ...]:
+        if v:
+            raise ValueError("lightfm: the feature map is linear (hidden must be empty)")
         return v
 
 
@@ -139,7 +164,7 @@ class AblationConfig(StageConfig):
             "cf+topics": ("topics",),
             # the world's popularity is a planted driver of plays: show what is left without it
             "all-no-pop": ("audio", "genre", "cluster", "topics"),
-            "all": FEATURE_GROUPS,
+            "all": DEFAULT_GROUPS,
         }
     )
     # plain CF recommenders fitted beside the variants (registry names: "ials", "ease", "bpr";
@@ -174,5 +199,6 @@ class DeepModelsConfig(StageConfig):
     bpr: BPRConfig = BPRConfig()
     neumf: NeuMFConfig = NeuMFConfig()
     hybrid: HybridConfig = HybridConfig()
+    lightfm: LightFMConfig = LightFMConfig()
     rating: RatingConfig = RatingConfig()
     ablation: AblationConfig = AblationConfig()
