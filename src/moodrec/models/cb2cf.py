@@ -14,8 +14,9 @@ pseudo-cold split of the warm items: a seeded ``holdout_fraction`` of them loses
 interactions, iALS is refitted without them, and each candidate mapping is scored by NDCG@k of
 ranking those interactions together with warm ones (the validation matrix, or else a random
 share of the other training pairs, also held out) among the whole catalogue, training items
-excluded — the all-items view, so the choice cannot buy cold-item hits with warm ones. Groups are added greedily while the score improves; the choice is
-returned by :meth:`selected_params`, so a refit without validation data reuses it.
+excluded — the all-items view, so the choice cannot buy cold-item hits with warm ones. Groups
+are added greedily while the score improves; the choice is returned by :meth:`selected_params`,
+so a refit without validation data reuses it.
 """
 
 from __future__ import annotations
@@ -75,8 +76,12 @@ class CB2CF(IndexedFactorScoring, Recommender):
     groups
         Candidate content groups (``None`` = every group of ``item_features``).
     select
-        Choose groups, ``ridge`` and ``scale`` on the pseudo-cold split during ``fit``
-        (greedy forward selection over ``groups``); ``False`` uses them as given.
+        Choose ``ridge`` and ``scale`` (and, with ``select_groups``, the groups: greedy
+        forward selection over ``groups``) on the pseudo-cold split during ``fit``;
+        ``False`` uses them as given.
+    select_groups
+        Whether the selection may drop groups (``False``: every group of ``groups`` is used,
+        as in a one-family ablation variant).
     ridge, scale
         The mapping's L2 strength and the rescaling of mapped factors (used when
         ``select`` is false, or as the fixed values of a finished selection).
@@ -108,10 +113,11 @@ class CB2CF(IndexedFactorScoring, Recommender):
         seed: int = 0,
         groups: list[str] | tuple[str, ...] | None = None,
         select: bool = True,
+        select_groups: bool = True,
         ridge: float = 10.0,
         scale: float = 1.0,
-        ridge_grid: list[float] | tuple[float, ...] = (1.0, 10.0, 100.0, 1000.0),
-        scale_grid: list[float] | tuple[float, ...] = (0.5, 1.0, 1.5, 2.0, 3.0),
+        ridge_grid: list[float] | tuple[float, ...] = (1.0, 10.0, 100.0, 1000.0, 10000.0),
+        scale_grid: list[float] | tuple[float, ...] = (0.5, 1.0, 2.0, 3.0, 5.0),
         holdout_fraction: float = 0.2,
         select_k: int = 20,
         select_users: int = 1000,
@@ -129,6 +135,7 @@ class CB2CF(IndexedFactorScoring, Recommender):
             seed=int(seed),
             groups=None if groups is None else [str(g) for g in groups],
             select=bool(select),
+            select_groups=bool(select_groups),
             ridge=float(ridge),
             scale=float(scale),
             ridge_grid=[float(r) for r in ridge_grid],
@@ -219,11 +226,12 @@ class CB2CF(IndexedFactorScoring, Recommender):
         base = sim.item_factors.astype(np.float64)
         seen, rel = sim_train[users], truth[users]
 
+        warm_scores = pu @ base[~is_hold].T
+
         def evaluate(groups: list[str]) -> tuple[float, float, float]:
             best = (-np.inf, p["ridge"], p["scale"])
             for lam in p["ridge_grid"]:
                 mapped = self._map(item_features, groups, fit_items, base, lam)
-                warm_scores = pu @ base[~is_hold].T
                 cold_part = pu @ mapped[is_hold].T
                 for s in p["scale_grid"]:
                     scores = np.empty((users.size, train.shape[1]))
@@ -234,6 +242,9 @@ class CB2CF(IndexedFactorScoring, Recommender):
                         best = (value, lam, s)
             return best
 
+        if not p["select_groups"]:
+            score, lam, s = evaluate(list(candidates))
+            return {"groups": list(candidates), "ridge": lam, "scale": s, "ndcg": score}
         chosen: list[str] = []
         score, lam, s = evaluate(chosen)
         history = [{"groups": [], "ndcg": score}]
@@ -255,7 +266,7 @@ class CB2CF(IndexedFactorScoring, Recommender):
             p["select_k"],
             score,
         )
-        return {"groups": chosen, "ridge": lam, "scale": s, "history": history}
+        return {"groups": chosen, "ridge": lam, "scale": s, "ndcg": score, "history": history}
 
     def _fit(
         self,
