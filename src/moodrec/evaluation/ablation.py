@@ -306,11 +306,13 @@ def _slice_scores(
 
 def validation_score(model: Recommender, split: AblationSplit, k: int, content: bool) -> float:
     """The selection criterion: NDCG@k on the warm validation matrix (ranked among the items
-    with training data), averaged for content models with NDCG@k of the cold validation items
-    ranked against the whole catalogue."""
+    with training data; for content models against the whole catalogue, averaged with NDCG@k
+    of the cold validation items ranked against the whole catalogue)."""
     train = split.train
+    # a content model's warm items compete with its cold ones: rank them all together
     warm = np.flatnonzero(np.diff(train.tocsc().indptr) > 0)
-    value = float(_slice_scores(model, split.validation, train, warm, k)["ndcg"].mean())
+    cand = np.arange(train.shape[1]) if content else warm
+    value = float(_slice_scores(model, split.validation, train, cand, k)["ndcg"].mean())
     if content and split.cold_validation is not None and split.cold_validation.nnz:
         cold = _slice_scores(model, split.cold_validation, train, np.arange(train.shape[1]), k)[
             "ndcg"

@@ -11,12 +11,12 @@ the mean, and cold items compete with warm ones in a whole-catalogue ranking.
 
 Which content groups to use, the ridge strength and ``s`` are chosen during ``fit`` on a
 pseudo-cold split of the warm items: a seeded ``holdout_fraction`` of them loses its training
-interactions, iALS is refitted without them, and each candidate mapping is scored by NDCG@k of
-ranking those interactions together with warm ones (the validation matrix, or else a random
-share of the other training pairs, also held out) among the whole catalogue, training items
-excluded — the all-items view, so the choice cannot buy cold-item hits with warm ones. Groups
-are added greedily while the score improves; the choice is returned by :meth:`selected_params`,
-so a refit without validation data reuses it.
+interactions, iALS is refitted without them, and each candidate mapping is scored by the mean
+of two NDCG@k, both ranking the whole catalogue with training items excluded: of those
+pseudo-cold interactions, and of warm ones (the validation matrix, or else a random share of
+the other training pairs, also held out) — so the choice cannot buy cold-item hits with warm
+ones. Groups are added greedily while the score improves; the choice is returned by
+:meth:`selected_params`, so a refit without validation data reuses it.
 """
 
 from __future__ import annotations
@@ -117,7 +117,7 @@ class CB2CF(IndexedFactorScoring, Recommender):
         ridge: float = 10.0,
         scale: float = 1.0,
         ridge_grid: list[float] | tuple[float, ...] = (1.0, 10.0, 100.0, 1000.0, 10000.0),
-        scale_grid: list[float] | tuple[float, ...] = (0.5, 1.0, 2.0, 3.0, 5.0),
+        scale_grid: list[float] | tuple[float, ...] = (0.25, 0.5, 1.0, 2.0, 3.0, 5.0),
         holdout_fraction: float = 0.2,
         select_k: int = 20,
         select_users: int = 1000,
@@ -207,15 +207,23 @@ class CB2CF(IndexedFactorScoring, Recommender):
         sim_train = sp.csr_matrix(
             (coo.data[keep], (coo.row[keep], coo.col[keep])), shape=train.shape
         )
-        truth = sp.csr_matrix(
-            (np.ones(int((~keep).sum()), np.float32), (coo.row[~keep], coo.col[~keep])),
-            shape=train.shape,
-        )
+
+        def pairs(mask: np.ndarray) -> sp.csr_matrix:
+            return sp.csr_matrix(
+                (np.ones(int(mask.sum()), np.float32), (coo.row[mask], coo.col[mask])),
+                shape=train.shape,
+            )
+
+        truth_cold = pairs(cold_pair)
         if validation is not None and validation.nnz:
-            truth = (truth + (sp.csr_matrix(validation) != 0).astype(np.float32)).tocsr()
-            truth.data[:] = 1.0
-        users = np.flatnonzero(np.diff(truth.indptr) > 0)
-        users = users[np.diff(sim_train.indptr)[users] > 0]
+            truth_warm = sp.csr_matrix((sp.csr_matrix(validation) != 0).astype(np.float32))
+        else:
+            truth_warm = pairs(warm_pair)
+        users = np.flatnonzero(
+            (np.diff(truth_cold.indptr) > 0)
+            & (np.diff(truth_warm.indptr) > 0)
+            & (np.diff(sim_train.indptr) > 0)
+        )
         if users.size == 0:
             return {"groups": candidates, "ridge": p["ridge"], "scale": p["scale"]}
         if users.size > p["select_users"]:
@@ -224,7 +232,7 @@ class CB2CF(IndexedFactorScoring, Recommender):
         fit_items = np.flatnonzero(~is_hold & (np.diff(sim_train.tocsc().indptr) > 0))
         pu = sim.user_factors[users].astype(np.float64)
         base = sim.item_factors.astype(np.float64)
-        seen, rel = sim_train[users], truth[users]
+        seen, rel_cold, rel_warm = sim_train[users], truth_cold[users], truth_warm[users]
 
         warm_scores = pu @ base[~is_hold].T
 
@@ -237,7 +245,11 @@ class CB2CF(IndexedFactorScoring, Recommender):
                     scores = np.empty((users.size, train.shape[1]))
                     scores[:, ~is_hold] = warm_scores
                     scores[:, is_hold] = s * cold_part
-                    value = _ndcg(scores, rel, seen, p["select_k"])
+                    # warm and cold hits weigh the same: lifting cold items costs warm ones
+                    value = 0.5 * (
+                        _ndcg(scores, rel_cold, seen, p["select_k"])
+                        + _ndcg(scores, rel_warm, seen, p["select_k"])
+                    )
                     if value > best[0] + 1e-9:
                         best = (value, lam, s)
             return best
