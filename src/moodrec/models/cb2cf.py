@@ -91,6 +91,9 @@ class CB2CF(IndexedFactorScoring, Recommender):
         Share of warm items made pseudo-cold for the selection.
     select_k, select_users
         Cut-off of the selection's NDCG and the most users it scores (a seeded sample).
+    select_min_items
+        Fewest pseudo-cold items a selection needs; with fewer (a tiny catalogue) its choice
+        would be noise, so the given ``ridge`` and ``scale`` and every group are used.
     """
 
     name = "cb2cf"
@@ -121,6 +124,7 @@ class CB2CF(IndexedFactorScoring, Recommender):
         holdout_fraction: float = 0.2,
         select_k: int = 20,
         select_users: int = 1000,
+        select_min_items: int = 20,
     ) -> None:
         if not 0 < holdout_fraction < 1:
             raise ModelError("cb2cf: holdout_fraction must be in (0, 1)")
@@ -143,6 +147,7 @@ class CB2CF(IndexedFactorScoring, Recommender):
             holdout_fraction=float(holdout_fraction),
             select_k=int(select_k),
             select_users=int(select_users),
+            select_min_items=int(select_min_items),
         )
         self.user_factors = np.zeros((0, factors), dtype=np.float32)
         self.item_factors = np.zeros((0, factors), dtype=np.float32)
@@ -191,7 +196,7 @@ class CB2CF(IndexedFactorScoring, Recommender):
         rng = np.random.default_rng(p["seed"] + 7)
         warm = np.flatnonzero(np.diff(train.tocsc().indptr) > 0)
         n_hold = round(p["holdout_fraction"] * warm.size)
-        if n_hold < 1 or warm.size - n_hold < 2:
+        if n_hold < max(1, p["select_min_items"]) or warm.size - n_hold < 2:
             return {"groups": candidates, "ridge": p["ridge"], "scale": p["scale"]}
         hold = np.sort(rng.choice(warm, size=n_hold, replace=False))
         is_hold = np.zeros(train.shape[1], dtype=bool)
