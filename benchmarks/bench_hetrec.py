@@ -84,8 +84,15 @@ BASE: dict[str, dict[str, Any]] = {
     "bpr": {"weighting": "binary", "time_budget_s": 0.0},
     "neumf": {"weighting": "binary", "time_budget_s": 0.0},
     "lightfm": {"weighting": "binary", "groups": ["tags"], "time_budget_s": 0.0},
-    # iALS's tuned defaults of this protocol (bm25, reg 60) + the tag → factor mapping
-    "cb2cf": {"weighting": "bm25", "factors": 64, "reg": 60.0, "groups": ["tags"]},
+    # iALS's tuned defaults of this protocol (bm25, reg 60) + the tag → factor mapping; the
+    # mapping's selection weighs cold hits by their share of the validation pairs
+    "cb2cf": {
+        "weighting": "bm25",
+        "factors": 64,
+        "reg": 60.0,
+        "groups": ["tags"],
+        "cold_weight": None,
+    },
 }
 SPACES: dict[str, dict[str, list[Any]]] = {
     "itemknn": {
