@@ -64,7 +64,8 @@ def run_seed(seed: int, root: Path, deep: DeepModelsConfig) -> dict[str, Any]:
     plays = pd.read_parquet(interim / "plays.parquet", columns=["user_id", "track_id", "plays"])
     acfg = deep.ablation.model_copy(update={"seed": seed})
     deep = deep.model_copy(update={"ablation": acfg})
-    matrix, _, items = ablation.build_matrix(plays, acfg.weighting, acfg.min_item_users)
+    shuffle = seed if acfg.shuffle_items else None
+    matrix, _, items = ablation.build_matrix(plays, acfg.weighting, acfg.min_item_users, shuffle)
     truth = world.truth_dir
     content = assemble_item_features(
         items,

@@ -24,6 +24,15 @@ def test_build_matrix_weights_and_filters() -> None:
     np.testing.assert_allclose(m.toarray()[:, 0], np.log1p([3, 1, 2]), rtol=1e-6)
     b, _, items = ablation.build_matrix(plays, "binary")
     assert items.tolist() == [1, 2] and b.sum() == 4  # the 0-play row is dropped
+    plain, _, p_items = ablation.build_matrix(plays, "log")
+    orders = set()
+    for seed in range(6):
+        shuffled, _, s_items = ablation.build_matrix(plays, "log", shuffle_seed=seed)
+        orders.add(tuple(s_items.tolist()))
+        for j, track in enumerate(s_items):  # each column still holds its track's plays
+            col = p_items.tolist().index(track)
+            np.testing.assert_allclose(shuffled[:, j].toarray(), plain[:, col].toarray())
+    assert orders == {(1, 2), (2, 1)}
     with pytest.raises(InputDataError, match="no interactions"):
         ablation.build_matrix(plays, "log", min_item_users=5)
     with pytest.raises(InputDataError, match="plays"):

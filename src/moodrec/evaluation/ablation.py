@@ -76,7 +76,10 @@ class AblationSplit:
 
 
 def build_matrix(
-    plays: pd.DataFrame, weighting: str = "log", min_item_users: int = 1
+    plays: pd.DataFrame,
+    weighting: str = "log",
+    min_item_users: int = 1,
+    shuffle_seed: int | None = None,
 ) -> tuple[sp.csr_matrix, np.ndarray, np.ndarray]:
     """User × item matrix from ingest ``plays`` (``user_id``, ``track_id``, ``plays``).
 
@@ -88,11 +91,15 @@ def build_matrix(
         ``"binary"`` (1) or ``"log"`` (``log(1 + plays)``).
     min_item_users
         Tracks with fewer distinct listeners are dropped.
+    shuffle_seed
+        When given, the item columns come in a seeded random order instead of ascending ids:
+        rankings break ties by the lower index, and ingest ids follow first appearance (so
+        popularity), which would hand a model that scores items equally a popularity ranking.
 
     Returns
     -------
     (matrix, user_ids, track_ids)
-        The CSR matrix and the ids of its rows and columns (ascending).
+        The CSR matrix and the ids of its rows and columns (ascending, or shuffled).
 
     Raises
     ------
@@ -111,6 +118,11 @@ def build_matrix(
     items = np.sort(p["track_id"].unique())
     rows = np.searchsorted(users, p["user_id"].to_numpy())
     cols = np.searchsorted(items, p["track_id"].to_numpy())
+    if shuffle_seed is not None:
+        order = np.random.default_rng(shuffle_seed).permutation(items.size)
+        position = np.empty_like(order)
+        position[order] = np.arange(items.size)
+        items, cols = items[order], position[cols]
     counts = p["plays"].to_numpy(dtype=np.float64)
     values = np.ones_like(counts) if weighting == "binary" else np.log1p(counts)
     matrix = sp.csr_matrix(

@@ -197,6 +197,9 @@ class AblationConfig(StageConfig):
     # interaction weights of the training matrix
     weighting: Literal["binary", "log"] = "log"
     min_item_users: int = Field(default=1, ge=1)
+    # item columns in a seeded random order: ties rank the lower index first, and ingest ids
+    # follow popularity, which would rank equally scored (cold) items by popularity for free
+    shuffle_items: bool = True
     # share of items held out entirely (cold-start test slice; cold validation items for the
     # content models' selection) and of each user's warm items
     cold_item_fraction: float = Field(default=0.2, gt=0, lt=1)

@@ -40,7 +40,9 @@ def _matrix(plays: DatasetRef, cfg: DeepModelsConfig) -> tuple[Any, np.ndarray, 
     key = item_key(plays)  # items are artists in an artist-level log (HetRec)
     frame = pd.read_parquet(plays.path, columns=["user_id", key, "plays"])
     frame = frame.rename(columns={key: "track_id"})
-    return ablation.build_matrix(frame, cfg.ablation.weighting, cfg.ablation.min_item_users)
+    ab = cfg.ablation
+    shuffle = ab.seed if ab.shuffle_items else None
+    return ablation.build_matrix(frame, ab.weighting, ab.min_item_users, shuffle)
 
 
 def _safe(name: str) -> str:
