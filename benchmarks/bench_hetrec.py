@@ -112,6 +112,8 @@ SPACES: dict[str, dict[str, list[Any]]] = {
 }
 #: models the benchmark never runs (the MLP hybrid's sandbox groups; the rating view)
 SKIP = {"hybrid", "rating_mf", "rating_deep"}
+#: iALS parameters cb2cf takes over from the seed's tuned iALS (run ``ials`` before ``cb2cf``)
+IALS_TUNED = ("weighting", "factors", "reg", "alpha", "iterations")
 #: dimensions of the tag content features
 TAG_DIMS = 32
 
@@ -143,6 +145,7 @@ def run(data: Path, seeds: list[int], models: list[str], budget_s: float) -> dic
     for seed in seeds:
         split = holdout_split(counts, 0.2, seed, 0.2)
         ndcg_by_model: dict[str, Any] = {}
+        best_by_model: dict[str, dict[str, Any]] = {}
         feats_val = feats_test = None
         if content and hetrec_side is not None:
             tags_val = hetrec_side.side_for(split.train, counts).item_tags
@@ -157,6 +160,10 @@ def run(data: Path, seeds: list[int], models: list[str], budget_s: float) -> dic
             base = {k: v for k, v in base.items() if k in accepted}
             if "seed" in accepted:
                 base["seed"] = seed
+            if name == "cb2cf" and "ials" in best_by_model:
+                # the mapping sits on top of *tuned* iALS: this seed's chosen parameters
+                ials_best = best_by_model["ials"]
+                base |= {k: ials_best[k] for k in IALS_TUNED if k in ials_best}
             # friends and tags; tag assignments of held-out pairs withheld (validation + test
             # while tuning, test for the final fit)
             uses_side = hetrec_side is not None and registry[name].uses_side_information
@@ -192,6 +199,7 @@ def run(data: Path, seeds: list[int], models: list[str], budget_s: float) -> dic
                 side=side_test,
                 item_features=feats_test if is_content else None,
             )
+            best_by_model[name] = dict(tuned["best_params"])
             evaluation = evaluate_recommender(model, split.train_full, split.test, ks=(20,))
             means = evaluation.means()
             ndcg_by_model[name] = evaluation.per_user.set_index("user")["ndcg@20"]
