@@ -39,8 +39,10 @@ def main() -> None:
         "recommend": {
             "deep": {
                 "ablation": {
-                    "variants": {"cf": [], "cf+tags": ["genre"]},
-                    "reference_models": [],
+                    "variants": {"none": [], "tags": ["genre"]},
+                    "content_models": [],
+                    "reference_models": ["ials"],
+                    "spaces": {"ials": {"reg": [30.0]}},
                     "n_bootstrap": 1000,
                     "min_item_users": 5,
                     "plot": False,

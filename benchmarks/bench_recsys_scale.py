@@ -8,7 +8,14 @@ popularity law, values are ``log(1 + plays)``. The hybrid gets 38 synthetic cont
 
 Reported: seconds per training epoch, peak resident memory during the fit (psutil, sampled
 every 50 ms, above the pre-fit baseline), and recommend latency per user (top-10 over all
-items, training items excluded). Writes ``benchmarks/results/recsys_scale.{json,md}``.
+items, training items excluded). ``--device`` (auto, cpu, cuda) places the torch models.
+
+The session model (GRU4Rec, sampled softmax over the 1M-item catalogue) trains on synthetic
+sessions cut from the same matrix (each user's items in a seeded order, 20 plays a session);
+one full epoch at this scale takes too long for a routine run, so it is timed on a seeded
+``--session-share`` of the sessions and the seconds per epoch are extrapolated linearly in
+the number of training windows (the cost per batch does not depend on how many there are).
+Writes ``benchmarks/results/recsys_scale.{json,md}``.
 """
 
 from __future__ import annotations
@@ -99,7 +106,7 @@ def bench_model(
     seed: int,
 ) -> dict[str, Any]:
     """Fit one model, time its epochs, memory and per-user recommend latency."""
-    for module in ("bpr", "hybrid"):  # importing a model module registers it
+    for module in ("bpr", "hybrid", "lightfm"):  # importing a model module registers it
         importlib.import_module(f"moodrec.models.{module}")
 
     model = Recommender.registry[name](**params)
@@ -169,12 +176,14 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         "factors": args.factors,
         "seed": args.seed,
     }
+    common["device"] = args.device
     results = [
         bench_model("bpr", common, train, None, args.latency_users, args.seed),
         bench_model(
             "hybrid", {**common, "hidden": [64]}, train, features, args.latency_users, args.seed
         ),
     ]
+    session = bench_session(train, args) if args.session_share > 0 else None
     return {
         "matrix": {
             "source": "synthetic CSR (log-normal user activity, Zipf-like item popularity)",
@@ -186,12 +195,69 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             "build_s": round(build_s, 2),
         },
         "results": results,
+        "session": session,
+        "device": args.device,
         "machine": {
             "python": platform.python_version(),
             "cpus": os.cpu_count(),
             "torch_threads": args.threads,
             "loadavg_end": [round(x, 2) for x in os.getloadavg()],
         },
+    }
+
+
+def synthetic_sessions(train: sp.csr_matrix, share: float, seed: int) -> Any:
+    """Sessions of 20 plays from each user's items in a seeded order; a ``share`` of them."""
+    from moodrec.session.data import SessionData
+
+    rng = np.random.default_rng(seed)
+    seqs, users = [], []
+    for u in range(train.shape[0]):
+        items = train.indices[train.indptr[u] : train.indptr[u + 1]]
+        items = items[rng.permutation(items.size)]
+        for start in range(0, items.size - 1, 20):
+            if items[start : start + 20].size >= 2:
+                seqs.append(items[start : start + 20])
+                users.append(u)
+    n_all = len(seqs)
+    keep = np.sort(rng.choice(n_all, size=max(1, round(share * n_all)), replace=False))
+    kept = [seqs[i] for i in keep]
+    items = np.concatenate(kept).astype(np.int64)
+    offsets = np.concatenate([[0], np.cumsum([k.size for k in kept])]).astype(np.int64)
+    n_sessions = len(kept)
+    data = SessionData(
+        items=items,
+        ts=np.arange(items.size, dtype=np.int64) * 60,
+        offsets=offsets,
+        session_user=np.asarray(users, dtype=np.int64)[keep],
+        session_id=np.arange(n_sessions, dtype=np.int64),
+        n_items=int(train.shape[1]),
+        n_users=int(train.shape[0]),
+        item_artist=np.full(train.shape[1], -1, dtype=np.int64),
+        user_names=np.asarray([f"user_{i}" for i in range(train.shape[0])], dtype=object),
+    )
+    return data, n_all
+
+
+def bench_session(train: sp.csr_matrix, args: argparse.Namespace) -> dict[str, Any]:
+    """GRU4Rec seconds per epoch at this scale, timed on a share of the sessions."""
+    from moodrec.session.sequence import GRU4RecRecommender
+
+    data, n_all = synthetic_sessions(train, args.session_share, args.seed)
+    model = GRU4RecRecommender(
+        epochs=1, threads=args.threads, seed=args.seed, device=args.device, n_negatives=512
+    )
+    with PeakRSS() as mem:
+        model.fit(data)
+    measured = float(model.epoch_seconds[0])
+    return {
+        "model": "gru4rec",
+        "sessions_total": n_all,
+        "sessions_timed": int(data.n_sessions),
+        "share": args.session_share,
+        "timed_epoch_s": round(measured, 2),
+        "s_per_epoch_extrapolated": round(measured * n_all / data.n_sessions, 1),
+        "peak_rss_mb": round(mem.peak / 2**20, 1),
     }
 
 
@@ -222,7 +288,17 @@ def markdown(report: dict[str, Any]) -> str:
         "`index` = exact norm-ordered search of `[v_i, b_i]` (`moodrec.models.mips`), "
         "brute force = every item scored, measured on the same users in the same run.",
     ]
-    lines += ["", f"Machine: {report['machine']}", ""]
+    ses = report.get("session")
+    if ses:
+        lines += [
+            "",
+            f"Session model `{ses['model']}` (sampled softmax, 512 negatives, 1 epoch): "
+            f"{ses['timed_epoch_s']} s on {ses['sessions_timed']:,} of {ses['sessions_total']:,} "
+            f"synthetic 20-play sessions ({ses['share']:.0%}), i.e. about "
+            f"**{ses['s_per_epoch_extrapolated']} s per full epoch** (extrapolated linearly); "
+            f"peak RSS {ses['peak_rss_mb']} MB.",
+        ]
+    lines += ["", f"Device: {report.get('device', 'cpu')}. Machine: {report['machine']}", ""]
     return "\n".join(lines)
 
 
@@ -237,6 +313,10 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--latency-users", type=int, default=50)
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--device", choices=["auto", "cpu", "cuda"], default="cpu")
+    parser.add_argument(
+        "--session-share", type=float, default=0.02, help="share of sessions timed (0 = skip)"
+    )
     parser.add_argument("--out", type=Path, default=RESULTS / "recsys_scale")
     args = parser.parse_args()
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")

@@ -24,6 +24,15 @@ def test_build_matrix_weights_and_filters() -> None:
     np.testing.assert_allclose(m.toarray()[:, 0], np.log1p([3, 1, 2]), rtol=1e-6)
     b, _, items = ablation.build_matrix(plays, "binary")
     assert items.tolist() == [1, 2] and b.sum() == 4  # the 0-play row is dropped
+    plain, _, p_items = ablation.build_matrix(plays, "log")
+    orders = set()
+    for seed in range(6):
+        shuffled, _, s_items = ablation.build_matrix(plays, "log", shuffle_seed=seed)
+        orders.add(tuple(s_items.tolist()))
+        for j, track in enumerate(s_items):  # each column still holds its track's plays
+            col = p_items.tolist().index(track)
+            np.testing.assert_allclose(shuffled[:, j].toarray(), plain[:, col].toarray())
+    assert orders == {(1, 2), (2, 1)}
     with pytest.raises(InputDataError, match="no interactions"):
         ablation.build_matrix(plays, "log", min_item_users=5)
     with pytest.raises(InputDataError, match="plays"):
@@ -41,7 +50,7 @@ def test_split_partitions_the_matrix(seed: int, density: float, cold: float) -> 
     m = sp.csr_matrix((rng.random((15, 25)) < density) * rng.integers(1, 5, (15, 25)))
     cfg = AblationConfig(seed=seed, cold_item_fraction=cold)
     s = ablation.split_cold_warm(m, cfg)
-    parts = [s.train, s.validation, s.warm_test, s.cold_test]
+    parts = [s.train, s.validation, s.warm_test, s.cold_test, s.cold_validation]
     total = sum(p.toarray() for p in parts)
     np.testing.assert_array_equal(total, m.toarray())
     support = sum((p.toarray() != 0).astype(int) for p in parts)
@@ -49,6 +58,8 @@ def test_split_partitions_the_matrix(seed: int, density: float, cold: float) -> 
     assert s.train[:, s.cold_items].nnz == 0 and s.warm_test[:, s.cold_items].nnz == 0
     warm = np.setdiff1d(np.arange(25), s.cold_items)
     assert s.cold_test[:, warm].nnz == 0
+    assert not set(s.cold_items) & set(s.cold_validation_items)
+    assert s.train[:, s.cold_validation_items].nnz == 0
     again = ablation.split_cold_warm(m, cfg)
     assert (again.train != s.train).nnz == 0 and (again.cold_test != s.cold_test).nnz == 0
 
@@ -98,27 +109,79 @@ def test_summarise_compares_with_the_reference() -> None:
 def test_run_ablation_on_planted_tastes() -> None:
     data = planted(seed=2)
     deep = DeepModelsConfig(
-        hybrid={"batch_size": 64, "epochs": 25},
-        bpr={"batch_size": 64, "epochs": 25},
+        lightfm={"batch_size": 64, "epochs": 15},
         ablation={
-            "variants": {"cf": (), "cf+audio": ("audio",)},
-            "reference_models": ("bpr",),
+            "variants": {
+                "none": (),
+                "audio": ("audio",),
+                "topics": ("topics",),
+                "all": ("audio", "topics"),
+            },
+            "content_models": ("lightfm",),
+            "reference_models": ("ials", "popularity"),
+            "spaces": {"ials": {"reg": [0.1, 1.0]}, "lightfm": {}},
+            "tuning_budget_s": 30,
             "n_bootstrap": 100,
         },
     )
     full = (data.train + data.test).tocsr()
     table, per_user = ablation.run_ablation(full, data.features, deep)
     nd = table[table.metric == "ndcg"].set_index(["variant", "slice"])["mean"]
-    assert nd[("cf+audio", "cold")] > nd[("cf", "cold")] + 0.2
-    assert nd[("cf+audio", "warm")] >= nd[("cf", "warm")] - 0.02
-    assert set(per_user["variant"]) == {"cf", "cf+audio", "bpr"}
+    assert set(per_user["slice"]) == set(ablation.SLICES)
+    assert set(per_user["variant"]) == {
+        "ials",
+        "popularity",
+        "cb2cf:none",
+        "cb2cf:audio",
+        "cb2cf:topics",
+        "cb2cf:all",
+        "lightfm",
+    }
+    # the content → factor mapping keeps iALS on warm items exactly
+    assert nd[("cb2cf:audio", "warm")] == pytest.approx(nd[("ials", "warm")])
+    # informative content lifts cold items above the CF reference and above popularity, when
+    # ranked against the whole catalogue; noise content does not
+    assert nd[("cb2cf:audio", "cold")] > nd[("ials", "cold")] + 0.1
+    assert nd[("cb2cf:audio", "cold")] > nd[("popularity", "cold")] + 0.1
+    assert nd[("cb2cf:topics", "cold")] < nd[("cb2cf:audio", "cold")]
+    # the cold-only view is the easier one: ranking among cold items alone
+    assert nd[("ials", "cold_only")] >= nd[("ials", "cold")]
+    assert table.attrs["params"]["ials"]["reg"] in (0.1, 1.0)
+    answer = ablation.rq1_answer(table, deep.ablation)
+    assert answer["best"] in {"cb2cf:audio", "cb2cf:all", "lightfm"}
+    assert answer["warm_verdict"] in {"within", "above", "below"}
+    assert "audio" in answer["families_helping"]
+    # each family also chooses its own scale of the mapped factors, so even noise can differ
+    # from the content-free variant; the informative family's gain is the far larger one
+    cold = table[(table.metric == "ndcg") & (table.slice == "cold")].set_index("variant")
+    assert cold.loc["cb2cf:audio", "diff_vs_base"] > cold.loc["cb2cf:topics", "diff_vs_base"] + 0.1
+    assert np.isnan(cold.loc["cb2cf:none", "diff_vs_base"])
+    assert answer["sentence"].startswith("Content helps")
+    from moodrec.report.ablation import ablation_markdown
+
+    md = ablation_markdown(table, 10, ablation.SLICES, ["note"], answer)
+    assert "## RQ1" in md and answer["sentence"] in md and "cold_only" in md
 
 
-def test_unknown_reference_model_is_a_model_error() -> None:
+def test_variant_without_its_content_is_skipped() -> None:
+    data = planted(seed=3)
+    deep = DeepModelsConfig(ablation={"variants": {"genre": ("genre",)}, "n_bootstrap": 20})
+    split = ablation.split_cold_warm((data.train + data.test).tocsr(), deep.ablation)
+    assert ablation.evaluate_variant("cb2cf:genre", split, data.features, deep, {}) is None
+
+
+def test_unknown_variant_and_model_are_model_errors() -> None:
+    data = planted(seed=3)
+    deep = DeepModelsConfig()
+    split = ablation.split_cold_warm((data.train + data.test).tocsr(), deep.ablation)
+    with pytest.raises(ModelError, match="unknown variant"):
+        ablation.fit_variant("nope", split, data.features, deep, {})
     with pytest.raises(ModelError, match="no recommender named"):
-        ablation.make_reference_model(DeepModelsConfig(), "no_such_model")
+        ablation.make_model("no_such_model", {})
 
 
-def test_config_rejects_unknown_groups() -> None:
+def test_config_rejects_unknown_groups_and_no_reference() -> None:
     with pytest.raises(ValueError, match="unknown feature group"):
         AblationConfig(variants={"x": ("lyrics",)})
+    with pytest.raises(ValueError, match="reference model"):
+        AblationConfig(reference_models=())

@@ -75,7 +75,8 @@ def test_link_tracks_by_mbid_then_name() -> None:
 def test_assemble_groups_imputes_and_flags_missing_values() -> None:
     content = assemble_item_features(np.array([2, 0, 3, 1]), _tracks(), _truth())
     f = content.features
-    assert list(f.groups) == ["audio", "genre", "cluster", "topics", "popularity"]
+    assert list(f.groups) == ["audio", "genre", "cluster", "topics", "word2vec", "popularity"]
+    assert f.groups["word2vec"] == []  # no Word2Vec lyric vectors given: an empty group
     assert f.groups["genre"] == ["genre_folk", "genre_pop"]
     assert f.groups["topics"] == ["topic_0", "topic_1"]
     avail = pd.DataFrame(f.available, columns=list(f.groups))
@@ -106,8 +107,12 @@ def test_stage_outputs_replace_the_planted_content() -> None:
         genre_vectors=genre,
         clusters=clusters,
         track_topics=topics,
+        word2vec=pd.DataFrame({"track_id": [100, 102], "w2v_0": [0.5, -0.5], "w2v_1": [1.0, 2.0]}),
     )
     f = content.features
+    assert f.groups["word2vec"] == ["word2vec_w2v_0", "word2vec_w2v_1"]
+    assert f.available[:, list(f.groups).index("word2vec")].tolist() == [True, False, True]
+    assert content.report["sources"]["word2vec"] == "Word2Vec lyric vectors"
     assert f.groups["genre"] == ["genre_g0", "genre_g1"]
     assert f.groups["cluster"] == ["cluster_7", "cluster_8"]
     assert f.groups["topics"] == ["topics_topic_0", "topics_topic_1"]

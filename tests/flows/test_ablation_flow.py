@@ -24,8 +24,10 @@ def _overrides(data_dir: Path) -> dict:
                 "hybrid": fast,
                 "bpr": fast,
                 "ablation": {
-                    "variants": {"cf": [], "all": ["audio", "genre", "cluster", "topics"]},
-                    "reference_models": ["bpr"],
+                    "variants": {"none": [], "all": ["audio", "genre", "cluster", "topics"]},
+                    "content_models": [],
+                    "reference_models": ["ials"],
+                    "spaces": {"ials": {"reg": [1.0]}},
                     "n_bootstrap": 50,
                 },
             }
@@ -42,12 +44,14 @@ def test_ablation_flow_writes_table_plot_and_caches(harness, config_env, tmp_pat
     result = ablation_flow(profile="tiny", overrides=overrides)
     refs = result["refs"]
     table = pd.read_parquet(refs["ablation_table"].path)
-    assert set(table["variant"]) == {"cf", "all", "bpr"}
-    assert set(table["slice"]) == {"warm", "cold"}
-    assert table[table.variant == "cf"]["p_value"].isna().all()
-    assert table[table.variant == "all"]["p_value"].notna().all()
+    assert set(table["variant"]) == {"ials", "cb2cf:none", "cb2cf:all"}
+    assert set(table["slice"]) <= {"warm", "cold", "cold_only", "all"}
+    assert {"warm", "cold"} <= set(table["slice"])
+    assert table[table.variant == "ials"]["p_value"].isna().all()
+    assert table[table.variant == "cb2cf:all"]["p_value"].notna().all()
     md = Path(refs["ablation_md"].path).read_text()
     assert "## cold slice" in md and "link rate 1.000" in md
+    assert "## RQ1" in md and result["summary"]["rq1"] in md
     assert Path(refs["ablation_plot"].path).read_bytes()[:4] == b"\x89PNG"
     features = pd.read_parquet(refs["item_features"].path)
     plays = pd.read_parquet(data_dir / "interim" / "plays.parquet")

@@ -32,8 +32,10 @@ def test_hetrec_ablation_cf_vs_cf_plus_tags(harness, config_env, tmp_path: Path)
             "deep": {
                 "hybrid": fast,
                 "ablation": {
-                    "variants": {"cf": [], "cf+tags": ["genre"]},
-                    "reference_models": [],
+                    "variants": {"none": [], "tags": ["genre"]},
+                    "content_models": [],
+                    "reference_models": ["ials"],
+                    "spaces": {"ials": {"reg": [30.0]}},
                     "n_bootstrap": 50,
                     "min_item_users": 5,
                     "plot": False,
@@ -48,8 +50,8 @@ def test_hetrec_ablation_cf_vs_cf_plus_tags(harness, config_env, tmp_path: Path)
     result = ablation_flow(profile="lastfm1k", overrides=overrides)
     assert not result["synthetic"]
     table = result["table"]
-    assert set(table["variant"]) == {"cf", "cf+tags"}
-    tags = table[(table["variant"] == "cf+tags") & (table["metric"] == "ndcg")]
+    assert set(table["variant"]) == {"ials", "cb2cf:none", "cb2cf:tags"}
+    tags = table[(table["variant"] == "cb2cf:tags") & (table["metric"] == "ndcg")]
     assert tags["p_value"].notna().all() and tags["ci_low"].notna().all()
     features = pd.read_parquet(result["refs"]["item_features"].path)
     assert "available_genre" in features.columns

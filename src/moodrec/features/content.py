@@ -31,7 +31,7 @@ from moodrec.storage import write_json_atomic, write_parquet_atomic
 
 logger = logging.getLogger(__name__)
 
-GROUPS = ("audio", "genre", "cluster", "topics", "popularity")
+GROUPS = ("audio", "genre", "cluster", "topics", "word2vec", "popularity")
 
 
 @dataclass(frozen=True)
@@ -156,6 +156,7 @@ def assemble_item_features(
     genre_vectors: pd.DataFrame | None = None,
     clusters: pd.DataFrame | None = None,
     track_topics: pd.DataFrame | None = None,
+    word2vec: pd.DataFrame | None = None,
 ) -> ContentFeatures:
     """Content features of the items of an interaction matrix, row ``i`` = item ``i``.
 
@@ -176,11 +177,16 @@ def assemble_item_features(
     track_topics
         Topic stage ``track_topics`` (``track_id``, ``topic_*`` columns); replaces the world's
         planted ``topic_mixture`` as the ``topics`` group.
+    word2vec
+        Word2Vec lyric vectors (``track_id`` = world id, ``w2v_*`` columns, or the topic
+        stage's ``word2vec_map`` coordinates ``x``, ``y``) as the ``word2vec`` group; without
+        it the group is empty.
 
     Returns
     -------
     ContentFeatures
-        Features with groups ``audio``, ``genre``, ``cluster``, ``topics``, ``popularity``
+        Features with groups ``audio``, ``genre``, ``cluster``, ``topics``, ``word2vec``,
+        ``popularity``
         (imputed with column means, flagged in ``available``) and a report.
 
     Raises
@@ -239,6 +245,15 @@ def assemble_item_features(
     else:
         blocks["topics"] = (np.zeros((len(ids), 0)), [], np.zeros(len(ids), dtype=bool))
         sources["topics"] = "none"
+    if word2vec is not None:
+        wcols = [c for c in word2vec.columns if re.fullmatch(r"w2v_\d+", str(c))]
+        wcols = wcols or [c for c in ("x", "y") if c in word2vec.columns]
+        v, ok = _frame_block(world, word2vec, "track_id", wcols)
+        blocks["word2vec"] = (v, [f"word2vec_{c}" for c in wcols], ok)
+        sources["word2vec"] = "Word2Vec lyric vectors"
+    else:
+        blocks["word2vec"] = (np.zeros((len(ids), 0)), [], np.zeros(len(ids), dtype=bool))
+        sources["word2vec"] = "none"
     pop = np.log(t["popularity"].to_numpy(dtype=np.float64) + 1e-6)[:, None]
     blocks["popularity"] = (pop, ["log_popularity"], linked & np.isfinite(pop[:, 0]))
     sources["popularity"] = "truth popularity (log)"
@@ -291,6 +306,7 @@ def load_item_features(
     genre_vectors_path: Path | str | None = None,
     clusters_path: Path | str | None = None,
     track_topics_path: Path | str | None = None,
+    word2vec_path: Path | str | None = None,
 ) -> ContentFeatures:
     """Read the Parquet inputs of :func:`assemble_item_features` (optional ones when given).
 
@@ -319,6 +335,7 @@ def load_item_features(
         genre_vectors=read(genre_vectors_path),
         clusters=read(clusters_path),
         track_topics=read(track_topics_path),
+        word2vec=read(word2vec_path),
     )
 
 

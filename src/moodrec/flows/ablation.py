@@ -10,6 +10,7 @@ from prefect import flow
 from moodrec.catalogue import Catalogue
 from moodrec.config.schema import is_synthetic_source
 from moodrec.errors import CatalogueError
+from moodrec.evaluation import ablation
 from moodrec.flows.common import content_stage_refs, sandbox_world, stage_settings
 from moodrec.models.deep_config import DeepModelsConfig
 from moodrec.storage import DatasetRef
@@ -24,16 +25,20 @@ from moodrec.tasks.checkpoints import register_raw_input, run_checkpoint_task
 from moodrec.tasks.sandbox import world_dir
 
 #: optional stage outputs that replace the world's planted content when present
-STAGE_FEATURES = ("track_genre_vectors", "track_clusters", "track_topics")
+STAGE_FEATURES = ("track_genre_vectors", "track_clusters", "track_topics", "word2vec_map")
 
 
 def _variant_config(cfg: DeepModelsConfig, variant: str) -> DeepModelsConfig:
     """``cfg`` narrowed to one variant, so adding or renaming another keeps this one cached."""
     ab = cfg.ablation
+    families = {ablation.family_label(ab, f): f for f in ab.variants}
+    keep = {f: ab.variants[f] for f in ab.variants if f == families.get(variant) or f == "all"}
     narrowed = ab.model_copy(
         update={
-            "variants": {variant: ab.variants[variant]} if variant in ab.variants else {},
-            "reference_models": () if variant in ab.variants else (variant,),
+            # the reference stays (the family model builds on its tuned parameters); the
+            # "all" family's groups are the content models' candidates
+            "variants": keep,
+            "content_models": (variant,) if variant in ab.content_models else (),
         }
     )
     return cfg.model_copy(update={"ablation": narrowed})
@@ -120,7 +125,7 @@ def _run_variants(
     synthetic: bool,
 ) -> dict[str, Any]:
     """Fit and evaluate every variant on ``feats``; the table, published."""
-    variants = [*cfg.ablation.variants, *cfg.ablation.reference_models]
+    variants = ablation.variant_names(cfg.ablation)
     per_variant = []
     for variant in variants:
         res = run_checkpoint_task(

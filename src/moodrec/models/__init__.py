@@ -24,6 +24,8 @@ MODEL_MODULES: tuple[str, ...] = (
     "moodrec.models.bpr",
     "moodrec.models.neumf",
     "moodrec.models.hybrid",
+    "moodrec.models.lightfm",
+    "moodrec.models.cb2cf",
     "moodrec.models.rating",
 )
 

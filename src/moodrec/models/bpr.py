@@ -65,8 +65,8 @@ class BPRMF(DotProductScores, PairwiseTorchModel):
             negative_scores=module.negative_scores,
         )
         warm = np.diff(train.tocsc().indptr) > 0
-        self.user_factors = module.user.weight.detach().numpy().copy()
-        self.item_vectors = module.item.weight.detach().numpy().copy()
-        self.item_bias = module.bias.weight.detach().numpy()[:, 0].copy()
+        self.user_factors = module.user.weight.detach().cpu().numpy().copy()
+        self.item_vectors = module.item.weight.detach().cpu().numpy().copy()
+        self.item_bias = module.bias.weight.detach().cpu().numpy()[:, 0].copy()
         self.item_vectors[~warm] = 0.0
         self.item_bias[~warm] = 0.0

@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import Field, field_validator
 
 from moodrec.stage_config import StageConfig
 
-#: the content feature groups :mod:`moodrec.features.content` can assemble
-FEATURE_GROUPS = ("audio", "genre", "cluster", "topics", "popularity")
+#: the content feature groups :mod:`moodrec.features.content` can assemble (``word2vec``: the
+#: Word2Vec lyric map; ``tags``: social tags, HetRec)
+FEATURE_GROUPS = ("audio", "genre", "cluster", "topics", "word2vec", "popularity", "tags")
+#: the hybrid's default groups (those the sandbox always has)
+DEFAULT_GROUPS = ("audio", "genre", "cluster", "topics", "popularity")
 
 
 class TrainingConfig(StageConfig):
@@ -34,6 +37,9 @@ class TrainingConfig(StageConfig):
 class PairwiseConfig(TrainingConfig):
     """What the models trained with the BPR loss share (``bpr``, ``neumf``, ``hybrid``)."""
 
+    # where parameters, batches and negative sampling live: "auto" = cuda when available;
+    # the fitted model is always brought back to the CPU for scoring and saving
+    device: Literal["auto", "cpu", "cuda"] = "cpu"
     factors: int = Field(default=64, ge=1)
     # L2 weight of the embeddings of each batch (batch mean of their squared norms)
     reg: float = Field(default=0.03, ge=0)
@@ -97,7 +103,7 @@ class HybridConfig(PairwiseConfig):
     # probability of zeroing an item's CF embedding in a training batch (DropoutNet)
     cf_dropout: float = Field(default=0.5, ge=0, le=1)
     # content feature groups (empty = plain CF)
-    groups: tuple[str, ...] = FEATURE_GROUPS
+    groups: tuple[str, ...] = DEFAULT_GROUPS
 
     @field_validator("groups")
     @classmethod
@@ -105,6 +111,25 @@ class HybridConfig(PairwiseConfig):
         unknown = [g for g in v if g not in FEATURE_GROUPS]
         if unknown:
             raise ValueError(f"unknown feature group(s) {unknown}; known: {list(FEATURE_GROUPS)}")
+        return v
+
+
+class LightFMConfig(HybridConfig):
+    """LightFM-like feature embeddings: the item is its id embedding plus the sum of its
+    feature embeddings (a linear content tower, ``hidden`` = ()), BPR loss with hard negatives
+    (the best of ``negative_pool``, a WARP-like choice)."""
+
+    hidden: tuple[int, ...] = ()
+    # dropping the id embedding now and then makes the feature embeddings score alone
+    cf_dropout: float = Field(default=0.3, ge=0, le=1)
+    lr: float = Field(default=0.01, gt=0)
+    negative_pool: int = Field(default=10, ge=1, le=256)
+
+    @field_validator("hidden")
+    @classmethod
+    def _linear(cls, v: tuple[int, ...]) -> tuple[int, ...]:
+        if v:
+            raise ValueError("lightfm: the feature map is linear (hidden must be empty)")
         return v
 
 
@@ -127,29 +152,58 @@ SEARCH_SPACES: dict[str, dict[str, list]] = {
 
 
 class AblationConfig(StageConfig):
-    """CF vs CF + content groups, on warm items and on cold-start items."""
+    """Does content help? Tuned CF vs content models, on warm, cold and all items.
+
+    ``variants`` are content families (name → feature groups) fitted with the
+    ``family_model`` (``cb2cf``: tuned iALS + a content → factor mapping); ``content_models``
+    are fitted on every group of the ``all`` variant, each choosing its groups and
+    hyperparameters on validation within ``tuning_budget_s``; ``reference_models`` are plain
+    CF models, the first (tuned iALS) being the reference of every paired test.
+    """
 
     seed: int = Field(default=42, ge=0)
-    # variant name → feature groups of the hybrid ([] = CF only, the paired-test reference)
+    # variant name → feature groups of the family model; a group the features lack is skipped
     variants: dict[str, tuple[str, ...]] = Field(
         default_factory=lambda: {
-            "cf": (),
-            "cf+audio": ("audio",),
-            "cf+genre": ("genre",),
-            "cf+topics": ("topics",),
-            # the world's popularity is a planted driver of plays: show what is left without it
-            "all-no-pop": ("audio", "genre", "cluster", "topics"),
-            "all": FEATURE_GROUPS,
+            # no content: cold items get the mean mapped factor (what each family is tested
+            # against, so a family's effect is not the mapping's intercept)
+            "none": (),
+            "audio": ("audio",),
+            "genre": ("genre",),
+            "topics": ("topics",),
+            "word2vec": ("word2vec",),
+            "cluster": ("cluster",),
+            # the world's popularity is a planted driver of plays
+            "popularity": ("popularity",),
+            "all": ("audio", "genre", "topics", "word2vec", "cluster", "popularity"),
         }
     )
-    # plain CF recommenders fitted beside the variants (registry names: "ials", "ease", "bpr";
-    # "bpr" has the "cf" variant's architecture but its own tuned training: hard negatives)
-    reference_models: tuple[str, ...] = ("ials",)
+    family_model: Literal["cb2cf", "lightfm", "hybrid"] = "cb2cf"
+    # content models fitted on the groups of the ``all`` variant (their name = the model name)
+    content_models: tuple[str, ...] = ("lightfm", "hybrid")
+    # plain CF recommenders; the first is the reference of the paired tests (tuned)
+    reference_models: tuple[str, ...] = ("ials", "popularity")
+    # validation search per model (wall-clock seconds; the first trial always runs)
+    tuning_budget_s: float = Field(default=60.0, gt=0)
+    spaces: dict[str, dict[str, list[Any]]] = Field(
+        default_factory=lambda: {
+            # defaults first: a search cut short by its budget has still tried them
+            "ials": {"reg": [30.0, 100.0, 3.0], "alpha": [1.0, 4.0], "factors": [64, 128]},
+            "lightfm": {"cf_dropout": [0.3, 0.6], "epochs": [30]},
+            "hybrid": {},
+            "bpr": {"reg": [0.01, 0.003], "lr": [0.003, 0.01]},
+        }
+    )
     # interaction weights of the training matrix
     weighting: Literal["binary", "log"] = "log"
     min_item_users: int = Field(default=1, ge=1)
-    # share of items held out entirely (cold-start slice) and of each user's warm items
+    # item columns in a seeded random order: ties rank the lower index first, and ingest ids
+    # follow popularity, which would rank equally scored (cold) items by popularity for free
+    shuffle_items: bool = True
+    # share of items held out entirely (cold-start test slice; cold validation items for the
+    # content models' selection) and of each user's warm items
     cold_item_fraction: float = Field(default=0.2, gt=0, lt=1)
+    cold_validation_fraction: float = Field(default=0.1, ge=0, lt=1)
     holdout_fraction: float = Field(default=0.2, gt=0, lt=1)
     validation_fraction: float = Field(default=0.1, ge=0, lt=1)
     k: int = Field(default=10, ge=1)
@@ -163,8 +217,13 @@ class AblationConfig(StageConfig):
             unknown = [g for g in groups if g not in FEATURE_GROUPS]
             if unknown:
                 raise ValueError(f"variant {name!r}: unknown feature group(s) {unknown}")
+        return v
+
+    @field_validator("reference_models")
+    @classmethod
+    def _a_reference(cls, v: tuple[str, ...]) -> tuple[str, ...]:
         if not v:
-            raise ValueError("at least one variant is needed")
+            raise ValueError("at least one reference model (the tuned CF model) is needed")
         return v
 
 
@@ -174,5 +233,6 @@ class DeepModelsConfig(StageConfig):
     bpr: BPRConfig = BPRConfig()
     neumf: NeuMFConfig = NeuMFConfig()
     hybrid: HybridConfig = HybridConfig()
+    lightfm: LightFMConfig = LightFMConfig()
     rating: RatingConfig = RatingConfig()
     ablation: AblationConfig = AblationConfig()

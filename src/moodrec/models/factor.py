@@ -24,7 +24,7 @@ from torch import nn
 from moodrec.models.base import Recommender
 from moodrec.models.deep_config import PairwiseConfig
 from moodrec.models.mips import FactorIndex, search_users
-from moodrec.models.torch_utils import seed_torch, train_pairwise
+from moodrec.models.torch_utils import resolve_device, seed_torch, train_pairwise
 
 logger = logging.getLogger(__name__)
 
@@ -83,8 +83,9 @@ class BiasedFactors(nn.Module):
     def score_users(self, users: np.ndarray) -> np.ndarray:
         """``(len(users), n_items)`` numpy scores of every item."""
         with torch.no_grad():
-            u = self.user.weight[torch.from_numpy(np.asarray(users, dtype=np.int64))]
-            return (u @ self.item.weight.T + self.bias.weight.T).numpy()
+            w = self.user.weight
+            u = w[torch.from_numpy(np.asarray(users, dtype=np.int64)).to(w.device)]
+            return (u @ self.item.weight.T + self.bias.weight.T).cpu().numpy()
 
 
 class PairwiseTorchModel(Recommender):
@@ -101,10 +102,13 @@ class PairwiseTorchModel(Recommender):
         self.cfg: Any = self.config_class(**params)
         super().__init__(**self.cfg.model_dump(mode="json"))
         self.fit_info: dict[str, Any] = {}
+        self.device = torch.device("cpu")
 
     def _seed(self) -> torch.Generator:
-        """Seed torch for this model (call before building the network)."""
-        return seed_torch(self.cfg.seed, self.cfg.threads)
+        """Seed torch for this model (call before building the network); resolves
+        ``cfg.device`` into ``self.device`` and returns a generator on it."""
+        self.device = resolve_device(self.cfg.device)
+        return seed_torch(self.cfg.seed, self.cfg.threads, self.device)
 
     def _train(
         self,
@@ -116,7 +120,9 @@ class PairwiseTorchModel(Recommender):
         label: str | None = None,
         negative_scores: Callable[[torch.Tensor, torch.Tensor], torch.Tensor] | None = None,
     ) -> None:
-        """Run :func:`train_pairwise` with the model's config; keep and log ``fit_info``."""
+        """Run :func:`train_pairwise` on ``self.device`` with the model's config; keep and log
+        ``fit_info``. The module stays on the device; callers copy what they keep to the CPU."""
+        module.to(self.device)
         self.fit_info = train_pairwise(
             self.name,
             module,
@@ -132,6 +138,7 @@ class PairwiseTorchModel(Recommender):
             label or self.name,
             {k: v for k, v in self.fit_info.items() if k != "history"},
         )
+        self.fit_info["device"] = str(self.device)
 
 
 class DotProductScores:

@@ -20,6 +20,7 @@ from torch import nn
 
 from moodrec.errors import ModelError
 from moodrec.models.base import ItemFeatures
+from moodrec.models.content_input import content_matrix
 from moodrec.models.deep_config import HybridConfig
 from moodrec.models.factor import (
     CONTRACT_TRAINING,
@@ -66,13 +67,6 @@ class _HybridNet(BiasedFactors):
         return vec, bias.squeeze(1)
 
 
-def _standardise(values: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    mean = values.mean(0)
-    std = values.std(0)
-    std[std < 1e-8] = 1.0
-    return ((values - mean) / std).astype(np.float32), mean, std
-
-
 class HybridRecommender(DotProductScores, PairwiseTorchModel):
     """CF + content hybrid trained with BPR and CF-embedding dropout; scores cold items.
 
@@ -106,10 +100,8 @@ class HybridRecommender(DotProductScores, PairwiseTorchModel):
                 f"{self.name}: groups {list(self.cfg.groups)} need item_features; "
                 "pass groups=[] for plain CF"
             )
-        x = item_features.select(list(self.cfg.groups)).values.astype(np.float64)
-        if not np.isfinite(x).all():
-            raise ModelError(f"{self.name}: item_features hold NaN/inf (impute them first)")
-        return _standardise(x)[0]
+        # standardised values, 0 where an item lacks a group, plus missing-content flags
+        return content_matrix(item_features, list(self.cfg.groups), self.name)[0]
 
     def _fit(
         self,
@@ -129,14 +121,15 @@ class HybridRecommender(DotProductScores, PairwiseTorchModel):
             tuple(cfg.hidden),
         )
         warm = np.diff(train.tocsc().indptr) > 0
-        warm_t = torch.from_numpy(warm.astype(np.float32))
+        net.to(self.device)
+        warm_t = torch.from_numpy(warm.astype(np.float32)).to(self.device)
         drop = cfg.cf_dropout if net.tower is not None else 0.0
 
         def pair(
             u: torch.Tensor, i: torch.Tensor, j: torch.Tensor
         ) -> tuple[torch.Tensor, torch.Tensor]:
             # one dropout draw per item occurrence: the positive and the negative separately
-            keep = (torch.rand(2, u.shape[0], generator=gen) >= drop).float()
+            keep = (torch.rand(2, u.shape[0], generator=gen, device=u.device) >= drop).float()
             pu = net.user(u)
             vi, bi = net.items(i, keep[0])
             vj, bj = net.items(j, keep[1])
@@ -147,7 +140,7 @@ class HybridRecommender(DotProductScores, PairwiseTorchModel):
         def all_items() -> tuple[torch.Tensor, torch.Tensor]:
             vecs, biases = [], []
             for start in range(0, self.n_items, 65536):
-                idx = torch.arange(start, min(start + 65536, self.n_items))
+                idx = torch.arange(start, min(start + 65536, self.n_items), device=self.device)
                 v, b = net.items(idx, warm_t[idx])
                 vecs.append(v)
                 biases.append(b)
@@ -155,14 +148,15 @@ class HybridRecommender(DotProductScores, PairwiseTorchModel):
 
         def score_users(users: np.ndarray) -> np.ndarray:
             v, b = all_items()
-            return (net.user.weight[torch.from_numpy(users)] @ v.T + b).detach().numpy()
+            u = torch.from_numpy(np.asarray(users, dtype=np.int64)).to(self.device)
+            return (net.user.weight[u] @ v.T + b).detach().cpu().numpy()
 
         self._train(net, pair, train, validation, score_users, f"hybrid{list(cfg.groups)}")
         with torch.no_grad():
             v, b = all_items()
-        self.user_factors = net.user.weight.detach().numpy().copy()
-        self.item_vectors = v.numpy().copy()
-        self.item_bias = b.numpy().copy()
+        self.user_factors = net.user.weight.detach().cpu().numpy().copy()
+        self.item_vectors = v.cpu().numpy().copy()
+        self.item_bias = b.cpu().numpy().copy()
         if net.tower is None:
             # plain CF: cold items have untrained embeddings; give them a neutral score
             self.item_vectors[~warm] = 0.0

@@ -19,6 +19,7 @@ from torch import nn
 from moodrec.models.base import ItemFeatures
 from moodrec.models.deep_config import NeuMFConfig
 from moodrec.models.factor import CONTRACT_TRAINING, PairwiseTorchModel, squared_norms
+from moodrec.models.torch_utils import seed_torch
 
 #: (user, item) pairs scored per forward pass when scoring whole rows
 _SCORE_CHUNK = 262_144
@@ -119,8 +120,11 @@ class NeuMF(PairwiseTorchModel):
         self._net: _NeuMFNet | None = None
         self._warm = np.zeros(0, dtype=bool)
 
-    def _new_net(self, dropout: float = 0.0) -> _NeuMFNet:
-        self._seed()
+    def _new_net(self, dropout: float = 0.0, training: bool = False) -> _NeuMFNet:
+        if training:
+            self._seed()  # resolves the training device too
+        else:
+            seed_torch(self.cfg.seed, self.cfg.threads)  # a loaded net scores on the CPU
         cfg = self.cfg
         return _NeuMFNet(
             self.n_users,
@@ -138,7 +142,7 @@ class NeuMF(PairwiseTorchModel):
         validation: sp.csr_matrix | None,
         item_features: ItemFeatures | None,
     ) -> None:
-        net = self._new_net(self.cfg.dropout)
+        net = self._new_net(self.cfg.dropout, training=True)
         self._net = net
         self._warm = np.diff(train.tocsc().indptr) > 0
 
@@ -149,6 +153,7 @@ class NeuMF(PairwiseTorchModel):
             return s, self.cfg.reg * net.penalty(u, i, j)
 
         self._train(net, pair, train, validation, self._score_net)
+        net.to("cpu")  # scoring and saving run on the CPU
 
     def _score_net(self, users: np.ndarray, items: np.ndarray | None = None) -> np.ndarray:
         net = self._net
@@ -158,13 +163,14 @@ class NeuMF(PairwiseTorchModel):
         it = np.arange(self.n_items) if items is None else np.asarray(items, dtype=np.int64)
         out = np.empty((len(users), it.size), dtype=np.float32)
         rows_per_chunk = max(1, _SCORE_CHUNK // max(it.size, 1))
-        it_t = torch.from_numpy(it)
+        dev = next(net.parameters()).device
+        it_t = torch.from_numpy(it).to(dev)
         with torch.no_grad():
             for start in range(0, len(users), rows_per_chunk):
                 block = torch.from_numpy(
                     np.asarray(users[start : start + rows_per_chunk], dtype=np.int64)
-                )
-                out[start : start + block.numel()] = net.score_grid(block, it_t).numpy()
+                ).to(dev)
+                out[start : start + block.numel()] = net.score_grid(block, it_t).cpu().numpy()
         return out
 
     def score(self, users: np.ndarray, items: np.ndarray | None = None) -> np.ndarray:
@@ -178,7 +184,7 @@ class NeuMF(PairwiseTorchModel):
     def _state(self) -> dict[str, np.ndarray]:
         if self._net is None:  # pragma: no cover - save() checks fitted first
             return {}
-        state = {k: v.detach().numpy() for k, v in self._net.state_dict().items()}
+        state = {k: v.detach().cpu().numpy() for k, v in self._net.state_dict().items()}
         return {**state, "warm": self._warm}
 
     def _restore(self, arrays: dict[str, np.ndarray]) -> None:

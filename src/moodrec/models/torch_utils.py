@@ -18,23 +18,42 @@ import scipy.sparse as sp
 import torch
 
 from moodrec import progress
-from moodrec.errors import ModelFitError
+from moodrec.errors import ModelError, ModelFitError
 from moodrec.models.deep_config import PairwiseConfig
 
 logger = logging.getLogger(__name__)
 
 
-def seed_torch(seed: int, threads: int) -> torch.Generator:
-    """Seed torch, pin the CPU thread count and ask for deterministic kernels.
+def resolve_device(name: str) -> torch.device:
+    """``"cpu"``, ``"cuda"`` or ``"auto"`` (cuda when available, else cpu) as a device.
 
-    Returns a ``torch.Generator`` seeded with ``seed`` for the model's own draws.
+    Raises
+    ------
+    ModelError
+        When ``"cuda"`` is asked for and torch sees no CUDA device, or the name is unknown.
+    """
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    if name == "cuda" and not torch.cuda.is_available():
+        raise ModelError("device 'cuda' requested but torch sees no CUDA device (use 'auto')")
+    if name not in ("cpu", "cuda"):
+        raise ModelError(f"unknown device {name!r} (auto, cpu or cuda)")
+    return torch.device(name)
+
+
+def seed_torch(seed: int, threads: int, device: torch.device | str = "cpu") -> torch.Generator:
+    """Seed torch (every device), pin the CPU thread count, ask for deterministic kernels.
+
+    Returns a ``torch.Generator`` on ``device`` seeded with ``seed`` for the model's own draws.
+    On CUDA, ``index_add_`` (sparse embedding updates) has no deterministic kernel: runs there
+    are seeded but may differ in the last bits (``warn_only``).
     """
     torch.manual_seed(seed)
     torch.set_num_threads(threads)
     # warn_only: a few CPU kernels have no deterministic variant; they are deterministic
     # on CPU in practice, and a hard error would make every model unusable there
     torch.use_deterministic_algorithms(True, warn_only=True)
-    gen = torch.Generator()
+    gen = torch.Generator(device=torch.device(device))
     gen.manual_seed(seed)
     return gen
 
@@ -79,6 +98,36 @@ def bpr_batches(
             torch.from_numpy(items[idx]),
             torch.from_numpy(neg[start : start + batch_size]),
         )
+
+
+def bpr_batches_torch(
+    users: torch.Tensor,
+    items: torch.Tensor,
+    candidates: torch.Tensor,
+    batch_size: int,
+    n_negatives: int,
+    gen: torch.Generator,
+    weights: torch.Tensor | None = None,
+    pool: int = 1,
+) -> Iterator[tuple[torch.Tensor, torch.Tensor, torch.Tensor]]:
+    """:func:`bpr_batches` with every draw made by torch on the tensors' device.
+
+    Used when a model trains on an accelerator, so that the permutation and the negatives
+    never cross the bus; ``gen`` must live on the same device as the tensors.
+    """
+    dev = users.device
+    n = users.numel()
+    order = torch.cat([torch.randperm(n, generator=gen, device=dev) for _ in range(n_negatives)])
+    shape = (order.numel(),) if pool == 1 else (order.numel(), pool)
+    count = int(np.prod(shape))
+    if weights is None:
+        pick = torch.randint(0, candidates.numel(), shape, generator=gen, device=dev)
+    else:
+        pick = torch.multinomial(weights, count, replacement=True, generator=gen).reshape(shape)
+    neg = candidates[pick]
+    for start in range(0, order.numel(), batch_size):
+        idx = order[start : start + batch_size]
+        yield users[idx], items[idx], neg[start : start + batch_size]
 
 
 def ndcg_at_k(
@@ -256,7 +305,7 @@ def hardest_negatives(
         else:
             s, _ = pair_scores(u.repeat_interleave(m), i.repeat_interleave(m), pool.reshape(-1))
             scores = s[:, 1].reshape(n, m)
-    return pool[torch.arange(n), scores.argmax(1)]
+    return pool[torch.arange(n, device=pool.device), scores.argmax(1)]
 
 
 def make_optimisers(module: torch.nn.Module, lr: float) -> list[torch.optim.Optimizer]:
@@ -350,6 +399,16 @@ def train_pairwise(
     weights = negative_weights(train, candidates, cfg.negative_alpha)
     pool = cfg.negative_pool
     rng = np.random.default_rng(cfg.seed)
+    device = next(module.parameters()).device
+    on_cpu = device.type == "cpu"
+    if not on_cpu:
+        # the pairs, candidates and sampling weights live on the device for the whole fit
+        gen = torch.Generator(device=device)
+        gen.manual_seed(cfg.seed)
+        users_t = torch.from_numpy(users).to(device)
+        items_t = torch.from_numpy(items).to(device)
+        cand_t = torch.from_numpy(candidates.astype(np.int64)).to(device)
+        weights_t = None if weights is None else torch.from_numpy(weights).float().to(device)
     opts = make_optimisers(module, cfg.lr)
     val_users = validation_users(validation, cfg.eval_users, cfg.seed)
     stopper = EarlyStopping(cfg.patience, higher_is_better=val_users.size > 0)
@@ -358,9 +417,14 @@ def train_pairwise(
     for epoch in range(cfg.epochs):
         module.train()
         total, count = 0.0, 0
-        batches = bpr_batches(
-            users, items, candidates, cfg.batch_size, cfg.n_negatives, rng, weights, pool
-        )
+        if on_cpu:
+            batches = bpr_batches(
+                users, items, candidates, cfg.batch_size, cfg.n_negatives, rng, weights, pool
+            )
+        else:
+            batches = bpr_batches_torch(
+                users_t, items_t, cand_t, cfg.batch_size, cfg.n_negatives, gen, weights_t, pool
+            )
         for u, i, j in batches:
             if pool > 1:
                 j = hardest_negatives(pair_scores, u, i, j, negative_scores)

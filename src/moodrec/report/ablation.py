@@ -10,11 +10,61 @@ import pandas as pd
 
 from moodrec.storage import atomic_path
 
+SLICE_TITLES = {
+    "warm": "warm items (ranked among items with training data)",
+    "cold": "cold items ranked against the whole catalogue (headline)",
+    "cold_only": "cold items ranked among cold items only (second view)",
+    "all": "all held-out items ranked against the whole catalogue",
+}
+
+
+def rq1_markdown(table: pd.DataFrame, answer: dict, k: int, slices: Sequence[str]) -> list[str]:
+    """The RQ1 answer: one NDCG table (variant × slice, Δ vs the reference) and one sentence.
+
+    ``answer`` is :func:`moodrec.evaluation.ablation.rq1_answer`'s.
+    """
+    nd = table[table["metric"] == "ndcg"]
+    slices = [s for s in slices if (nd["slice"] == s).any()]
+    ref = answer.get("reference", "")
+    lines = [
+        "## RQ1: do audio, genre and lyric features improve on collaborative filtering?",
+        "",
+        answer.get("sentence", ""),
+        "",
+        f"NDCG@{k}, mean [95 % CI] over users; Δ = paired difference vs tuned `{ref}` "
+        "(* = its 95 % CI excludes 0).",
+        "",
+        "| variant | " + " | ".join(slices) + " |",
+        "|---|" + "---|" * len(slices),
+    ]
+    for variant, grp in nd.groupby("variant", sort=False):
+        cells = []
+        for sl in slices:
+            r = grp[grp["slice"] == sl]
+            if r.empty:
+                cells.append("—")
+                continue
+            r = r.iloc[0]
+            cell = f"{r['mean']:.3f} [{r['ci_low']:.3f}, {r['ci_high']:.3f}]"
+            if not np.isnan(r["diff_vs_ref"]):
+                star = "*" if r["diff_ci_low"] > 0 or r["diff_ci_high"] < 0 else ""
+                cell += f" Δ {r['diff_vs_ref']:+.3f}{star}"
+            cells.append(cell)
+        name = f"**{variant}**" if variant == answer.get("best") else str(variant)
+        lines.append(f"| {name} | " + " | ".join(cells) + " |")
+    lines.append("")
+    return lines
+
 
 def ablation_markdown(
-    table: pd.DataFrame, k: int, slices: Sequence[str], notes: list[str] | None = None
+    table: pd.DataFrame,
+    k: int,
+    slices: Sequence[str],
+    notes: list[str] | None = None,
+    answer: dict | None = None,
 ) -> str:
-    """The table as Markdown: mean [95 % CI], difference vs CF only and p-value per cell.
+    """The table as Markdown: the RQ1 answer (when ``answer`` is given), then per slice mean
+    [95 % CI], difference vs the reference and p-value per cell.
 
     ``table`` is :func:`moodrec.evaluation.ablation.summarise`'s; one section per slice of
     ``slices`` (in that order) that the table has.
@@ -23,15 +73,17 @@ def ablation_markdown(
     lines += [f"- {n}" for n in notes or []]
     if notes:
         lines.append("")
+    if answer is not None:
+        lines += rq1_markdown(table, answer, k, slices)
     for slice_name in slices:
         sub = table[table["slice"] == slice_name]
         if sub.empty:
             continue
         lines += [
-            f"## {slice_name} slice",
+            f"## {slice_name} slice: {SLICE_TITLES.get(slice_name, slice_name)}",
             "",
-            "| variant | users | NDCG mean [95% CI] | Δ vs CF [95% CI] | p | "
-            "Recall mean [95% CI] | Δ vs CF | p | fit s |",
+            "| variant | users | NDCG mean [95% CI] | Δ vs ref [95% CI] | p | "
+            "Recall mean [95% CI] | Δ vs ref | p | s |",
             "|---|---|---|---|---|---|---|---|---|",
         ]
         for variant, grp in sub.groupby("variant", sort=False):

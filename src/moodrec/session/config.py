@@ -39,6 +39,8 @@ class SequenceConfig(StageConfig):
     batch_size: int = Field(default=128, ge=1)
     learning_rate: float = Field(default=0.005, gt=0)
     dropout: float = Field(default=0.1, ge=0, lt=1)
+    # where the network, batches and negative sampling live ("auto" = cuda when available)
+    device: Literal["auto", "cpu", "cuda"] = "cpu"
 
 
 class SessionConfig(StageConfig):

@@ -1,4 +1,4 @@
-"""A small GRU4Rec-style sequence model in torch (CPU, seeded, few epochs).
+"""A small GRU4Rec-style sequence model in torch (seeded, few epochs; ``device``: auto, cpu, cuda).
 
 Item embedding → one GRU layer → a full-softmax output over the catalogue, trained with
 cross-entropy on every next play of the training sessions (sessions longer than
@@ -8,6 +8,7 @@ cross-entropy on every next play of the training sessions (sessions longer than
 from __future__ import annotations
 
 import logging
+import time
 from typing import Any, ClassVar
 
 import numpy as np
@@ -15,6 +16,7 @@ import torch
 from torch import nn
 
 from moodrec.errors import ModelFitError
+from moodrec.models.torch_utils import resolve_device
 from moodrec.session.base import SessionRecommender
 from moodrec.session.data import SessionData
 
@@ -77,6 +79,7 @@ class GRU4RecRecommender(SessionRecommender):
         n_negatives: int = 512,
         threads: int = 1,
         seed: int = 0,
+        device: str = "cpu",
         **params: Any,
     ) -> None:
         super().__init__(
@@ -90,11 +93,13 @@ class GRU4RecRecommender(SessionRecommender):
             learning_rate=learning_rate,
             dropout=dropout,
             seed=seed,
+            device=str(device),
             **params,
         )
         self.net: GRUNet | None = None
         self._np: dict[str, np.ndarray] | None = None
         self.losses: list[float] = []
+        self.epoch_seconds: list[float] = []
 
     def _build(self) -> GRUNet:
         p = self.params
@@ -111,25 +116,39 @@ class GRU4RecRecommender(SessionRecommender):
 
     def _train(self, train: SessionData) -> None:
         p = self.params
+        device = resolve_device(str(p.get("device", "cpu")))
         torch.manual_seed(int(p["seed"]))
         rng = np.random.default_rng(int(p["seed"]))
+        on_cpu = device.type == "cpu"
+        gen = None
+        if not on_cpu:
+            # negatives and the batch order are drawn on the device
+            gen = torch.Generator(device=device)
+            gen.manual_seed(int(p["seed"]))
         data = _chunks(train, int(p["max_len"]), self.n_items)
         if data.shape[0] == 0:
             raise ModelFitError("gru4rec: no training session has two plays")
         pop = self.popularity + 1.0 / self.n_items
         self._neg_p = (pop**0.75) / (pop**0.75).sum()
-        net = self._build()
+        net = self._build().to(device)
+        data_t = torch.from_numpy(data).to(device)
+        neg_p_t = torch.from_numpy(self._neg_p).float().to(device)
         opt = torch.optim.Adam(net.parameters(), lr=float(p["learning_rate"]))
         loss_fn = nn.CrossEntropyLoss(ignore_index=self.n_items)
         n_neg = int(p["n_negatives"])
         bs = int(p["batch_size"])
         net.train()
         self.losses = []
+        self.epoch_seconds = []
         for epoch in range(int(p["epochs"])):
-            order = rng.permutation(data.shape[0])
+            started = time.perf_counter()
+            if on_cpu:
+                order = torch.from_numpy(rng.permutation(data.shape[0]))
+            else:
+                order = torch.randperm(data.shape[0], generator=gen, device=device)
             total, n = 0.0, 0
-            for b in range(0, order.size, bs):
-                batch = torch.from_numpy(data[order[b : b + bs]])
+            for b in range(0, order.numel(), bs):
+                batch = data_t[order[b : b + bs]]
                 # drop trailing all-padding columns to save work on short sessions
                 width = int((batch != self.n_items).sum(dim=1).max())
                 batch = batch[:, :width]
@@ -139,10 +158,11 @@ class GRU4RecRecommender(SessionRecommender):
                 target = target[keep]
                 if 0 < n_neg < self.n_items:
                     # sampled softmax: the batch's targets plus popularity-drawn negatives
-                    neg = rng.choice(self.n_items, size=n_neg, p=self._neg_p)
-                    cand, inv = torch.unique(
-                        torch.cat([target, torch.from_numpy(neg)]), return_inverse=True
-                    )
+                    if on_cpu:
+                        neg = torch.from_numpy(rng.choice(self.n_items, size=n_neg, p=self._neg_p))
+                    else:
+                        neg = torch.multinomial(neg_p_t, n_neg, replacement=True, generator=gen)
+                    cand, inv = torch.unique(torch.cat([target, neg]), return_inverse=True)
                     logits = hidden @ net.out.weight[cand].T + net.out.bias[cand]
                     loss = loss_fn(logits, inv[: target.numel()])
                 else:
@@ -156,9 +176,10 @@ class GRU4RecRecommender(SessionRecommender):
             if not np.isfinite(mean):
                 raise ModelFitError(f"gru4rec: loss diverged at epoch {epoch + 1}")
             self.losses.append(mean)
+            self.epoch_seconds.append(time.perf_counter() - started)
             logger.debug("gru4rec epoch %d: loss %.4f", epoch + 1, mean)
         net.eval()
-        self.net = net
+        self.net = net.to("cpu")  # scoring (NumPy) and saving run on the CPU
         self._np = None
 
     def score_next(
