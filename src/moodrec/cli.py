@@ -324,7 +324,7 @@ def data_profile_cmd(profile: ProfileOpt = "demo") -> None:
 
 def _echo_withheld(result: dict[str, Any] | None) -> None:
     """Say so, on stderr, when the evaluation refused to publish metrics (too few users)."""
-    table = (result or {}).get("table") or {}
+    table = (result or {}).get("table")  # a dict from evaluate; the ablation's is a frame
     if isinstance(table, dict) and table.get("withheld"):
         typer.secho(f"warning: {table['reason']}", fg=typer.colors.YELLOW, err=True)
 

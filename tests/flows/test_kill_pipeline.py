@@ -60,7 +60,9 @@ FAST: dict[str, Any] = {
         "deep": {
             "ablation": {
                 "variants": {"cf": [], "cf+audio": ["audio"]},
-                "reference_models": [],
+                "content_models": [],
+                "reference_models": ["ials"],
+                "spaces": {"ials": {"reg": [30.0]}},
                 "n_bootstrap": 100,
                 "plot": False,
             }
