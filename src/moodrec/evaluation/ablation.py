@@ -41,6 +41,7 @@ import scipy.sparse as sp
 from moodrec.errors import ModelError, ModelFitError
 from moodrec.evaluation.ablation_split import (
     AblationSplit,
+    build_matrix,
     rank_metrics,
     split_cold_warm,
 )
@@ -48,6 +49,7 @@ from moodrec.evaluation.ablation_summary import (
     baseline_name,
     family_label,
     reference_name,
+    rq1_answer,
     summarise,
     variant_names,
 )
@@ -55,6 +57,25 @@ from moodrec.interactions.ranking import RANKING_METRICS
 from moodrec.models import create_model, load_models
 from moodrec.models.base import ItemFeatures, Recommender
 from moodrec.models.deep_config import AblationConfig, DeepModelsConfig
+
+#: the ablation's whole interface, in one place for its callers (split, protocol, table)
+__all__ = [
+    "SLICES",
+    "AblationSplit",
+    "baseline_name",
+    "build_matrix",
+    "evaluate_variant",
+    "family_label",
+    "fit_variant",
+    "make_model",
+    "rank_metrics",
+    "reference_name",
+    "rq1_answer",
+    "run_ablation",
+    "split_cold_warm",
+    "summarise",
+    "variant_names",
+]
 
 logger = logging.getLogger(__name__)
 
