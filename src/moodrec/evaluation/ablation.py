@@ -32,245 +32,56 @@ from __future__ import annotations
 import itertools
 import logging
 import time
-from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 import pandas as pd
 import scipy.sparse as sp
 
-from moodrec.errors import InputDataError, ModelError, ModelFitError
-from moodrec.evaluation.stats import bootstrap_ci, paired_comparison
-from moodrec.interactions.ranking import RANKING_METRICS, hit_matrix, ranking_metrics, top_k
+from moodrec.errors import ModelError, ModelFitError
+from moodrec.evaluation.ablation_split import (
+    AblationSplit,
+    build_matrix,
+    rank_metrics,
+    split_cold_warm,
+)
+from moodrec.evaluation.ablation_summary import (
+    baseline_name,
+    family_label,
+    reference_name,
+    rq1_answer,
+    summarise,
+    variant_names,
+)
+from moodrec.interactions.ranking import RANKING_METRICS
 from moodrec.models import create_model, load_models
 from moodrec.models.base import ItemFeatures, Recommender
 from moodrec.models.deep_config import AblationConfig, DeepModelsConfig
+
+#: the ablation's whole interface, in one place for its callers (split, protocol, table)
+__all__ = [
+    "SLICES",
+    "AblationSplit",
+    "baseline_name",
+    "build_matrix",
+    "evaluate_variant",
+    "family_label",
+    "fit_variant",
+    "make_model",
+    "rank_metrics",
+    "reference_name",
+    "rq1_answer",
+    "run_ablation",
+    "split_cold_warm",
+    "summarise",
+    "variant_names",
+]
 
 logger = logging.getLogger(__name__)
 
 SLICES = ("warm", "cold", "cold_only", "all")
 #: the torch models whose hyperparameters live in ``DeepModelsConfig``
 DEEP_MODELS = ("bpr", "neumf", "hybrid", "lightfm")
-
-
-@dataclass(frozen=True)
-class AblationSplit:
-    """Matrices of one ablation split, all ``(n_users, n_items)`` CSR."""
-
-    train: sp.csr_matrix
-    validation: sp.csr_matrix
-    warm_test: sp.csr_matrix
-    cold_test: sp.csr_matrix
-    #: item indices held out entirely for the test (no training interactions)
-    cold_items: np.ndarray
-    #: interactions of the cold validation items (selection of the content models only)
-    cold_validation: sp.csr_matrix | None = None
-    cold_validation_items: np.ndarray | None = None
-
-    def known(self) -> sp.csr_matrix:
-        """Everything a user's history holds at test time (excluded from every ranking)."""
-        seen = self.train + self.validation
-        if self.cold_validation is not None:
-            seen = seen + self.cold_validation
-        return sp.csr_matrix(seen)
-
-
-def build_matrix(
-    plays: pd.DataFrame,
-    weighting: str = "log",
-    min_item_users: int = 1,
-    shuffle_seed: int | None = None,
-) -> tuple[sp.csr_matrix, np.ndarray, np.ndarray]:
-    """User × item matrix from ingest ``plays`` (``user_id``, ``track_id``, ``plays``).
-
-    Parameters
-    ----------
-    plays
-        One row per (user, track) with a positive play count.
-    weighting
-        ``"binary"`` (1) or ``"log"`` (``log(1 + plays)``).
-    min_item_users
-        Tracks with fewer distinct listeners are dropped.
-    shuffle_seed
-        When given, the item columns come in a seeded random order instead of ascending ids:
-        rankings break ties by the lower index, and ingest ids follow first appearance (so
-        popularity), which would hand a model that scores items equally a popularity ranking.
-
-    Returns
-    -------
-    (matrix, user_ids, track_ids)
-        The CSR matrix and the ids of its rows and columns (ascending, or shuffled).
-
-    Raises
-    ------
-    InputDataError
-        When a column is missing or nothing is left.
-    """
-    missing = [c for c in ("user_id", "track_id", "plays") if c not in plays.columns]
-    if missing:
-        raise InputDataError(f"plays: missing column(s) {missing}")
-    p = plays[plays["plays"] > 0]
-    listeners = p.groupby("track_id")["user_id"].nunique()
-    p = p[p["track_id"].isin(listeners.index[listeners >= min_item_users])]
-    if p.empty:
-        raise InputDataError(f"plays: no interactions left with min_item_users={min_item_users}")
-    users = np.sort(p["user_id"].unique())
-    items = np.sort(p["track_id"].unique())
-    rows = np.searchsorted(users, p["user_id"].to_numpy())
-    cols = np.searchsorted(items, p["track_id"].to_numpy())
-    if shuffle_seed is not None:
-        order = np.random.default_rng(shuffle_seed).permutation(items.size)
-        position = np.empty_like(order)
-        position[order] = np.arange(items.size)
-        items, cols = items[order], position[cols]
-    counts = p["plays"].to_numpy(dtype=np.float64)
-    values = np.ones_like(counts) if weighting == "binary" else np.log1p(counts)
-    matrix = sp.csr_matrix(
-        (values.astype(np.float32), (rows, cols)), shape=(users.size, items.size)
-    )
-    matrix.sum_duplicates()
-    return matrix, users, items
-
-
-def _per_user_holdout(
-    matrix: sp.csr_matrix, fraction: float, seed: int
-) -> tuple[sp.csr_matrix, sp.csr_matrix]:
-    """HetRec-style holdout: per user (ascending), the first ⌊f·n⌋ of a permutation → test."""
-    rng = np.random.default_rng(seed)
-    m = matrix.tocsr()
-    m.sort_indices()
-    test_mask = np.zeros(m.nnz, dtype=bool)
-    for u in range(m.shape[0]):
-        lo, hi = m.indptr[u], m.indptr[u + 1]
-        n = hi - lo
-        take = int(np.floor(fraction * n))
-        perm = rng.permutation(n)
-        test_mask[lo + perm[:take]] = True
-    rows = np.repeat(np.arange(m.shape[0]), np.diff(m.indptr))
-
-    def part(mask: np.ndarray) -> sp.csr_matrix:
-        return sp.csr_matrix(
-            (m.data[mask], (rows[mask], m.indices[mask])), shape=m.shape, dtype=np.float32
-        )
-
-    return part(~test_mask), part(test_mask)
-
-
-def split_cold_warm(matrix: sp.csr_matrix, cfg: AblationConfig) -> AblationSplit:
-    """Hold out cold test and cold validation items, then a per-user share of the rest.
-
-    ``train ∪ validation ∪ warm_test ∪ cold_test ∪ cold_validation`` is the input and the
-    parts are disjoint; the same seed gives the same split (the cold test items are drawn
-    first, so they do not depend on ``cold_validation_fraction``).
-    """
-    m = sp.csr_matrix(matrix, dtype=np.float32)
-    rng = np.random.default_rng(cfg.seed)
-    n_items = m.shape[1]
-    n_cold = max(1, round(cfg.cold_item_fraction * n_items))
-    cold_items = np.sort(rng.choice(n_items, size=n_cold, replace=False))
-    is_cold = np.zeros(n_items, dtype=bool)
-    is_cold[cold_items] = True
-    rest = np.flatnonzero(~is_cold)
-    n_val = min(round(cfg.cold_validation_fraction * n_items), max(rest.size - 1, 0))
-    cold_val_items = np.sort(rng.choice(rest, size=n_val, replace=False))
-    is_val = np.zeros(n_items, dtype=bool)
-    is_val[cold_val_items] = True
-    coo = m.tocoo()
-
-    def part(mask: np.ndarray) -> sp.csr_matrix:
-        return sp.csr_matrix(
-            (coo.data[mask], (coo.row[mask], coo.col[mask])), shape=m.shape, dtype=np.float32
-        )
-
-    cold_mask, val_mask = is_cold[coo.col], is_val[coo.col]
-    warm_all = part(~cold_mask & ~val_mask)
-    cold_test, cold_validation = part(cold_mask), part(val_mask)
-    rest_m, warm_test = _per_user_holdout(warm_all, cfg.holdout_fraction, cfg.seed)
-    if cfg.validation_fraction > 0:
-        train, validation = _per_user_holdout(rest_m, cfg.validation_fraction, cfg.seed + 1000)
-    else:
-        train, validation = rest_m, sp.csr_matrix(m.shape, dtype=np.float32)
-    return AblationSplit(
-        train, validation, warm_test, cold_test, cold_items, cold_validation, cold_val_items
-    )
-
-
-def rank_metrics(
-    scores: np.ndarray,
-    truth: sp.csr_matrix,
-    seen: sp.csr_matrix,
-    candidates: np.ndarray,
-    k: int,
-) -> pd.DataFrame:
-    """Per-user ranking metrics among ``candidates``, training items excluded.
-
-    Parameters
-    ----------
-    scores
-        ``(n_rows, n_items)`` scores of the rows of ``truth``.
-    truth, seen
-        ``(n_rows, n_items)`` relevant (test) and excluded (training) items.
-    candidates
-        Item indices that may be ranked; relevant items outside are ignored.
-    k
-        Cut-off.
-
-    Returns
-    -------
-    DataFrame
-        ``row``, ``n_relevant`` and the metrics of
-        :func:`moodrec.evaluation.metrics.ranking_metrics` (``ndcg``, ``recall``, ``hr``,
-        ``mrr``, ...) for every row with relevant candidates; ties rank the lower item first.
-    """
-    s = np.array(scores, dtype=np.float64, copy=True)
-    allowed = np.zeros(s.shape[1], dtype=bool)
-    allowed[candidates] = True
-    s[:, ~allowed] = -np.inf
-    seen = sp.csr_matrix(seen)
-    rows = np.repeat(np.arange(s.shape[0]), np.diff(seen.indptr))
-    s[rows, seen.indices] = -np.inf
-    s[np.isnan(s)] = -np.inf
-    rel = sp.csr_matrix(sp.csr_matrix(truth).multiply(allowed[None, :].astype(np.float32)))
-    rel.eliminate_zeros()
-    n_rel = np.diff(rel.indptr)
-    keep = np.flatnonzero(n_rel > 0)
-    if keep.size == 0:
-        return pd.DataFrame(columns=["row", "n_relevant", *RANKING_METRICS])
-    top, _ = top_k(s[keep], k)
-    hits = hit_matrix(top, rel, keep)
-    metrics = ranking_metrics(hits, n_rel[keep], k)
-    return pd.DataFrame({"row": keep, "n_relevant": n_rel[keep], **metrics})
-
-
-# -- variants ---------------------------------------------------------------------------------
-
-
-def family_label(cfg: AblationConfig, family: str) -> str:
-    """Table name of a content-family variant, e.g. ``cb2cf:audio``."""
-    return f"{cfg.family_model}:{family}"
-
-
-def variant_names(cfg: AblationConfig) -> list[str]:
-    """Every variant of the ablation in table order: references, families, content models."""
-    return [
-        *cfg.reference_models,
-        *(family_label(cfg, f) for f in cfg.variants),
-        *cfg.content_models,
-    ]
-
-
-def reference_name(cfg: AblationConfig) -> str:
-    """The variant every paired test compares against (the tuned CF model)."""
-    return cfg.reference_models[0]
-
-
-def baseline_name(cfg: AblationConfig) -> str | None:
-    """The content-free family variant (no groups: cold items get the mean mapped factor),
-    against which each family's own contribution is tested; ``None`` when not configured."""
-    for fam, groups in cfg.variants.items():
-        if not groups:
-            return family_label(cfg, fam)
-    return None
 
 
 def _available_groups(features: ItemFeatures | None, groups: tuple[str, ...]) -> list[str]:
@@ -514,96 +325,6 @@ def evaluate_variant(
     return per_user, secs, params
 
 
-def summarise(
-    per_user: pd.DataFrame,
-    reference: str,
-    n_boot: int,
-    seed: int,
-    fit_seconds: dict[str, float] | None = None,
-    baseline: str | None = None,
-) -> pd.DataFrame:
-    """The ablation table: one row per (variant, slice, metric).
-
-    Parameters
-    ----------
-    per_user
-        ``variant``, ``slice``, ``user``, ``ndcg``, ``recall`` rows.
-    reference
-        Variant the paired tests compare against (the tuned CF model).
-    n_boot, seed
-        Bootstrap resamples and seed.
-    fit_seconds
-        Fit time per variant, copied into the table.
-    baseline
-        A second variant to compare with (the content-free family model), giving
-        ``diff_vs_base``, ``base_ci_low``, ``base_ci_high``, ``p_base`` (Wilcoxon).
-
-    Returns
-    -------
-    DataFrame
-        ``variant``, ``slice``, ``metric``, ``n_users``, ``mean``, ``ci_low``, ``ci_high``,
-        ``diff_vs_ref``, ``diff_ci_low``, ``diff_ci_high``, ``p_value`` (paired Wilcoxon),
-        ``p_bootstrap`` (paired bootstrap), ``fit_seconds``; CIs and tests from
-        :mod:`moodrec.evaluation.stats`.
-    """
-    table = _summarise(per_user, reference, n_boot, seed, fit_seconds)
-    if baseline is None or baseline not in set(per_user["variant"]):
-        return table
-    vs_base = _summarise(per_user, baseline, n_boot, seed, fit_seconds)
-    extra = vs_base[["variant", "slice", "metric", "diff_vs_ref", "diff_ci_low", "diff_ci_high"]]
-    extra = extra.assign(p_base=vs_base["p_value"]).rename(
-        columns={
-            "diff_vs_ref": "diff_vs_base",
-            "diff_ci_low": "base_ci_low",
-            "diff_ci_high": "base_ci_high",
-        }
-    )
-    return table.merge(extra, on=["variant", "slice", "metric"], how="left")
-
-
-def _summarise(
-    per_user: pd.DataFrame,
-    reference: str,
-    n_boot: int,
-    seed: int,
-    fit_seconds: dict[str, float] | None,
-) -> pd.DataFrame:
-    rows = []
-    for (variant, slice_name), grp in per_user.groupby(["variant", "slice"], sort=False):
-        ref = per_user[(per_user["variant"] == reference) & (per_user["slice"] == slice_name)]
-        for metric in ("ndcg", "recall"):
-            vals = grp[metric].to_numpy()
-            mean, lo, hi = bootstrap_ci(vals, n_boot=n_boot, seed=seed)
-            row: dict[str, Any] = {
-                "variant": variant,
-                "slice": slice_name,
-                "metric": metric,
-                "n_users": int(vals.size),
-                "mean": mean,
-                "ci_low": lo,
-                "ci_high": hi,
-                "diff_vs_ref": float("nan"),
-                "diff_ci_low": float("nan"),
-                "diff_ci_high": float("nan"),
-                "p_value": float("nan"),
-                "p_bootstrap": float("nan"),
-                "fit_seconds": float((fit_seconds or {}).get(str(variant), float("nan"))),
-            }
-            if variant != reference and not ref.empty:
-                paired = grp.merge(ref[["user", metric]], on="user", suffixes=("", "_ref"))
-                cmp = paired_comparison(
-                    paired[metric].to_numpy(),
-                    paired[f"{metric}_ref"].to_numpy(),
-                    n_boot=n_boot,
-                    seed=seed,
-                )
-                row["diff_vs_ref"] = cmp.mean_diff
-                row["diff_ci_low"], row["diff_ci_high"] = cmp.ci_low, cmp.ci_high
-                row["p_value"], row["p_bootstrap"] = cmp.p_wilcoxon, cmp.p_bootstrap
-            rows.append(row)
-    return pd.DataFrame(rows)
-
-
 def run_ablation(
     matrix: sp.csr_matrix,
     features: ItemFeatures,
@@ -642,101 +363,3 @@ def run_ablation(
 
 
 # -- the RQ1 answer -----------------------------------------------------------------------------
-
-
-def _cell(table: pd.DataFrame, variant: str, slice_name: str) -> pd.Series | None:
-    hit = table[
-        (table["variant"] == variant) & (table["slice"] == slice_name) & (table["metric"] == "ndcg")
-    ]
-    return None if hit.empty else hit.iloc[0]
-
-
-def rq1_answer(table: pd.DataFrame, cfg: AblationConfig) -> dict[str, Any]:
-    """The RQ1 verdict drawn from the table (NDCG): the best content model on the headline
-    cold slice, how it compares with the reference on warm and cold items, and which families
-    help on cold items (paired 95 % CI of the difference vs the reference above zero).
-
-    Returns
-    -------
-    dict
-        ``reference``, ``best`` (variant), ``cold`` and ``warm`` (mean, reference mean,
-        difference and its CI), ``warm_verdict`` (``"above"``, ``"within"`` or ``"below"`` the
-        reference: the paired CI of the difference above zero, spanning it, below it),
-        ``families_helping`` / ``families_not_helping`` (family names: cold-slice paired CI
-        vs the content-free family variant above zero, or vs the reference without one),
-        ``sentence``.
-    """
-    reference = reference_name(cfg)
-    content = [v for v in table["variant"].unique() if v not in cfg.reference_models]
-    cold = {v: _cell(table, v, "cold") for v in content}
-    cold = {v: c for v, c in cold.items() if c is not None}
-    if not cold:
-        return {"reference": reference, "best": None, "sentence": "No content model was fitted."}
-    best = max(cold, key=lambda v: float(cold[v]["mean"]))
-    bc, bw = cold[best], _cell(table, best, "warm")
-    rc, rw = _cell(table, reference, "cold"), _cell(table, reference, "warm")
-
-    def verdict(row: pd.Series | None) -> str:
-        if row is None or np.isnan(row["diff_ci_low"]):
-            return "n/a"
-        if row["diff_ci_low"] > 0:
-            return "above"
-        if row["diff_ci_high"] < 0:
-            return "below"
-        return "within"
-
-    # a family helps when it beats the content-free family model (same mapping, no content;
-    # else the reference) on cold items: paired 95 % CI of the difference above zero
-    base = baseline_name(cfg)
-    low = "base_ci_low" if base is not None and "base_ci_low" in table.columns else "diff_ci_low"
-    helping, not_helping = [], []
-    for fam, groups in cfg.variants.items():
-        if fam == "all" or not groups:
-            continue
-        c = cold.get(family_label(cfg, fam))
-        if c is None:
-            continue
-        (helping if c[low] > 0 else not_helping).append(fam)
-    against = f"`{base}`" if low == "base_ci_low" else f"`{reference}`"
-    warm_verdict = verdict(bw)
-    warm_words = {
-        "above": "above it on warm items",
-        "within": "within its confidence interval on warm items",
-        "below": "below it on warm items",
-        "n/a": "not comparable on warm items",
-    }[warm_verdict]
-    k = cfg.k
-    sentence = (
-        f"Content helps where collaborative filtering has nothing to go on: on cold items ranked "
-        f"against the whole catalogue, `{best}` reaches NDCG@{k} {bc['mean']:.3f} against "
-        f"{rc['mean'] if rc is not None else float('nan'):.3f} for tuned `{reference}` "
-        f"(Δ {bc['diff_vs_ref']:+.3f}, 95 % CI [{bc['diff_ci_low']:+.3f}, "
-        f"{bc['diff_ci_high']:+.3f}]), while staying {warm_words} "
-        f"({bw['mean'] if bw is not None else float('nan'):.3f} vs "
-        f"{rw['mean'] if rw is not None else float('nan'):.3f}); "
-        f"families that help on cold items alone (paired CI vs {against} above 0): "
-        f"{', '.join(helping) or 'none'}"
-        + (f"; not significantly: {', '.join(not_helping)}." if not_helping else ".")
-    )
-    return {
-        "reference": reference,
-        "best": best,
-        "cold": {
-            "mean": float(bc["mean"]),
-            "reference_mean": float(rc["mean"]) if rc is not None else float("nan"),
-            "diff": float(bc["diff_vs_ref"]),
-            "diff_ci": [float(bc["diff_ci_low"]), float(bc["diff_ci_high"])],
-        },
-        "warm": None
-        if bw is None
-        else {
-            "mean": float(bw["mean"]),
-            "reference_mean": float(rw["mean"]) if rw is not None else float("nan"),
-            "diff": float(bw["diff_vs_ref"]),
-            "diff_ci": [float(bw["diff_ci_low"]), float(bw["diff_ci_high"])],
-        },
-        "warm_verdict": warm_verdict,
-        "families_helping": helping,
-        "families_not_helping": not_helping,
-        "sentence": sentence,
-    }

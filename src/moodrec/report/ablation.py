@@ -21,7 +21,7 @@ SLICE_TITLES = {
 def rq1_markdown(table: pd.DataFrame, answer: dict, k: int, slices: Sequence[str]) -> list[str]:
     """The RQ1 answer: one NDCG table (variant × slice, Δ vs the reference) and one sentence.
 
-    ``answer`` is :func:`moodrec.evaluation.ablation.rq1_answer`'s.
+    ``answer`` is :func:`moodrec.evaluation.ablation_summary.rq1_answer`'s.
     """
     nd = table[table["metric"] == "ndcg"]
     slices = [s for s in slices if (nd["slice"] == s).any()]
@@ -66,7 +66,7 @@ def ablation_markdown(
     """The table as Markdown: the RQ1 answer (when ``answer`` is given), then per slice mean
     [95 % CI], difference vs the reference and p-value per cell.
 
-    ``table`` is :func:`moodrec.evaluation.ablation.summarise`'s; one section per slice of
+    ``table`` is :func:`moodrec.evaluation.ablation_summary.summarise`'s; one section per slice of
     ``slices`` (in that order) that the table has.
     """
     lines = [f"# Ablation: does content help? (NDCG@{k}, Recall@{k})", ""]
