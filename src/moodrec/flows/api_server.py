@@ -31,6 +31,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 from moodrec.errors import ApiServerError
 
@@ -67,10 +68,41 @@ def watchdog():
         time.sleep(0.5)
     os._exit(1)
 threading.Thread(target=watchdog, name="parent-watchdog", daemon=True).start()
+if os.environ.get("MOODREC_SQLITE_IMMEDIATE", "1") == "1":
+    from moodrec.flows.api_server import sqlite_transactions_lock_on_begin
+    sqlite_transactions_lock_on_begin()
 from uvicorn.main import main
 sys.argv[0] = "uvicorn"
 main()
 """
+
+
+def sqlite_transactions_lock_on_begin() -> None:
+    """Make every transaction of Prefect's SQLite server take the write lock when it begins
+    (``BEGIN IMMEDIATE``), in the server process only.
+
+    Prefect opens most of its API transactions ``BEGIN DEFERRED``; one that reads before it
+    writes (``POST /task_runs/``, which each stage's subflow sends) fails at once with
+    "database is locked" — SQLite cannot wait for a lock that would invalidate the snapshot it
+    read — whenever the server's task-run recorder commits in between, and the client then
+    sleeps 2 s before it retries. That was most of an unchanged re-run (8 such waits). An
+    immediate transaction instead waits on the busy timeout (60 s) until the other writer is
+    done, which costs milliseconds. A single-user temporary server loses nothing by
+    serialising its writers. Postgres servers are not touched.
+    """
+    from prefect.server.database.configurations import AioSqliteConfiguration
+
+    deferred = AioSqliteConfiguration.begin_transaction
+    if getattr(deferred, "moodrec_lock_on_begin", False):
+        return
+
+    def begin_transaction(
+        self: AioSqliteConfiguration, session: Any, with_for_update: bool = False
+    ) -> Any:
+        return deferred(self, session, with_for_update=True)
+
+    begin_transaction.moodrec_lock_on_begin = True  # type: ignore[attr-defined]
+    AioSqliteConfiguration.begin_transaction = begin_transaction  # type: ignore[method-assign]
 
 
 def free_port() -> int:
