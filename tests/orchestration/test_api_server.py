@@ -26,6 +26,7 @@ from moodrec.flows.api_server import (
     INIT_LOCK_NAME,
     TemporaryServer,
     prefect_api,
+    server_environment,
     sqlite_transactions_lock_on_begin,
 )
 from moodrec.locking import waiting_file_lock
@@ -236,3 +237,16 @@ def test_server_transactions_hold_the_sqlite_write_lock_from_their_start(
             await engine.dispose()
 
     assert asyncio.run(read_in_a_transaction()) is not lock_on_begin
+
+
+def test_server_environment_defaults_yield_to_the_users_settings(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.delenv("PREFECT_SERVER_SERVICES_EVENT_PERSISTER_ENABLED", raising=False)
+    monkeypatch.setenv("PREFECT_SERVER_SERVICES_TRIGGERS_ENABLED", "true")
+    with temporary_settings({PREFECT_API_URL: "http://127.0.0.1:9/api"}):
+        env = server_environment()
+    assert env["PREFECT_SERVER_SERVICES_EVENT_PERSISTER_ENABLED"] == "false"  # a default
+    assert env["PREFECT_SERVER_SERVICES_TRIGGERS_ENABLED"].lower() == "true"  # the user's wins
+    assert env["PREFECT__SERVER_EPHEMERAL"] == "1"
+    assert "PREFECT_API_URL" not in env  # the server is the API

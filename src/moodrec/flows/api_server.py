@@ -43,6 +43,23 @@ EPHEMERAL_ENV = {
     "PREFECT__SERVER_EPHEMERAL": "1",
     "PREFECT__SERVER_FINAL": "1",
 }
+#: defaults for the temporary server, below anything set in the environment or Prefect's
+#: settings. Measured on an unchanged demo re-run (82 cached task runs): the server's own CPU
+#: while the pipeline runs fell from ~3.5 s to ~2 s (``benchmarks/results/pipeline.md``).
+#: - automations (triggers and their actions) and the event feed (persister, the websocket
+#:   stream out; with the persister off, its vacuum too) serve a long-lived server's UI: a
+#:   server that lives as long as one command keeps flow runs, task runs, logs and artifacts
+#:   in ``PREFECT_HOME``'s database, not the event feed;
+#: - the task-run recorder writes up to 50 task-run events per transaction (at least once a
+#:   second, and all of them when the server stops) instead of one each: a stage's cached
+#:   task runs are a handful of writes, not one per event, each taking the SQLite write lock.
+TEMPORARY_SERVER_DEFAULTS = {
+    "PREFECT_SERVER_SERVICES_TRIGGERS_ENABLED": "false",
+    "PREFECT_SERVER_SERVICES_EVENT_PERSISTER_ENABLED": "false",
+    "PREFECT_SERVER_EVENTS_STREAM_OUT_ENABLED": "false",
+    "PREFECT_SERVER_SERVICES_TASK_RUN_RECORDER_BATCH_SIZE": "50",
+    "PREFECT_SERVER_SERVICES_TASK_RUN_RECORDER_FLUSH_INTERVAL": "1",
+}
 #: uvicorn's exit status when the port was taken between choosing and binding it
 _PORT_IN_USE = 3
 #: serialises server start-ups (and so database creation) on one PREFECT_HOME
@@ -112,6 +129,22 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
+def server_environment() -> dict[str, str]:
+    """The temporary server's environment: :data:`TEMPORARY_SERVER_DEFAULTS`, then this
+    process's environment and Prefect settings, then Prefect's ephemeral-server switches;
+    never ``PREFECT_API_URL`` (the server is the API)."""
+    from prefect.settings import get_current_settings
+
+    env = {
+        **TEMPORARY_SERVER_DEFAULTS,
+        **os.environ,
+        **EPHEMERAL_ENV,
+        **get_current_settings().to_environment_variables(exclude_unset=True),
+    }
+    env.pop("PREFECT_API_URL", None)
+    return env
+
+
 class TemporaryServer:
     """A Prefect API server in a child process on 127.0.0.1 (started by :meth:`start`)."""
 
@@ -126,14 +159,8 @@ class TemporaryServer:
     def start(self) -> TemporaryServer:
         """Start the server process and return at once (see :meth:`wait_healthy`)."""
         import prefect
-        from prefect.settings import get_current_settings
 
-        env = {
-            **os.environ,
-            **EPHEMERAL_ENV,
-            **get_current_settings().to_environment_variables(exclude_unset=True),
-        }
-        env.pop("PREFECT_API_URL", None)
+        env = server_environment()
         args = [
             sys.executable,
             "-c",
