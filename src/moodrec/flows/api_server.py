@@ -16,6 +16,11 @@ in the command's process group, asks the kernel for a SIGTERM when its parent di
 thread in it exits once its parent is gone. Two commands starting servers on one fresh
 ``PREFECT_HOME`` would both create its database at once ("index … already exists"): the
 start-up is serialised by a file lock in ``PREFECT_HOME`` until the server answers.
+
+An unchanged re-run must not wait on the database: the server's SQLite transactions take the
+write lock when they begin (:func:`sqlite_transactions_lock_on_begin`), and it runs with
+:data:`TEMPORARY_SERVER_DEFAULTS` (no automations or event feed, task runs recorded in
+batches) unless the environment says otherwise.
 """
 
 from __future__ import annotations
@@ -105,7 +110,8 @@ def sqlite_transactions_lock_on_begin() -> None:
     sleeps 2 s before it retries. That was most of an unchanged re-run (8 such waits). An
     immediate transaction instead waits on the busy timeout (60 s) until the other writer is
     done, which costs milliseconds. A single-user temporary server loses nothing by
-    serialising its writers. Postgres servers are not touched.
+    serialising its writers. Postgres servers are not touched. ``MOODREC_SQLITE_IMMEDIATE=0``
+    in the command's environment keeps Prefect's deferred transactions (to compare).
     """
     from prefect.server.database.configurations import AioSqliteConfiguration
 
