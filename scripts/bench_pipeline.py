@@ -35,7 +35,25 @@ from typing import Any
 RESULTS = Path("benchmarks/results")
 
 
-def _task_states(flow_run_id: object) -> dict[str, int]:
+def _task_states(
+    flow_run_id: object, settle_s: float = 1.5, timeout_s: float = 60
+) -> dict[str, int]:
+    """Task run name: state → count under ``flow_run_id`` and its subflows, read again until
+    two reads ``settle_s`` apart agree: the server records task runs from the client's events
+    in batches (every second, ``flows/api_server.py``), so the last ones land just after the
+    run."""
+    deadline = time.monotonic() + timeout_s
+    states = _read_task_states(flow_run_id)
+    while time.monotonic() < deadline:
+        time.sleep(settle_s)
+        again = _read_task_states(flow_run_id)
+        if again == states:
+            break
+        states = again
+    return states
+
+
+def _read_task_states(flow_run_id: object) -> dict[str, int]:
     from prefect.client.orchestration import get_client
     from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterParentTaskRunId
 
