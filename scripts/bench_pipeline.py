@@ -7,9 +7,13 @@ load (other jobs may share it: CPU seconds are what an idle machine would mostly
 
     .venv/bin/python scripts/bench_pipeline.py --profile demo --reruns 1 [--cli]
 
+The in-process runs talk to the same kind of temporary Prefect server as the CLI
+(``moodrec.flows.api_server.prefect_api``) unless ``PREFECT_API_URL`` is set.
+
 ``--cli`` also times the command a user types, ``moodrec run --profile <profile>``, in a
-fresh data folder and once more unchanged (each a new process: imports, a temporary Prefect
-server, the run, shutdown), with the wall time and the CPU time of the process and its children.
+fresh data folder and ``--cli-reruns`` times more unchanged (each a new process: imports, a
+temporary Prefect server, the run, shutdown), with the wall time and the CPU time of the
+process and its children.
 """
 
 from __future__ import annotations
@@ -26,11 +30,30 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 RESULTS = Path("benchmarks/results")
 
 
-def _task_states(flow_run_id: object) -> dict[str, int]:
+def _task_states(
+    flow_run_id: object, settle_s: float = 1.5, timeout_s: float = 60
+) -> dict[str, int]:
+    """Task run name: state → count under ``flow_run_id`` and its subflows, read again until
+    two reads ``settle_s`` apart agree: the server records task runs from the client's events
+    in batches (every second, ``flows/api_server.py``), so the last ones land just after the
+    run."""
+    deadline = time.monotonic() + timeout_s
+    states = _read_task_states(flow_run_id)
+    while time.monotonic() < deadline:
+        time.sleep(settle_s)
+        again = _read_task_states(flow_run_id)
+        if again == states:
+            break
+        states = again
+    return states
+
+
+def _read_task_states(flow_run_id: object) -> dict[str, int]:
     from prefect.client.orchestration import get_client
     from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterParentTaskRunId
 
@@ -50,14 +73,15 @@ def _task_states(flow_run_id: object) -> dict[str, int]:
     return dict(sorted(counts.items()))
 
 
-def _cli_runs(profile: str, work: Path) -> list[dict[str, object]]:
-    """Wall and CPU seconds (children: the CLI and its Prefect server) of two CLI runs."""
+def _cli_runs(profile: str, work: Path, reruns: int) -> list[dict[str, object]]:
+    """Wall and CPU seconds (children: the CLI and its Prefect server) of a first CLI run
+    and ``reruns`` unchanged ones."""
     moodrec = Path(sys.executable).with_name("moodrec")
     # no PREFECT_API_URL: the CLI starts its own temporary server, as on a fresh clone
     env = {k: v for k, v in os.environ.items() if k != "PREFECT_API_URL"}
     env["MOODREC_PATHS__DATA_DIR"] = str(work / "cli-data")
     runs = []
-    for name in ("cli first", "cli re-run"):
+    for name in ["cli first", *(f"cli re-run {i + 1}" for i in range(reruns))]:
         load = os.getloadavg()
         before = resource.getrusage(resource.RUSAGE_CHILDREN)
         t0 = time.perf_counter()
@@ -82,49 +106,62 @@ def _cli_runs(profile: str, work: Path) -> list[dict[str, object]]:
     return runs
 
 
+def _inprocess_runs(
+    profile: str, reruns: int, work: Path
+) -> tuple[list[dict[str, Any]], dict[str, int]]:
+    """A first pipeline run into ``work/data`` and ``reruns`` unchanged ones, in this process;
+    the task states of the last one."""
+    from moodrec.flows.pipeline import pipeline_flow
+
+    overrides = {"paths": {"data_dir": str(work / "data")}}
+    runs: list[dict[str, Any]] = []
+    states: dict[str, int] = {}
+    for i in range(1 + reruns):
+        t0, c0 = time.perf_counter(), time.process_time()
+        load = os.getloadavg()
+        state = pipeline_flow(profile, overrides, return_state=True)
+        seconds, cpu = time.perf_counter() - t0, time.process_time() - c0
+        if not state.is_completed():
+            print(f"run {i} ended {state.name}", file=sys.stderr)
+            raise SystemExit(1)
+        run_states = _task_states(state.state_details.flow_run_id)
+        timings = json.loads((work / "data/reports/pipeline_timings.json").read_text())
+        runs.append(
+            {
+                "run": "first" if i == 0 else f"re-run {i}",
+                "seconds": round(seconds, 1),
+                "cpu_seconds": round(cpu, 1),
+                "loadavg_before": [round(x, 2) for x in load],
+                "task_runs": sum(run_states.values()),
+                "stages": {
+                    t["stage"]: {"wall_s": t["wall_s"], "cpu_s": t["cpu_s"]} for t in timings
+                },
+            }
+        )
+        print({k: v for k, v in runs[-1].items() if k != "stages"}, flush=True)
+        if i == reruns:
+            states = run_states
+    return runs, states
+
+
 def main() -> int:
     """Run the pipeline ``1 + reruns`` times and write the results files."""
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--profile", default="demo")
     ap.add_argument("--reruns", type=int, default=1)
-    ap.add_argument("--cli", action="store_true", help="also time `moodrec run` twice")
+    ap.add_argument("--cli", action="store_true", help="also time `moodrec run`")
+    ap.add_argument("--cli-reruns", type=int, default=1, help="unchanged CLI re-runs")
     args = ap.parse_args()
     os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
-    from moodrec.flows.pipeline import pipeline_flow
+    from moodrec.flows.api_server import prefect_api
 
     work = Path(tempfile.mkdtemp(prefix="moodrec-bench-"))
-    overrides = {"paths": {"data_dir": str(work / "data")}}
     load_before = os.getloadavg()
-    runs = []
-    states: dict[str, int] = {}
     cli: list[dict[str, object]] = []
     try:
-        for i in range(1 + args.reruns):
-            t0, c0 = time.perf_counter(), time.process_time()
-            load = os.getloadavg()
-            state = pipeline_flow(args.profile, overrides, return_state=True)
-            seconds, cpu = time.perf_counter() - t0, time.process_time() - c0
-            if not state.is_completed():
-                print(f"run {i} ended {state.name}", file=sys.stderr)
-                return 1
-            run_states = _task_states(state.state_details.flow_run_id)
-            timings = json.loads((work / "data/reports/pipeline_timings.json").read_text())
-            runs.append(
-                {
-                    "run": "first" if i == 0 else f"re-run {i}",
-                    "seconds": round(seconds, 1),
-                    "cpu_seconds": round(cpu, 1),
-                    "loadavg_before": [round(x, 2) for x in load],
-                    "task_runs": sum(run_states.values()),
-                    "stages": {
-                        t["stage"]: {"wall_s": t["wall_s"], "cpu_s": t["cpu_s"]} for t in timings
-                    },
-                }
-            )
-            print({k: v for k, v in runs[-1].items() if k != "stages"}, flush=True)
-            if i == args.reruns:
-                states = run_states
-        cli = _cli_runs(args.profile, work) if args.cli else []
+        with prefect_api():
+            runs, states = _inprocess_runs(args.profile, args.reruns, work)
+        cli = _cli_runs(args.profile, work, args.cli_reruns) if args.cli else []
     finally:
         shutil.rmtree(work, ignore_errors=True)
     result = {

@@ -26,6 +26,8 @@ from moodrec.flows.api_server import (
     INIT_LOCK_NAME,
     TemporaryServer,
     prefect_api,
+    server_environment,
+    sqlite_transactions_lock_on_begin,
 )
 from moodrec.locking import waiting_file_lock
 
@@ -186,3 +188,65 @@ def test_two_first_starts_on_one_fresh_prefect_home_both_come_up(tmp_path: Path)
         for command in commands:
             command.terminate()
             command.wait()
+
+
+@pytest.mark.parametrize("lock_on_begin", [False, True])
+def test_server_transactions_hold_the_sqlite_write_lock_from_their_start(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, lock_on_begin: bool
+) -> None:
+    """A transaction that reads first holds the write lock from BEGIN once patched (so a
+    concurrent writer waits for it instead of invalidating its snapshot); Prefect's own
+    deferred transaction holds none until it writes."""
+    import asyncio
+    import sqlite3
+
+    import sqlalchemy as sa
+    from prefect.server.database.configurations import AioSqliteConfiguration
+
+    # restored after the test: the patch below must not outlive it
+    monkeypatch.setattr(
+        AioSqliteConfiguration, "begin_transaction", AioSqliteConfiguration.begin_transaction
+    )
+    if lock_on_begin:
+        sqlite_transactions_lock_on_begin()
+        sqlite_transactions_lock_on_begin()  # idempotent: wraps once
+    path = tmp_path / "t.db"
+    sqlite3.connect(path).executescript("CREATE TABLE t (x INTEGER); PRAGMA journal_mode=WAL;")
+
+    def other_writer_can_begin() -> bool:
+        other = sqlite3.connect(path, timeout=0, isolation_level=None)
+        try:
+            other.execute("BEGIN IMMEDIATE")
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc):
+                raise
+            return False
+        finally:
+            other.close()
+        return True
+
+    async def read_in_a_transaction() -> bool:
+        config = AioSqliteConfiguration(connection_url=f"sqlite+aiosqlite:///{path}")
+        engine = await config.engine()
+        try:
+            session = await config.session(engine)
+            async with session, config.begin_transaction(session):
+                await session.execute(sa.text("SELECT count(*) FROM t"))
+                return await asyncio.to_thread(other_writer_can_begin)
+        finally:
+            await engine.dispose()
+
+    assert asyncio.run(read_in_a_transaction()) is not lock_on_begin
+
+
+def test_server_environment_defaults_yield_to_the_users_settings(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.delenv("PREFECT_SERVER_SERVICES_EVENT_PERSISTER_ENABLED", raising=False)
+    monkeypatch.setenv("PREFECT_SERVER_SERVICES_TRIGGERS_ENABLED", "true")
+    with temporary_settings({PREFECT_API_URL: "http://127.0.0.1:9/api"}):
+        env = server_environment()
+    assert env["PREFECT_SERVER_SERVICES_EVENT_PERSISTER_ENABLED"] == "false"  # a default
+    assert env["PREFECT_SERVER_SERVICES_TRIGGERS_ENABLED"].lower() == "true"  # the user's wins
+    assert env["PREFECT__SERVER_EPHEMERAL"] == "1"
+    assert "PREFECT_API_URL" not in env  # the server is the API

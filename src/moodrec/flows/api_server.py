@@ -16,6 +16,11 @@ in the command's process group, asks the kernel for a SIGTERM when its parent di
 thread in it exits once its parent is gone. Two commands starting servers on one fresh
 ``PREFECT_HOME`` would both create its database at once ("index … already exists"): the
 start-up is serialised by a file lock in ``PREFECT_HOME`` until the server answers.
+
+An unchanged re-run must not wait on the database: the server's SQLite transactions take the
+write lock when they begin (:func:`sqlite_transactions_lock_on_begin`), and it runs with
+:data:`TEMPORARY_SERVER_DEFAULTS` (no automations or event feed, task runs recorded in
+batches) unless the environment says otherwise.
 """
 
 from __future__ import annotations
@@ -31,6 +36,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 from moodrec.errors import ApiServerError
 
@@ -41,6 +47,23 @@ EPHEMERAL_ENV = {
     "PREFECT_UI_ENABLED": "0",
     "PREFECT__SERVER_EPHEMERAL": "1",
     "PREFECT__SERVER_FINAL": "1",
+}
+#: defaults for the temporary server, below anything set in the environment or Prefect's
+#: settings. Measured on an unchanged demo re-run (82 cached task runs): the server's own CPU
+#: while the pipeline runs fell from ~3.5 s to ~2 s (``benchmarks/results/pipeline.md``).
+#: - automations (triggers and their actions) and the event feed (persister, the websocket
+#:   stream out; with the persister off, its vacuum too) serve a long-lived server's UI: a
+#:   server that lives as long as one command keeps flow runs, task runs, logs and artifacts
+#:   in ``PREFECT_HOME``'s database, not the event feed;
+#: - the task-run recorder writes up to 50 task-run events per transaction (at least once a
+#:   second, and all of them when the server stops) instead of one each: a stage's cached
+#:   task runs are a handful of writes, not one per event, each taking the SQLite write lock.
+TEMPORARY_SERVER_DEFAULTS = {
+    "PREFECT_SERVER_SERVICES_TRIGGERS_ENABLED": "false",
+    "PREFECT_SERVER_SERVICES_EVENT_PERSISTER_ENABLED": "false",
+    "PREFECT_SERVER_EVENTS_STREAM_OUT_ENABLED": "false",
+    "PREFECT_SERVER_SERVICES_TASK_RUN_RECORDER_BATCH_SIZE": "50",
+    "PREFECT_SERVER_SERVICES_TASK_RUN_RECORDER_FLUSH_INTERVAL": "1",
 }
 #: uvicorn's exit status when the port was taken between choosing and binding it
 _PORT_IN_USE = 3
@@ -67,10 +90,42 @@ def watchdog():
         time.sleep(0.5)
     os._exit(1)
 threading.Thread(target=watchdog, name="parent-watchdog", daemon=True).start()
+if os.environ.get("MOODREC_SQLITE_IMMEDIATE", "1") == "1":
+    from moodrec.flows.api_server import sqlite_transactions_lock_on_begin
+    sqlite_transactions_lock_on_begin()
 from uvicorn.main import main
 sys.argv[0] = "uvicorn"
 main()
 """
+
+
+def sqlite_transactions_lock_on_begin() -> None:
+    """Make every transaction of Prefect's SQLite server take the write lock when it begins
+    (``BEGIN IMMEDIATE``), in the server process only.
+
+    Prefect opens most of its API transactions ``BEGIN DEFERRED``; one that reads before it
+    writes (``POST /task_runs/``, which each stage's subflow sends) fails at once with
+    "database is locked" — SQLite cannot wait for a lock that would invalidate the snapshot it
+    read — whenever the server's task-run recorder commits in between, and the client then
+    sleeps 2 s before it retries. That was most of an unchanged re-run (8 such waits). An
+    immediate transaction instead waits on the busy timeout (60 s) until the other writer is
+    done, which costs milliseconds. A single-user temporary server loses nothing by
+    serialising its writers. Postgres servers are not touched. ``MOODREC_SQLITE_IMMEDIATE=0``
+    in the command's environment keeps Prefect's deferred transactions (to compare).
+    """
+    from prefect.server.database.configurations import AioSqliteConfiguration
+
+    deferred = AioSqliteConfiguration.begin_transaction
+    if getattr(deferred, "moodrec_lock_on_begin", False):
+        return
+
+    def begin_transaction(
+        self: AioSqliteConfiguration, session: Any, with_for_update: bool = False
+    ) -> Any:
+        return deferred(self, session, with_for_update=True)
+
+    begin_transaction.moodrec_lock_on_begin = True  # type: ignore[attr-defined]
+    AioSqliteConfiguration.begin_transaction = begin_transaction  # type: ignore[method-assign]
 
 
 def free_port() -> int:
@@ -78,6 +133,22 @@ def free_port() -> int:
     with contextlib.closing(socket.socket(socket.AF_INET, socket.SOCK_STREAM)) as sock:
         sock.bind(("127.0.0.1", 0))
         return int(sock.getsockname()[1])
+
+
+def server_environment() -> dict[str, str]:
+    """The temporary server's environment: :data:`TEMPORARY_SERVER_DEFAULTS`, then this
+    process's environment and Prefect settings, then Prefect's ephemeral-server switches;
+    never ``PREFECT_API_URL`` (the server is the API)."""
+    from prefect.settings import get_current_settings
+
+    env = {
+        **TEMPORARY_SERVER_DEFAULTS,
+        **os.environ,
+        **EPHEMERAL_ENV,
+        **get_current_settings().to_environment_variables(exclude_unset=True),
+    }
+    env.pop("PREFECT_API_URL", None)
+    return env
 
 
 class TemporaryServer:
@@ -94,14 +165,8 @@ class TemporaryServer:
     def start(self) -> TemporaryServer:
         """Start the server process and return at once (see :meth:`wait_healthy`)."""
         import prefect
-        from prefect.settings import get_current_settings
 
-        env = {
-            **os.environ,
-            **EPHEMERAL_ENV,
-            **get_current_settings().to_environment_variables(exclude_unset=True),
-        }
-        env.pop("PREFECT_API_URL", None)
+        env = server_environment()
         args = [
             sys.executable,
             "-c",
