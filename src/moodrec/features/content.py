@@ -43,6 +43,34 @@ class ContentFeatures:
     report: dict[str, Any]
 
 
+Block = tuple[np.ndarray, list[str], np.ndarray]
+
+
+def stack_feature_blocks(blocks: dict[str, Block]) -> ItemFeatures:
+    """One :class:`ItemFeatures` from per-group ``(values, columns, available)`` blocks, in
+    :data:`GROUPS` order: a row without a group's content gets the column means of the rows
+    that have it (and ``available`` says so); non-finite values likewise."""
+    values, columns, groups, available = [], [], {}, []
+    for g in GROUPS:
+        v, cols, ok = blocks[g]
+        v = v.copy()
+        if v.shape[1]:
+            means = np.nanmean(np.where(ok[:, None], v, np.nan), axis=0) if ok.any() else None
+            fill = np.nan_to_num(means if means is not None else np.zeros(v.shape[1]))
+            v[~ok] = fill
+            v = np.where(np.isfinite(v), v, fill)
+        values.append(v)
+        columns += cols
+        groups[g] = cols
+        available.append(ok)
+    return ItemFeatures(
+        values=np.hstack(values).astype(np.float32),
+        columns=columns,
+        groups=groups,
+        available=np.column_stack(available),
+    )
+
+
 def normalise_name(text: object) -> str:
     """Lower-case, accents stripped, punctuation dropped, whitespace collapsed ("" for NA)."""
     if text is None or (isinstance(text, float) and np.isnan(text)):
@@ -258,25 +286,7 @@ def assemble_item_features(
     blocks["popularity"] = (pop, ["log_popularity"], linked & np.isfinite(pop[:, 0]))
     sources["popularity"] = "truth popularity (log)"
 
-    values, columns, groups, available = [], [], {}, []
-    for g in GROUPS:
-        v, cols, ok = blocks[g]
-        v = v.copy()
-        if v.shape[1]:
-            means = np.nanmean(np.where(ok[:, None], v, np.nan), axis=0) if ok.any() else None
-            fill = np.nan_to_num(means if means is not None else np.zeros(v.shape[1]))
-            v[~ok] = fill
-            v = np.where(np.isfinite(v), v, fill)
-        values.append(v)
-        columns += cols
-        groups[g] = cols
-        available.append(ok)
-    features = ItemFeatures(
-        values=np.hstack(values).astype(np.float32),
-        columns=columns,
-        groups=groups,
-        available=np.column_stack(available),
-    )
+    features = stack_feature_blocks(blocks)
     counts = item_links["link"].value_counts()
     report = {
         "n_items": len(ids),
@@ -285,8 +295,8 @@ def assemble_item_features(
         "unlinked": int(counts.get("none", 0)),
         "link_rate": float(linked.mean()) if len(ids) else 0.0,
         "sources": sources,
-        "available": {g: float(a.mean()) for g, a in zip(GROUPS, available, strict=True)},
-        "n_columns": {g: len(groups[g]) for g in GROUPS},
+        "available": {g: float(features.available[:, i].mean()) for i, g in enumerate(GROUPS)},
+        "n_columns": {g: len(features.groups[g]) for g in GROUPS},
     }
     logger.info(
         "content features: %d items, link rate %.3f (%d by MBID, %d by name)",

@@ -29,8 +29,7 @@ import numpy as np
 import pandas as pd
 
 from moodrec.domain import AUDIO_FEATURES, topic_share_columns
-from moodrec.features.content import GROUPS, ContentFeatures
-from moodrec.models.base import ItemFeatures
+from moodrec.features.content import GROUPS, ContentFeatures, stack_feature_blocks
 
 logger = logging.getLogger(__name__)
 
@@ -169,33 +168,15 @@ def assemble_stage_features(
         blocks["topics"] = (v, [f"topics_{c}" for c in tcols], ok)
         sources["topics"] = "topics stage (track_topics)"
 
-    values, columns, groups, available = [], [], {}, []
-    for g in GROUPS:
-        v, cols, ok = blocks[g]
-        v = v.copy()
-        if v.shape[1]:
-            fill = np.nanmean(v[ok], axis=0) if ok.any() else np.zeros(v.shape[1])
-            fill = np.nan_to_num(fill)
-            v[~ok] = fill
-            v = np.where(np.isfinite(v), v, fill)
-        values.append(v)
-        columns += cols
-        groups[g] = cols
-        available.append(ok)
-    features = ItemFeatures(
-        values=np.hstack(values).astype(np.float32),
-        columns=columns,
-        groups=groups,
-        available=np.column_stack(available),
-    )
-    any_content = np.column_stack(available).any(1)
+    features = stack_feature_blocks(blocks)
+    any_content = features.available.any(1)
     report = {
         "n_items": n,
         "item_key": item_key,
         "link_rate": float(any_content.mean()) if n else 0.0,
         "sources": sources,
-        "available": {g: float(a.mean()) for g, a in zip(GROUPS, available, strict=True)},
-        "n_columns": {g: len(groups[g]) for g in GROUPS},
+        "available": {g: float(features.available[:, i].mean()) for i, g in enumerate(GROUPS)},
+        "n_columns": {g: len(features.groups[g]) for g in GROUPS},
         "missing_audio_features": missing,
     }
     logger.info("stage content features: %s", report["available"])
