@@ -6,7 +6,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: demo test bench bench-recsys integration lint format clean
+.PHONY: demo test test-fast test-heavy bench bench-recsys integration lint format clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -19,10 +19,16 @@ $(STAMP): pyproject.toml
 demo: $(STAMP)
 	$(BIN)/moodrec run --profile demo
 
-test: $(STAMP)
+# lint, the main suite (under 8 min on 2 quiet cores), then the few heavy tests as a second phase
+test: test-fast test-heavy
+
+test-fast: $(STAMP)
 	$(BIN)/ruff check src tests benchmarks
 	$(BIN)/ruff format --check src tests benchmarks
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -m "not heavy"
+
+test-heavy: $(STAMP)
+	$(BIN)/python -m pytest -m heavy
 
 bench: $(STAMP)
 	$(BIN)/python -m benchmarks.bench_ingest

@@ -22,6 +22,7 @@ LOG = (
 )
 
 pytestmark = [
+    pytest.mark.heavy,
     pytest.mark.slow,
     pytest.mark.skipif(not LOG.is_file(), reason="shared Last.fm 1K sample absent"),
 ]

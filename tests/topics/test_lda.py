@@ -126,6 +126,7 @@ def test_topic_map_quality(tiny_model, tiny_corpus) -> None:
 
 
 @pytest.mark.slow
+@pytest.mark.heavy
 def test_demo_sweep_recovers_planted_topics(tmp_path: Path) -> None:
     """The full default sweep (k 4–12 then priors) on the demo lyrics; ~1.5 min on 2 cores."""
     generate_world(SandboxConfig(profile="demo", seed=42), tmp_path)
