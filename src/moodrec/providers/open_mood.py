@@ -243,10 +243,10 @@ def open_mood_inputs(
     g_artist = _weights(at, "artist_id", _GENRE_OF, "genre_")
     gt = base.merge(g_track, on="track_id", how="left")
     ga = base.merge(g_artist, on="artist_id", how="left")
+    has_track = gt.drop(columns=["track_id", "artist_id"]).notna().any(axis=1)
     for c in GENRE_INPUTS:
         t_col = gt[c] if c in gt else pd.Series(np.nan, index=gt.index)
         a_col = ga[c] if c in ga else pd.Series(np.nan, index=ga.index)
-        has_track = gt.drop(columns=["track_id", "artist_id"]).notna().any(axis=1)
         out[c] = np.where(has_track, t_col.fillna(0.0), a_col.fillna(0.0))
     if audio is not None and not audio.empty:
         a = audio.drop_duplicates("track_id")[["track_id", "bpm", "gain"]]
