@@ -12,6 +12,7 @@ from moodrec.enrich.outputs import (
     best_features,
     genre_table_from_enrich,
     lyrics_from_enrich,
+    session_features_from_open,
     tracks_from_enrich,
 )
 from moodrec.errors import InputDataError
@@ -95,6 +96,68 @@ def test_genre_table_is_the_union_over_providers_keyed_by_artist_id(tables) -> N
         ("11", "dance pop"),
     ]
     assert (table["weight"] == 1.0).all()
+
+
+def test_genre_weights_come_from_the_providers_tag_counts(tables, tmp_path: Path) -> None:
+    tags = pd.DataFrame(
+        {
+            "artist_id": [10, 10, 10, 10],
+            "provider": ["musicbrainz", "musicbrainz", "lastfm_tags", "lastfm_tags"],
+            "tag": ["Metal", "thrash metal", "metal", "death metal"],
+            "count": [4, 1, 100, 0],
+        }
+    )
+    table = genre_table_from_enrich(tables["artist_genres"], _write(tmp_path, "at", tags))
+    w = {
+        (a, g): x for a, g, x in zip(table["artist"], table["genre"], table["weight"], strict=True)
+    }
+    # the largest share of an artist's top count over providers; a zero count stays above 0;
+    # a genre no tag carries (Spotify's unweighted list) keeps weight 1
+    assert w[("10", "metal")] == 1.0
+    assert w[("10", "thrash metal")] == 0.25
+    assert w[("10", "death metal")] == 0.01
+    assert w[("11", "dance pop")] == 1.0
+
+
+def test_session_features_from_open_covers_tracks_by_evidence(tables, tmp_path: Path) -> None:
+    moods = pd.DataFrame(
+        {
+            "track_id": [0],
+            "provider": ["acousticbrainz_dump"],
+            "mood_happy": [0.9],
+            "mood_sad": [0.1],
+            "mood_relaxed": [0.2],
+            "mood_aggressive": [0.1],
+            "mood_party": [0.7],
+        }
+    )
+    track_tags = pd.DataFrame(
+        {
+            "track_id": [1, 1],
+            "provider": ["lastfm_tags"] * 2,
+            "tag": ["rock", "Sad"],
+            "count": [100, 40],
+        }
+    )
+    audio = pd.DataFrame({"track_id": [2], "bpm": [128.0], "gain": [-6.0]})
+    paths = {
+        "track_moods": _write(tmp_path, "m", moods),
+        "track_tags": _write(tmp_path, "tt", track_tags),
+        "track_audio": _write(tmp_path, "au", audio),
+    }
+    by = {
+        ev: session_features_from_open(tables["tracks"], paths, ev)
+        for ev in ("acousticbrainz", "mood_tags", "any")
+    }
+    assert by["acousticbrainz"]["track_name"].tolist() == ["a1"]
+    assert sorted(by["mood_tags"]["track_name"]) == ["a1", "a2"]
+    assert sorted(by["any"]["track_name"]) == ["a1", "a2", "b1"]  # c1: no evidence at all
+    out = by["any"].set_index("track_name")
+    assert out.loc["a1", "mood_source"] == "acousticbrainz+"
+    assert out.loc["a1", "valence"] > out.loc["a2", "valence"]  # happy record vs a "sad" tag
+    assert out[["valence", "energy"]].stack().between(0, 1).all()
+    with pytest.raises(InputDataError, match="enough evidence"):
+        session_features_from_open(tables["tracks"], {}, "any")
 
 
 def test_no_genres_at_all_is_a_clear_error(tmp_path: Path) -> None:

@@ -137,6 +137,22 @@ def test_lastfm_error_29_is_retried_and_error_6_is_not_found() -> None:
     assert missing.track_tags("x", "a", "b").status == "not_found"
 
 
+#: a gateway's 5xx answer (the fake servers' injected faults use this shape for every service)
+GATEWAY_503 = json.dumps({"error": {"status": 503, "message": "Service Unavailable"}}).encode()
+
+
+def test_a_gateway_error_object_is_judged_by_its_http_status() -> None:
+    """Neither Last.fm's nor Deezer's envelope: a 503 retried like any other, not a crash
+    (Last.fm) or a final "error None" (Deezer)."""
+    cfg = LastfmTagsConfig(retry=FAST, min_count=10)
+    client = scripted((503, GATEWAY_503), (200, body("lastfm", "track_gettoptags.json")))
+    p = LastfmTagsProvider(cfg, SecretStr(KEY), client=client)
+    assert p.track_tags("some-mbid", "AC/DC", "Hells Bells").status == "found"
+    client = scripted((503, GATEWAY_503), (200, body("deezer", "track.json")))
+    dz = DeezerProvider(DeezerConfig(retry=FAST), client=client)
+    assert dz.track("GBDUW0000059", "Daft Punk", "Harder Better Faster Stronger").status == "found"
+
+
 def test_lastfm_refused_key_is_unavailable_and_never_shown(servers, caplog) -> None:
     servers._state.lastfm_key = KEY
     cfg = LastfmTagsConfig(base_url=servers.url("lastfm"), retry=FAST, rate_limit=None)

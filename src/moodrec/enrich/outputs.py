@@ -4,9 +4,12 @@ The enrich stage writes what the providers answered (see :mod:`moodrec.enrich.st
 these readers turn it into the inputs that the genres, clusters and topics stages take from
 the sandbox truth or a file otherwise:
 
-- :func:`genre_table_from_enrich`: ``artist_genres`` → tidy ``artist, genre, weight``;
+- :func:`genre_table_from_enrich`: ``artist_genres`` (+ ``artist_tags`` counts) → tidy
+  ``artist, genre, weight``;
 - :func:`tracks_from_enrich`: the catalogue's enriched tracks + ``track_features``;
-- :func:`lyrics_from_enrich`: ``lyrics_raw`` → ``track_id, text, source (+ valence)``.
+- :func:`lyrics_from_enrich`: ``lyrics_raw`` → ``track_id, text, source (+ valence)``;
+- :func:`session_features_from_open`: ``track_moods`` + ``track_tags`` + ``artist_tags`` +
+  ``track_audio`` → valence × energy through the open mood model.
 
 Nothing is invented for what the providers could not reach: a track without features keeps
 NaN features, an artist without genres has no genre row, a track without lyrics has no text
@@ -29,6 +32,8 @@ logger = logging.getLogger(__name__)
 
 #: catalogue datasets (ingest + enrich checkpoints) that ``source: enrich`` reads, per use
 TRACK_INPUTS: tuple[str, ...] = ("tracks", "track_features", "artist_genres")
+#: read too when the enrich stage wrote it (the open providers' tag counts weight genres)
+OPTIONAL_TRACK_INPUTS: tuple[str, ...] = ("artist_tags",)
 LYRICS_INPUTS: tuple[str, ...] = ("lyrics_raw", "track_features")
 
 
@@ -69,12 +74,19 @@ def best_features(features: pd.DataFrame, names: Sequence[str]) -> pd.DataFrame:
     return out[out[list(names)].notna().any(axis=1)].reset_index(drop=True)
 
 
-def genre_table_from_enrich(artist_genres_path: Path | str) -> pd.DataFrame:
+def genre_table_from_enrich(
+    artist_genres_path: Path | str, artist_tags_path: Path | str | None = None
+) -> pd.DataFrame:
     """Tidy ``artist, genre, weight`` from the enrich ``artist_genres`` table.
 
     ``artist`` is the catalogue's ``artist_id`` as a string (the key :func:`tracks_from_enrich`
-    gives its tracks); providers' genre lists are unweighted, so every weight is 1. An artist
-    with genres from two providers gets the union.
+    gives its tracks). An artist with genres from two providers gets the union. The weight of
+    a genre is its evidence in the open providers' ``artist_tags`` (MusicBrainz genre votes,
+    Last.fm tag counts): the tag's count over the artist's top count at that provider, the
+    largest over providers, in ``(0, 1]``; a genre no tag row carries (e.g. a Spotify genre
+    list, which is unweighted) weighs 1. The weights order an artist's genres for
+    ``max_genres_per_artist`` and weight its genre embeddings' average
+    (:mod:`moodrec.genres.embedding`).
 
     Raises
     ------
@@ -102,7 +114,29 @@ def genre_table_from_enrich(artist_genres_path: Path | str) -> pd.DataFrame:
             "weight": 1.0,
         }
     ).drop_duplicates(["artist", "genre"])
+    if artist_tags_path is not None and Path(artist_tags_path).is_file():
+        table = _tag_weights(table, pd.read_parquet(artist_tags_path))
     return validate_genre_table(table, str(path))
+
+
+def _tag_weights(table: pd.DataFrame, tags: pd.DataFrame) -> pd.DataFrame:
+    """``table`` with each (artist, genre) weighted by its share of the artist's top tag count
+    at each provider (the largest over providers); genres without a tag row keep weight 1."""
+    if tags.empty:
+        return table
+    t = tags[["artist_id", "provider", "tag", "count"]].copy()
+    t["count"] = pd.to_numeric(t["count"], errors="coerce").fillna(0).clip(lower=0)
+    top = t.groupby(["artist_id", "provider"])["count"].transform("max")
+    t["share"] = np.where(top > 0, t["count"] / top.where(top > 0, 1), 0.0)
+    t = t.assign(
+        artist=t["artist_id"].astype(np.int64).astype(str),
+        genre=t["tag"].astype(str).str.strip().str.lower(),
+    )
+    share = t.groupby(["artist", "genre"], as_index=False)["share"].max()
+    out = table.drop(columns=["weight"]).merge(share, on=["artist", "genre"], how="left")
+    # a zero count (Last.fm lists tags at 0) is weak evidence, not none: keep it above 0
+    out["weight"] = out["share"].fillna(1.0).clip(lower=0.01).round(4)
+    return out.drop(columns=["share"])
 
 
 def tracks_from_enrich(
@@ -196,6 +230,69 @@ def session_features_from_enrich(
     if "track_mbid" in catalogue.columns:
         cols.append("track_mbid")
     out = catalogue[cols].merge(feats, on="track_id", how="inner")
+    return out.drop(columns=["track_id"]).reset_index(drop=True)
+
+
+#: the enrich tables :func:`session_features_from_open` reads (any may be absent)
+OPEN_MOOD_INPUTS: tuple[str, ...] = ("track_moods", "track_tags", "artist_tags", "track_audio")
+
+
+def session_features_from_open(
+    tracks_path: Path | str,
+    tables: dict[str, Path | str],
+    min_evidence: str = "acousticbrainz",
+) -> pd.DataFrame:
+    """Item mood features for the session stage through the open mood model.
+
+    Parameters
+    ----------
+    tracks_path
+        The catalogue's ``tracks`` table.
+    tables
+        Paths of the enrich tables of :data:`OPEN_MOOD_INPUTS` that exist.
+    min_evidence
+        ``acousticbrainz`` (tracks with a record), ``mood_tags`` (also tracks with Last.fm
+        mood tags) or ``any`` (also tracks with only a Deezer BPM/gain).
+
+    Returns
+    -------
+    pandas.DataFrame
+        As :func:`session_features_from_enrich`, plus ``mood_source``.
+
+    Raises
+    ------
+    InputDataError
+        Missing catalogue, or no track with enough evidence.
+    """
+    from moodrec.providers.open_mood import open_mood_inputs, shipped_model
+
+    catalogue = _read(tracks_path, ["track_id", "artist_id", "artist_name", "track_name"], "tracks")
+
+    def table(name: str) -> pd.DataFrame | None:
+        path = tables.get(name)
+        return pd.read_parquet(path) if path is not None and Path(path).is_file() else None
+
+    x = open_mood_inputs(
+        catalogue,
+        table("track_moods"),
+        table("track_tags"),
+        table("artist_tags"),
+        table("track_audio"),
+    )
+    if min_evidence == "acousticbrainz":
+        x = x[x["has_ab"]]
+    elif min_evidence == "mood_tags":
+        x = x[x["has_ab"] | (x["has_mood_tags"] > 0)]
+    pred = shipped_model().predict(x)
+    if pred.empty:
+        raise InputDataError(
+            f"open moods: no track of {tracks_path} has enough evidence ({min_evidence}) for "
+            "valence and energy (configure enrich.acousticbrainz_dump, lastfm_tags or deezer)"
+        )
+    cols = ["track_id", "artist_name", "track_name"]
+    if "track_mbid" in catalogue.columns:
+        cols.append("track_mbid")
+    out = catalogue[cols].merge(pred, on="track_id", how="inner")
     return out.drop(columns=["track_id"]).reset_index(drop=True)
 
 

@@ -10,7 +10,7 @@ from prefect import flow
 
 from moodrec.catalogue import Catalogue
 from moodrec.config.schema import Settings, is_synthetic_source
-from moodrec.enrich.outputs import TRACK_INPUTS
+from moodrec.enrich.outputs import OPTIONAL_TRACK_INPUTS, TRACK_INPUTS
 from moodrec.errors import CatalogueError
 from moodrec.flows.common import (
     enrich_inputs,
@@ -56,6 +56,9 @@ def genres_flow(profile: str = "demo", overrides: dict[str, Any] | None = None) 
         inputs = _sandbox_truth(settings, data_dir)
     elif cfg.source == "enrich":
         inputs = enrich_inputs(data_dir, TRACK_INPUTS, "genres")
+        written = Catalogue(data_dir).manifest.load()
+        optional = [n for n in OPTIONAL_TRACK_INPUTS if n in written]
+        inputs |= enrich_inputs(data_dir, tuple(optional), "genres")
     else:
         p = Path(str(cfg.path))
         files = [p / "user_taggedartists.dat", p / "tags.dat"] if cfg.source == "hetrec" else [p]

@@ -6,7 +6,9 @@ from typing import Any
 
 from prefect import flow
 
+from moodrec.catalogue import Catalogue
 from moodrec.config.schema import is_synthetic_source
+from moodrec.enrich.outputs import OPEN_MOOD_INPUTS
 from moodrec.errors import ConfigError
 from moodrec.flows.common import enrich_inputs, stage_settings
 from moodrec.flows.ingest import ingest_outputs
@@ -53,6 +55,11 @@ def session_flow(profile: str = "demo", overrides: dict[str, Any] | None = None)
             )
     elif cfg.features_source == "enrich":
         inputs |= enrich_inputs(data_dir, ("track_features",), "session")
+        if cfg.enrich_mood == "open_fit":
+            # whichever open tables the enrich stage wrote (a provider not set up writes none)
+            manifest = Catalogue(data_dir).manifest
+            written = manifest.load()
+            inputs |= {n: manifest.get(n) for n in OPEN_MOOD_INPUTS if n in written}
         if synthetic:
             truth = world_dir(data_dir, settings.sandbox) / "truth"
             inputs["truth_sessions"] = register_raw_input(

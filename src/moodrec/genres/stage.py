@@ -57,8 +57,9 @@ def load_genre_source(
 ) -> pd.DataFrame:
     """The tidy ``artist, genre, weight`` table of ``cfg.source``.
 
-    ``enrich`` maps ``artist_genres`` (and, for :func:`load_tracks`, ``tracks`` and
-    ``track_features``) to the enrich stage's files for ``source: enrich``.
+    ``enrich`` maps ``artist_genres`` (with optional ``artist_tags``, whose counts weight the
+    genres; and, for :func:`load_tracks`, ``tracks`` and ``track_features``) to the enrich
+    stage's files for ``source: enrich``.
 
     Raises
     ------
@@ -70,7 +71,7 @@ def load_genre_source(
             raise InputDataError("genres source 'enrich' needs the enrich stage's artist_genres")
         from moodrec.enrich.outputs import genre_table_from_enrich  # (imports the providers)
 
-        return genre_table_from_enrich(enrich["artist_genres"])
+        return genre_table_from_enrich(enrich["artist_genres"], enrich.get("artist_tags"))
     if cfg.source == "sandbox":
         if truth_dir is None:
             raise InputDataError("source 'sandbox' needs the world's truth folder")

@@ -75,6 +75,10 @@ class DeezerProvider:
         if not err:
             return False
         code = err.get("code") if isinstance(err, dict) else None
+        if code is None:
+            # not Deezer's envelope (its errors carry a code; e.g. a gateway's 5xx error
+            # object): judged by its HTTP status, as any other failed answer
+            return False
         if code == NO_DATA_CODE:
             return True
         if code == QUOTA_CODE:

@@ -67,6 +67,10 @@ class LastfmTagsProvider:
         if not isinstance(body, dict) or "error" not in body:
             return False
         code = body.get("error")
+        if not isinstance(code, int) or isinstance(code, bool):
+            # not Last.fm's envelope (e.g. a gateway's 5xx error object, whose "error" is an
+            # object): judged by its HTTP status, as any other failed answer
+            return False
         msg = f"lastfm error {code}"
         if code in NOT_FOUND_CODES:
             return True

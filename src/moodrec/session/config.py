@@ -55,6 +55,15 @@ class SessionConfig(StageConfig):
     #: ``track_features`` (e.g. valence/energy mapped from AcousticBrainz moods) or none
     features_source: Literal["sandbox", "file", "enrich", "none"] = "sandbox"
     features_path: str | None = None
+    #: with ``features_source: enrich``, where valence × energy come from: each track's
+    #: ``track_features`` row (the AcousticBrainz provider's mood mapping), or ``open_fit``:
+    #: one model over every open source's answers (AcousticBrainz record, Last.fm mood and
+    #: genre tags, Deezer BPM/gain; :mod:`moodrec.providers.open_mood`)
+    enrich_mood: Literal["track_features", "open_fit"] = "track_features"
+    #: with ``open_fit``, which tracks get coordinates: those with an AcousticBrainz record,
+    #: also those with Last.fm mood tags, or any with some evidence (Deezer BPM/gain too);
+    #: wider coverage costs mood-state agreement in the sandbox (benchmarks/results/open_moods.md)
+    open_mood_min_evidence: Literal["acousticbrainz", "mood_tags", "any"] = "acousticbrainz"
     # -- mood states ------------------------------------------------------------------------
     n_mood_states: int = Field(default=4, ge=1, le=12)
     mood_method: Literal["kmeans", "gmm"] = "kmeans"

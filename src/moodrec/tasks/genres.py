@@ -16,7 +16,7 @@ from moodrec.clustering.stage import (
     load_enrich_cluster_tracks,
     run_clusters_stage,
 )
-from moodrec.enrich.outputs import TRACK_INPUTS
+from moodrec.enrich.outputs import OPTIONAL_TRACK_INPUTS, TRACK_INPUTS
 from moodrec.genres.config import GenresConfig
 from moodrec.genres.stage import load_genre_source, load_tracks, run_genres_stage
 from moodrec.storage import DatasetRef
@@ -45,7 +45,9 @@ def build_genre_maps(
     logger = get_run_logger()
     truth = inputs.get("sandbox_truth_artists")
     truth_dir = Path(truth.path).parent if truth is not None else None
-    enrich = {k: Path(inputs[k].path) for k in TRACK_INPUTS if k in inputs}
+    enrich = {
+        k: Path(inputs[k].path) for k in (*TRACK_INPUTS, *OPTIONAL_TRACK_INPUTS) if k in inputs
+    }
     table = load_genre_source(cfg, truth_dir, enrich)
     tracks = load_tracks(cfg, truth_dir, enrich, artists=table["artist"].unique())
     clusters_ref = inputs.get("track_clusters")

@@ -10,7 +10,11 @@ import pandas as pd
 from prefect import get_run_logger, task
 
 from moodrec.catalogue import Catalogue
-from moodrec.enrich.outputs import session_features_from_enrich
+from moodrec.enrich.outputs import (
+    OPEN_MOOD_INPUTS,
+    session_features_from_enrich,
+    session_features_from_open,
+)
 from moodrec.session.config import SessionConfig
 from moodrec.session.data import load_session_data, read_features_file, read_truth_features
 from moodrec.session.stage import run_session_stage
@@ -38,6 +42,11 @@ def run_session_task(
         features = read_truth_features(Path(inputs["truth_tracks"].path))
     elif "features_file" in inputs:
         features = read_features_file(inputs["features_file"].path)
+    elif "track_features" in inputs and cfg.enrich_mood == "open_fit":
+        tables = {n: inputs[n].path for n in OPEN_MOOD_INPUTS if n in inputs}
+        features = session_features_from_open(
+            inputs["tracks"].path, tables, cfg.open_mood_min_evidence
+        )
     elif "track_features" in inputs:
         features = session_features_from_enrich(
             inputs["tracks"].path, inputs["track_features"].path

@@ -10,7 +10,9 @@ draw), with the gaps and noise the real services have:
   planted genres, the super-genre and non-genre noise ("seen live", "favorites", a decade).
 * Last.fm: top tags per artist and per track (counts 0–100, the super-genre on top, the
   planted genres below, noise in between); ``lastfm_missing_share`` of tracks are unknown
-  (error 6).
+  (error 6). Some tracks also carry listeners' mood tags (:func:`mood_tags`: ``sad``,
+  ``happy``, ``chill``, ``energetic``, ``aggressive``), noisy views of the planted valence and
+  energy, more often on popular tracks.
 * Deezer: ``deezer_share`` of tracks exist (id, the same ISRC, ``bpm`` = the planted tempo,
   0 for ``bpm_missing_share``, ``gain`` from the planted loudness); albums of ten tracks
   carry the Deezer genre of the artist's super-genre.
@@ -18,9 +20,12 @@ draw), with the gaps and noise the real services have:
 
 from __future__ import annotations
 
+import bisect
 import hashlib
+import math
 import uuid
 from dataclasses import dataclass, field
+from statistics import NormalDist
 from typing import Any
 
 from moodrec.providers.base import match_key
@@ -42,6 +47,23 @@ DEEZER_GENRE_IDS = {
     "Pop": 132, "Rock": 152, "Electro": 106, "Rap/Hip Hop": 116, "Classical": 98,
     "Jazz": 129, "Folk": 466, "Metal": 464, "Alternative": 85,
 }  # fmt: skip
+#: the mood words listeners tag tracks with, and the noise-free logit of each from the
+#: planted (valence, energy); applied where the noisy logit is positive
+MOOD_TAG_LOGITS: dict[str, tuple[float, float, float]] = {
+    # word: (a_v, a_e, c) → logit = a_v·valence + a_e·energy + c
+    "happy": (7.0, 1.0, -4.7),
+    "sad": (-7.0, -3.0, 3.45),
+    "chill": (1.0, -8.0, 2.8),
+    "energetic": (0.0, 8.0, -5.76),
+    "aggressive": (-4.0, 8.0, -4.4),
+}
+#: share of tracks with listeners' mood tags: ``[least popular, most popular]``, linear in the
+#: track's popularity rank (taggers tag what they play)
+MOOD_TAGGED_SHARE = (0.2, 0.7)
+#: sd of the taggers' noise on each word's logit (the AcousticBrainz classifiers: ~1.0)
+MOOD_TAG_NOISE = 1.5
+#: share of tagged tracks that also get one mood word at random (tags used ironically, mis-tags)
+MOOD_TAG_BLUNDER = 0.1
 NOISE_TAGS = ("seen live", "favorites", "female vocalists", "male vocalists", "awesome", "love")
 DECADES = ("80s", "90s", "00s", "2010s")
 
@@ -50,6 +72,36 @@ def draw(kind: str, n: int | str) -> float:
     """A deterministic uniform draw in [0, 1) for entity ``n`` and purpose ``kind``."""
     h = hashlib.blake2b(f"open:{kind}:{n}".encode(), digest_size=8).digest()
     return int.from_bytes(h) / 2**64
+
+
+def _normal(kind: str, n: int | str) -> float:
+    """A deterministic standard-normal draw (inverse CDF of :func:`draw`)."""
+    return NormalDist().inv_cdf(min(max(draw(kind, n), 1e-12), 1 - 1e-12))
+
+
+def mood_tags(t: dict[str, Any], popular_q: float) -> list[tuple[str, int]]:
+    """Listeners' mood tags of track ``t`` (``(word, count)``, count 10–60), or none.
+
+    ``popular_q`` is the track's popularity rank quantile (1 = most popular). A track is
+    tagged with probability :data:`MOOD_TAGGED_SHARE` (by popularity); then each word of
+    :data:`MOOD_TAG_LOGITS` whose logit plus N(0, :data:`MOOD_TAG_NOISE`) is positive, with a
+    count that rises with it, plus a random word for :data:`MOOD_TAG_BLUNDER` of tracks.
+    """
+    tid = t["track_id"]
+    lo, hi = MOOD_TAGGED_SHARE
+    v, e = t.get("valence"), t.get("energy")
+    if v is None or e is None or draw("mood-tagged", tid) >= lo + (hi - lo) * popular_q:
+        return []
+    out: dict[str, int] = {}
+    for word, (a_v, a_e, c) in MOOD_TAG_LOGITS.items():
+        z = a_v * float(v) + a_e * float(e) + c + MOOD_TAG_NOISE * _normal(f"mood-{word}", tid)
+        if z > 0:
+            out[word] = int(min(60, round(100 / (1 + math.exp(-z)) - 40)))
+    if draw("mood-blunder", tid) < MOOD_TAG_BLUNDER:
+        words = list(MOOD_TAG_LOGITS)
+        word = words[int(draw("mood-blunder-word", tid) * len(words))]
+        out.setdefault(word, 10 + int(20 * draw("mood-blunder-count", tid)))
+    return sorted(out.items(), key=lambda kv: -kv[1])
 
 
 def made_up_mbid(kind: str, n: int) -> str:
@@ -86,6 +138,13 @@ def _counts(names: list[str], top: int, step: int) -> list[dict[str, Any]]:
     return [{"name": n, "count": max(1, top - i * step)} for i, n in enumerate(names)]
 
 
+def _with_moods(tags: list[dict[str, Any]], moods: list[tuple[str, int]]) -> list[dict[str, Any]]:
+    """``tags`` plus the mood tags, by count (Last.fm lists top tags by count)."""
+    have = {g["name"] for g in tags}
+    extra = [{"name": w, "count": c} for w, c in moods if w not in have]
+    return sorted(tags + extra, key=lambda g: -g["count"])
+
+
 def _build(idx: WorldIndex) -> OpenWorld:
     w = OpenWorld()
     for aid, a in idx.artists.items():
@@ -111,8 +170,11 @@ def _build(idx: WorldIndex) -> OpenWorld:
         }
         w.artists[mbid] = rec
         w.artists_by_name.setdefault(match_key(a["name"]), []).append(rec)
+    pops = sorted(float(t.get("popularity") or 0.0) for t in idx.tracks)
     for t in idx.tracks:
         tid = t["track_id"]
+        below = bisect.bisect_left(pops, float(t.get("popularity") or 0.0))
+        popular_q = below / max(len(pops) - 1, 1)
         artist = w.artists[w.artist_mbid_of[t["artist_id"]]]
         mbid = t.get("track_mbid") or made_up_mbid("recording", tid)
         sup = artist["super_genre"]
@@ -128,8 +190,11 @@ def _build(idx: WorldIndex) -> OpenWorld:
             "isrcs": [t["isrc"]] if draw("isrc", tid) < 0.85 else [],
             "genres": _counts(rec_genres, 2, 1),
             "tags": _counts(rec_tags, 3, 1),
-            "lastfm_tags": _counts(
-                list(dict.fromkeys([sup, *genres[:2], DECADES[tid % len(DECADES)]])), 100, 23
+            "lastfm_tags": _with_moods(
+                _counts(
+                    list(dict.fromkeys([sup, *genres[:2], DECADES[tid % len(DECADES)]])), 100, 23
+                ),
+                mood_tags(t, popular_q),
             ),
             "lastfm_known": draw("lastfm-track", tid) < 0.8,
         }
