@@ -15,7 +15,7 @@ from moodrec.flows.genres import genres_flow
 from moodrec.flows.ingest import ingest_flow
 from moodrec.flows.session import session_flow
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.heavy]
 
 
 def test_demo_open_profile_needs_no_credentials(config_env) -> None:
