@@ -26,7 +26,7 @@ ADDRESS = re.compile(r"Prefect UI: (http://\S+)")
 WAIT_S = 600
 
 
-def _profile(tmp_path: Path) -> Path:
+def _profile(tmp_path: Path, ingest: dict | None = None) -> Path:
     """The tiny sandbox, ingest only: the shortest real ``moodrec run``."""
     profile = tmp_path / "ingest-only.yaml"
     profile.write_text(
@@ -34,7 +34,7 @@ def _profile(tmp_path: Path) -> Path:
             {
                 "paths": {"data_dir": str(tmp_path / "data")},
                 "sandbox": {"profile": "tiny", "seed": 7},
-                "ingest": {"source": "sandbox"},
+                "ingest": ingest or {"source": "sandbox"},
                 "orchestration": {"skip": [s for s in STAGE_NAMES if s != "ingest"]},
             }
         ),
@@ -43,7 +43,9 @@ def _profile(tmp_path: Path) -> Path:
     return profile
 
 
-def _start(tmp_path: Path, *args: str) -> tuple[subprocess.Popen[str], queue.Queue]:
+def _start(
+    tmp_path: Path, *args: str, ingest: dict | None = None
+) -> tuple[subprocess.Popen[str], queue.Queue]:
     """``moodrec run`` in a subprocess; its stdout and stderr lines arrive on the queue as
     ``(stream, line)``, ``(stream, None)`` at the end of each."""
     env = {
@@ -54,7 +56,15 @@ def _start(tmp_path: Path, *args: str) -> tuple[subprocess.Popen[str], queue.Que
     env.pop("PREFECT_API_URL", None)
     env.pop("PREFECT_UI_URL", None)
     proc = subprocess.Popen(
-        [sys.executable, "-m", "moodrec.cli", "run", "--profile", str(_profile(tmp_path)), *args],
+        [
+            sys.executable,
+            "-m",
+            "moodrec.cli",
+            "run",
+            "--profile",
+            str(_profile(tmp_path, ingest)),
+            *args,
+        ],
         cwd=tmp_path,
         env=env,
         stdout=subprocess.PIPE,
@@ -122,6 +132,25 @@ def test_run_with_ui_serves_the_ui_at_the_printed_address_until_ctrl_c(tmp_path:
 
     with pytest.raises(httpx.TransportError):  # the server went with the command
         _get(address + "/")
+
+
+@pytest.mark.slow
+def test_a_failed_run_keeps_the_ui_up_to_look_at_it(tmp_path: Path) -> None:
+    missing = {"source": "lastfm1k", "log_path": str(tmp_path / "missing.tsv")}
+    proc, lines = _start(tmp_path, "--ui", ingest=missing)
+    seen: list[str] = []
+    try:
+        address = _until(lines, seen, ADDRESS.pattern).group(1)
+        _until(lines, seen, r"^error: .*missing\.tsv does not exist")
+        _until(lines, seen, "press Ctrl-C to stop it")
+        assert _get(address + "/") == 200
+        proc.send_signal(signal.SIGINT)
+        rc = proc.wait(timeout=WAIT_S)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    assert rc == 2, "".join(seen)[-3000:]
 
 
 @pytest.mark.slow

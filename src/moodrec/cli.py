@@ -129,16 +129,29 @@ def run(
                     ui_url = configured_ui or (_current_ui_url() if ui else None)
                     if ui_url:
                         typer.echo(f"Prefect UI: {ui_url}")
+                    # the temporary server's UI outlives the run, failed or not, until Ctrl-C
+                    waits = ui and ui_wait and not configured_ui
                     from moodrec.flows.pipeline import pipeline_flow
 
-                    with run_view(title, live=True, quiet=quiet, log_level=level) as view:
-                        result = pipeline_flow(
-                            profile=profile, overrides=overrides or None, replace=replace
-                        )
+                    failure: MoodrecError | None = None
+                    try:
+                        with run_view(title, live=True, quiet=quiet, log_level=level) as view:
+                            result = pipeline_flow(
+                                profile=profile, overrides=overrides or None, replace=replace
+                            )
+                    except MoodrecError as exc:
+                        if not waits:
+                            raise
+                        failure = exc
                     writing.close()  # the run is over: another command may write the folder
-                    _print_run_end(result, view, ui_url)
-                    if ui and ui_wait and not configured_ui:
+                    if failure is None:
+                        _print_run_end(result, view, ui_url)
+                    else:
+                        typer.secho(f"error: {failure}", fg=typer.colors.RED, err=True)
+                    if waits:
                         _keep_ui_up(ui_url)
+                    if failure is not None:
+                        raise typer.Exit(code=2)
         except MoodrecError as exc:
             _fail(exc)
             return
