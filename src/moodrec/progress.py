@@ -1,8 +1,10 @@
 """Progress events: what pure code and flows tell whoever watches a run (the terminal view).
 
 Pure code must not import Prefect, so long loops (training epochs, LDA sweep chunks, enrich
-batches, evaluations) report through this small protocol instead: :func:`step` emits a
-:class:`ProgressEvent`; the flows emit stage events; ``moodrec run``'s terminal view
+batches, users ranked per evaluated model) report through this small protocol instead:
+:func:`step` emits a :class:`ProgressEvent`, and :class:`Steps` reports a sequence of named
+steps (the genres stage: graph, super-genres, shortest paths, MDS/UMAP, song map); the flows
+emit stage events; ``moodrec run``'s terminal view
 (``moodrec.terminal``) listens. With no listener an event costs one lock and a loop over an
 empty list. Listeners run in the emitting thread and must be quick and never raise.
 """
