@@ -109,6 +109,7 @@ def _get(url: str) -> int:
 
 
 @pytest.mark.slow
+@pytest.mark.heavy  # a whole `moodrec run` in a subprocess, with its own server
 def test_run_with_ui_serves_the_ui_at_the_printed_address_until_ctrl_c(tmp_path: Path) -> None:
     proc, lines = _start(tmp_path, "--ui")
     seen: list[str] = []
@@ -135,6 +136,7 @@ def test_run_with_ui_serves_the_ui_at_the_printed_address_until_ctrl_c(tmp_path:
 
 
 @pytest.mark.slow
+@pytest.mark.heavy  # a whole `moodrec run` in a subprocess, with its own server
 def test_a_failed_run_keeps_the_ui_up_to_look_at_it(tmp_path: Path) -> None:
     missing = {"source": "lastfm1k", "log_path": str(tmp_path / "missing.tsv")}
     proc, lines = _start(tmp_path, "--ui", ingest=missing)
@@ -154,6 +156,7 @@ def test_a_failed_run_keeps_the_ui_up_to_look_at_it(tmp_path: Path) -> None:
 
 
 @pytest.mark.slow
+@pytest.mark.heavy  # a whole `moodrec run` in a subprocess, with its own server
 def test_run_without_ui_prints_no_link(tmp_path: Path) -> None:
     proc, lines = _start(tmp_path)
     seen: list[str] = []
