@@ -282,3 +282,19 @@ def test_run_refuses_another_configurations_folder_before_any_work(
     assert "seed7-" in result.output and "--replace" in result.output
     assert "Traceback" not in result.output
     assert sorted(p.name for p in folder.iterdir()) == ["run.json"]  # nothing else written
+
+
+def test_config_show_reads_dotenv_and_masks_its_secrets(
+    config_env: Path, tmp_path: Path, monkeypatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("MOODREC_GENIUS_TOKEN", raising=False)
+    monkeypatch.delenv("MOODREC_SANDBOX__SEED", raising=False)
+    (tmp_path / ".env").write_text(
+        "MOODREC_GENIUS_TOKEN=tok-from-dotenv\nMOODREC_SANDBOX__SEED=77\n", encoding="utf-8"
+    )
+    result = runner.invoke(app, ["config", "show", "--profile", "demo"])
+    assert result.exit_code == 0, result.output
+    assert "tok-from-dotenv" not in result.output
+    assert '"genius_token": "**********"' in result.output
+    assert '"seed": 77' in result.output

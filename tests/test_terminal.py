@@ -72,3 +72,21 @@ def test_a_failing_listener_never_stops_the_emitter() -> None:
     with progress.listening(broken), progress.listening(seen.append):
         progress.step("x", 1, 2)
     assert [e.done for e in seen] == [1]
+
+
+def test_named_steps_show_a_bar_and_what_runs_now() -> None:
+    view = RunView("moodrec run · tiny")
+    with progress.listening(view.on_event):
+        progress.stage("genres", "running")
+        steps = progress.Steps("genres: steps", ["genre graph", "super-genres", "UMAP 2D"])
+        steps.start("genre graph")
+        steps.start("UMAP 2D")  # a skipped step is fine
+        live = _text(view.render())
+        assert "genres: steps" in live and "2/3" in live and "UMAP 2D" in live
+        steps.start("song map")  # not in the plan: added, never raised
+        assert "3/4" in _text(view.render())
+        steps.finish()
+        assert "4/4" in _text(view.render())
+        progress.stage("genres", "done", "120 genres")
+        done = _text(view.render())
+    assert "genres: steps" not in done  # bars go with the stage

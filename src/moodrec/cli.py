@@ -69,16 +69,36 @@ def run(
             help=f"print log records at this level ({' | '.join(LOG_LEVELS)}); no live view"
         ),
     ] = None,
+    ui: Annotated[
+        bool,
+        typer.Option(
+            "--ui",
+            help="start the temporary Prefect server with its UI and print its address "
+            "(with PREFECT_API_URL set: that server's UI)",
+        ),
+    ] = False,
+    ui_wait: Annotated[
+        bool,
+        typer.Option(
+            "--ui-wait/--no-ui-wait",
+            help="with --ui: keep the temporary server and its UI up after the run until Ctrl-C",
+        ),
+    ] = True,
 ) -> None:
-    """Run the whole pipeline for a profile (a temporary local Prefect server if none is set)."""
+    """Run the whole pipeline for a profile (a temporary local Prefect server if none is set).
+
+    Without ``--ui`` that server has no UI and the run prints no run links; with ``--ui`` it
+    serves the Prefect UI, whose address is printed at the start and in the summary, and
+    (unless ``--no-ui-wait``) stays up after the run until Ctrl-C, for browsing the run.
+    """
     import logging
 
     from moodrec.config.loader import load_settings
     from moodrec.config.run_folder import run_id
-    from moodrec.flows.api_server import prefect_api
+    from moodrec.flows.api_server import prefect_api, ui_assets
     from moodrec.orchestration.interrupt import RunInterrupted, exit_status, stop_on_signals
     from moodrec.runs import check_data_folder
-    from moodrec.terminal import print_summary, run_view
+    from moodrec.terminal import run_view
 
     if log_level is not None and log_level.upper() not in LOG_LEVELS:
         _fail(MoodrecError(f"--log-level {log_level!r}: allowed {', '.join(LOG_LEVELS)}"))
@@ -88,6 +108,8 @@ def run(
         try:
             settings = load_settings(profile, overrides=overrides)  # bad config fails first
             settings.check_real_inputs()
+            if ui:
+                ui_assets()  # no built UI in the prefect package: say so before any work
             # another configuration's outputs are refused before any server starts
             check_data_folder(Path(settings.paths.data_dir), settings, replace=replace)
 
@@ -98,13 +120,38 @@ def run(
 
             title = f"moodrec run · {settings.profile} · {run_id(settings)}"
             level = getattr(logging, log_level.upper()) if log_level else None
-            with _ui_links() as ui, _writer_lock(settings.paths.data_dir), prefect_api(preload):
-                from moodrec.flows.pipeline import pipeline_flow
+            with (
+                contextlib.ExitStack() as writing,
+                _ui_links(keep=ui) as configured_ui,
+            ):
+                writing.enter_context(_writer_lock(settings.paths.data_dir))
+                with prefect_api(preload, ui=ui):
+                    ui_url = configured_ui or (_current_ui_url() if ui else None)
+                    if ui_url:
+                        typer.echo(f"Prefect UI: {ui_url}")
+                    # the temporary server's UI outlives the run, failed or not, until Ctrl-C
+                    waits = ui and ui_wait and not configured_ui
+                    from moodrec.flows.pipeline import pipeline_flow
 
-                with run_view(title, live=True, quiet=quiet, log_level=level) as view:
-                    result = pipeline_flow(
-                        profile=profile, overrides=overrides or None, replace=replace
-                    )
+                    failure: MoodrecError | None = None
+                    try:
+                        with run_view(title, live=True, quiet=quiet, log_level=level) as view:
+                            result = pipeline_flow(
+                                profile=profile, overrides=overrides or None, replace=replace
+                            )
+                    except MoodrecError as exc:
+                        if not waits:
+                            raise
+                        failure = exc
+                    writing.close()  # the run is over: another command may write the folder
+                    if failure is None:
+                        _print_run_end(result, view, ui_url)
+                    else:
+                        typer.secho(f"error: {failure}", fg=typer.colors.RED, err=True)
+                    if waits:
+                        _keep_ui_up(ui_url)
+                    if failure is not None:
+                        raise typer.Exit(code=2)
         except MoodrecError as exc:
             _fail(exc)
             return
@@ -121,12 +168,53 @@ def run(
                 err=True,
             )
             raise typer.Exit(status) from None
+    _exit_if_incomplete(result)
+
+
+def _print_run_end(result: dict[str, Any], view: Any, ui_url: str | None) -> None:
+    """The end of ``moodrec run``: data folder, summary, report, UI address, withheld tables."""
+    from moodrec.terminal import print_summary
+
     report = result.get("report", {}).get("refs", {}).get("report_html")
     typer.echo(f"data folder: {result['ingest']['data_dir']}")
-    print_summary(view, report.path if report is not None else None, ui)
+    print_summary(view, report.path if report is not None else None, ui_url)
     for stage_result in result.values():
         _echo_withheld(stage_result)
-    _exit_if_incomplete(result)
+
+
+def _current_ui_url() -> str | None:
+    from prefect.settings import get_current_settings
+
+    return get_current_settings().ui_url or None
+
+
+def _keep_ui_up(ui_url: str | None) -> None:
+    """Block until Ctrl-C (or SIGTERM), keeping the temporary server and its UI up; then
+    return normally (the run itself is over: exit 0 unless it left work not done)."""
+    import signal
+    import threading
+
+    typer.echo(f"the Prefect UI stays up at {ui_url}; press Ctrl-C to stop it", err=True)
+    sys.stdout.flush()
+    if threading.current_thread() is not threading.main_thread():
+        return  # no signal can reach this thread: nothing to wait for
+    stop = threading.Event()
+
+    def handler(signum: int, frame: Any) -> None:
+        stop.set()
+
+    # the run is over: a signal now ends the wait, not a run (stop_on_signals' forced exit)
+    wakeup = signal.set_wakeup_fd(-1)
+    previous = {s: signal.signal(s, handler) for s in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        while not stop.wait(1.0):  # wakes up so that the handler runs promptly
+            pass
+    finally:
+        for signum, old in previous.items():
+            signal.signal(signum, old)
+        if wakeup != -1:
+            signal.set_wakeup_fd(wakeup, warn_on_full_buffer=False)
+    typer.echo("stopping the Prefect server", err=True)
 
 
 #: exit status of a run that finished but left work not done (a re-run retries it)
@@ -158,15 +246,18 @@ def _exit_if_incomplete(stages: dict[str, Any]) -> None:
 
 
 @contextlib.contextmanager
-def _ui_links() -> Iterator[str | None]:
+def _ui_links(keep: bool = False) -> Iterator[str | None]:
     """The Prefect UI's address when ``PREFECT_API_URL`` names a server; None when the
-    command starts a temporary one (it has no UI): Prefect then prints no "View at" links,
-    which would not open."""
+    command starts a temporary one. Without ``keep`` (``--ui``) that one has no UI: Prefect
+    then prints no "View at" links, which would not open."""
     from prefect.settings import PREFECT_UI_URL, get_current_settings, temporary_settings
 
     current = get_current_settings()
     if current.api.url:
         yield current.ui_url or None
+        return
+    if keep:  # the temporary server serves a UI and names it (flows.api_server.prefect_api)
+        yield None
         return
     with temporary_settings({PREFECT_UI_URL: ""}):
         yield None

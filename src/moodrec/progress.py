@@ -1,8 +1,10 @@
 """Progress events: what pure code and flows tell whoever watches a run (the terminal view).
 
 Pure code must not import Prefect, so long loops (training epochs, LDA sweep chunks, enrich
-batches, evaluations) report through this small protocol instead: :func:`step` emits a
-:class:`ProgressEvent`; the flows emit stage events; ``moodrec run``'s terminal view
+batches, users ranked per evaluated model) report through this small protocol instead:
+:func:`step` emits a :class:`ProgressEvent`, and :class:`Steps` reports a sequence of named
+steps (the genres stage: graph, super-genres, shortest paths, MDS/UMAP, song map); the flows
+emit stage events; ``moodrec run``'s terminal view
 (``moodrec.terminal``) listens. With no listener an event costs one lock and a loop over an
 empty list. Listeners run in the emitting thread and must be quick and never raise.
 """
@@ -12,7 +14,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from typing import Literal
 
@@ -28,7 +30,8 @@ class ProgressEvent:
 
     ``kind="stage"``: stage ``name`` changed to ``status`` (``detail``: why skipped, or the
     stage's key number when done). ``kind="step"``: ``done`` of ``total`` units of the long
-    piece of work ``name`` (e.g. ``"train bpr: epochs"``) inside the running stage.
+    piece of work ``name`` (e.g. ``"train bpr: epochs"``) inside the running stage
+    (``detail``: what it is doing now, e.g. ``"UMAP 2D"``).
     """
 
     kind: EventKind
@@ -55,9 +58,34 @@ def emit(event: ProgressEvent) -> None:
             logger.debug("progress listener failed", exc_info=True)
 
 
-def step(name: str, done: int, total: int | None = None) -> None:
-    """Report ``done`` of ``total`` units of the long piece of work ``name``."""
-    emit(ProgressEvent(kind="step", name=name, done=done, total=total))
+def step(name: str, done: int, total: int | None = None, detail: str = "") -> None:
+    """Report ``done`` of ``total`` units of the long piece of work ``name`` (``detail``:
+    what it is doing now)."""
+    emit(ProgressEvent(kind="step", name=name, done=done, total=total, detail=detail))
+
+
+class Steps:
+    """A piece of work made of named steps run one after another (e.g. the genres stage:
+    graph, super-genres, shortest paths, MDS, UMAP …), reported as ``done`` of ``total``
+    steps with the running one's label as ``detail``.
+
+    ``start(label)`` marks the steps listed before ``label`` done; a label not in the plan
+    is added to it (a display must never stop a run); skipping labels is fine.
+    """
+
+    def __init__(self, name: str, labels: Iterable[str]) -> None:
+        self.name = name
+        self.labels = list(dict.fromkeys(labels))
+
+    def start(self, label: str) -> None:
+        """Step ``label`` begins now."""
+        if label not in self.labels:
+            self.labels.append(label)
+        step(self.name, self.labels.index(label), len(self.labels), label)
+
+    def finish(self) -> None:
+        """Every step is done."""
+        step(self.name, len(self.labels), len(self.labels))
 
 
 def stage(name: str, status: StageStatus, detail: str = "") -> None:

@@ -42,7 +42,8 @@ class StageRow:
     started: float | None = None
     seconds: float | None = None
     tasks: Counter[str] = field(default_factory=Counter)
-    steps: dict[str, tuple[int, int | None]] = field(default_factory=dict)
+    #: long piece of work → (done, total, what it does now)
+    steps: dict[str, tuple[int, int | None, str]] = field(default_factory=dict)
 
 
 def _seconds(s: float | None) -> str:
@@ -73,7 +74,11 @@ class RunView:
                     row.seconds = time.monotonic() - row.started
                     row.steps.clear()
             elif event.kind == "step" and self._current is not None:
-                self.rows[self._current].steps[event.name] = (event.done, event.total)
+                self.rows[self._current].steps[event.name] = (
+                    event.done,
+                    event.total,
+                    event.detail,
+                )
 
     def on_task_finished(self, state: str) -> None:
         with self._lock:
@@ -105,10 +110,12 @@ class RunView:
                     _seconds(elapsed),
                     Text(row.detail if row.status != "running" else "", style="dim"),
                 )
-                for name, (done, total) in row.steps.items():
+                for name, (done, total, now) in row.steps.items():
                     bar: Any = ProgressBar(total=total, completed=done, width=30) if total else ""
                     count = f"{done}/{total}" if total else str(done)
-                    table.add_row("", Text(f"  {name}", style="dim"), bar, count, "")
+                    table.add_row(
+                        "", Text(f"  {name}", style="dim"), bar, count, Text(now, style="dim")
+                    )
             head = Text.assemble(
                 (self.title, "bold"), f"  ·  {_seconds(time.monotonic() - self.started)} elapsed"
             )
@@ -232,8 +239,8 @@ def print_summary(view: RunView, report: str | None, ui: str | None) -> None:
     console.print(Text.assemble(("Prefect UI: ", "bold"), ui or "none (see below)"))
     if not ui:
         console.print(
-            "  this run used a temporary Prefect server without a UI; to keep and browse "
-            "runs, start one (prefect server start) and set PREFECT_API_URL",
+            "  this run used a temporary Prefect server without a UI; moodrec run --ui "
+            "serves one, or start a server (prefect server start) and set PREFECT_API_URL",
             style="dim",
         )
     if view.warnings:

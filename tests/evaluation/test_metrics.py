@@ -173,3 +173,25 @@ def test_coverage_novelty_rmse() -> None:
     assert rmse(np.array([1.0, 3.0]), np.array([2.0, 1.0])) == pytest.approx(math.sqrt(2.5))
     with pytest.raises(InputDataError):
         rmse(np.array([1.0]), np.array([1.0, 2.0]))
+
+
+def test_evaluation_reports_its_user_batches_when_named() -> None:
+    from moodrec import progress
+
+    rng = np.random.default_rng(3)
+    n_users, n_items = 23, 30
+    interactions = rng.random((n_users, n_items)) < 0.4
+    train = sp.csr_matrix((interactions & (rng.random(interactions.shape) < 0.5)).astype(float))
+    test = sp.csr_matrix((interactions & (train.toarray() == 0)).astype(float))
+    model = FixedScores(rng.random((n_users, n_items))).fit(train)
+    events: list[progress.ProgressEvent] = []
+    with progress.listening(events.append):
+        evaluate_recommender(model, train, test, ks=(5,), batch_size=7)  # unnamed: silent
+        assert events == []
+        result = evaluate_recommender(
+            model, train, test, ks=(5,), batch_size=7, progress_name="evaluate fixed: users"
+        )
+    n = len(result.per_user)
+    assert {e.name for e in events} == {"evaluate fixed: users"}
+    assert [e.done for e in events] == [min(i + 7, n) for i in range(0, n, 7)]
+    assert {e.total for e in events} == {n}

@@ -8,6 +8,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
+from moodrec import progress
 from moodrec.errors import ModelError
 from moodrec.flows.recommend import evaluate_flow, recommend_user, train_flow
 from moodrec.models.base import Recommender
@@ -37,7 +38,15 @@ def test_train_evaluate_and_recommend(harness, config_env, tmp_path: Path) -> No
     assert len(tuning) == 2 and (tuning["status"] == "ok").all()
     assert trained["fits"]["ease"]["summary"]["params"]["lambda_"] in (10.0, 100.0)
 
-    result = evaluate_flow(profile="tiny", overrides=overrides)
+    events: list[progress.ProgressEvent] = []
+    with progress.listening(events.append):
+        result = evaluate_flow(profile="tiny", overrides=overrides)
+    # the terminal view's bars: models evaluated so far, and each model's users ranked
+    per_model = [(e.done, e.total) for e in events if e.name == "evaluate: models"]
+    assert per_model == [(i, len(MODELS)) for i in range(len(MODELS) + 1)]
+    for name in MODELS:
+        users = [e for e in events if e.name == f"evaluate {name}: users"]
+        assert users and users[-1].done == users[-1].total > 0
     table = pd.read_parquet(data_dir / "reports" / "recommend_metrics.parquet")
     assert set(table["model"]) == set(MODELS)
     for col in ("ndcg@20", "recall@10", "hr@20", "mrr@20", "map@20", "precision@20"):

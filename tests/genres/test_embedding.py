@@ -104,3 +104,33 @@ def test_song_map_html(tmp_path) -> None:
     out = write_song_map_html(pts, tmp_path / "m.html", GenresConfig(plotlyjs="cdn"))
     html = out.read_text()
     assert "plotly" in html and "super_genre" in html and "valence" in html
+
+
+@pytest.mark.parametrize(
+    ("method", "expected"),
+    [
+        ("mds", ["shortest paths (APSP)", "MDS vectors"]),
+        ("node2vec", ["node2vec walks + word2vec", "MDS maps"]),
+    ],
+)
+def test_genres_stage_reports_each_step(tmp_path, method: str, expected: list[str]) -> None:
+    from moodrec import progress
+    from moodrec.genres.stage import genres_stage_steps, run_genres_stage
+
+    table, _ = _graph()
+    cfg = GenresConfig(
+        embedding=method, vector_dim=4, walk_length=8, walks_per_node=5, edge_discount="none"
+    )
+    dirs = {layer: tmp_path / layer for layer in ("interim", "features", "reports")}
+    for folder in dirs.values():
+        folder.mkdir()
+    events: list[progress.ProgressEvent] = []
+    with progress.listening(events.append):
+        run_genres_stage(table, None, cfg, dirs)
+    plan = genres_stage_steps(cfg, with_tracks=False)
+    assert plan == ["genre graph", "super-genres", *expected]
+    assert {e.name for e in events} == {"genres: steps"}
+    # one event as each step starts (naming it), then all done
+    assert [(e.done, e.detail) for e in events[:-1]] == list(enumerate(plan))
+    assert (events[-1].done, events[-1].total) == (len(plan), len(plan))
+    assert {e.total for e in events} == {len(plan)}

@@ -10,7 +10,8 @@ __all__ = ["Secrets"]
 
 
 class Secrets(StageConfig):
-    """Credentials, read from the environment only; never logged or written."""
+    """Credentials, read only from the environment or ``.env`` (``MOODREC_<NAME>``, through
+    pydantic-settings: :mod:`moodrec.config.environment`); never logged or written."""
 
     spotify_client_id: str | None = None
     spotify_client_secret: SecretStr | None = None

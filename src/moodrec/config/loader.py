@@ -1,9 +1,12 @@
-"""Load ``Settings`` from a YAML profile plus environment variables.
+"""Load ``Settings`` from a YAML profile plus the environment and a ``.env`` file.
 
 Precedence (lowest → highest): schema defaults, the YAML profile, ``MOODREC_<SECTION>__<FIELD>``
-environment variables (e.g. ``MOODREC_SANDBOX__SEED=7``). Secrets are read only from the
-environment (``MOODREC_SPOTIFY_CLIENT_SECRET``, ``MOODREC_GENIUS_TOKEN``, ...); a profile that
-contains a secret is rejected so that secrets never end up in a repository.
+variables from ``./.env`` (or the file ``MOODREC_ENV_FILE`` names), the same variables from the
+real environment (e.g. ``MOODREC_SANDBOX__SEED=7``), then the command line's overrides.
+Secrets are read only from the environment or ``.env`` (``MOODREC_SPOTIFY_CLIENT_SECRET``,
+``MOODREC_GENIUS_TOKEN``, ...; :mod:`moodrec.config.environment` reads both through
+pydantic-settings); a profile that contains a secret is rejected so that secrets never end
+up in a repository.
 
 No message shows the value of a field whose name looks like a secret (``client_secret``,
 ``*_token``, ``password``, ``api_key`` …), even when it was put in the wrong place, nor
@@ -13,7 +16,6 @@ the source line of a YAML syntax error (that line may hold one).
 from __future__ import annotations
 
 import os
-import re
 import typing
 from collections.abc import Mapping
 from pathlib import Path
@@ -22,41 +24,30 @@ from typing import Any
 import yaml
 from pydantic import BaseModel, ValidationError
 
-from moodrec.config.base import Secrets
+from moodrec.config.environment import (
+    SECRET_VARIABLES,
+    looks_secret,
+    merge_nested,
+    read_environment,
+    yaml_problem,
+)
 from moodrec.config.run_folder import expand_run_folder
 from moodrec.config.schema import Settings
 from moodrec.errors import ConfigError
 
-ENV_PREFIX = "MOODREC_"
+__all__ = [
+    "MASK",
+    "PACKAGED_PROFILES",
+    "available_profiles",
+    "config_dir",
+    "format_validation_error",
+    "load_settings",
+    "looks_secret",
+    "profile_path",
+]
+
 PROFILE_DIR_ENV = "MOODREC_CONFIG_DIR"
-_SECRET_ENV = {name: f"{ENV_PREFIX}{name.upper()}" for name in Secrets.model_fields}
-#: a name that holds a secret: contains secret/password/credential, or ends in
-#: token/key/pwd/passwd (``genius_token``, ``api_key``; not ``token_url`` or ``batch_key``s'
-#: neighbours like ``token_ttl_s``)
-_SECRET_NAME = re.compile(
-    r"secret|passw|credential|private|(?:^|[_.])(?:token|key|apikey|pwd|passwd|auth)s?$",
-    re.IGNORECASE,
-)
 MASK = "**********"
-
-
-def looks_secret(name: str) -> bool:
-    """Whether a field or variable name looks like it holds a secret (its value is never shown).
-
-    >>> [looks_secret(n) for n in ("client_secret", "genius_token", "api_key", "token_url")]
-    [True, True, True, False]
-    """
-    return bool(_SECRET_NAME.search(name))
-
-
-def _yaml_problem(exc: yaml.YAMLError) -> str:
-    """What is wrong and where (line, column), without the offending text itself."""
-    if isinstance(exc, yaml.MarkedYAMLError):
-        mark = exc.problem_mark
-        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
-        what = "; ".join(x for x in (exc.context, exc.problem) if x)
-        return f"{what or 'syntax error'}{where}"
-    return type(exc).__name__
 
 
 #: the profiles shipped inside the package (``moodrec init DIR`` copies them out for editing)
@@ -126,50 +117,12 @@ def format_validation_error(exc: ValidationError, source: str) -> str:
     return "\n".join(lines)
 
 
-def _env_overrides(environ: Mapping[str, str]) -> dict[str, Any]:
-    """``MOODREC_SECTION__FIELD=value`` → ``{"section": {"field": value}}`` (values as YAML).
-
-    Raises
-    ------
-    ConfigError
-        A value is not valid YAML; names the variable (its value only when the name does
-        not look like a secret).
-    """
-    out: dict[str, Any] = {}
-    for key, raw in environ.items():
-        if not key.startswith(ENV_PREFIX) or "__" not in key:
-            continue
-        parts = key[len(ENV_PREFIX) :].lower().split("__")
-        node = out
-        for part in parts[:-1]:
-            node = node.setdefault(part, {})
-        try:
-            node[parts[-1]] = yaml.safe_load(raw) if raw != "" else None
-        except yaml.YAMLError as exc:
-            shown = "value hidden" if any(looks_secret(p) for p in parts) else f"got {raw!r}"
-            raise ConfigError(
-                f"environment variable {key}: not valid YAML ({_yaml_problem(exc)}; {shown}); "
-                "values are read as YAML: quote a string that starts with [, {, \" or ' "
-                f"({key}='\"text\"')"
-            ) from None
-    return out
-
-
-def _merge(base: dict[str, Any], extra: Mapping[str, Any]) -> dict[str, Any]:
-    merged = dict(base)
-    for k, v in extra.items():
-        if isinstance(v, Mapping) and isinstance(merged.get(k), Mapping):
-            merged[k] = _merge(dict(merged[k]), v)
-        else:
-            merged[k] = v
-    return merged
-
-
 def load_settings(
     profile: str | Path = "demo",
     *,
     environ: Mapping[str, str] | None = None,
     overrides: Mapping[str, Any] | None = None,
+    env_file: Path | None = None,
 ) -> Settings:
     """Load and validate the settings for ``profile``.
 
@@ -179,16 +132,19 @@ def load_settings(
         A profile name under ``config/`` (``demo``) or a path to a YAML file.
     environ
         Environment to read overrides and secrets from (default ``os.environ``).
+    env_file
+        The ``.env`` file read below ``environ`` (default: ``$MOODREC_ENV_FILE``, else
+        ``./.env`` when it exists).
     overrides
         Nested values applied last (used by the CLI, e.g. ``{"sandbox": {"seed": 7}}``).
 
     Raises
     ------
     ConfigError
-        The file is missing or not YAML, holds a secret, or a key/value is invalid; the
-        message names the file, the field and the allowed keys or values.
+        The file is missing or not YAML, holds a secret, or a key/value is invalid (in the
+        profile, the environment or ``.env``); the message names the file or variable, the
+        field and the allowed keys or values, and never a secret's value.
     """
-    environ = os.environ if environ is None else environ
     path = profile_path(profile)
     if not path.is_file():
         raise ConfigError(
@@ -199,27 +155,26 @@ def load_settings(
     try:
         data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
     except yaml.YAMLError as exc:
-        raise ConfigError(f"{path}: not valid YAML: {_yaml_problem(exc)}") from None
+        raise ConfigError(f"{path}: not valid YAML: {yaml_problem(exc)}") from None
     if not isinstance(data, dict):
         raise ConfigError(f"{path}: the top level must be a mapping of sections")
     if "secrets" in data:
         raise ConfigError(
             f"{path}: field 'secrets' is not allowed in a profile; set secrets in the environment "
-            f"({', '.join(sorted(_SECRET_ENV.values()))})"
+            f"({', '.join(sorted(SECRET_VARIABLES.values()))}, or the same names in .env)"
         )
     data.setdefault("profile", path.stem)
     try:
         Settings.model_validate(data)  # first pass: errors name the YAML file alone
     except ValidationError as exc:
         raise ConfigError(format_validation_error(exc, str(path))) from None
-    env_part = _env_overrides(environ)
-    secrets = {name: environ[var] for name, var in _SECRET_ENV.items() if environ.get(var)}
-    merged = _merge(_merge(data, env_part), overrides or {})
-    merged["secrets"] = secrets
+    env = read_environment(environ, env_file)
+    merged = merge_nested(merge_nested(data, env.overrides), overrides or {})
+    merged["secrets"] = env.secrets
     try:
         settings = Settings.model_validate(merged)
     except ValidationError as exc:
-        source = f"{path} + environment ({ENV_PREFIX}*) + command-line overrides"
+        source = f"{path} + {env.origin} + command-line overrides"
         raise ConfigError(format_validation_error(exc, source)) from None
     # data/<profile>/runs/{run_id} → this configuration's own folder (config.run_folder)
     return expand_run_folder(settings)

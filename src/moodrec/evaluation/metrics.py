@@ -16,6 +16,7 @@ import numpy as np
 import pandas as pd
 import scipy.sparse as sp
 
+from moodrec import progress
 from moodrec.errors import InputDataError
 from moodrec.interactions.ranking import (
     exclude_items,
@@ -92,8 +93,13 @@ def rank_items(
     exclude: sp.csr_matrix | None,
     *,
     batch_size: int = 512,
+    progress_name: str | None = None,
 ) -> np.ndarray:
-    """Top-``k`` item indices for ``users`` over the full catalogue, ``exclude`` masked out."""
+    """Top-``k`` item indices for ``users`` over the full catalogue, ``exclude`` masked out.
+
+    ``progress_name`` (e.g. ``"evaluate ials: users"``): report the users ranked so far
+    after each batch (:func:`moodrec.progress.step`).
+    """
     # -1 = padding: top_k's lists are at most n_items long (k is capped at the catalogue)
     out = np.full((users.size, k), -1, dtype=np.int64)
     ex = sp.csr_matrix(exclude) if exclude is not None else None
@@ -105,6 +111,8 @@ def rank_items(
         s[np.isnan(s)] = -np.inf
         top = top_k(s, k)[0]
         out[start : start + u.size, : top.shape[1]] = top
+        if progress_name is not None:
+            progress.step(progress_name, start + u.size, users.size)
     return out
 
 
@@ -117,6 +125,7 @@ def evaluate_recommender(
     users: np.ndarray | None = None,
     batch_size: int = 512,
     min_test_items: int = 1,
+    progress_name: str | None = None,
 ) -> EvaluationResult:
     """Evaluate a fitted model by full ranking against the catalogue.
 
@@ -135,6 +144,8 @@ def evaluate_recommender(
         Restrict to these users (default: every user with at least one test item).
     min_test_items
         Only users with at least this many test items are evaluated.
+    progress_name
+        Report the users ranked so far under this name (per batch; default: no report).
 
     Returns
     -------
@@ -152,7 +163,7 @@ def evaluate_recommender(
     users = np.asarray(users, dtype=np.int64)
     users = users[n_test[users] >= max(min_test_items, 1)]
     kmax = max(ks_t)
-    rec = rank_items(model, users, kmax, train, batch_size=batch_size)
+    rec = rank_items(model, users, kmax, train, batch_size=batch_size, progress_name=progress_name)
     hits = hit_matrix(rec, test, users)
     info = item_self_information(train)
     cols: dict[str, np.ndarray] = {"user": users, "n_test": n_test[users]}

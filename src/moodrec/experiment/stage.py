@@ -260,7 +260,12 @@ def evaluate_saved(
     test = load_matrix(split_dir / "test.npz")
     start = time.perf_counter()
     result = evaluate_recommender(
-        model, train_full, test, ks=tuple(ks), min_test_items=min_test_items
+        model,
+        train_full,
+        test,
+        ks=tuple(ks),
+        min_test_items=min_test_items,
+        progress_name=f"evaluate {model.name}: users",
     )
     eval_s = time.perf_counter() - start
     out.parent.mkdir(parents=True, exist_ok=True)

@@ -17,6 +17,10 @@ thread in it exits once its parent is gone. Two commands starting servers on one
 ``PREFECT_HOME`` would both create its database at once ("index … already exists"): the
 start-up is serialised by a file lock in ``PREFECT_HOME`` until the server answers.
 
+``moodrec run --ui`` starts it as ``prefect server start`` would, with its UI
+(:func:`with_ui`): the built UI ships inside the prefect package, and the server serves it at
+its root (``http://127.0.0.1:<port>/``) and the API below ``/api``.
+
 An unchanged re-run must not wait on the database: the server's SQLite transactions take the
 write lock when they begin (:func:`sqlite_transactions_lock_on_begin`), and it runs with
 :data:`TEMPORARY_SERVER_DEFAULTS` (no automations or event feed, task runs recorded in
@@ -128,6 +132,52 @@ def sqlite_transactions_lock_on_begin() -> None:
     AioSqliteConfiguration.begin_transaction = begin_transaction  # type: ignore[method-assign]
 
 
+#: the event feed a UI shows (the event persister and the stream out): on for a server with a UI
+UI_EVENT_FEED = (
+    "PREFECT_SERVER_SERVICES_EVENT_PERSISTER_ENABLED",
+    "PREFECT_SERVER_EVENTS_STREAM_OUT_ENABLED",
+)
+
+
+def ui_assets() -> Path:
+    """The built Prefect UI inside the installed prefect package (its ``index.html``).
+
+    Raises
+    ------
+    ApiServerError
+        The package ships no built UI (e.g. a source install without ``npm run build``).
+    """
+    import prefect
+
+    index = Path(prefect.__ui_static_path__) / "index.html"
+    if not index.is_file():
+        raise ApiServerError(
+            f"--ui: the installed prefect package ({prefect.__version__}) has no built UI "
+            f"({index} is missing); install prefect from PyPI, or run without --ui and point "
+            "PREFECT_API_URL at a server with a UI (prefect server start)"
+        )
+    return index
+
+
+def with_ui(env: dict[str, str], api_url: str) -> dict[str, str]:
+    """A temporary server's environment (:func:`server_environment`) changed to serve the UI,
+    as ``prefect server start`` does: not ephemeral (Prefect serves no UI from an ephemeral
+    server), the UI on, told where its API is, and the event feed on unless the environment
+    says otherwise. Telemetry stays off (as on an ephemeral server) unless the environment
+    turns it on."""
+    env = {
+        **env,
+        **{f"PREFECT_{infix}UI_ENABLED": "1" for infix in ("", "SERVER_")},
+        **{f"PREFECT_{infix}UI_API_URL": api_url for infix in ("", "SERVER_")},
+    }
+    env.pop("PREFECT__SERVER_EPHEMERAL", None)
+    env.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
+    for name in UI_EVENT_FEED:
+        if name not in os.environ:
+            env.pop(name, None)
+    return env
+
+
 def free_port() -> int:
     """A TCP port on 127.0.0.1 that nothing listens on now."""
     with contextlib.closing(socket.socket(socket.AF_INET, socket.SOCK_STREAM)) as sock:
@@ -154,19 +204,27 @@ def server_environment() -> dict[str, str]:
 class TemporaryServer:
     """A Prefect API server in a child process on 127.0.0.1 (started by :meth:`start`)."""
 
-    def __init__(self, port: int | None = None) -> None:
+    def __init__(self, port: int | None = None, *, ui: bool = False) -> None:
         self.port = port or free_port()
+        self.ui = ui
         self.process: subprocess.Popen[bytes] | None = None
 
     @property
     def api_url(self) -> str:
         return f"http://127.0.0.1:{self.port}/api"
 
+    @property
+    def ui_url(self) -> str | None:
+        """The UI's address (a server started with ``ui=True``), else None."""
+        return f"http://127.0.0.1:{self.port}" if self.ui else None
+
     def start(self) -> TemporaryServer:
         """Start the server process and return at once (see :meth:`wait_healthy`)."""
         import prefect
 
         env = server_environment()
+        if self.ui:
+            env = with_ui(env, self.api_url)
         args = [
             sys.executable,
             "-c",
@@ -233,13 +291,20 @@ class TemporaryServer:
 
 
 @contextlib.contextmanager
-def prefect_api(preload: Callable[[], object] | None = None) -> Iterator[str]:
+def prefect_api(preload: Callable[[], object] | None = None, *, ui: bool = False) -> Iterator[str]:
     """Run the body against the configured Prefect API, or against a temporary server
     started before ``preload`` (the command's imports) runs and stopped at the end.
 
-    Yields the API URL.
+    ``ui``: the temporary server serves the Prefect UI too, and ``PREFECT_UI_URL`` names it
+    in the body (Prefect's "View at" links then open); raises :class:`ApiServerError` when
+    the prefect package has no built UI. Yields the API URL.
     """
-    from prefect.settings import PREFECT_API_URL, get_current_settings, temporary_settings
+    from prefect.settings import (
+        PREFECT_API_URL,
+        PREFECT_UI_URL,
+        get_current_settings,
+        temporary_settings,
+    )
 
     configured = get_current_settings().api.url
     if configured:
@@ -247,14 +312,19 @@ def prefect_api(preload: Callable[[], object] | None = None) -> Iterator[str]:
             preload()
         yield str(configured)
         return
-    server = TemporaryServer()
+    if ui:
+        ui_assets()
+    server = TemporaryServer(ui=ui)
     try:
         with server_start_lock():
             server.start()
             if preload is not None:
                 preload()
             server.wait_healthy()
-        with temporary_settings({PREFECT_API_URL: server.api_url}):
+        urls = {PREFECT_API_URL: server.api_url}
+        if server.ui_url is not None:
+            urls[PREFECT_UI_URL] = server.ui_url
+        with temporary_settings(urls):
             try:
                 yield server.api_url
             finally:

@@ -8,6 +8,7 @@ from typing import Any
 import pandas as pd
 from prefect import flow
 
+from moodrec import progress
 from moodrec.catalogue import Catalogue
 from moodrec.config.schema import Settings, is_synthetic_source
 from moodrec.errors import ModelError
@@ -153,8 +154,11 @@ def evaluate_flow(profile: str = "demo", overrides: dict[str, Any] | None = None
     cfg = settings.recommend
     trained = _train(profile, settings, data_dir, overrides)
     split_refs = trained["split"]["refs"]
-    evaluations = {
-        name: run_checkpoint_task(
+    evaluations: dict[str, Any] = {}
+    n_models = len(trained["fits"])
+    for name, fit in trained["fits"].items():
+        progress.step("evaluate: models", len(evaluations), n_models, name)
+        evaluations[name] = run_checkpoint_task(
             evaluate_saved_model,
             name,
             fit["refs"],
@@ -164,8 +168,7 @@ def evaluate_flow(profile: str = "demo", overrides: dict[str, Any] | None = None
             cfg.min_test_items,
             data_dir=data_dir,
         )
-        for name, fit in trained["fits"].items()
-    }
+    progress.step("evaluate: models", n_models, n_models)
     report = run_checkpoint_task(
         summarise_recommenders,
         evaluations,

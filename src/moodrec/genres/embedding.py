@@ -15,6 +15,7 @@ import pandas as pd
 from scipy import sparse
 from scipy.sparse import csgraph
 
+from moodrec import progress
 from moodrec.errors import InputDataError
 from moodrec.genres.config import GenresConfig
 from moodrec.genres.graph import GenreGraph
@@ -155,10 +156,26 @@ def node2vec_embedding(graph: GenreGraph, dim: int, cfg: GenresConfig) -> np.nda
     return np.vstack([model.wv[str(i)] for i in range(graph.n_nodes)]).astype(np.float64)
 
 
+#: the steps of :func:`embed_genres` as the progress view names them
+SHORTEST_PATHS_STEP = "shortest paths (APSP)"
+
+
+def embedding_steps(cfg: GenresConfig) -> list[str]:
+    """The labels :func:`embed_genres` reports, in order, for ``cfg.embedding``."""
+    if cfg.embedding == "node2vec":
+        return ["node2vec walks + word2vec", "MDS maps"]
+    return ["MDS vectors", *(["UMAP 2D", "UMAP 3D"] if cfg.embedding == "umap" else [])]
+
+
 def embed_genres(
-    graph: GenreGraph, cfg: GenresConfig, dist: np.ndarray | None = None
+    graph: GenreGraph,
+    cfg: GenresConfig,
+    dist: np.ndarray | None = None,
+    steps: progress.Steps | None = None,
 ) -> pd.DataFrame:
     """Genre vectors (``vector_dim``) and 2D/3D map coordinates with ``cfg.embedding``.
+
+    ``steps`` (optional) is told when each of :func:`embedding_steps` starts.
 
     Returns
     -------
@@ -174,17 +191,25 @@ def embed_genres(
     n = graph.n_nodes
     if n == 0:
         raise InputDataError("cannot embed an empty genre graph")
+    start = steps.start if steps is not None else (lambda label: None)
     if cfg.embedding == "node2vec":
+        start("node2vec walks + word2vec")
         vectors = node2vec_embedding(graph, cfg.vector_dim, cfg)
         # maps from the vectors: classical MDS of their Euclidean distances
+        start("MDS maps")
         diff = vectors[:, None, :] - vectors[None, :, :] if n <= 3000 else None
         vd = np.sqrt((diff**2).sum(-1)) if diff is not None else _pairwise(vectors)
         map2, map3 = classical_mds(vd, 2), classical_mds(vd, 3)
     else:
+        if dist is None:
+            start(SHORTEST_PATHS_STEP)
         d = shortest_path_matrix(graph) if dist is None else dist
+        start("MDS vectors")
         vectors = classical_mds(d, cfg.vector_dim)
         if cfg.embedding == "umap":
+            start("UMAP 2D")
             map2 = umap_precomputed(d, 2, cfg.umap_neighbors, cfg.seed)
+            start("UMAP 3D")
             map3 = umap_precomputed(d, 3, cfg.umap_neighbors, cfg.seed)
         else:
             map2, map3 = vectors[:, :2].copy(), vectors[:, :3].copy()

@@ -15,11 +15,18 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from moodrec import progress
 from moodrec.domain import AUDIO_FEATURES, CONTINUOUS_AUDIO_FEATURES
 from moodrec.errors import InputDataError
 from moodrec.genres.analysis import analyse_genre_graph
 from moodrec.genres.config import GenresConfig
-from moodrec.genres.embedding import embed_genres, shortest_path_matrix, track_genre_vectors
+from moodrec.genres.embedding import (
+    SHORTEST_PATHS_STEP,
+    embed_genres,
+    embedding_steps,
+    shortest_path_matrix,
+    track_genre_vectors,
+)
 from moodrec.genres.evidence import genre_audio_profiles
 from moodrec.genres.graph import build_genre_graph
 from moodrec.genres.songmap import song_map_coordinates, write_song_map_html
@@ -169,13 +176,16 @@ def run_genres_stage(
         Optional ``track_id, cluster`` to colour the map by.
     """
     out: dict[str, Path] = {}
+    steps = progress.Steps("genres: steps", genres_stage_steps(cfg, tracks is not None))
 
     def path(name: str) -> Path:
         layer, fname = GENRE_OUTPUTS[name]
         return Path(layer_dirs[layer]) / fname
 
     out["genre_table"] = write_parquet_atomic(table, path("genre_table"))
+    steps.start("genre graph")
     graph = build_genre_graph(table, cfg)
+    steps.start("super-genres")
     analysis = analyse_genre_graph(graph, cfg, placement_audio_profiles(table, tracks, cfg))
     out["genre_nodes"] = write_parquet_atomic(analysis.genres, path("genre_nodes"))
     edges = graph.edges.assign(
@@ -183,8 +193,11 @@ def run_genres_stage(
         target_genre=graph.nodes["genre"].to_numpy()[graph.edges["target"]],
     )
     out["genre_edges"] = write_parquet_atomic(edges, path("genre_edges"))
-    dist = None if cfg.embedding == "node2vec" else shortest_path_matrix(graph)
-    emb = embed_genres(graph, cfg, dist)
+    dist = None
+    if cfg.embedding != "node2vec":
+        steps.start(SHORTEST_PATHS_STEP)
+        dist = shortest_path_matrix(graph)
+    emb = embed_genres(graph, cfg, dist, steps)
     emb = emb.merge(analysis.genres[["genre", "super_genre"]], on="genre", how="left")
     out["genre_embedding"] = write_parquet_atomic(emb, path("genre_embedding"))
     report: dict[str, Any] = {
@@ -194,6 +207,7 @@ def run_genres_stage(
         "vector_dim": cfg.vector_dim,
     }
     if tracks is not None:
+        steps.start("track vectors")
         vecs = track_genre_vectors(tracks, table, emb, cfg.track_vector)
         out["track_genre_vectors"] = write_parquet_atomic(vecs, path("track_genre_vectors"))
         report["tracks"] = {
@@ -212,6 +226,7 @@ def run_genres_stage(
             "without_audio": int((~has_audio).sum()),
         }
         if has_audio.sum() >= 3:
+            steps.start("song map")
             keep = np.flatnonzero(has_audio)
             out["song_map"] = _song_map(
                 tracks.iloc[keep].reset_index(drop=True),
@@ -229,7 +244,15 @@ def run_genres_stage(
         report["tracks"] = None
         logger.info("no tracks for source %s: no per-track vectors or song map", cfg.source)
     out["genres_report"] = write_json_atomic(path("genres_report"), report)
+    steps.finish()
     return GenresStageResult(outputs=out, report=report)
+
+
+def genres_stage_steps(cfg: GenresConfig, with_tracks: bool) -> list[str]:
+    """The steps :func:`run_genres_stage` reports to the progress view, in order."""
+    shortest = [] if cfg.embedding == "node2vec" else [SHORTEST_PATHS_STEP]
+    per_track = ["track vectors", "song map"] if with_tracks else []
+    return ["genre graph", "super-genres", *shortest, *embedding_steps(cfg), *per_track]
 
 
 def _song_map(

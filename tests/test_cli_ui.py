@@ -1,0 +1,193 @@
+"""``moodrec run --ui``: the temporary Prefect server serves its UI at the printed address and
+stays up after the run until Ctrl-C; without ``--ui`` no address or run link is printed."""
+
+from __future__ import annotations
+
+import os
+import queue
+import re
+import signal
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import pytest
+import yaml
+from typer.testing import CliRunner
+
+from moodrec.cli import app
+from moodrec.orchestration.config import STAGE_NAMES
+
+REPO = Path(__file__).resolve().parents[1]
+ADDRESS = re.compile(r"Prefect UI: (http://\S+)")
+#: generous: a shared, loaded machine (no timing is asserted)
+WAIT_S = 600
+
+
+def _profile(tmp_path: Path, ingest: dict | None = None) -> Path:
+    """The tiny sandbox, ingest only: the shortest real ``moodrec run``."""
+    profile = tmp_path / "ingest-only.yaml"
+    profile.write_text(
+        yaml.safe_dump(
+            {
+                "paths": {"data_dir": str(tmp_path / "data")},
+                "sandbox": {"profile": "tiny", "seed": 7},
+                "ingest": ingest or {"source": "sandbox"},
+                "orchestration": {"skip": [s for s in STAGE_NAMES if s != "ingest"]},
+            }
+        ),
+        encoding="utf-8",
+    )
+    return profile
+
+
+def _start(
+    tmp_path: Path, *args: str, ingest: dict | None = None
+) -> tuple[subprocess.Popen[str], queue.Queue]:
+    """``moodrec run`` in a subprocess; its stdout and stderr lines arrive on the queue as
+    ``(stream, line)``, ``(stream, None)`` at the end of each."""
+    env = {
+        **os.environ,
+        "PYTHONPATH": str(REPO / "src"),
+        "PREFECT_HOME": str(tmp_path / "prefect"),
+    }
+    env.pop("PREFECT_API_URL", None)
+    env.pop("PREFECT_UI_URL", None)
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "moodrec.cli",
+            "run",
+            "--profile",
+            str(_profile(tmp_path, ingest)),
+            *args,
+        ],
+        cwd=tmp_path,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    lines: queue.Queue = queue.Queue()
+
+    def pump(name: str, stream) -> None:
+        for line in stream:
+            lines.put((name, line))
+        lines.put((name, None))
+
+    for name, stream in (("out", proc.stdout), ("err", proc.stderr)):
+        threading.Thread(target=pump, args=(name, stream), daemon=True).start()
+    return proc, lines
+
+
+def _until(lines: queue.Queue, seen: list[str], pattern: str) -> re.Match[str]:
+    """Read lines until one matches ``pattern`` (every line read is kept in ``seen``)."""
+    deadline = time.monotonic() + WAIT_S
+    ended = 0
+    while time.monotonic() < deadline and ended < 2:
+        try:
+            _, line = lines.get(timeout=5)
+        except queue.Empty:
+            continue
+        if line is None:
+            ended += 1
+            continue
+        seen.append(line)
+        if match := re.search(pattern, line):
+            return match
+    raise AssertionError(f"no line matching {pattern!r}:\n{''.join(seen)[-3000:]}")
+
+
+def _get(url: str) -> int:
+    import httpx
+
+    with httpx.Client(timeout=60, follow_redirects=True) as client:
+        return client.get(url, headers={"Accept": "text/html"}).status_code
+
+
+@pytest.mark.slow
+@pytest.mark.heavy  # a whole `moodrec run` in a subprocess, with its own server
+def test_run_with_ui_serves_the_ui_at_the_printed_address_until_ctrl_c(tmp_path: Path) -> None:
+    proc, lines = _start(tmp_path, "--ui")
+    seen: list[str] = []
+    try:
+        address = _until(lines, seen, ADDRESS.pattern).group(1)
+        assert address.startswith("http://127.0.0.1:")
+        assert _get(address + "/") == 200  # at the start, while the run runs
+        _until(lines, seen, "press Ctrl-C to stop it")
+        # the summary names it again, and the server is still up after the run
+        assert [m.group(1) for m in map(ADDRESS.search, seen) if m] == [address, address]
+        assert _get(address + "/") == 200
+        assert _get(address + "/api/health") == 200
+        proc.send_signal(signal.SIGINT)
+        rc = proc.wait(timeout=WAIT_S)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    assert rc == 0, "".join(seen)[-3000:]
+    import httpx
+
+    with pytest.raises(httpx.TransportError):  # the server went with the command
+        _get(address + "/")
+
+
+@pytest.mark.slow
+@pytest.mark.heavy  # a whole `moodrec run` in a subprocess, with its own server
+def test_a_failed_run_keeps_the_ui_up_to_look_at_it(tmp_path: Path) -> None:
+    missing = {"source": "lastfm1k", "log_path": str(tmp_path / "missing.tsv")}
+    proc, lines = _start(tmp_path, "--ui", ingest=missing)
+    seen: list[str] = []
+    try:
+        address = _until(lines, seen, ADDRESS.pattern).group(1)
+        _until(lines, seen, r"^error: .*missing\.tsv does not exist")
+        _until(lines, seen, "press Ctrl-C to stop it")
+        assert _get(address + "/") == 200
+        proc.send_signal(signal.SIGINT)
+        rc = proc.wait(timeout=WAIT_S)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    assert rc == 2, "".join(seen)[-3000:]
+
+
+@pytest.mark.slow
+@pytest.mark.heavy  # a whole `moodrec run` in a subprocess, with its own server
+def test_run_without_ui_prints_no_link(tmp_path: Path) -> None:
+    proc, lines = _start(tmp_path)
+    seen: list[str] = []
+    try:
+        rc = proc.wait(timeout=WAIT_S)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    ended = 0
+    while ended < 2:
+        _, line = lines.get(timeout=60)
+        if line is None:
+            ended += 1
+        else:
+            seen.append(line)
+    text = "".join(seen)
+    assert rc == 0, text[-3000:]
+    assert "data folder:" in text  # the run did finish and print its summary
+    assert "http://" not in text and "https://" not in text
+    assert "Prefect UI: none" in text
+
+
+def test_ui_without_built_assets_is_a_clear_error(
+    config_env: Path, tmp_path: Path, monkeypatch
+) -> None:
+    import prefect
+
+    monkeypatch.setattr(prefect, "__ui_static_path__", tmp_path / "no-ui")
+    monkeypatch.setenv("MOODREC_PATHS__DATA_DIR", str(tmp_path / "data"))
+    result = CliRunner().invoke(app, ["run", "--profile", "tiny", "--ui"])
+    assert result.exit_code == 2, result.output
+    assert "has no built UI" in result.output and "Traceback" not in result.output
+    assert not (tmp_path / "data").exists()  # refused before any work
