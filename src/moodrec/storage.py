@@ -1,16 +1,24 @@
-"""Atomic file writes, content fingerprints and the dataset manifest.
+"""Atomic file writes, all-or-none stage outputs, content fingerprints and the manifest.
 
 Every file moodrec writes goes to a temporary file in the target folder first and is
 then renamed over the target (``os.replace`` is atomic on POSIX), so a crash or a bad
 input never leaves a half-written checkpoint where a good one was.
+
+A stage with several outputs writes them through :func:`stage_outputs`: every file goes to
+a staging folder beside the outputs first and all of them are renamed into place only at
+the end, so a failed stage leaves the previous outputs as they were, never a mix of old and
+new files.
 """
 
 from __future__ import annotations
 
 import contextlib
+import fcntl
 import hashlib
 import json
+import logging
 import os
+import shutil
 import tempfile
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass
@@ -21,6 +29,8 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from moodrec.errors import CatalogueError
+
+logger = logging.getLogger(__name__)
 
 _CHUNK = 1 << 22  # 4 MiB reads keep hashing I/O-bound
 
@@ -77,6 +87,255 @@ def write_parquet_atomic(table: pa.Table, target: Path | str, **kwargs: Any) -> 
     with atomic_path(target) as tmp:
         pq.write_table(table, tmp, **kwargs)
     return Path(target)
+
+
+# --- all-or-none stage outputs ---------------------------------------------------------
+
+#: folder (inside a staging root) that holds the staging folders of running stages
+STAGING_DIR = ".moodrec-staging"
+_FILES = "files"  # the staged outputs, laid out as under the root
+_JOURNAL = "commit.json"  # written once every output is staged: the stage's commit point
+_LOCK = ".lock"  # flock'd by the stage for as long as it runs
+
+
+class StagedOutputs:
+    """A stage's outputs while it runs: files are written under a staging folder.
+
+    Every writer takes the output's final path (under :attr:`root`) and returns it; the file
+    is there only once :func:`stage_outputs` commits, so a stage must not read back what it
+    wrote before the ``with`` block ends (read :meth:`path` instead).
+    """
+
+    def __init__(self, root: Path, folder: Path) -> None:
+        self.root = root
+        self.folder = folder
+        self._files = folder / _FILES
+        self._removals: list[str] = []
+
+    def path(self, target: Path | str) -> Path:
+        """Where to write ``target`` while the stage runs (its folder is created).
+
+        For writers of their own (Polars, gensim, numpy). A folder target (the root itself
+        included) works too: every file written under the returned folder is moved into
+        ``target`` at the commit.
+        """
+        target = Path(target)
+        try:
+            rel = target.absolute().relative_to(self.root.absolute())
+        except ValueError:
+            raise CatalogueError(
+                f"{target}: a stage output must lie under its staging root {self.root}"
+            ) from None
+        if rel.parts and rel.parts[0] == STAGING_DIR:
+            raise CatalogueError(f"{target}: not a stage output path under {self.root}")
+        staged = self._files / rel
+        staged.parent.mkdir(parents=True, exist_ok=True)
+        return staged
+
+    def write_bytes(self, target: Path | str, data: bytes) -> Path:
+        write_bytes_atomic(self.path(target), data)
+        return Path(target)
+
+    def write_text(self, target: Path | str, text: str) -> Path:
+        write_text_atomic(self.path(target), text)
+        return Path(target)
+
+    def write_json(self, target: Path | str, obj: Any) -> Path:
+        write_json_atomic(self.path(target), obj)
+        return Path(target)
+
+    def write_parquet(self, table: pa.Table, target: Path | str, **kwargs: Any) -> Path:
+        write_parquet_atomic(table, self.path(target), **kwargs)
+        return Path(target)
+
+    def remove(self, target: Path | str) -> None:
+        """Delete ``target`` (if present) at the commit, after the new files are in place.
+
+        For an output of an earlier run that must not outlive this one's.
+        """
+        self.path(target)  # checks that it lies under the root
+        self._removals.append(str(Path(target).absolute().relative_to(self.root.absolute())))
+
+    def staged_files(self) -> list[str]:
+        """Relative paths (under the root) of every file staged so far, sorted."""
+        if not self._files.is_dir():
+            return []
+        return sorted(
+            str(p.relative_to(self._files)) for p in self._files.rglob("*") if p.is_file()
+        )
+
+
+def _staging_root(dirs: tuple[Path | str, ...]) -> Path:
+    if not dirs:
+        raise CatalogueError("stage_outputs needs at least one output folder")
+    return Path(os.path.commonpath([os.path.abspath(d) for d in dirs]))
+
+
+def _try_lock(path: Path) -> int | None:
+    """Take ``path``'s flock without waiting; ``None`` when missing or held elsewhere."""
+    try:
+        fd = os.open(path, os.O_RDWR)
+    except FileNotFoundError:
+        return None
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        os.close(fd)
+        return None
+    return fd
+
+
+def _move_staged(folder: Path, root: Path, journal: dict[str, list[str]]) -> None:
+    """Rename each staged file over its target (each rename atomic), then delete the
+    removals; safe to repeat."""
+    files = folder / _FILES
+    for rel in journal["files"]:
+        staged = files / rel
+        if staged.is_file():  # already moved by an interrupted commit otherwise
+            target = root / rel
+            target.parent.mkdir(parents=True, exist_ok=True)
+            os.replace(staged, target)
+    for rel in journal["remove"]:
+        (root / rel).unlink(missing_ok=True)
+
+
+def _write_journal(folder: Path, journal: dict[str, list[str]]) -> None:
+    path = folder / _JOURNAL
+    tmp = folder / f".{_JOURNAL}.tmp"
+    with tmp.open("w", encoding="utf-8") as fh:
+        json.dump(journal, fh)
+        fh.flush()
+        os.fsync(fh.fileno())
+    os.replace(tmp, path)
+
+
+def _remove_empty(folder: Path) -> None:
+    with contextlib.suppress(OSError):  # not empty: another stage is staging there
+        folder.rmdir()
+
+
+def recover_staged(root: Path | str) -> list[str]:
+    """Finish or undo what interrupted stages left in ``root``'s staging folder.
+
+    A stage that died after its commit point (its journal written) is completed: the files
+    it had not yet moved are moved into place, so the folder holds all of its new outputs.
+    A stage that died before it is rolled back: its staging folder is removed and the
+    previous outputs stay. Staging folders of stages still running (their lock held, by this
+    process or another) are left alone.
+
+    Returns
+    -------
+    list of str
+        ``"completed <name>"`` / ``"rolled back <name>"`` per staging folder handled.
+    """
+    base = Path(root) / STAGING_DIR
+    if not base.is_dir():
+        return []
+    done = []
+    for folder in sorted(p for p in base.iterdir() if p.is_dir()):
+        fd = _try_lock(folder / _LOCK)
+        if fd is None:  # running, or just being created (no lock file yet, nothing staged)
+            continue
+        try:
+            if not folder.is_dir():  # its stage finished while we took the lock
+                continue
+            journal = folder / _JOURNAL
+            if journal.is_file():
+                entries = json.loads(journal.read_text(encoding="utf-8"))
+                _move_staged(folder, Path(root), entries)
+                done.append(f"completed {folder.name}")
+                logger.warning(
+                    "completed the interrupted commit of %s in %s (%d files)",
+                    folder.name,
+                    root,
+                    len(entries["files"]),
+                )
+            else:
+                done.append(f"rolled back {folder.name}")
+                logger.warning(
+                    "removed the staging folder of %s, a stage interrupted before it wrote "
+                    "all of its outputs; the previous outputs in %s are unchanged",
+                    folder.name,
+                    root,
+                )
+            shutil.rmtree(folder, ignore_errors=True)
+        finally:
+            os.close(fd)
+    _remove_empty(base)
+    return done
+
+
+def staging_for(
+    staging: StagedOutputs | None, *dirs: Path | str, label: str = "stage"
+) -> contextlib.AbstractContextManager[StagedOutputs]:
+    """``staging`` itself when a larger stage passes its own (its commit then moves these
+    files too), else a new :func:`stage_outputs` over ``dirs``."""
+    if staging is not None:
+        return contextlib.nullcontext(staging)
+    return stage_outputs(*dirs, label=label)
+
+
+def _new_staging_folder(root: Path, label: str) -> tuple[Path, int]:
+    base = root / STAGING_DIR
+    while True:
+        base.mkdir(parents=True, exist_ok=True)
+        try:
+            folder = Path(tempfile.mkdtemp(prefix=f"{label}-", dir=base))
+            fd = os.open(folder / _LOCK, os.O_RDWR | os.O_CREAT, 0o600)
+        except FileNotFoundError:  # another stage removed the empty base meanwhile
+            continue
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        return folder, fd
+
+
+@contextlib.contextmanager
+def stage_outputs(*dirs: Path | str, label: str = "stage") -> Iterator[StagedOutputs]:
+    """Write a stage's outputs all or none.
+
+    Yields a :class:`StagedOutputs` whose writers put files in a staging folder under the
+    common parent of ``dirs`` (``<root>/.moodrec-staging/<label>-*``: the same file system,
+    so every move is a rename). When the block ends without an exception, the list of
+    staged files is journalled (the commit point) and each file is renamed over its target;
+    then the staging folder is removed. On an exception the staging folder is removed and
+    the previous outputs stay exactly as they were. A commit cut short (``kill -9``, power
+    loss) is completed by :func:`recover_staged`, which runs first on the next start of any
+    stage under the same root; a stage cut short before its commit is rolled back there.
+
+    Fingerprints and manifest entries are taken by the callers after the block, so they
+    always describe files in place.
+
+    Parameters
+    ----------
+    dirs
+        The folders the stage writes into (one or more; their common parent is the root).
+    label
+        The stage's name, for the staging folder's name and log messages.
+
+    Raises
+    ------
+    CatalogueError
+        An output outside the root.
+    """
+    root = _staging_root(dirs)
+    recover_staged(root)
+    folder, fd = _new_staging_folder(root, label)
+    staged = StagedOutputs(root, folder)
+    committed = False
+    try:
+        yield staged
+        journal = {"files": staged.staged_files(), "remove": staged._removals}
+        _write_journal(folder, journal)
+        committed = True
+        _move_staged(folder, root, journal)
+        shutil.rmtree(folder)
+    except BaseException:
+        if not committed:
+            shutil.rmtree(folder, ignore_errors=True)
+        # a commit that failed while moving keeps its journal: the next start completes it
+        raise
+    finally:
+        os.close(fd)
+        _remove_empty(root / STAGING_DIR)
 
 
 def fingerprint_file(path: Path | str) -> str:

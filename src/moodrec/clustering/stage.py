@@ -14,7 +14,7 @@ from moodrec.clustering.config import ClusteringConfig
 from moodrec.clustering.methods import cluster_profiles, feature_matrix, select_clustering
 from moodrec.domain import topic_share_columns
 from moodrec.errors import InputDataError
-from moodrec.storage import write_json_atomic, write_parquet_atomic
+from moodrec.storage import stage_outputs
 
 logger = logging.getLogger(__name__)
 
@@ -157,7 +157,7 @@ def run_clusters_stage(
     Returns
     -------
     outputs, report
-        Written files by dataset name, and the JSON-able report.
+        Written files by dataset name (all or none), and the JSON-able report.
     """
 
     def path(name: str) -> Path:
@@ -203,10 +203,11 @@ def run_clusters_stage(
     )
     candidates = pd.concat(cand, ignore_index=True)
     candidates["k"] = candidates["k"].astype("Int64")
-    outputs = {
-        "track_clusters": write_parquet_atomic(clusters, path("track_clusters")),
-        "cluster_candidates": write_parquet_atomic(candidates, path("cluster_candidates")),
-        "cluster_profiles": write_parquet_atomic(profiles, path("cluster_profiles")),
-    }
-    outputs["clusters_report"] = write_json_atomic(path("clusters_report"), report)
+    with stage_outputs(*layer_dirs.values(), label="clusters") as staging:
+        outputs = {
+            "track_clusters": staging.write_parquet(clusters, path("track_clusters")),
+            "cluster_candidates": staging.write_parquet(candidates, path("cluster_candidates")),
+            "cluster_profiles": staging.write_parquet(profiles, path("cluster_profiles")),
+            "clusters_report": staging.write_json(path("clusters_report"), report),
+        }
     return outputs, report

@@ -19,9 +19,15 @@ from typing import Any
 import pandas as pd
 
 from moodrec.content.config import ContentConfig
-from moodrec.content.join import catalogue_frame, coverage_table, join_source, unmatched_table
+from moodrec.content.join import (
+    Catalogue,
+    catalogue_frame,
+    coverage_table,
+    join_source,
+    unmatched_table,
+)
 from moodrec.content.sources import read_source
-from moodrec.storage import write_json_atomic, write_parquet_atomic
+from moodrec.storage import StagedOutputs, stage_outputs
 
 logger = logging.getLogger(__name__)
 
@@ -62,21 +68,37 @@ def run_content_join(
     )
     catalogue = catalogue_frame(tracks, artists)
     out_dir = Path(out_dir)
+    with stage_outputs(out_dir, label="content") as staging:
+        outputs, report = _join_and_write(catalogue, cfg, out_dir, staging)
+    for row in report["coverage"]:
+        logger.info(
+            "content %s/%s: plays linked %.1f%% exact, %.1f%% with fuzzy matching",
+            row["source"],
+            row["capability"],
+            100 * row["share_plays_exact"],
+            100 * row["share_plays"],
+        )
+    return outputs, report
+
+
+def _join_and_write(
+    catalogue: Catalogue, cfg: ContentConfig, out_dir: Path, staging: StagedOutputs
+) -> tuple[dict[str, Path], dict[str, Any]]:
     outputs: dict[str, Path] = {}
     tables, joined = {}, {}
     for src in cfg.sources:
         table = read_source(src)
         tables[src.name] = table
         joined[src.name] = join_source(catalogue, table, cfg)
-        outputs[f"content_{src.name}"] = write_parquet_atomic(
+        outputs[f"content_{src.name}"] = staging.write_parquet(
             joined[src.name], source_table_path(out_dir, src.name)
         )
     coverage = coverage_table(joined, tables)
     unmatched = unmatched_table(joined, cfg.top_unmatched)
-    outputs["content_coverage"] = write_parquet_atomic(
+    outputs["content_coverage"] = staging.write_parquet(
         coverage, out_dir / "content_coverage.parquet"
     )
-    outputs["content_unmatched"] = write_parquet_atomic(
+    outputs["content_unmatched"] = staging.write_parquet(
         unmatched.astype(
             {"artist": "string", **({"title": "string"} if "title" in unmatched else {})}
         ),
@@ -97,13 +119,5 @@ def run_content_join(
         },
         "coverage": coverage.to_dict(orient="records"),
     }
-    outputs["content_report"] = write_json_atomic(out_dir / "content_report.json", report)
-    for row in report["coverage"]:
-        logger.info(
-            "content %s/%s: plays linked %.1f%% exact, %.1f%% with fuzzy matching",
-            row["source"],
-            row["capability"],
-            100 * row["share_plays_exact"],
-            100 * row["share_plays"],
-        )
+    outputs["content_report"] = staging.write_json(out_dir / "content_report.json", report)
     return outputs, report

@@ -41,7 +41,7 @@ from moodrec.domain import AUDIO_FEATURES
 from moodrec.enrich.config import SETTLED
 from moodrec.enrich.coverage import coverage_report
 from moodrec.providers import acousticbrainz_scan as ab
-from moodrec.storage import write_json_atomic, write_parquet_atomic
+from moodrec.storage import stage_outputs, write_json_atomic, write_parquet_atomic
 
 TABLES = (
     "track_links",
@@ -233,11 +233,13 @@ def combine_parts(
     """
     outputs: dict[str, Path] = {}
     frames: dict[str, pl.DataFrame] = {}
-    for name in TABLES:
-        dfs = [pl.read_parquet(parts_dir / k / f"{name}.parquet") for k in keys]
-        df = pl.concat(dfs, how="vertical") if dfs else pl.DataFrame(schema=SCHEMAS[name])
-        frames[name] = df
-        outputs[name] = write_parquet_atomic(df.to_arrow(), out_dir / f"{name}.parquet")
-    report = coverage_report(frames, capabilities)
-    outputs["enrich_coverage"] = write_json_atomic(out_dir / "enrich_coverage.json", report)
+    # the batches' parts are resumable on their own; the combined tables are all or none
+    with stage_outputs(out_dir, label="enrich") as staging:
+        for name in TABLES:
+            dfs = [pl.read_parquet(parts_dir / k / f"{name}.parquet") for k in keys]
+            df = pl.concat(dfs, how="vertical") if dfs else pl.DataFrame(schema=SCHEMAS[name])
+            frames[name] = df
+            outputs[name] = staging.write_parquet(df.to_arrow(), out_dir / f"{name}.parquet")
+        report = coverage_report(frames, capabilities)
+        outputs["enrich_coverage"] = staging.write_json(out_dir / "enrich_coverage.json", report)
     return outputs, report

@@ -45,7 +45,7 @@ from moodrec.models.base import ItemFeatures, Recommender
 from moodrec.models.config import RecommendConfig, TuningConfig
 from moodrec.report.recommend import metrics_markdown, metrics_summary
 from moodrec.stage_config import StageConfig
-from moodrec.storage import write_json_atomic, write_parquet_atomic, write_text_atomic
+from moodrec.storage import stage_outputs, write_parquet_atomic, write_text_atomic
 
 logger = logging.getLogger(__name__)
 
@@ -104,9 +104,11 @@ def build_split(
         "test": split.test,
         "train_full": split.train_full,
     }
-    out.mkdir(parents=True, exist_ok=True)
-    paths = {f"recommend_{k}": save_matrix(v, out / f"{k}.npz") for k, v in parts.items()}
-    data.save(out)
+    with stage_outputs(out, label="split") as staging:
+        for k, v in parts.items():
+            save_matrix(v, staging.path(out / f"{k}.npz"))
+        data.save(staging.path(out))
+    paths = {f"recommend_{k}": out / f"{k}.npz" for k in parts}
     paths["recommend_maps"] = out / MAPS_NPZ
     summary = {
         "n_users": data.n_users,
@@ -200,18 +202,22 @@ def tune_and_fit(
 def save_fitted(
     fitted: FittedModel, split_dir: Path, folder: Path, weighting: str
 ) -> dict[str, Path]:
-    """The model, the id maps beside it (for serving) and the tuning trials, in ``folder``."""
+    """The model, the id maps beside it (for serving) and the tuning trials, in ``folder``
+    (all or none)."""
     name = fitted.model.name
-    fitted.model.save(folder)
     user_ids, item_ids = InteractionData.load_maps(split_dir)
     train_full = load_matrix(split_dir / "train_full.npz")
-    InteractionData(train_full, train_full, user_ids, item_ids, weighting).save(folder)
     paths = {f"model_{name}": folder / "arrays.npz", f"model_{name}_meta": folder / "model.json"}
-    if fitted.trials is not None:
-        paths[f"model_{name}_tuning"] = write_parquet_atomic(
-            pa.Table.from_pandas(fitted.trials.astype({"status": str}), preserve_index=False),
-            folder / "tuning.parquet",
+    with stage_outputs(folder, label=f"train-{name}") as staging:
+        fitted.model.save(staging.path(folder))
+        InteractionData(train_full, train_full, user_ids, item_ids, weighting).save(
+            staging.path(folder)
         )
+        if fitted.trials is not None:
+            paths[f"model_{name}_tuning"] = staging.write_parquet(
+                pa.Table.from_pandas(fitted.trials.astype({"status": str}), preserve_index=False),
+                folder / "tuning.parquet",
+            )
     return paths
 
 
@@ -298,16 +304,16 @@ def write_withheld(
 ) -> tuple[dict[str, Path], dict[str, Any], str]:
     """In place of :func:`write_summary`: the reason as ``recommend_metrics.md`` (no table)
     and ``recommend_fits.json``; the summary says ``withheld`` with the count."""
-    out.mkdir(parents=True, exist_ok=True)
     markdown = f"**{reason}.**\n"
-    # an earlier run's table must not be read as this run's
-    (out / "recommend_metrics.parquet").unlink(missing_ok=True)
-    paths = {
-        "recommend_metrics_md": write_text_atomic(out / "recommend_metrics.md", markdown),
-        "recommend_fits": write_json_atomic(
-            out / "recommend_fits.json", dict(sorted(fits.items()))
-        ),
-    }
+    with stage_outputs(out, label="evaluate") as staging:
+        # an earlier run's table must not be read as this run's
+        staging.remove(out / "recommend_metrics.parquet")
+        paths = {
+            "recommend_metrics_md": staging.write_text(out / "recommend_metrics.md", markdown),
+            "recommend_fits": staging.write_json(
+                out / "recommend_fits.json", dict(sorted(fits.items()))
+            ),
+        }
     return paths, {"withheld": True, "reason": reason, "n_users": n_users}, markdown
 
 
@@ -346,17 +352,18 @@ def write_summary(
     Returns the paths, the summary (best model, per-model NDCG/Recall/fit time) and the
     Markdown table.
     """
-    out.mkdir(parents=True, exist_ok=True)
     markdown = metrics_markdown(table, ks)
-    paths = {
-        "recommend_metrics": write_parquet_atomic(
-            pa.Table.from_pandas(table, preserve_index=False), out / "recommend_metrics.parquet"
-        ),
-        "recommend_metrics_md": write_text_atomic(out / "recommend_metrics.md", markdown),
-        "recommend_fits": write_json_atomic(
-            out / "recommend_fits.json", dict(sorted(fits.items()))
-        ),
-    }
+    with stage_outputs(out, label="evaluate") as staging:
+        paths = {
+            "recommend_metrics": staging.write_parquet(
+                pa.Table.from_pandas(table, preserve_index=False),
+                out / "recommend_metrics.parquet",
+            ),
+            "recommend_metrics_md": staging.write_text(out / "recommend_metrics.md", markdown),
+            "recommend_fits": staging.write_json(
+                out / "recommend_fits.json", dict(sorted(fits.items()))
+            ),
+        }
     return paths, metrics_summary(table, ks), markdown
 
 

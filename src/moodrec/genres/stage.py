@@ -37,7 +37,7 @@ from moodrec.genres.sources import (
     read_spotify_artist_genres,
     read_spotify_tracks,
 )
-from moodrec.storage import write_json_atomic, write_parquet_atomic
+from moodrec.storage import StagedOutputs, stage_outputs
 
 logger = logging.getLogger(__name__)
 
@@ -174,7 +174,21 @@ def run_genres_stage(
         ``{"interim", "features", "reports"}`` → folder.
     clusters
         Optional ``track_id, cluster`` to colour the map by.
+
+    The outputs are written all or none (:func:`~moodrec.storage.stage_outputs`).
     """
+    with stage_outputs(*layer_dirs.values(), label="genres") as staging:
+        return _genres_stage(table, tracks, cfg, layer_dirs, clusters, staging)
+
+
+def _genres_stage(
+    table: pd.DataFrame,
+    tracks: pd.DataFrame | None,
+    cfg: GenresConfig,
+    layer_dirs: dict[str, Path],
+    clusters: pd.DataFrame | None,
+    staging: StagedOutputs,
+) -> GenresStageResult:
     out: dict[str, Path] = {}
     steps = progress.Steps("genres: steps", genres_stage_steps(cfg, tracks is not None))
 
@@ -182,24 +196,24 @@ def run_genres_stage(
         layer, fname = GENRE_OUTPUTS[name]
         return Path(layer_dirs[layer]) / fname
 
-    out["genre_table"] = write_parquet_atomic(table, path("genre_table"))
+    out["genre_table"] = staging.write_parquet(table, path("genre_table"))
     steps.start("genre graph")
     graph = build_genre_graph(table, cfg)
     steps.start("super-genres")
     analysis = analyse_genre_graph(graph, cfg, placement_audio_profiles(table, tracks, cfg))
-    out["genre_nodes"] = write_parquet_atomic(analysis.genres, path("genre_nodes"))
+    out["genre_nodes"] = staging.write_parquet(analysis.genres, path("genre_nodes"))
     edges = graph.edges.assign(
         source_genre=graph.nodes["genre"].to_numpy()[graph.edges["source"]],
         target_genre=graph.nodes["genre"].to_numpy()[graph.edges["target"]],
     )
-    out["genre_edges"] = write_parquet_atomic(edges, path("genre_edges"))
+    out["genre_edges"] = staging.write_parquet(edges, path("genre_edges"))
     dist = None
     if cfg.embedding != "node2vec":
         steps.start(SHORTEST_PATHS_STEP)
         dist = shortest_path_matrix(graph)
     emb = embed_genres(graph, cfg, dist, steps)
     emb = emb.merge(analysis.genres[["genre", "super_genre"]], on="genre", how="left")
-    out["genre_embedding"] = write_parquet_atomic(emb, path("genre_embedding"))
+    out["genre_embedding"] = staging.write_parquet(emb, path("genre_embedding"))
     report: dict[str, Any] = {
         "source": cfg.source,
         "graph": analysis.report,
@@ -209,7 +223,7 @@ def run_genres_stage(
     if tracks is not None:
         steps.start("track vectors")
         vecs = track_genre_vectors(tracks, table, emb, cfg.track_vector)
-        out["track_genre_vectors"] = write_parquet_atomic(vecs, path("track_genre_vectors"))
+        out["track_genre_vectors"] = staging.write_parquet(vecs, path("track_genre_vectors"))
         report["tracks"] = {
             "n": len(vecs),
             "without_genre_vector": int((vecs["n_genres"] == 0).sum()),
@@ -228,22 +242,23 @@ def run_genres_stage(
         if has_audio.sum() >= 3:
             steps.start("song map")
             keep = np.flatnonzero(has_audio)
-            out["song_map"] = _song_map(
+            _song_map(
                 tracks.iloc[keep].reset_index(drop=True),
                 table,
                 vecs.iloc[keep].reset_index(drop=True),
                 analysis.genres,
                 cfg,
-                path("song_map"),
+                staging.path(path("song_map")),
                 clusters,
             )
+            out["song_map"] = path("song_map")
         else:
             report["song_map"]["skipped"] = "fewer than 3 tracks with audio features"
             logger.warning("song map skipped: %d tracks with audio features", has_audio.sum())
     else:
         report["tracks"] = None
         logger.info("no tracks for source %s: no per-track vectors or song map", cfg.source)
-    out["genres_report"] = write_json_atomic(path("genres_report"), report)
+    out["genres_report"] = staging.write_json(path("genres_report"), report)
     steps.finish()
     return GenresStageResult(outputs=out, report=report)
 

@@ -22,11 +22,10 @@ from moodrec.errors import InputDataError
 from moodrec.ingest.canonical import canonicalise
 from moodrec.ingest.config import IngestConfig
 from moodrec.ingest.hetrec import ingest_hetrec
-from moodrec.ingest.lastfm1k import _publish as publish_staged  # the all-or-none staging
-from moodrec.ingest.lastfm1k import _staged_outputs as staged_outputs
 from moodrec.ingest.lastfm1k import _write_rejects as write_rejects
 from moodrec.ingest.reader import NAME_COLUMNS, ParsedLog
 from moodrec.ingest.sessions import rate_plays
+from moodrec.storage import StagedOutputs, stage_outputs
 
 logger = logging.getLogger(__name__)
 
@@ -40,7 +39,7 @@ def _hetrec_name() -> pl.Expr:
 
 
 def _write_parquet(df: pl.DataFrame, path: Path) -> Path:
-    # into the staging folder, renamed into place with the other tables
+    # into the stage's staging folder, renamed into place with the other tables
     df.write_parquet(path, compression="zstd", compression_level=1)
     return path
 
@@ -72,13 +71,27 @@ def write_artist_level(
     -------
     (outputs, summary)
         ``plays, tracks, artists, users, rejects`` (+ ``artist_tags, friends`` with HetRec)
-        → path, written all or none; the summary of :func:`moodrec.ingest.listens.ingest_sources`.
+        → path, written all or none (HetRec's own tables included); the summary of
+        :func:`moodrec.ingest.listens.ingest_sources`.
 
     Raises
     ------
     InputDataError
         A user name in both HetRec and another input.
     """
+    with stage_outputs(out_dir, label="ingest") as staging:
+        return _build_artist_level(parsed, dups, infos, hetrec, cfg, out_dir, staging)
+
+
+def _build_artist_level(
+    parsed: ParsedLog,
+    dups: int,
+    infos: list[dict[str, Any]],
+    hetrec: Path | None,
+    cfg: IngestConfig,
+    out_dir: Path,
+    staging: StagedOutputs,
+) -> tuple[dict[str, Path], dict[str, Any]]:
     # --- the event inputs, per (user, raw artist fields); the combos' track fields dropped
     names = parsed.combos.select(
         pl.col("key").cast(pl.UInt32).alias("combo"), "artist_mbid", "artist_name"
@@ -97,9 +110,9 @@ def write_artist_level(
     hetrec_info: dict[str, Any] | None = None
     het_tables: dict[str, pl.DataFrame] = {}
     if hetrec is not None:
-        res = ingest_hetrec(hetrec, out_dir / HETREC_SUBDIR, cfg)
+        res = ingest_hetrec(hetrec, out_dir / HETREC_SUBDIR, cfg, staging=staging)
         het_tables = {
-            k: pl.read_parquet(res.outputs[k])
+            k: pl.read_parquet(staging.path(res.outputs[k]))
             for k in ("plays", "artists", "users", "artist_tags", "friends")
         }
         ha = het_tables["artists"].select(
@@ -244,15 +257,16 @@ def write_artist_level(
             .select("user_id", pl.col("friend").alias("friend_id"))
         )
     # all or none, as the track-level ingest: staged, then renamed into place together
-    with staged_outputs(out_dir) as staging:
-        staged = {
-            name: _write_parquet(df, staging / f"{name}.parquet") for name, df in tables.items()
-        }
-        staged["rejects"] = write_rejects(parsed.rejects, staging / "rejects.tsv")
-        # timestamped tables of an earlier track-level run would pair with these plays: gone
-        for stale in ("events.parquet", "sessions.parquet"):
-            (out_dir / stale).unlink(missing_ok=True)
-        outputs = publish_staged(staged, out_dir)
+    # all or none, as the track-level ingest: moved into place when write_artist_level ends
+    outputs = {}
+    for name, df in tables.items():
+        _write_parquet(df, staging.path(out_dir / f"{name}.parquet"))
+        outputs[name] = out_dir / f"{name}.parquet"
+    write_rejects(parsed.rejects, staging.path(out_dir / "rejects.tsv"))
+    outputs["rejects"] = out_dir / "rejects.tsv"
+    # timestamped tables of an earlier track-level run would pair with these plays: gone
+    for stale in ("events.parquet", "sessions.parquet"):
+        staging.remove(out_dir / stale)
     summary: dict[str, Any] = {
         "item_level": "artist",
         "users": users_out.height,

@@ -49,7 +49,7 @@ import polars as pl
 from moodrec.errors import InputDataError
 from moodrec.ingest.config import IngestConfig
 from moodrec.ingest.sessions import rate_plays
-from moodrec.storage import atomic_path, write_json_atomic
+from moodrec.storage import StagedOutputs, staging_for
 
 logger = logging.getLogger(__name__)
 
@@ -185,12 +185,17 @@ def read_dat(path: Path) -> pl.DataFrame:
 
 
 def _write_parquet(df: pl.DataFrame, path: Path) -> Path:
-    with atomic_path(path) as tmp:
-        df.write_parquet(tmp, compression="zstd", compression_level=1)
+    # into the stage's staging folder (stage_outputs), so no temp file of its own
+    df.write_parquet(path, compression="zstd", compression_level=1)
     return path
 
 
-def ingest_hetrec(in_dir: Path, out_dir: Path, cfg: IngestConfig | None = None) -> HetrecResult:
+def ingest_hetrec(
+    in_dir: Path,
+    out_dir: Path,
+    cfg: IngestConfig | None = None,
+    staging: StagedOutputs | None = None,
+) -> HetrecResult:
     """Ingest the HetRec 2011 Last.fm folder into the tables listed in the module docstring.
 
     Parameters
@@ -201,6 +206,10 @@ def ingest_hetrec(in_dir: Path, out_dir: Path, cfg: IngestConfig | None = None) 
         Output folder (created).
     cfg
         Rating and confidence parameters (defaults when omitted).
+    staging
+        The staging area of a larger stage to write into (its tables are then committed
+        with that stage's outputs, and read back through ``staging.path``); by default the
+        tables are committed together on their own (:func:`~moodrec.storage.stage_outputs`).
 
     Returns
     -------
@@ -408,8 +417,12 @@ def ingest_hetrec(in_dir: Path, out_dir: Path, cfg: IngestConfig | None = None) 
         "tag_assignments": assignments,
         "friends": friends,
     }
-    outputs = {name: _write_parquet(df, out_dir / f"{name}.parquet") for name, df in tables.items()}
-    outputs["hetrec_report"] = write_json_atomic(out_dir / "hetrec_report.json", report)
+    with staging_for(staging, out_dir, label="ingest-hetrec") as staging:
+        outputs = {}
+        for name, df in tables.items():
+            _write_parquet(df, staging.path(out_dir / f"{name}.parquet"))
+            outputs[name] = out_dir / f"{name}.parquet"
+        outputs["hetrec_report"] = staging.write_json(out_dir / "hetrec_report.json", report)
     logger.info(
         "ingested HetRec %s: %d plays rows, %d users, %d artists (+%d missing), %d tags",
         in_dir,

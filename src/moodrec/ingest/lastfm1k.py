@@ -24,13 +24,8 @@ from __future__ import annotations
 
 import json
 import logging
-import os
-import shutil
-import tempfile
 import time
-from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -44,6 +39,7 @@ from moodrec.ingest.config import IngestConfig
 from moodrec.ingest.reader import ParsedLog, Reject, read_log
 from moodrec.ingest.sessions import assign_sessions, build_plays, build_sessions
 from moodrec.ingest.summary import MBID_STATS_KEY, summarize_events
+from moodrec.storage import StagedOutputs, stage_outputs
 
 logger = logging.getLogger(__name__)
 
@@ -134,38 +130,9 @@ def read_profiles(path: Path) -> pl.DataFrame:
 
 
 def _write_parquet(df: pl.DataFrame, path: Path, metadata: dict[str, str] | None = None) -> Path:
-    # written into the staging folder (see _staged_outputs), so no temp file of its own
+    # written into the stage's staging folder (stage_outputs), so no temp file of its own
     df.write_parquet(path, compression="zstd", compression_level=1, metadata=metadata)
     return path
-
-
-@contextmanager
-def _staged_outputs(out_dir: Path) -> Iterator[Path]:
-    """A fresh staging folder inside ``out_dir``; removed whatever happens.
-
-    The caller writes every output into it and moves them into ``out_dir`` with
-    :func:`_publish` as its last step; an exception before that leaves ``out_dir``
-    exactly as it was.
-    """
-    out_dir.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=".ingest-staging-", dir=out_dir))
-    try:
-        yield staging
-    finally:
-        shutil.rmtree(staging, ignore_errors=True)
-
-
-def _publish(staged: dict[str, Path], out_dir: Path) -> dict[str, Path]:
-    """Rename the staged files into ``out_dir`` (same file system: each rename is atomic)."""
-    umask = os.umask(0)
-    os.umask(umask)
-    outputs = {}
-    for name, path in staged.items():
-        os.chmod(path, 0o666 & ~umask)
-        target = out_dir / path.name
-        os.replace(path, target)
-        outputs[name] = target
-    return outputs
 
 
 def _write_rejects(rejects: list[Reject], path: Path) -> Path:
@@ -254,7 +221,7 @@ def write_canonical(
     IngestResult
     """
     out_dir = Path(out_dir)
-    with _staged_outputs(out_dir) as staging:
+    with stage_outputs(out_dir, label="ingest") as staging:
         return _build_and_write(parsed, out_dir, staging, cfg, profiles, source, t0)
 
 
@@ -289,7 +256,7 @@ def _sort_events(events: pl.DataFrame, n_users: int) -> pl.DataFrame:
 def _build_and_write(
     parsed: ParsedLog,
     out_dir: Path,
-    staging: Path,
+    staging: StagedOutputs,
     cfg: IngestConfig,
     profiles: pl.DataFrame | None,
     source: Path | str,
@@ -345,7 +312,9 @@ def _build_and_write(
         del combo
         stats_meta = {MBID_STATS_KEY.decode(): json.dumps(canon.stats, sort_keys=True)}
         jobs = {
-            "events": pool.submit(_write_parquet, events, staging / "events.parquet", stats_meta)
+            "events": pool.submit(
+                _write_parquet, events, staging.path(out_dir / "events.parquet"), stats_meta
+            )
         }
         sessions = build_sessions(events)
         lap("sessions")
@@ -377,10 +346,14 @@ def _build_and_write(
             ("plays", plays),
             ("sessions", sessions),
         ]:
-            jobs[name] = pool.submit(_write_parquet, table, staging / f"{name}.parquet")
-        jobs["rejects"] = pool.submit(_write_rejects, parsed.rejects, staging / "rejects.tsv")
-        staged = {name: job.result() for name, job in jobs.items()}
-    outputs = _publish(staged, out_dir)
+            jobs[name] = pool.submit(
+                _write_parquet, table, staging.path(out_dir / f"{name}.parquet")
+            )
+        jobs["rejects"] = pool.submit(
+            _write_rejects, parsed.rejects, staging.path(out_dir / "rejects.tsv")
+        )
+        # the files are moved into place when write_canonical's staging block ends
+        outputs = {name: out_dir / job.result().name for name, job in jobs.items()}
     t_end = time.perf_counter()
     logger.info(
         "ingested %s: %d lines, %d events, %d rejected in %.1fs "

@@ -32,7 +32,7 @@ from moodrec.errors import InputDataError
 from moodrec.ingest.summary import MBID_STATS_KEY
 from moodrec.report.checkpoints import SYNTHETIC_BANNER
 from moodrec.stage_config import StageConfig
-from moodrec.storage import write_bytes_atomic, write_text_atomic
+from moodrec.storage import stage_outputs
 
 logger = logging.getLogger(__name__)
 
@@ -321,23 +321,30 @@ def write_profile_report(
     lines = [SYNTHETIC_BANNER, ""] if synthetic else []
     lines += ["# Dataset profile", ""]
     summary: dict[str, dict[str, Any]] = {}
-    for p in profiles:
-        figs = _figures(p, cfg)
-        paths = {}
-        for key, (_caption, png) in figs.items():
-            paths[key] = write_bytes_atomic(out_dir / f"{_slug(p.name)}_{key}.png", png)
-        lines += [f"## {p.name}", "", *_table(p.stats), ""]
-        if p.demographics:
-            lines += ["### Demographics (user profiles)", "", *_table(_flatten(p.demographics)), ""]
-        else:
-            lines += ["No profile demographics in this data set.", ""]
-        for key, (caption, _png_bytes) in figs.items():
-            lines += [f"![{caption}]({paths[key].name})", ""]
-        summary[p.name] = {
-            "stats": p.stats,
-            "demographics": p.demographics,
-            "figures": {k: str(v) for k, v in paths.items()},
-        }
-    report = write_text_atomic(out_dir / REPORT_NAME, "\n".join(lines).rstrip() + "\n")
+    # the figures and the Markdown that links them: all or none
+    with stage_outputs(out_dir, label="profile") as staging:
+        for p in profiles:
+            figs = _figures(p, cfg)
+            paths = {}
+            for key, (_caption, png) in figs.items():
+                paths[key] = staging.write_bytes(out_dir / f"{_slug(p.name)}_{key}.png", png)
+            lines += [f"## {p.name}", "", *_table(p.stats), ""]
+            if p.demographics:
+                lines += [
+                    "### Demographics (user profiles)",
+                    "",
+                    *_table(_flatten(p.demographics)),
+                    "",
+                ]
+            else:
+                lines += ["No profile demographics in this data set.", ""]
+            for key, (caption, _png_bytes) in figs.items():
+                lines += [f"![{caption}]({paths[key].name})", ""]
+            summary[p.name] = {
+                "stats": p.stats,
+                "demographics": p.demographics,
+                "figures": {k: str(v) for k, v in paths.items()},
+            }
+        report = staging.write_text(out_dir / REPORT_NAME, "\n".join(lines).rstrip() + "\n")
     logger.info("profile of %s written to %s", ", ".join(datasets), report)
     return report, summary

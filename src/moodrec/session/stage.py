@@ -38,7 +38,7 @@ from moodrec.session.evaluate import (
     window_splits,
 )
 from moodrec.session.mood import plot_mood_timeline, session_trajectories, user_mood_series
-from moodrec.storage import write_json_atomic, write_parquet_atomic, write_text_atomic
+from moodrec.storage import stage_outputs
 
 logger = logging.getLogger(__name__)
 
@@ -198,47 +198,51 @@ def run_session_stage(
     md = results_markdown(table, ks, title, notes, diffs, windows)
 
     reports, feats = Path(dirs["reports"]), Path(dirs["features"])
-    outputs: dict[str, Path] = {
-        "session_results": write_parquet_atomic(_table(table), reports / "session_results.parquet"),
-        "session_results_md": write_text_atomic(reports / "session_results.md", md),
-        "session_per_session": write_parquet_atomic(
-            _table(per_session), reports / "session_per_session.parquet"
-        ),
-        "session_moods": write_parquet_atomic(_table(moods), feats / "session_moods.parquet"),
-    }
-    if len(diffs):
-        outputs["session_differences"] = write_parquet_atomic(
-            _table(diffs), reports / "session_differences.parquet"
-        )
-    if len(windows):
-        outputs["session_windows"] = write_parquet_atomic(
-            _table(windows), reports / "session_windows.parquet"
-        )
-    if serving is not None:
-        folder = Path(dirs["models"]) / "session" / SERVING_MODEL
-        serving.save(folder)
-        meta = {
-            "model": SERVING_MODEL,
-            "session_gap_minutes": cfg.session_gap_minutes,
-            "moods": list(states.labels) if states is not None else [],
-            "synthetic": synthetic,
-            "features": data.info.get("features"),
+    # all or none: the files are moved into place together when the block ends
+    with stage_outputs(reports, feats, Path(dirs["models"]), label="session") as staging:
+        outputs: dict[str, Path] = {
+            "session_results": staging.write_parquet(
+                _table(table), reports / "session_results.parquet"
+            ),
+            "session_results_md": staging.write_text(reports / "session_results.md", md),
+            "session_per_session": staging.write_parquet(
+                _table(per_session), reports / "session_per_session.parquet"
+            ),
+            "session_moods": staging.write_parquet(_table(moods), feats / "session_moods.parquet"),
         }
-        outputs["session_model"] = write_json_atomic(folder / SERVING_JSON, meta)
-        outputs["session_model_arrays"] = folder / "arrays.npz"
-    if data.mood is not None:
-        user = timeline_user
-        if user is None:
-            user = int(np.bincount(data.session_user, weights=data.session_length).argmax())
-        name = str(data.user_names[user])
-        series = user_mood_series(data, user)
-        written = plot_mood_timeline(
-            series,
-            f"Mood of {name}" + (" (synthetic sandbox data)" if synthetic else ""),
-            reports / f"mood_timeline_{name}.html",
-            reports / f"mood_timeline_{name}.png",
-        )
-        outputs |= {f"mood_timeline_{k}": v for k, v in written.items()}
+        if len(diffs):
+            outputs["session_differences"] = staging.write_parquet(
+                _table(diffs), reports / "session_differences.parquet"
+            )
+        if len(windows):
+            outputs["session_windows"] = staging.write_parquet(
+                _table(windows), reports / "session_windows.parquet"
+            )
+        if serving is not None:
+            folder = Path(dirs["models"]) / "session" / SERVING_MODEL
+            serving.save(staging.path(folder))
+            meta = {
+                "model": SERVING_MODEL,
+                "session_gap_minutes": cfg.session_gap_minutes,
+                "moods": list(states.labels) if states is not None else [],
+                "synthetic": synthetic,
+                "features": data.info.get("features"),
+            }
+            outputs["session_model"] = staging.write_json(folder / SERVING_JSON, meta)
+            outputs["session_model_arrays"] = folder / "arrays.npz"
+        if data.mood is not None:
+            user = timeline_user
+            if user is None:
+                user = int(np.bincount(data.session_user, weights=data.session_length).argmax())
+            name = str(data.user_names[user])
+            series = user_mood_series(data, user)
+            written = plot_mood_timeline(
+                series,
+                f"Mood of {name}" + (" (synthetic sandbox data)" if synthetic else ""),
+                staging.path(reports / f"mood_timeline_{name}.html"),
+                staging.path(reports / f"mood_timeline_{name}.png"),
+            )
+            outputs |= {f"mood_timeline_{k}": reports / v.name for k, v in written.items()}
 
     best = table.sort_values("HR@10", ascending=False).iloc[0]
     report: dict[str, Any] = {

@@ -22,7 +22,7 @@ from moodrec.features.content import features_frame, features_from_frame, load_i
 from moodrec.features.stage_content import load_stage_features
 from moodrec.models.deep_config import DeepModelsConfig
 from moodrec.report.ablation import ablation_markdown, plot_ablation
-from moodrec.storage import DatasetRef, write_json_atomic, write_parquet_atomic, write_text_atomic
+from moodrec.storage import DatasetRef, stage_outputs, write_parquet_atomic
 from moodrec.tasks.cache_policy import CHECKPOINT_CACHE
 
 
@@ -74,14 +74,16 @@ def assemble_features(
         word2vec_path=getattr(stage_refs.get("word2vec_map"), "path", None),
     )
     cat = Catalogue(data_dir)
-    out = {
-        "item_features": write_parquet_atomic(
-            features_frame(content, track_ids), cat.layer_dir("features") / "item_features.parquet"
-        ),
-        "content_link_report": write_json_atomic(
-            _reports(data_dir) / "content_link.json", content.report
-        ),
-    }
+    with stage_outputs(cat.layer_dir("features"), _reports(data_dir), label="features") as st:
+        out = {
+            "item_features": st.write_parquet(
+                features_frame(content, track_ids),
+                cat.layer_dir("features") / "item_features.parquet",
+            ),
+            "content_link_report": st.write_json(
+                _reports(data_dir) / "content_link.json", content.report
+            ),
+        }
     get_run_logger().info(
         "content features: %d items, link rate %.3f, sources %s",
         content.report["n_items"],
@@ -116,14 +118,16 @@ def assemble_stage_features_task(
         track_topics=getattr(stage_refs.get("track_topics"), "path", None),
     )
     cat = Catalogue(data_dir)
-    out = {
-        "item_features": write_parquet_atomic(
-            features_frame(content, ids), cat.layer_dir("features") / "item_features.parquet"
-        ),
-        "content_link_report": write_json_atomic(
-            _reports(data_dir) / "content_link.json", content.report
-        ),
-    }
+    with stage_outputs(cat.layer_dir("features"), _reports(data_dir), label="features") as st:
+        out = {
+            "item_features": st.write_parquet(
+                features_frame(content, ids),
+                cat.layer_dir("features") / "item_features.parquet",
+            ),
+            "content_link_report": st.write_json(
+                _reports(data_dir) / "content_link.json", content.report
+            ),
+        }
     get_run_logger().info("content available per group: %s", content.report["available"])
     return {
         "refs": cat.register_many(out),
@@ -188,15 +192,17 @@ def summarise_ablation(
         f"split seed {acfg.seed}; {acfg.n_bootstrap} bootstrap resamples over users",
     ]
     rep = Catalogue(data_dir).layer_dir("reports")
-    out = {
-        "ablation_table": write_parquet_atomic(table, rep / "ablation.parquet"),
-        "ablation_md": write_text_atomic(
-            rep / "ablation.md",
-            ablation_markdown(table, acfg.k, ablation.SLICES, notes, answer),
-        ),
-    }
-    if acfg.plot:
-        out["ablation_plot"] = plot_ablation(table, rep / "ablation.png", acfg.k, ablation.SLICES)
+    with stage_outputs(rep, label="ablation") as st:
+        out = {
+            "ablation_table": st.write_parquet(table, rep / "ablation.parquet"),
+            "ablation_md": st.write_text(
+                rep / "ablation.md",
+                ablation_markdown(table, acfg.k, ablation.SLICES, notes, answer),
+            ),
+        }
+        if acfg.plot:
+            plot_ablation(table, st.path(rep / "ablation.png"), acfg.k, ablation.SLICES)
+            out["ablation_plot"] = rep / "ablation.png"
     nd = table[table["metric"] == "ndcg"]
     summary = {
         f"ndcg@{acfg.k}": {

@@ -14,7 +14,7 @@ from moodrec.orchestration.config import ReportConfig
 from moodrec.report import build_study_report, render_markdown, write_report
 from moodrec.report.build import as_ref
 from moodrec.report.checkpoints import SYNTHETIC_BANNER
-from moodrec.storage import DatasetRef, write_json_atomic
+from moodrec.storage import DatasetRef, stage_outputs
 from moodrec.tasks.artifacts import artifact_key
 from moodrec.tasks.cache_policy import PUBLISH_CACHE, ContentKey
 
@@ -91,10 +91,11 @@ def build_report_task(
     report = build_study_report(stages, not_run, cfg, profile=profile, provenance=provenance)
     catalogue = Catalogue(data_dir)
     out = catalogue.layer_dir("reports")
-    paths: dict[str, Path] = dict(write_report(report, out, cfg))
-    paths["pipeline_results"] = write_json_atomic(
-        out / RESULTS_FILE, results_record(stages, not_run, profile)
-    )
+    with stage_outputs(out, label="report") as staging:
+        paths: dict[str, Path] = dict(write_report(report, out, cfg, staging))
+        paths["pipeline_results"] = staging.write_json(
+            out / RESULTS_FILE, results_record(stages, not_run, profile)
+        )
     refs = catalogue.register_many(paths)
     sections = {
         s.stage: render_markdown(s, synthetic=report.synthetic, link_base=out)

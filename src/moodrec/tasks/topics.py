@@ -13,7 +13,7 @@ from prefect.runtime import flow_run
 from moodrec import progress
 from moodrec.catalogue import Catalogue
 from moodrec.content.config import ContentConfig
-from moodrec.storage import DatasetRef, write_json_atomic, write_parquet_atomic
+from moodrec.storage import DatasetRef, write_parquet_atomic
 from moodrec.tasks.artifacts import profile_key
 from moodrec.tasks.cache_policy import CHECKPOINT_CACHE
 from moodrec.text.cleaning import clean_lyrics
@@ -188,7 +188,10 @@ def map_topics(
     names = ["topic_map", "topic_map_topics", "topic_map_html"]
     if tcfg.word2vec:
         names.append("word2vec_map")
-    out = _paths(data_dir, *names)
+    out = {
+        **_paths(data_dir, *names),
+        "topic_map_quality": topic_path(data_dir, "topic_map_quality"),
+    }
     quality = stage.build_topic_map(
         Path(track_topics.path),
         Path(lyrics.path),
@@ -198,6 +201,5 @@ def map_topics(
         Path(topics.path),
         out,
     )
-    out["topic_map_quality"] = write_json_atomic(topic_path(data_dir, "topic_map_quality"), quality)
     get_run_logger().info("topic map quality: %s", quality)
     return {"refs": Catalogue(data_dir).register_many(out), "quality": quality}

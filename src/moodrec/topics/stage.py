@@ -17,7 +17,7 @@ import pandas as pd
 from moodrec.content.config import ContentConfig, ContentSource
 from moodrec.domain import topic_share_columns
 from moodrec.errors import InputDataError, ModelFitError
-from moodrec.storage import write_json_atomic, write_parquet_atomic, write_text_atomic
+from moodrec.storage import StagedOutputs, stage_outputs, write_parquet_atomic
 from moodrec.text.cleaning import UNDETERMINED
 from moodrec.text.config import LyricsConfig
 from moodrec.topics.config import TopicsConfig
@@ -339,6 +339,18 @@ def fit_final(
     ModelFitError
         A modelled language has no sweep rows.
     """
+    with stage_outputs(*(p.parent for p in out.values()), label="topics") as staging:
+        return _fit_final(clean_path, sweep_paths, lcfg, tcfg, out, staging)
+
+
+def _fit_final(
+    clean_path: Path,
+    sweep_paths: list[Path],
+    lcfg: LyricsConfig,
+    tcfg: TopicsConfig,
+    out: dict[str, Path],
+    staging: StagedOutputs,
+) -> dict[str, Any]:
     languages, skipped = topic_languages(clean_path, lcfg, tcfg)
     frames = [pd.read_parquet(p) for p in sweep_paths]
     sweep = pd.concat([f for f in frames if len(f)], ignore_index=True)
@@ -369,10 +381,9 @@ def fit_final(
         tracks["dominant_topic"] = dominant
         tracks["dominant_topic_key"] = [topic_key(lang, t) for t in dominant]
         suffix = "" if lang == PRIMARY_LANGUAGE else f"_{lang}"
-        model_path = paths[f"lda_model{suffix}"]
-        model_path.parent.mkdir(parents=True, exist_ok=True)
-        model.save(str(model_path))  # gensim SaveLoad: arrays as .npy beside the model
-        corpus.dictionary.save_as_text(str(paths[f"lda_dictionary{suffix}"]))
+        # gensim SaveLoad: arrays as .npy beside the model, all moved in with the model
+        model.save(str(staging.path(paths[f"lda_model{suffix}"])))
+        corpus.dictionary.save_as_text(str(staging.path(paths[f"lda_dictionary{suffix}"])))
         topic_frames.append(topics)
         word_frames.append(words)
         matrix_frames.append(topic_word_frame(model, lang))
@@ -389,12 +400,12 @@ def fit_final(
     tracks = tracks.sort_values("track_id", kind="stable").reset_index(drop=True)
 
     chosen_names = sweep.loc[sweep["chosen"], "model"].tolist()
-    write_parquet_atomic(sweep, out["topics_sweep"])
-    write_text_atomic(out["topics_sweep_md"], sweep_markdown(sweep, chosen_names))
-    write_parquet_atomic(topics, out["topics"])
-    write_parquet_atomic(words, out["topic_words"])
-    write_parquet_atomic(pd.concat(matrix_frames, ignore_index=True), out["topic_word_matrix"])
-    write_parquet_atomic(tracks, out["track_topics"])
+    staging.write_parquet(sweep, out["topics_sweep"])
+    staging.write_text(out["topics_sweep_md"], sweep_markdown(sweep, chosen_names))
+    staging.write_parquet(topics, out["topics"])
+    staging.write_parquet(words, out["topic_words"])
+    staging.write_parquet(pd.concat(matrix_frames, ignore_index=True), out["topic_word_matrix"])
+    staging.write_parquet(tracks, out["track_topics"])
     if len(languages) == 1:
         view_topics, view_words = topics, words
     else:  # topic ids repeat across languages: show the language-qualified keys
@@ -402,7 +413,7 @@ def fit_final(
         view_words = words.assign(topic_id=words["topic_key"])
     names = [s["chosen_model"] for s in per_language.values()]  # non-English names say language
     title = f"LDA topics ({', '.join(names)})"
-    write_text_atomic(out["topics_view"], topic_view_html(view_topics, view_words, title))
+    staging.write_text(out["topics_view"], topic_view_html(view_topics, view_words, title))
 
     primary = per_language[next(iter(languages))]
     labels: dict[Any, str] = (
@@ -435,9 +446,29 @@ def build_topic_map(
     """Embed tracks from topic space, measure the map and write Parquet + HTML.
 
     ``out`` maps ``topic_map``, ``topic_map_topics``, ``topic_map_html`` (and
-    ``word2vec_map`` when ``tcfg.word2vec``, plus ``word2vec_map_html`` when that key is
-    given).
+    ``word2vec_map`` when ``tcfg.word2vec``, plus ``word2vec_map_html`` and
+    ``topic_map_quality`` (the returned quality as JSON) when those keys are given). All
+    are written or none (:func:`~moodrec.storage.stage_outputs`).
     """
+    with stage_outputs(*(p.parent for p in out.values()), label="topic-map") as staging:
+        quality = _build_topic_map(
+            track_topics, lyrics_input, clean_path, lcfg, tcfg, topics_path, out, staging
+        )
+        if "topic_map_quality" in out:
+            staging.write_json(out["topic_map_quality"], quality)
+    return quality
+
+
+def _build_topic_map(
+    track_topics: Path,
+    lyrics_input: Path,
+    clean_path: Path,
+    lcfg: LyricsConfig,
+    tcfg: TopicsConfig,
+    topics_path: Path,
+    out: dict[str, Path],
+    staging: StagedOutputs,
+) -> dict[str, Any]:
     tt = pd.read_parquet(track_topics)
     cols = topic_share_columns(tt)
     # one topic space over every language's topics (block-diagonal: a track's weight lies on
@@ -462,15 +493,15 @@ def build_topic_map(
     }
     labels = {i: by_column.get(c, c) for i, c in enumerate(cols)}
     map_topics = result.topics.assign(topic_column=cols)
-    write_parquet_atomic(tracks, out["topic_map"])
-    write_parquet_atomic(map_topics, out["topic_map_topics"])
+    staging.write_parquet(tracks, out["topic_map"])
+    staging.write_parquet(map_topics, out["topic_map_topics"])
     q = result.quality
     title = (
         f"Topic map ({q['method']}, {q['n_points']} tracks): trustworthiness "
         f"{q['trustworthiness']:.3f}, {q['k']}-NN preservation "
         f"{q['neighbourhood_preservation']:.3f}"
     )
-    write_text_atomic(out["topic_map_html"], topic_map_html(tracks, result.topics, labels, title))
+    staging.write_text(out["topic_map_html"], topic_map_html(tracks, result.topics, labels, title))
     quality: dict[str, Any] = {"topic_space": q}
     if tcfg.word2vec and "word2vec_map" in out:
         docs: dict[int, list[str]] = {}
@@ -485,7 +516,7 @@ def build_topic_map(
         w2v_tracks = w2v.tracks
         if "valence" in tracks.columns:
             w2v_tracks = w2v_tracks.assign(valence=tracks["valence"].to_numpy())
-        write_parquet_atomic(w2v_tracks, out["word2vec_map"])
+        staging.write_parquet(w2v_tracks, out["word2vec_map"])
         if "word2vec_map_html" in out:
             wq = w2v.quality
             w2v_title = (
@@ -493,7 +524,7 @@ def build_topic_map(
                 f"trustworthiness {wq['trustworthiness']:.3f}, {wq['k']}-NN preservation "
                 f"{wq['neighbourhood_preservation']:.3f}"
             )
-            write_text_atomic(
+            staging.write_text(
                 out["word2vec_map_html"],
                 topic_map_html(w2v_tracks, w2v.topics, labels, w2v_title),
             )
@@ -502,6 +533,8 @@ def build_topic_map(
 
 
 def write_cleaning_outputs(frame: pd.DataFrame, report: dict, out: dict[str, Path]) -> None:
-    """Write ``lyrics_clean`` (Parquet) and its report (JSON)."""
-    write_parquet_atomic(frame, out["lyrics_clean"])
-    write_json_atomic(out["lyrics_cleaning_report"], report)
+    """Write ``lyrics_clean`` (Parquet) and its report (JSON), both or neither."""
+    paths = [out["lyrics_clean"], out["lyrics_cleaning_report"]]
+    with stage_outputs(*(p.parent for p in paths), label="lyrics-clean") as staging:
+        staging.write_parquet(frame, out["lyrics_clean"])
+        staging.write_json(out["lyrics_cleaning_report"], report)

@@ -1,0 +1,233 @@
+"""A stage writes all of its outputs or none (issue 19): :func:`moodrec.storage.stage_outputs`.
+
+Properties over arbitrary previous and new outputs: an exception after any number of files
+were staged leaves the folder byte-identical; a crash anywhere in the commit is completed by
+the next start (all new files, never a mix); a success leaves no staging folder.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+import moodrec.storage as storage
+from moodrec.errors import CatalogueError
+from moodrec.storage import STAGING_DIR, recover_staged, stage_outputs
+
+NAMES = ["a.json", "b.parquet", "sub/c.txt", "sub/deep/d.bin", "e.md"]
+
+_outputs = st.dictionaries(st.sampled_from(NAMES), st.binary(max_size=64), min_size=1)
+_settings = settings(
+    max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+
+
+def snapshot(root: Path) -> dict[str, bytes]:
+    """Every file under ``root`` (hidden ones included) → its bytes."""
+    return {
+        str(p.relative_to(root)): p.read_bytes() for p in sorted(root.rglob("*")) if p.is_file()
+    }
+
+
+def _write(root: Path, files: dict[str, bytes]) -> None:
+    with stage_outputs(root, label="test") as staging:
+        for name, data in files.items():
+            staging.write_bytes(root / name, data)
+
+
+def _fresh(tmp_path_factory: pytest.TempPathFactory, previous: dict[str, bytes]) -> Path:
+    root = tmp_path_factory.mktemp("stage")
+    if previous:
+        _write(root, previous)
+    return root
+
+
+@_settings
+@given(previous=st.dictionaries(st.sampled_from(NAMES), st.binary(max_size=64)), new=_outputs)
+def test_success_moves_every_file_and_leaves_no_staging_folder(
+    tmp_path_factory: pytest.TempPathFactory, previous: dict[str, bytes], new: dict[str, bytes]
+) -> None:
+    root = _fresh(tmp_path_factory, previous)
+    with stage_outputs(root, label="test") as staging:
+        returned = {name: staging.write_bytes(root / name, data) for name, data in new.items()}
+        # nothing is in place before the commit
+        in_place = {k: v for k, v in snapshot(root).items() if not k.startswith(STAGING_DIR)}
+        assert in_place == previous
+    assert returned == {name: root / name for name in new}
+    assert snapshot(root) == {**previous, **new}
+    assert not (root / STAGING_DIR).exists()
+
+
+@_settings
+@given(
+    previous=st.dictionaries(st.sampled_from(NAMES), st.binary(max_size=64)),
+    new=_outputs,
+    data=st.data(),
+)
+def test_an_exception_after_any_staged_file_leaves_the_folder_as_it_was(
+    tmp_path_factory: pytest.TempPathFactory,
+    previous: dict[str, bytes],
+    new: dict[str, bytes],
+    data: st.DataObject,
+) -> None:
+    root = _fresh(tmp_path_factory, previous)
+    before = snapshot(root)
+    fail_after = data.draw(st.integers(1, len(new)), label="fail_after")
+    with pytest.raises(RuntimeError, match="stage failed"), stage_outputs(root) as staging:
+        for i, (name, payload) in enumerate(new.items(), start=1):
+            staging.write_bytes(root / name, payload)
+            if i == fail_after:
+                raise RuntimeError("stage failed")
+    assert snapshot(root) == before
+    assert not (root / STAGING_DIR).exists()
+
+
+class _Killed(BaseException):
+    """Stands in for the process dying (nothing after it runs, as with ``kill -9``)."""
+
+
+@_settings
+@given(
+    previous=st.dictionaries(st.sampled_from(NAMES), st.binary(max_size=64)),
+    new=_outputs,
+    data=st.data(),
+)
+def test_a_commit_cut_short_is_completed_by_the_next_start(
+    tmp_path_factory: pytest.TempPathFactory,
+    previous: dict[str, bytes],
+    new: dict[str, bytes],
+    data: st.DataObject,
+) -> None:
+    root = _fresh(tmp_path_factory, previous)
+    cut_after = data.draw(st.integers(0, len(new) - 1), label="moves_done")
+    real_replace = os.replace
+    moves = 0
+
+    def replace(src: str | Path, dst: str | Path) -> None:
+        nonlocal moves
+        if STAGING_DIR not in Path(dst).parts:  # a move into place, not a write in staging
+            if moves == cut_after:
+                raise _Killed
+            moves += 1
+        real_replace(src, dst)
+
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(storage.os, "replace", replace)
+        with pytest.raises(_Killed):
+            _write(root, new)
+    # a mix of old and new files is on disk now; the next stage to start completes it
+    assert (root / STAGING_DIR).is_dir()
+    with stage_outputs(root, label="next"):
+        pass
+    assert snapshot(root) == {**previous, **new}
+    assert not (root / STAGING_DIR).exists()
+
+
+_CRASH = textwrap.dedent(
+    """
+    import os, signal, sys
+    from pathlib import Path
+    import moodrec.storage as storage
+
+    root, when = Path(sys.argv[1]), sys.argv[2]
+    real_replace = os.replace
+    moves = 0
+
+    def replace(src, dst):
+        global moves
+        if storage.STAGING_DIR not in Path(dst).parts:
+            moves += 1
+            if when == "mid-commit" and moves == 2:
+                os.kill(os.getpid(), signal.SIGKILL)
+        real_replace(src, dst)
+
+    storage.os.replace = replace
+    with storage.stage_outputs(root, label="crash") as staging:
+        for name in ("a.txt", "b.txt", "c.txt"):
+            staging.write_text(root / name, "new " + name)
+        if when == "before-commit":
+            os.kill(os.getpid(), signal.SIGKILL)
+    """
+)
+
+
+@pytest.mark.parametrize(
+    ("when", "expected"),
+    [
+        ("before-commit", {n: f"old {n}" for n in ("a.txt", "b.txt", "c.txt")}),
+        ("mid-commit", {n: f"new {n}" for n in ("a.txt", "b.txt", "c.txt")}),
+    ],
+)
+def test_kill_9_is_rolled_back_or_completed_never_a_mix(
+    tmp_path: Path, when: str, expected: dict[str, str]
+) -> None:
+    root = tmp_path / "out"
+    with stage_outputs(root) as staging:
+        for name in ("a.txt", "b.txt", "c.txt"):
+            staging.write_text(root / name, f"old {name}")
+    env = {**os.environ, "PYTHONPATH": str(Path(storage.__file__).parents[1])}
+    proc = subprocess.run(
+        [sys.executable, "-c", _CRASH, str(root), when], env=env, timeout=120, check=False
+    )
+    assert proc.returncode == -signal.SIGKILL
+    assert (root / STAGING_DIR).is_dir()  # the dead stage's leftovers
+    done = recover_staged(root)
+    assert len(done) == 1
+    assert done[0].startswith("completed" if when == "mid-commit" else "rolled back")
+    assert {k: v.decode() for k, v in snapshot(root).items()} == expected
+
+
+def test_recovery_leaves_a_running_stage_alone(tmp_path: Path) -> None:
+    # two stages under one root at once (threads of one run): the second one's start must
+    # not take the first one's staged files for a crash's leftovers
+    with stage_outputs(tmp_path, label="first") as first:
+        first.write_text(tmp_path / "x.txt", "first")
+        with stage_outputs(tmp_path, label="second") as second:
+            second.write_text(tmp_path / "y.txt", "second")
+        assert recover_staged(tmp_path) == []
+        assert first.staged_files() == ["x.txt"]
+    assert snapshot(tmp_path) == {"x.txt": b"first", "y.txt": b"second"}
+
+
+def test_removal_happens_only_at_the_commit(tmp_path: Path) -> None:
+    (tmp_path / "stale.parquet").write_bytes(b"old")
+    with pytest.raises(RuntimeError), stage_outputs(tmp_path) as staging:
+        staging.remove(tmp_path / "stale.parquet")
+        raise RuntimeError("failed")
+    assert (tmp_path / "stale.parquet").read_bytes() == b"old"
+    with stage_outputs(tmp_path) as staging:
+        staging.remove(tmp_path / "stale.parquet")
+        staging.write_text(tmp_path / "new.md", "new")
+        assert (tmp_path / "stale.parquet").exists()
+    assert snapshot(tmp_path) == {"new.md": b"new"}
+
+
+def test_a_folder_target_and_several_layers(tmp_path: Path) -> None:
+    reports, models = tmp_path / "reports", tmp_path / "models"
+    with stage_outputs(reports, models) as staging:
+        assert staging.root == tmp_path
+        folder = staging.path(models / "ials")
+        (folder / "arrays.npz").parent.mkdir(parents=True, exist_ok=True)
+        (folder / "arrays.npz").write_bytes(b"npz")
+        staging.write_json(reports / "r.json", {"k": 1})
+    assert snapshot(tmp_path) == {
+        "models/ials/arrays.npz": b"npz",
+        "reports/r.json": b'{\n  "k": 1\n}\n',
+    }
+
+
+def test_an_output_outside_the_root_is_refused(tmp_path: Path) -> None:
+    with (
+        pytest.raises(CatalogueError, match="under its staging root"),
+        stage_outputs(tmp_path / "a") as staging,
+    ):
+        staging.write_text(tmp_path / "b" / "x.txt", "no")
+    assert not (tmp_path / "b").exists()
