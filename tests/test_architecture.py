@@ -319,3 +319,65 @@ def test_imports_point_down_the_layers() -> None:
             if _layer(target) > _layer(source):
                 upward.append(f"{source} → {target}")
     assert len(upward) <= MAX_UPWARD_IMPORTS, upward
+
+
+#: writers of one file each, not through a stage's staging folder
+LOW_LEVEL_WRITERS = frozenset(
+    {"atomic_path", "write_bytes_atomic", "write_text_atomic", "write_json_atomic"}
+    | {"write_parquet_atomic"}
+)
+#: modules allowed a low-level writer, and why: each writes one file per call, writes into
+#: a path its caller's stage hands it, or is not a stage (the sandbox, run records, caches)
+SINGLE_FILE_WRITERS = {
+    "enrich/parts.py": "per-batch parts: resumable on their own, done-marker last",
+    "enrich/plan.py": "the enrich plan (one file)",
+    "experiment/stage.py": "one per-user table per model evaluation, one recommendations list",
+    "flows/pipeline.py": "the run record (one file)",
+    "genres/songmap.py": "writes the path its stage hands it (a staged one)",
+    "ingest/download.py": "the download record (one file)",
+    "ingest/listens.py": "write_source_record writes the path its task hands it (staged)",
+    "interactions/matrix.py": "save_matrix / save: the path their stage hands them",
+    "models/saved.py": "model files into the folder its stage hands it (staged)",
+    "providers/acousticbrainz.py": "a provider cache, not a stage output",
+    "report/ablation.py": "the plot into the path its stage hands it (staged)",
+    "runs.py": "the run record (one file)",
+    "sandbox/acousticbrainz.py": "the sandbox world (raw inputs), not a stage",
+    "sandbox/logfile.py": "the sandbox world (raw inputs), not a stage",
+    "sandbox/truth.py": "the sandbox world (raw inputs), not a stage",
+    "sandbox/world.py": "the sandbox world (raw inputs), not a stage",
+    "session/mood.py": "the timeline plots into the paths its stage hands it (staged)",
+    "tasks/ablation.py": "one per-user table per variant task",
+    "tasks/topics.py": "lyrics_input (one file per task)",
+    "topics/stage.py": "one sweep chunk per task",
+}
+
+
+def _storage_writers(path: Path) -> set[str]:
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    return {
+        a.name
+        for node in ast.walk(tree)
+        if isinstance(node, ast.ImportFrom) and node.module == "moodrec.storage"
+        for a in node.names
+        if a.name in LOW_LEVEL_WRITERS
+    }
+
+
+def test_stages_write_through_the_staging_helper() -> None:
+    """Issue 19: a stage writes all of its outputs or none, through ``stage_outputs``.
+
+    Only the modules in SINGLE_FILE_WRITERS (each with its reason) may use a writer that
+    puts one file in place on its own; a new module that needs one must say why here.
+    """
+    users = {
+        str(p.relative_to(PKG)): _storage_writers(p)
+        for p in sorted(PKG.rglob("*.py"))
+        if p.name != "storage.py"
+    }
+    users = {k: v for k, v in users.items() if v}
+    unlisted = sorted(set(users) - set(SINGLE_FILE_WRITERS))
+    assert unlisted == [], f"write through moodrec.storage.stage_outputs: {unlisted}"
+    stale = sorted(set(SINGLE_FILE_WRITERS) - set(users))
+    assert stale == [], f"no longer use a low-level writer; drop from the list: {stale}"
+    stage_modules = [p for p in PKG.rglob("*.py") if "stage_outputs(" in p.read_text()]
+    assert len(stage_modules) >= 12, "the stages write through stage_outputs"

@@ -12,6 +12,7 @@ import signal
 import subprocess
 import sys
 import textwrap
+import threading
 from pathlib import Path
 
 import pytest
@@ -188,13 +189,44 @@ def test_kill_9_is_rolled_back_or_completed_never_a_mix(
 def test_recovery_leaves_a_running_stage_alone(tmp_path: Path) -> None:
     # two stages under one root at once (threads of one run): the second one's start must
     # not take the first one's staged files for a crash's leftovers
-    with stage_outputs(tmp_path, label="first") as first:
-        first.write_text(tmp_path / "x.txt", "first")
-        with stage_outputs(tmp_path, label="second") as second:
-            second.write_text(tmp_path / "y.txt", "second")
-        assert recover_staged(tmp_path) == []
-        assert first.staged_files() == ["x.txt"]
+    staged, go_on = threading.Event(), threading.Event()
+    errors: list[BaseException] = []
+
+    def first_stage() -> None:
+        try:
+            with stage_outputs(tmp_path, label="first") as first:
+                first.write_text(tmp_path / "x.txt", "first")
+                staged.set()
+                go_on.wait()
+                assert first.staged_files() == ["x.txt"]
+        except BaseException as exc:  # reported by the main thread
+            errors.append(exc)
+
+    thread = threading.Thread(target=first_stage)
+    thread.start()
+    staged.wait()
+    with stage_outputs(tmp_path, label="second") as second:
+        second.write_text(tmp_path / "y.txt", "second")
+    assert recover_staged(tmp_path) == []
+    go_on.set()
+    thread.join()
+    assert errors == []
     assert snapshot(tmp_path) == {"x.txt": b"first", "y.txt": b"second"}
+
+
+def test_a_nested_stage_commits_with_the_enclosing_one(tmp_path: Path) -> None:
+    with pytest.raises(RuntimeError), stage_outputs(tmp_path, label="task") as outer:
+        with stage_outputs(tmp_path / "interim", label="ingest") as inner:
+            assert inner is outer
+            inner.write_text(tmp_path / "interim" / "t.txt", "table")
+        assert not (tmp_path / "interim" / "t.txt").exists()
+        raise RuntimeError("the summary failed")
+    assert snapshot(tmp_path) == {}
+    with stage_outputs(tmp_path, label="task") as outer:
+        with stage_outputs(tmp_path / "interim", label="ingest") as inner:
+            inner.write_text(tmp_path / "interim" / "t.txt", "table")
+        outer.write_text(tmp_path / "summary.json", "{}")
+    assert snapshot(tmp_path) == {"interim/t.txt": b"table", "summary.json": b"{}"}
 
 
 def test_removal_happens_only_at_the_commit(tmp_path: Path) -> None:

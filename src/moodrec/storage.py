@@ -20,6 +20,7 @@ import logging
 import os
 import shutil
 import tempfile
+import threading
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -265,14 +266,21 @@ def recover_staged(root: Path | str) -> list[str]:
     return done
 
 
-def staging_for(
-    staging: StagedOutputs | None, *dirs: Path | str, label: str = "stage"
-) -> contextlib.AbstractContextManager[StagedOutputs]:
-    """``staging`` itself when a larger stage passes its own (its commit then moves these
-    files too), else a new :func:`stage_outputs` over ``dirs``."""
-    if staging is not None:
-        return contextlib.nullcontext(staging)
-    return stage_outputs(*dirs, label=label)
+_ACTIVE = threading.local()  # this thread's open stage_outputs blocks, innermost last
+
+
+def _open_stages() -> list[StagedOutputs]:
+    if not hasattr(_ACTIVE, "stack"):
+        _ACTIVE.stack = []
+    return _ACTIVE.stack
+
+
+def _enclosing(root: Path) -> StagedOutputs | None:
+    """The innermost open stage of this thread whose root holds ``root``."""
+    for staged in reversed(_open_stages()):
+        if root == staged.root or staged.root in root.parents:
+            return staged
+    return None
 
 
 def _new_staging_folder(root: Path, label: str) -> tuple[Path, int]:
@@ -301,8 +309,10 @@ def stage_outputs(*dirs: Path | str, label: str = "stage") -> Iterator[StagedOut
     loss) is completed by :func:`recover_staged`, which runs first on the next start of any
     stage under the same root; a stage cut short before its commit is rolled back there.
 
-    Fingerprints and manifest entries are taken by the callers after the block, so they
-    always describe files in place.
+    A block opened inside another one of the same thread whose root holds this one's joins
+    it: its files are committed with the enclosing stage's (a task that writes a summary
+    beside a stage's tables wraps both). Fingerprints and manifest entries are taken by the
+    callers after the outermost block, so they always describe files in place.
 
     Parameters
     ----------
@@ -317,10 +327,15 @@ def stage_outputs(*dirs: Path | str, label: str = "stage") -> Iterator[StagedOut
         An output outside the root.
     """
     root = _staging_root(dirs)
+    enclosing = _enclosing(root)
+    if enclosing is not None:
+        yield enclosing
+        return
     recover_staged(root)
     folder, fd = _new_staging_folder(root, label)
     staged = StagedOutputs(root, folder)
     committed = False
+    _open_stages().append(staged)
     try:
         yield staged
         journal = {"files": staged.staged_files(), "remove": staged._removals}
@@ -334,6 +349,7 @@ def stage_outputs(*dirs: Path | str, label: str = "stage") -> Iterator[StagedOut
         # a commit that failed while moving keeps its journal: the next start completes it
         raise
     finally:
+        _open_stages().remove(staged)
         os.close(fd)
         _remove_empty(root / STAGING_DIR)
 

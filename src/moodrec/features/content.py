@@ -27,7 +27,7 @@ import pyarrow as pa
 from moodrec.domain import AUDIO_FEATURES, topic_share_columns
 from moodrec.errors import InputDataError
 from moodrec.models.base import ItemFeatures
-from moodrec.storage import StagedOutputs, staging_for
+from moodrec.storage import stage_outputs
 
 logger = logging.getLogger(__name__)
 
@@ -375,16 +375,11 @@ def features_from_frame(frame: pd.DataFrame, groups: dict[str, list[str]]) -> It
     )
 
 
-def write_features(
-    content: ContentFeatures,
-    item_track_ids: np.ndarray,
-    out: Path,
-    staging: StagedOutputs | None = None,
-) -> Path:
+def write_features(content: ContentFeatures, item_track_ids: np.ndarray, out: Path) -> Path:
     """``out`` (Parquet, see :func:`features_frame`) and its group map ``<out>.groups.json``,
-    both or neither (in ``staging`` when a larger stage passes its own)."""
+    both or neither."""
     frame = features_frame(content, item_track_ids)
-    with staging_for(staging, out.parent, label="item-features") as staged:
+    with stage_outputs(out.parent, label="item-features") as staged:
         staged.write_parquet(pa.Table.from_pandas(frame, preserve_index=False), out)
         staged.write_json(out.with_suffix(".groups.json"), content.features.groups)
     return out

@@ -110,7 +110,7 @@ def _build_artist_level(
     hetrec_info: dict[str, Any] | None = None
     het_tables: dict[str, pl.DataFrame] = {}
     if hetrec is not None:
-        res = ingest_hetrec(hetrec, out_dir / HETREC_SUBDIR, cfg, staging=staging)
+        res = ingest_hetrec(hetrec, out_dir / HETREC_SUBDIR, cfg)  # joins this stage's commit
         het_tables = {
             k: pl.read_parquet(staging.path(res.outputs[k]))
             for k in ("plays", "artists", "users", "artist_tags", "friends")

@@ -49,7 +49,7 @@ import polars as pl
 from moodrec.errors import InputDataError
 from moodrec.ingest.config import IngestConfig
 from moodrec.ingest.sessions import rate_plays
-from moodrec.storage import StagedOutputs, staging_for
+from moodrec.storage import stage_outputs
 
 logger = logging.getLogger(__name__)
 
@@ -190,12 +190,7 @@ def _write_parquet(df: pl.DataFrame, path: Path) -> Path:
     return path
 
 
-def ingest_hetrec(
-    in_dir: Path,
-    out_dir: Path,
-    cfg: IngestConfig | None = None,
-    staging: StagedOutputs | None = None,
-) -> HetrecResult:
+def ingest_hetrec(in_dir: Path, out_dir: Path, cfg: IngestConfig | None = None) -> HetrecResult:
     """Ingest the HetRec 2011 Last.fm folder into the tables listed in the module docstring.
 
     Parameters
@@ -206,10 +201,6 @@ def ingest_hetrec(
         Output folder (created).
     cfg
         Rating and confidence parameters (defaults when omitted).
-    staging
-        The staging area of a larger stage to write into (its tables are then committed
-        with that stage's outputs, and read back through ``staging.path``); by default the
-        tables are committed together on their own (:func:`~moodrec.storage.stage_outputs`).
 
     Returns
     -------
@@ -417,7 +408,8 @@ def ingest_hetrec(
         "tag_assignments": assignments,
         "friends": friends,
     }
-    with staging_for(staging, out_dir, label="ingest-hetrec") as staging:
+    # all or none; inside the artist-level ingest, committed with its tables
+    with stage_outputs(out_dir, label="ingest-hetrec") as staging:
         outputs = {}
         for name, df in tables.items():
             _write_parquet(df, staging.path(out_dir / f"{name}.parquet"))

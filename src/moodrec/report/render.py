@@ -18,7 +18,7 @@ from markdown_it import MarkdownIt
 from moodrec.orchestration.config import ReportConfig
 from moodrec.report.build import _MD_IMAGE, Block, Report, Section
 from moodrec.report.checkpoints import SYNTHETIC_BANNER
-from moodrec.storage import StagedOutputs, staging_for
+from moodrec.storage import stage_outputs
 
 _SCRIPT = re.compile(r"<script([^>]*)>(.*?)</script>", re.S | re.I)
 _BODY = re.compile(r"<body[^>]*>(.*)</body>", re.S | re.I)
@@ -315,14 +315,8 @@ def report_markdown(report: Report, *, link_base: Path | None = None) -> str:
     return "\n".join(head) + "\n\n" + "\n".join(body)
 
 
-def write_report(
-    report: Report,
-    out_dir: Path | str,
-    cfg: ReportConfig,
-    staging: StagedOutputs | None = None,
-) -> dict[str, Path]:
-    """Write ``report.html`` and ``report.md`` into ``out_dir``, both or neither (in
-    ``staging`` when the caller stages more files with them).
+def write_report(report: Report, out_dir: Path | str, cfg: ReportConfig) -> dict[str, Path]:
+    """Write ``report.html`` and ``report.md`` into ``out_dir``, both or neither.
 
     Returns
     -------
@@ -330,7 +324,7 @@ def write_report(
         ``{"report_html": path, "report_md": path}``.
     """
     out = Path(out_dir)
-    with staging_for(staging, out, label="report") as staged:
+    with stage_outputs(out, label="report") as staged:
         html_path = staged.write_text(out / "report.html", render_html(report, cfg))
         md_path = staged.write_text(out / "report.md", report_markdown(report, link_base=out))
     return {"report_html": html_path, "report_md": md_path}

@@ -19,7 +19,7 @@ from moodrec.ingest.hetrec import FRIENDS, ingest_hetrec
 from moodrec.ingest.listens import ingest_sources
 from moodrec.ingest.profile import ProfileReportConfig, write_profile_report
 from moodrec.report.checkpoints import summary_rows
-from moodrec.storage import DatasetRef, fingerprint_file, write_json_atomic
+from moodrec.storage import DatasetRef, fingerprint_file, stage_outputs
 from moodrec.tasks.artifacts import artifact_key
 from moodrec.tasks.cache_policy import CHECKPOINT_CACHE
 
@@ -100,7 +100,20 @@ def ingest_scrobbles_checkpoint(
     one = cfg.model_copy(
         update={"source": "scrobbles", "log_path": Path(export.path), "user": user, "paths": []}
     )
-    result = ingest_sources(one, catalogue.layer_dir("interim"))
+    with stage_outputs(catalogue.root, label="ingest") as staging:  # tables + records
+        result = ingest_sources(one, catalogue.layer_dir("interim"))
+        summary_path = staging.write_json(catalogue.path("ingest_summary"), result.summary)
+        # provenance of the interim tables: the profile must not call real scrobbles
+        # synthetic just because the settings profile's ingest source is the sandbox
+        source_path = staging.write_json(
+            catalogue.layer_dir("interim") / SOURCE_RECORD,
+            {
+                "source": "scrobbles",
+                "file": export.path,
+                "user": user,
+                "events_fingerprint": fingerprint_file(staging.path(result.outputs["events"])),
+            },
+        )
     if result.summary.get("rejected"):
         logger.warning(
             "%d of %d rows rejected; see %s",
@@ -108,18 +121,6 @@ def ingest_scrobbles_checkpoint(
             result.summary["lines"],
             result.outputs["rejects"],
         )
-    summary_path = write_json_atomic(catalogue.path("ingest_summary"), result.summary)
-    # provenance of the interim tables: the profile must not call real scrobbles synthetic
-    # just because the settings profile's ingest source is the sandbox
-    source_path = write_json_atomic(
-        catalogue.layer_dir("interim") / SOURCE_RECORD,
-        {
-            "source": "scrobbles",
-            "file": export.path,
-            "user": user,
-            "events_fingerprint": fingerprint_file(result.outputs["events"]),
-        },
-    )
     refs = catalogue.register_many(
         {**result.outputs, "ingest_summary": summary_path, "ingest_source": source_path}
     )

@@ -11,7 +11,7 @@ from moodrec.catalogue import Catalogue
 from moodrec.ingest.config import IngestConfig
 from moodrec.ingest.lastfm1k import ingest_lastfm1k
 from moodrec.ingest.listens import ingest_sources, write_source_record
-from moodrec.storage import DatasetRef, write_json_atomic
+from moodrec.storage import DatasetRef, stage_outputs
 from moodrec.tasks.cache_policy import CHECKPOINT_CACHE
 from moodrec.tasks.datasets import SOURCE_RECORD
 
@@ -29,12 +29,15 @@ def ingest_listening_log(
     """
     logger = get_run_logger()
     catalogue = Catalogue(data_dir)
-    result = ingest_lastfm1k(
-        Path(log.path),
-        catalogue.layer_dir("interim"),
-        cfg,
-        profile_path=Path(profile.path) if profile else None,
-    )
+    # the tables and their summary: all or none (the ingest's own staging joins this one)
+    with stage_outputs(catalogue.root, label="ingest") as staging:
+        result = ingest_lastfm1k(
+            Path(log.path),
+            catalogue.layer_dir("interim"),
+            cfg,
+            profile_path=Path(profile.path) if profile else None,
+        )
+        summary_path = staging.write_json(catalogue.path("ingest_summary"), result.summary)
     if result.n_rejected:
         logger.warning(
             "%d of %d lines rejected; see %s",
@@ -42,7 +45,6 @@ def ingest_listening_log(
             result.n_lines,
             result.outputs["rejects"],
         )
-    summary_path = write_json_atomic(catalogue.path("ingest_summary"), result.summary)
     refs = catalogue.register_many({**result.outputs, "ingest_summary": summary_path})
     logger.info(
         "ingested %d events (%d users, %d tracks, %d artists, %d sessions)",
@@ -68,17 +70,18 @@ def ingest_sources_task(
     logger = get_run_logger()
     catalogue = Catalogue(data_dir)
     interim = catalogue.layer_dir("interim")
-    result = ingest_sources(cfg, interim)
+    with stage_outputs(catalogue.root, label="ingest") as staging:  # tables + records
+        result = ingest_sources(cfg, interim)
+        summary_path = staging.write_json(catalogue.path("ingest_summary"), result.summary)
+        write_source_record(staging.path(interim / SOURCE_RECORD), cfg, result)
     if result.summary.get("rejected"):
         logger.warning(
             "%d input lines rejected; see %s", result.summary["rejected"], result.outputs["rejects"]
         )
     if result.summary.get("duplicates_dropped"):
         logger.info("%d exact duplicate events dropped", result.summary["duplicates_dropped"])
-    summary_path = write_json_atomic(catalogue.path("ingest_summary"), result.summary)
-    record = write_source_record(interim / SOURCE_RECORD, cfg, result)
     refs = catalogue.register_many(
-        {**result.outputs, "ingest_summary": summary_path, "ingest_source": record}
+        {**result.outputs, "ingest_summary": summary_path, "ingest_source": interim / SOURCE_RECORD}
     )
     logger.info(
         "ingested %s (%s level): %d users, %d items",

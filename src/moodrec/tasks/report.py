@@ -91,8 +91,8 @@ def build_report_task(
     report = build_study_report(stages, not_run, cfg, profile=profile, provenance=provenance)
     catalogue = Catalogue(data_dir)
     out = catalogue.layer_dir("reports")
-    with stage_outputs(out, label="report") as staging:
-        paths: dict[str, Path] = dict(write_report(report, out, cfg, staging))
+    with stage_outputs(out, label="report") as staging:  # write_report joins it
+        paths: dict[str, Path] = dict(write_report(report, out, cfg))
         paths["pipeline_results"] = staging.write_json(
             out / RESULTS_FILE, results_record(stages, not_run, profile)
         )
