@@ -124,9 +124,11 @@ def test_a_commit_cut_short_is_completed_by_the_next_start(
         mp.setattr(storage.os, "replace", replace)
         with pytest.raises(_Killed):
             _write(root, new)
-    # a mix of old and new files is on disk now; the next stage to start completes it
+    # a mix of old and new files is on disk now; the next stage to start there (or in a
+    # folder below) completes it
     assert (root / STAGING_DIR).is_dir()
-    with stage_outputs(root, label="next"):
+    later = data.draw(st.sampled_from([root, root / "reports"]), label="next stage's root")
+    with stage_outputs(later, label="next"):
         pass
     assert snapshot(root) == {**previous, **new}
     assert not (root / STAGING_DIR).exists()

@@ -307,7 +307,8 @@ def stage_outputs(*dirs: Path | str, label: str = "stage") -> Iterator[StagedOut
     then the staging folder is removed. On an exception the staging folder is removed and
     the previous outputs stay exactly as they were. A commit cut short (``kill -9``, power
     loss) is completed by :func:`recover_staged`, which runs first on the next start of any
-    stage under the same root; a stage cut short before its commit is rolled back there.
+    stage under the same root (or a folder below it); a stage cut short before its commit
+    is rolled back there.
 
     A block opened inside another one of the same thread whose root holds this one's joins
     it: its files are committed with the enclosing stage's (a task that writes a summary
@@ -331,7 +332,8 @@ def stage_outputs(*dirs: Path | str, label: str = "stage") -> Iterator[StagedOut
     if enclosing is not None:
         yield enclosing
         return
-    recover_staged(root)
+    for folder in (root, *root.parents):  # a stage under a crashed one's root finishes it
+        recover_staged(folder)
     folder, fd = _new_staging_folder(root, label)
     staged = StagedOutputs(root, folder)
     committed = False
