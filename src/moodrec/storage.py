@@ -122,7 +122,7 @@ class StagedOutputs:
         """
         target = Path(target)
         try:
-            rel = target.absolute().relative_to(self.root.absolute())
+            rel = self._relative(target)
         except ValueError:
             raise CatalogueError(
                 f"{target}: a stage output must lie under its staging root {self.root}"
@@ -155,7 +155,10 @@ class StagedOutputs:
         For an output of an earlier run that must not outlive this one's.
         """
         self.path(target)  # checks that it lies under the root
-        self._removals.append(str(Path(target).absolute().relative_to(self.root.absolute())))
+        self._removals.append(str(self._relative(Path(target))))
+
+    def _relative(self, target: Path) -> Path:
+        return Path(os.path.abspath(target)).relative_to(self.root)
 
     def staged_files(self) -> list[str]:
         """Relative paths (under the root) of every file staged so far, sorted."""
