@@ -291,7 +291,8 @@ def _new_staging_folder(root: Path, label: str) -> tuple[Path, int]:
     while True:
         base.mkdir(parents=True, exist_ok=True)
         try:
-            folder = Path(tempfile.mkdtemp(prefix=f"{label}-", dir=base))
+            safe = "".join(c if c.isalnum() or c in "-_" else "-" for c in label)
+            folder = Path(tempfile.mkdtemp(prefix=f"{safe}-", dir=base))
             fd = os.open(folder / _LOCK, os.O_RDWR | os.O_CREAT, 0o600)
         except FileNotFoundError:  # another stage removed the empty base meanwhile
             continue
