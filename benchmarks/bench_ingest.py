@@ -1,21 +1,31 @@
 """Ingest speed benchmark: moodrec's ``ingest_lastfm1k`` vs a pandas parse-only baseline.
 
-Run ``python -m benchmarks.bench_ingest [--rows 3000000] [--repeat 2]`` for the order cases,
-or ``--log FILE`` / ``--sandbox`` for one given file / the sandbox ``large`` world's log.
+Run ``python -m benchmarks.bench_ingest [--rows 3000000] [--repeat 2] [--cases ...]`` for
+the order cases, or ``--log FILE`` / ``--sandbox`` for one given file / the sandbox
+``large`` world's log.
 
-Cases (``--rows`` lines each, generated into a temporary folder):
+Cases (``--rows`` lines each, generated into a temporary folder; ``--cases`` picks some):
 
-``real-order``  :mod:`benchmarks.synthetic_log`: grouped by user, newest first, as in the
-                real Last.fm 1K file;
-``unsorted``    the same rows shuffled (merged logs, exports concatenated);
-``merged-real`` :mod:`benchmarks.realformat_log`: the real file's names, MBIDs and quirks
-                recombined to realistic cardinalities, in time order across users (a
-                generator other than the sandbox's and the synthetic one).
+``real-order``    :mod:`benchmarks.synthetic_log`: grouped by user, newest first, as in
+                  the real Last.fm 1K file;
+``unsorted``      the same rows shuffled (merged logs, exports concatenated);
+``merged-real``   :mod:`benchmarks.realformat_log`: the real file's names, MBIDs and
+                  quirks recombined to realistic cardinalities, in time order across users
+                  (a generator other than the sandbox's and the synthetic one);
+``byuser-real``   the realformat rows grouped by user, newest first (the official order);
+``shuffled-real`` the realformat rows in random order.
 
-Each contender runs in its own fresh subprocess (peak RSS per run), pandas and moodrec
-alternating, ``--repeat`` rounds; the best wall time of each is compared, so both face
-the same machine load (recorded, 1-minute average, before and after each case; the
-machine is shared). CPU seconds (user + system, all threads) are recorded too. The
+Only the full-size realformat case (19,150,868 rows, ~2.8 GB; minutes, needs ~6 GB free
+in the temporary folder and is best run on a quiet machine; add ``--out
+benchmarks/results/ingest_full.json`` to keep the 3M-row results file)::
+
+    python -m benchmarks.bench_ingest --cases merged-real --rows 19150868 --repeat 1
+
+Each contender runs in its own fresh subprocess (peak RSS per run, its own ``VmHWM``),
+pandas and moodrec alternating, ``--repeat`` rounds; the best wall time of each is
+compared, so both face the same machine load (recorded, 1-minute average, before and
+after each case; the machine is shared). CPU seconds (user + system, all threads, after
+the imports) are recorded too: on a busy machine their ratio is the steadier number. The
 full-size (19,150,868-row) wall time is **extrapolated** linearly from the measured size
 when the input is smaller, and labelled so. Targets: moodrec ≥ 2.5× faster than
 ``pandas.read_csv(..., quoting=QUOTE_NONE, dtype=str)`` on every case, ≤ 20 s and ≤ 3 GB
@@ -45,32 +55,58 @@ TARGET_RSS_GB = 3.0
 FULL_ROWS = 19_150_868
 
 # Each worker prints one JSON line: {"wall_s", "rows", "peak_rss_bytes", ...}.
-_PANDAS_WORKER = """
+# Peak RSS is the process's own high-water mark (``VmHWM``): ``ru_maxrss`` of a child
+# started by fork + exec starts from the parent's peak (Linux keeps it across exec), so it
+# reported the benchmark driver's memory (the generated inputs), not the worker's.
+_PEAK_RSS = """
+def peak_rss_bytes():
+    try:
+        with open("/proc/self/status") as fh:
+            for line in fh:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) * 1024
+    except OSError:
+        pass
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+"""
+
+_PANDAS_WORKER = (
+    """
 import csv, json, resource, sys, time
 import pandas as pd
+"""
+    + _PEAK_RSS
+    + """
+ru0 = resource.getrusage(resource.RUSAGE_SELF)
 t = time.perf_counter()
 df = pd.read_csv(sys.argv[1], sep="\\t", header=None, quoting=csv.QUOTE_NONE, dtype=str)
 wall = time.perf_counter() - t
 ru = resource.getrusage(resource.RUSAGE_SELF)
-print(json.dumps({"wall_s": wall, "rows": len(df), "peak_rss_bytes": ru.ru_maxrss * 1024,
-                  "cpu_s": ru.ru_utime + ru.ru_stime}))
+print(json.dumps({"wall_s": wall, "rows": len(df), "peak_rss_bytes": peak_rss_bytes(),
+                  "cpu_s": ru.ru_utime + ru.ru_stime - ru0.ru_utime - ru0.ru_stime}))
 """
+)
 
-_MOODREC_WORKER = """
+_MOODREC_WORKER = (
+    """
 import json, resource, sys, time
 from pathlib import Path
 from moodrec.ingest.config import IngestConfig
 from moodrec.ingest.lastfm1k import ingest_lastfm1k
+"""
+    + _PEAK_RSS
+    + """
+ru0 = resource.getrusage(resource.RUSAGE_SELF)
 t = time.perf_counter()
 r = ingest_lastfm1k(Path(sys.argv[1]), Path(sys.argv[2]), IngestConfig())
 wall = time.perf_counter() - t
 ru = resource.getrusage(resource.RUSAGE_SELF)
-rss = ru.ru_maxrss * 1024
-print(json.dumps({"wall_s": wall, "rows": r.n_events, "peak_rss_bytes": rss,
-                  "cpu_s": ru.ru_utime + ru.ru_stime,
+print(json.dumps({"wall_s": wall, "rows": r.n_events, "peak_rss_bytes": peak_rss_bytes(),
+                  "cpu_s": ru.ru_utime + ru.ru_stime - ru0.ru_utime - ru0.ru_stime,
                   "n_lines": r.n_lines, "n_rejected": r.n_rejected, "n_tracks": r.n_tracks,
                   "n_artists": r.n_artists, "n_sessions": r.n_sessions}))
 """
+)
 
 
 def large_world_log() -> Path:
@@ -267,13 +303,63 @@ def shuffled_copy(src: Path, dst: Path, seed: int = 1) -> Path:
     return dst
 
 
+CASES = ("real-order", "unsorted", "merged-real", "byuser-real", "shuffled-real")
+DEFAULT_CASES = ("real-order", "unsorted", "merged-real", "byuser-real")
+_REAL_ORDERS = {"merged-real": "merged", "byuser-real": "by-user", "shuffled-real": "shuffled"}
+_SOURCES = {
+    "real-order": "benchmarks.synthetic_log, by user newest first",
+    "unsorted": "the real-order rows shuffled",
+    "merged-real": "benchmarks.realformat_log, time order across users",
+    "byuser-real": "benchmarks.realformat_log, by user newest first",
+    "shuffled-real": "benchmarks.realformat_log, random order",
+}
+
+
+def _generated_cases(
+    tmp: Path, rows: int, names: list[str], real_head: Path | None
+) -> list[tuple[str, Path, str]]:
+    """Write the inputs of the chosen cases (the synthetic ones need ``real-order``)."""
+    from benchmarks.realformat_log import REAL_HEAD, write_realformat_log
+    from benchmarks.synthetic_log import write_synthetic_log
+
+    cases: list[tuple[str, Path, str]] = []
+    ordered = None
+    for name in [c for c in CASES if c in names]:
+        if name in ("real-order", "unsorted"):
+            if ordered is None:
+                ordered = write_synthetic_log(tmp / "real_order.tsv", rows, seed=0)
+            log = ordered if name == "real-order" else shuffled_copy(ordered, tmp / "unsorted.tsv")
+        else:
+            real = real_head or REAL_HEAD
+            if not real.is_file():
+                print(f"skipping {name}: {real} is absent", file=sys.stderr)
+                continue
+            log = write_realformat_log(
+                tmp / f"{name}.tsv",
+                rows,
+                real=real,
+                order=_REAL_ORDERS[name],  # type: ignore[arg-type]
+            )
+        cases.append((name, log, _SOURCES[name]))
+    return cases
+
+
 def main(argv: list[str] | None = None) -> dict[str, Any]:
     """Command line entry point; returns the results record."""
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     ap.add_argument("--rows", type=int, default=3_000_000, help="lines per generated case")
     ap.add_argument("--repeat", type=int, default=2, help="alternating runs per contender")
     ap.add_argument("--log", type=Path, default=None, help="benchmark this log file only")
     ap.add_argument("--sandbox", action="store_true", help="the sandbox large world's log only")
+    ap.add_argument(
+        "--cases",
+        nargs="+",
+        choices=CASES,
+        default=list(DEFAULT_CASES),
+        help="generated cases to run (default: %(default)s)",
+    )
     ap.add_argument("--real-head", type=Path, default=None, help="real Last.fm 1K head file")
     ap.add_argument("--out", type=Path, default=REPO / "benchmarks" / "results" / "ingest.json")
     args = ap.parse_args(argv)
@@ -287,19 +373,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
                 log = head_lines(log, Path(tmp) / "head.tsv", args.rows)
             cases.append(("sandbox", log, "sandbox large world (seed 0)"))
         else:
-            from benchmarks.realformat_log import REAL_HEAD, write_realformat_log
-            from benchmarks.synthetic_log import write_synthetic_log
-
-            ordered = write_synthetic_log(Path(tmp) / "real_order.tsv", args.rows, seed=0)
-            cases.append(("real-order", ordered, "benchmarks.synthetic_log, by user newest first"))
-            shuffled = shuffled_copy(ordered, Path(tmp) / "unsorted.tsv")
-            cases.append(("unsorted", shuffled, "the real-order rows shuffled"))
-            real = args.real_head or REAL_HEAD
-            if real.is_file():
-                merged = write_realformat_log(Path(tmp) / "merged.tsv", args.rows, real=real)
-                cases.append(
-                    ("merged-real", merged, "benchmarks.realformat_log, time order across users")
-                )
+            cases = _generated_cases(Path(tmp), args.rows, args.cases, args.real_head)
         res = run_benchmark(cases, args.repeat)
     write_json_atomic(args.out, res)
     write_text_atomic(args.out.with_suffix(".md"), to_markdown(res))

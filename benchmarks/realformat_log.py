@@ -7,7 +7,8 @@ file), recombined to the full log's cardinalities per 19.15M rows (992 users, ~1
 ~170k artists; ~18 % of events without a track MBID, ~3 % without an artist MBID).
 
 The rows come **in time order across users**, as when several users' logs are merged,
-or shuffled (``order="shuffled"``); never grouped by user like the official file.
+shuffled (``order="shuffled"``), or grouped by user, newest first, like the official
+file (``order="by-user"``).
 """
 
 from __future__ import annotations
@@ -54,7 +55,7 @@ def write_realformat_log(
     path: Path,
     rows: int,
     seed: int = 0,
-    order: Literal["merged", "shuffled"] = "merged",
+    order: Literal["merged", "shuffled", "by-user"] = "merged",
     real: Path = REAL_HEAD,
 ) -> Path:
     """Write ``rows`` lines recombined from the real head of the Last.fm 1K log.
@@ -68,7 +69,8 @@ def write_realformat_log(
     seed
         Equal seeds give byte-identical files.
     order
-        ``merged``: ascending time across all users; ``shuffled``: random order.
+        ``merged``: ascending time across all users; ``shuffled``: random order;
+        ``by-user``: by user, newest first (the official file's order).
     real
         The real head file whose names and MBIDs are recombined.
 
@@ -122,6 +124,9 @@ def write_realformat_log(
     )
     if order == "shuffled":
         frame = frame.sample(fraction=1.0, shuffle=True, seed=seed)
+    elif order == "by-user":
+        # ISO text sorts as time; stable, so equal times keep the merged order
+        frame = frame.sort("user", "ts", descending=[False, True], maintain_order=True)
     path.parent.mkdir(parents=True, exist_ok=True)
     frame.write_csv(path, separator="\t", include_header=False, quote_style="never")
     return path

@@ -194,51 +194,78 @@ def _copy_strings(cols: tuple[str, ...]) -> list[pl.Expr]:
 
 @dataclass
 class _Pass:
-    raw: pl.DataFrame  # user, ts, key, ambiguous, nbytes: one row per physical line
-    strings: pl.DataFrame  # key + the four name fields, one row per distinct key
+    events: pl.DataFrame  # user, ts, combo: one row per physical line, in file order
+    strings: pl.DataFrame  # key + the four name fields; row i = combo i (first appearance)
     row_bad: pl.DataFrame  # row + raw fields of rows with no user or no timestamp
+    ambiguous: bool  # some row has a 7th field or a missing/empty 6th field
+    nbytes: int  # bytes of all parsed fields together
 
 
 def _read_pass(path: Path, lossy: bool, batch_rows: int, window: Window | None = None) -> _Pass:
-    """The single parse: per-row hashed events plus the strings of each new key.
+    """The single parse: per-row events with combination numbers, plus the strings of each.
 
     Batches come in file order; each batch contributes the name fields of keys not
-    seen before, so only about one string tuple per distinct key is ever copied.
+    seen before, so only about one string tuple per distinct key is ever copied, and
+    its rows get their combination number (order of first appearance) from a join on
+    the distinct keys seen so far: no 64-bit key per row outlives its batch.
     """
-    nbytes = pl.sum_horizontal(
-        [pl.col(c).str.len_bytes().fill_null(0).cast(pl.UInt64) for c in COLUMNS]
-    )
     query = _scan(path, lossy).select(
         pl.col("user").cast(pl.Categorical),
-        pl.col("ts").str.strptime(TS_DTYPE, TS_FORMAT, strict=False),
+        # no cache: nearly every timestamp is distinct, so a cache only costs lookups
+        pl.col("ts").str.strptime(TS_DTYPE, TS_FORMAT, strict=False, cache=False),
         _combo_key().alias("key"),
-        # a row that needs the byte-level check: 7+ fields, or a missing/empty 6th field
-        (pl.col(_EXTRA).is_not_null() | pl.col("track_name").is_null()).alias("ambiguous"),
-        nbytes.alias("nbytes"),
         pl.col("user").alias("_user_raw"),
         pl.col("ts").alias("_ts_raw"),
         *NAME_COLUMNS,
         _EXTRA,
     )
-    raws: list[pl.DataFrame] = []
+    # a row that needs the byte-level check: 7+ fields, or a missing/empty 6th field
+    ambiguous = (pl.col(_EXTRA).is_not_null() | pl.col("track_name").is_null()).any()
+    nbytes = pl.sum_horizontal(
+        pl.col(c).str.len_bytes().cast(pl.UInt64).sum()
+        for c in ("_user_raw", "_ts_raw", *NAME_COLUMNS)
+    )
+    bad = pl.col("user").is_null() | pl.col("ts").is_null()
+    if window is not None:
+        bad = bad | ~pl.col("ts").is_between(pl.lit(window[0]), pl.lit(window[1]))
+    events: list[pl.DataFrame] = []
     strings: list[pl.DataFrame] = []
     bads: list[pl.DataFrame] = []
-    seen = pl.Series("key", [], dtype=pl.UInt64)
+    seen = pl.DataFrame(schema={"key": pl.UInt64, "combo": pl.UInt32})
+    n_seen = 0
+    any_ambiguous, total_bytes = False, 0
     offset = 0
     for batch in query.collect_batches(chunk_size=batch_rows, maintain_order=True):
-        raws.append(batch.select("user", "ts", "key", "ambiguous", "nbytes"))
-        new = (
-            batch.filter(~pl.col("key").is_in(seen.implode()))
-            .filter(pl.col("key").is_first_distinct())
-            .select("key", *_copy_strings(NAME_COLUMNS))
-        )
-        if new.height:
-            seen = pl.concat([seen, new["key"]])
+        amb, nb, any_bad = batch.select(ambiguous, nbytes, bad.any()).row(0)
+        any_ambiguous = any_ambiguous or bool(amb)
+        total_bytes += int(nb or 0)
+        # the first row of each key in the batch (cheap: no inverse), minus keys seen in
+        # earlier batches, brings new strings; one join then numbers every row
+        keys = batch["key"]
+        first = keys.arg_unique().sort()  # first rows, in file order
+        if n_seen:
+            first = first.filter(~keys.gather(first).is_in(seen["key"].implode()))
+        if first.len():
+            new = batch.select("key", *NAME_COLUMNS)[first].select(
+                "key", *_copy_strings(NAME_COLUMNS)
+            )
+            seen = pl.concat(
+                [
+                    seen,
+                    new.select(
+                        "key",
+                        pl.int_range(n_seen, n_seen + new.height, dtype=pl.UInt32).alias("combo"),
+                    ),
+                ]
+            )
+            n_seen += new.height
             strings.append(new)
-        bad = pl.col("user").is_null() | pl.col("ts").is_null()
-        if window is not None:
-            bad = bad | ~pl.col("ts").is_between(pl.lit(window[0]), pl.lit(window[1]))
-        if batch.select(bad.any()).item():
+        events.append(
+            batch.select("user", "ts", "key")
+            .join(seen, on="key", how="left", maintain_order="left")
+            .drop("key")
+        )
+        if any_bad:
             bads.append(
                 batch.with_row_index("row", offset=offset)
                 .filter(bad)
@@ -256,22 +283,18 @@ def _read_pass(path: Path, lossy: bool, batch_rows: int, window: Window | None =
                 .with_columns(_copy_strings((*COLUMNS, _EXTRA)))
             )
         offset += batch.height
-    raw_schema = {
-        "user": pl.Categorical,
-        "ts": TS_DTYPE,
-        "key": pl.UInt64,
-        "ambiguous": pl.Boolean,
-        "nbytes": pl.UInt64,
-    }
+    events_schema = {"user": pl.Categorical, "ts": TS_DTYPE, "combo": pl.UInt32}
     bad_schema = {"row": pl.UInt32, "_parsed": pl.Boolean, "_early": pl.Boolean} | {
         c: pl.String for c in (*COLUMNS, _EXTRA)
     }
     return _Pass(
-        raw=pl.concat(raws) if raws else pl.DataFrame(schema=raw_schema),
+        events=pl.concat(events) if events else pl.DataFrame(schema=events_schema),
         strings=pl.concat(strings)
         if strings
         else pl.DataFrame(schema={"key": pl.UInt64} | {c: pl.String for c in NAME_COLUMNS}),
         row_bad=pl.concat(bads) if bads else pl.DataFrame(schema=bad_schema),
+        ambiguous=any_ambiguous,
+        nbytes=total_bytes,
     )
 
 
@@ -406,10 +429,10 @@ def read_log(path: Path, batch_rows: int = 2_000_000, window: Window | None = No
     except OSError as exc:
         raise InputDataError(f"{path}: cannot read the log ({exc})") from exc
 
-    raw = parsed.raw
-    n_rows = raw.height
-    accounted = int(raw["nbytes"].sum() or 0) + 6 * n_rows - (0 if ends_nl else 1)
-    clean = (not lossy) and (not raw["ambiguous"].any()) and (size == 0 or accounted == size)
+    events = parsed.events
+    n_rows = events.height
+    accounted = parsed.nbytes + 6 * n_rows - (0 if ends_nl else 1)
+    clean = (not lossy) and (not parsed.ambiguous) and (size == 0 or accounted == size)
     structural: list[Reject] = []
     n_lines = n_rows
     if not clean:
@@ -417,21 +440,13 @@ def read_log(path: Path, batch_rows: int = 2_000_000, window: Window | None = No
         n_lines, structural = scan_structure(path)
         if n_lines != n_rows:
             raise MoodrecError(f"{path}: parser saw {n_rows} rows but the file has {n_lines} lines")
-    raw = raw.drop("ambiguous", "nbytes")
     bad_rows = pl.Series("row", [r.line - 1 for r in structural], dtype=pl.UInt32)
     row_bad = parsed.row_bad.filter(~pl.col("row").is_in(bad_rows.implode()))
     drop = pl.concat([bad_rows, row_bad["row"]])
     if drop.len():
-        events = raw.with_row_index("row").filter(~pl.col("row").is_in(drop.implode())).drop("row")
-    else:
-        events = raw
-    # combination index = order of first appearance (the strings come in file order)
-    events = events.join(
-        parsed.strings.select("key").with_row_index("combo"),
-        on="key",
-        how="left",
-        maintain_order="left",
-    ).drop("key")
+        keep_rows = np.ones(n_rows, dtype=bool)
+        keep_rows[drop.to_numpy()] = False
+        events = events.filter(pl.Series(keep_rows))
     combo = events["combo"].to_numpy()
     n = np.bincount(combo, minlength=parsed.strings.height)
     combos = parsed.strings.with_columns(pl.Series("n", n, dtype=pl.Int64))
