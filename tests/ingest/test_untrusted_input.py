@@ -17,6 +17,7 @@ from moodrec.ingest.config import IngestConfig
 from moodrec.ingest.lastfm1k import _sort_events, ingest_lastfm1k
 from moodrec.ingest.reader import REASON_TOO_LATE
 from moodrec.ingest.scrobbles import ingest_scrobbles
+from moodrec.ingest.sessions import build_plays
 from tests.ingest.conftest import Ingest, line
 
 GOOD = [line(ts=f"2009-05-04T2{i}:00:00Z", track=f"T{i}", tmb="") for i in range(3)]
@@ -193,3 +194,35 @@ def test_sort_events_matches_a_stable_two_column_sort(n_users: int) -> None:
     assert _sort_events(ev, n_users).equals(expected)
     sub = ev.with_columns(pl.col("ts") + pl.duration(microseconds=pl.col("combo") % 3))
     assert _sort_events(sub, n_users).equals(sub.sort("user_id", "ts", maintain_order=True))
+
+
+@pytest.mark.parametrize("id_step", [1, 1 << 10, (1 << 31) // 10])
+def test_build_plays_matches_a_stable_sort_of_unsorted_events(id_step: int) -> None:
+    # the packed (user, track, row) key, and the fallback when the ids do not fit in it
+    # (the last case), both count each pair and take its first and last rows in input
+    # order, ties included
+    rng = random.Random(id_step)
+    n = 3_000
+    base = int(datetime(2005, 1, 1, tzinfo=UTC).timestamp()) * 1_000_000
+    ev = pl.DataFrame(
+        {
+            "user_id": pl.Series([rng.randrange(9) * id_step for _ in range(n)], dtype=pl.Int32),
+            "track_id": pl.Series([rng.randrange(7) * id_step for _ in range(n)], dtype=pl.Int32),
+            "ts": pl.Series(
+                [base + rng.randrange(50) * 1_000_000 for _ in range(n)], dtype=pl.Int64
+            ).cast(pl.Datetime("us", "UTC")),
+        }
+    )
+    expected = (
+        ev.with_row_index("row")
+        .sort("user_id", "track_id", maintain_order=True)
+        .group_by("user_id", "track_id", maintain_order=True)
+        .agg(
+            pl.len().cast(pl.Int32).alias("plays"),
+            pl.col("ts").first().alias("first_ts"),
+            pl.col("ts").last().alias("last_ts"),
+        )
+    )
+    got = build_plays(ev, IngestConfig())
+    assert got.select(expected.columns).cast(expected.schema).equals(expected)
+    assert got["plays"].sum() == n

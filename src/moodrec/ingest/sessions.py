@@ -66,7 +66,9 @@ def build_plays(events: pl.DataFrame, cfg: IngestConfig) -> pl.DataFrame:
     Parameters
     ----------
     events
-        ``user_id``, ``track_id``, ``ts``.
+        ``user_id``, ``track_id``, ``ts``; ``first_ts``/``last_ts`` are the times of
+        the pair's first and last rows in this order (the earliest and latest when the
+        events are sorted by time, as :func:`assign_sessions` needs them).
     cfg
         ``rating_min``, ``rating_max``, ``confidence_alpha``, ``confidence_epsilon``.
 
@@ -76,7 +78,19 @@ def build_plays(events: pl.DataFrame, cfg: IngestConfig) -> pl.DataFrame:
         Sorted by ``user_id, track_id``; ``plays`` Int32, ``rating`` and
         ``confidence`` Float32.
     """
-    # a stable sort by (user, track) keeps time order inside each pair, so the pairs
+    n = events.height
+    top_user, top_track, low = events.select(
+        pl.col("user_id").max().alias("top_user"),
+        pl.col("track_id").max().alias("top_track"),
+        pl.min_horizontal(pl.col("user_id").min(), pl.col("track_id").min()).alias("low"),
+    ).row(0)
+    if n and low >= 0:  # non-negative ids pack into bit fields
+        user_bits = max(int(top_user), 1).bit_length()
+        track_bits = max(int(top_track), 1).bit_length()
+        row_bits = max(n - 1, 1).bit_length()
+        if user_bits + track_bits + row_bits <= 63:
+            return rate_plays(_plays_by_packed_key(events, track_bits, row_bits), cfg)
+    # a stable sort by (user, track) keeps the order inside each pair, so the pairs
     # are contiguous runs whose first/last rows are the first/last plays
     pair = (pl.col("user_id").cast(pl.Int64) * (1 << 32) + pl.col("track_id")).alias("_pair")
     plays = (
@@ -98,6 +112,42 @@ def build_plays(events: pl.DataFrame, cfg: IngestConfig) -> pl.DataFrame:
         )
     )
     return rate_plays(plays, cfg)
+
+
+def _plays_by_packed_key(events: pl.DataFrame, track_bits: int, row_bits: int) -> pl.DataFrame:
+    """Play counts from one sorted Int64 key (user, track, row number) per event.
+
+    The row number makes the keys distinct, so an unstable sort of the single column
+    orders the rows by (user, track) and, inside a pair, by row: each pair is a run
+    whose first and last rows give its first and last times, as a stable sort would.
+    """
+    n = events.height
+    key = (
+        pl.col("user_id").cast(pl.Int64) * (1 << (track_bits + row_bits))
+        + pl.col("track_id").cast(pl.Int64) * (1 << row_bits)
+        + pl.int_range(0, n, dtype=pl.Int64)
+    ).sort()
+    runs = (
+        events.select(key.alias("_key"))
+        .select(
+            (pl.col("_key") // (1 << row_bits)).set_sorted().alias("_pair"),
+            (pl.col("_key") % (1 << row_bits)).alias("_row"),
+        )
+        .group_by("_pair", maintain_order=True)
+        .agg(
+            pl.len().cast(pl.Int32).alias("plays"),
+            pl.col("_row").first().alias("_first"),
+            pl.col("_row").last().alias("_last"),
+        )
+    )
+    ts = events["ts"]
+    return runs.select(
+        (pl.col("_pair") // (1 << track_bits)).cast(pl.Int32).alias("user_id"),
+        (pl.col("_pair") % (1 << track_bits)).cast(pl.Int32).alias("track_id"),
+        "plays",
+        pl.lit(ts).gather(pl.col("_first")).alias("first_ts"),
+        pl.lit(ts).gather(pl.col("_last")).alias("last_ts"),
+    )
 
 
 def rate_plays(plays: pl.DataFrame, cfg: IngestConfig) -> pl.DataFrame:
