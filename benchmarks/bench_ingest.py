@@ -130,8 +130,9 @@ def head_lines(src: Path, dst: Path, rows: int) -> Path:
     return dst
 
 
-def _run_worker(code: str, *args: str) -> dict[str, Any]:
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(REPO / "src"), str(REPO)])}
+def _run_worker(code: str, *args: str, src: Path | None = None) -> dict[str, Any]:
+    src = REPO / "src" if src is None else src
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(src), str(REPO)])}
     proc = subprocess.run(
         [sys.executable, "-c", code, *args], capture_output=True, text=True, env=env, check=False
     )
@@ -174,20 +175,39 @@ def _best(runs: list[dict[str, Any]]) -> dict[str, Any]:
     return best
 
 
-def run_case(name: str, log: Path, source: str, repeat: int) -> dict[str, Any]:
-    """Run pandas and moodrec alternately ``repeat`` times on ``log``; best of each."""
+def run_case(
+    name: str, log: Path, source: str, repeat: int, compare_src: Path | None = None
+) -> dict[str, Any]:
+    """Run pandas and moodrec alternately ``repeat`` times on ``log``; best of each.
+
+    With ``compare_src`` (another checkout's ``src``, e.g. the code before a change) its
+    moodrec runs in the same rotation, so before and after face the same load.
+    """
     size = log.stat().st_size
     load_before = os.getloadavg()[0]
-    pandas_runs, moodrec_runs = [], []
+    pandas_runs, moodrec_runs, compare_runs = [], [], []
     for _ in range(repeat):
         pandas_runs.append(_run_worker(_PANDAS_WORKER, str(log)))
         with tempfile.TemporaryDirectory(prefix="bench_ingest_") as tmp:
             moodrec_runs.append(_run_worker(_MOODREC_WORKER, str(log), tmp))
+        if compare_src is not None:
+            with tempfile.TemporaryDirectory(prefix="bench_ingest_") as tmp:
+                compare_runs.append(_run_worker(_MOODREC_WORKER, str(log), tmp, src=compare_src))
     baseline, moodrec = _best(pandas_runs), _best(moodrec_runs)
     ratio = baseline["wall_s"] / moodrec["wall_s"]
     full = moodrec["n_lines"] >= FULL_ROWS
     scale = FULL_ROWS / moodrec["n_lines"]
+    extra = {}
+    if compare_runs:
+        other = _best(compare_runs)
+        extra["compare"] = {
+            "src": str(compare_src),
+            "moodrec_ingest": other,
+            "speed_ratio": baseline["wall_s"] / other["wall_s"],
+            "cpu_ratio": baseline["cpu_s"] / other["cpu_s"],
+        }
     return {
+        **extra,
         "case": name,
         "input": {"path": str(log), "source": source, "bytes": size, "lines": moodrec["n_lines"]},
         "load_1min_before": round(load_before, 2),
@@ -208,7 +228,9 @@ def run_case(name: str, log: Path, source: str, repeat: int) -> dict[str, Any]:
     }
 
 
-def run_benchmark(cases: list[tuple[str, Path, str]], repeat: int) -> dict[str, Any]:
+def run_benchmark(
+    cases: list[tuple[str, Path, str]], repeat: int, compare_src: Path | None = None
+) -> dict[str, Any]:
     """Every case side by side, with the machine and library versions."""
     return {
         "benchmark": "ingest",
@@ -221,7 +243,7 @@ def run_benchmark(cases: list[tuple[str, Path, str]], repeat: int) -> dict[str, 
         },
         "versions": _versions(),
         "repeat": repeat,
-        "cases": [run_case(name, log, source, repeat) for name, log, source in cases],
+        "cases": [run_case(name, log, source, repeat, compare_src) for name, log, source in cases],
     }
 
 
@@ -254,6 +276,24 @@ def to_markdown(res: dict[str, Any]) -> str:
             f"| {c['load_1min_before']} / {c['load_1min_after']} |"
         )
     rows.append("")
+    compared = [c for c in res["cases"] if "compare" in c]
+    if compared:
+        rows += [
+            f"Same rotation, moodrec from `{compared[0]['compare']['src']}` (the code before):",
+            "",
+            "| case | before s (CPU s) | ratio | CPU-s ratio "
+            "| after s (CPU s) | ratio | CPU-s ratio |",
+            "|---|---:|---:|---:|---:|---:|---:|",
+        ]
+        for c in compared:
+            o, mr = c["compare"], c["moodrec_ingest"]
+            rows.append(
+                f"| {c['case']} | {o['moodrec_ingest']['wall_s']:.1f} "
+                f"({o['moodrec_ingest']['cpu_s']:.1f}) | {o['speed_ratio']:.2f}× "
+                f"| {o['cpu_ratio']:.2f}× | {mr['wall_s']:.1f} ({mr['cpu_s']:.1f}) "
+                f"| {c['speed_ratio']:.2f}× | {c['cpu_ratio']:.2f}× |"
+            )
+        rows.append("")
     by = {c["case"]: c for c in res["cases"]}
     if "real-order" in by and "unsorted" in by:
         a, u = by["real-order"]["moodrec_ingest"], by["unsorted"]["moodrec_ingest"]
@@ -279,6 +319,19 @@ def to_markdown(res: dict[str, Any]) -> str:
         rows += ["| code | real order CPU s | unsorted CPU s |", "|---|---:|---:|"]
         rows += [
             f"| {r['code']} | {r['sorted_cpu_s']} | {r['unsorted_cpu_s']} |" for r in o["rows"]
+        ]
+        rows.append("")
+    if "before_after" in res:
+        o = res["before_after"]
+        rows += [f"Before / after ({o['note']}):", ""]
+        rows += [
+            "| case | code | pandas CPU s | moodrec CPU s | CPU-s ratio | wall ratio |",
+            "|---|---|---:|---:|---:|---:|",
+        ]
+        rows += [
+            f"| {r['case']} | {r['code']} | {r['pandas_cpu_s']} | {r['moodrec_cpu_s']} "
+            f"| {r['cpu_ratio']} | {r['wall_ratio']} |"
+            for r in o["rows"]
         ]
         rows.append("")
     for e in res.get("earlier_runs", []):
@@ -361,6 +414,13 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         help="generated cases to run (default: %(default)s)",
     )
     ap.add_argument("--real-head", type=Path, default=None, help="real Last.fm 1K head file")
+    ap.add_argument(
+        "--compare-src",
+        type=Path,
+        default=None,
+        help="also run moodrec from this src folder (e.g. `git archive main src`) in the "
+        "same rotation: before/after under the same load",
+    )
     ap.add_argument("--out", type=Path, default=REPO / "benchmarks" / "results" / "ingest.json")
     args = ap.parse_args(argv)
     with tempfile.TemporaryDirectory(prefix="bench_input_") as tmp:
@@ -374,7 +434,13 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
             cases.append(("sandbox", log, "sandbox large world (seed 0)"))
         else:
             cases = _generated_cases(Path(tmp), args.rows, args.cases, args.real_head)
-        res = run_benchmark(cases, args.repeat)
+        res = run_benchmark(cases, args.repeat, args.compare_src)
+    # notes on earlier runs (added by hand to the results file) stay with the new numbers
+    if args.out.is_file():
+        old = json.loads(args.out.read_text(encoding="utf-8"))
+        for key in ("order_cost_before_after", "earlier_runs", "before_after"):
+            if key in old:
+                res[key] = old[key]
     write_json_atomic(args.out, res)
     write_text_atomic(args.out.with_suffix(".md"), to_markdown(res))
     print(to_markdown(res))
