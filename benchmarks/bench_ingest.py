@@ -313,6 +313,7 @@ def to_markdown(res: dict[str, Any]) -> str:
             f"{'met' if t['peak_rss_le_3gb'] else 'NOT met'}"
             f"{'' if t['full_size_input'] else ' (at this size)'}."
         )
+    rows.append("")
     if "order_cost_before_after" in res:
         o = res["order_cost_before_after"]
         rows += [f"Order cost before / after issue 22 ({o['note']}):", ""]
@@ -334,6 +335,8 @@ def to_markdown(res: dict[str, Any]) -> str:
             for r in o["rows"]
         ]
         rows.append("")
+    if res.get("notes"):
+        rows += ["Notes:", ""] + [f"- {n}" for n in res["notes"]] + [""]
     for e in res.get("earlier_runs", []):
         b, mr = e["baseline_pandas_read_csv"], e["moodrec_ingest"]
         rows.append(
@@ -438,7 +441,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     # notes on earlier runs (added by hand to the results file) stay with the new numbers
     if args.out.is_file():
         old = json.loads(args.out.read_text(encoding="utf-8"))
-        for key in ("order_cost_before_after", "earlier_runs", "before_after"):
+        for key in ("order_cost_before_after", "earlier_runs", "before_after", "notes"):
             if key in old:
                 res[key] = old[key]
     write_json_atomic(args.out, res)
