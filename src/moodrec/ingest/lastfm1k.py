@@ -314,9 +314,10 @@ def _build_and_write(
             .pipe(_sort_events, users.height)
             .pipe(assign_sessions, cfg.session_gap_minutes)
         )
-        del parsed.events
+        del parsed.events, codes  # codes is a view of the events' user column
         lap("events")
         canon = canon_job.result()
+        del parsed.combos  # ~200 MB of name strings at full size, no longer needed
         lap("canonical (wait)")
         combo = events["combo"].to_numpy()
         events = events.select(

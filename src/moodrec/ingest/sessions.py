@@ -127,17 +127,17 @@ def _plays_by_packed_key(events: pl.DataFrame, track_bits: int, row_bits: int) -
         + pl.col("track_id").cast(pl.Int64) * (1 << row_bits)
         + pl.int_range(0, n, dtype=pl.Int64)
     ).sort()
+    # inside a run the keys rise with the row, so its first/last keys hold its first/last
+    # rows: no second 8-byte column per event beside the sorted keys
     runs = (
         events.select(key.alias("_key"))
-        .select(
-            (pl.col("_key") // (1 << row_bits)).set_sorted().alias("_pair"),
-            (pl.col("_key") % (1 << row_bits)).alias("_row"),
+        .group_by(
+            (pl.col("_key") // (1 << row_bits)).set_sorted().alias("_pair"), maintain_order=True
         )
-        .group_by("_pair", maintain_order=True)
         .agg(
             pl.len().cast(pl.Int32).alias("plays"),
-            pl.col("_row").first().alias("_first"),
-            pl.col("_row").last().alias("_last"),
+            (pl.col("_key").first() % (1 << row_bits)).alias("_first"),
+            (pl.col("_key").last() % (1 << row_bits)).alias("_last"),
         )
     )
     ts = events["ts"]
