@@ -115,8 +115,13 @@ def run(
 
             def preload() -> None:
                 from moodrec.flows.pipeline import preload_stages
+                from moodrec.runs import read_run_record
 
-                preload_stages(settings.orchestration.skip, settings)
+                # a folder with no finished run will compute: load its libraries while the
+                # server starts; an unchanged re-run (all cached) needs none of them
+                record = read_run_record(settings.paths.data_dir) or {}
+                computes = record.get("finished") is None
+                preload_stages(settings.orchestration.skip, settings, libraries=computes)
 
             title = f"moodrec run · {settings.profile} · {run_id(settings)}"
             level = getattr(logging, log_level.upper()) if log_level else None

@@ -6,7 +6,6 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 import numpy as np
-from scipy import stats as sps
 
 from moodrec.errors import InputDataError
 
@@ -95,6 +94,8 @@ def paired_comparison(
     if d.size > 1 and np.any(d != 0):
         means = _boot_means(d, n_boot, seed)
         p_boot = float(min(1.0, 2.0 * min((means <= 0).mean(), (means >= 0).mean())))
+        from scipy import stats as sps  # ~1 s to import: only when a test is computed
+
         p_w = float(sps.wilcoxon(d, zero_method="zsplit").pvalue)
     else:
         p_boot, p_w = 1.0, 1.0

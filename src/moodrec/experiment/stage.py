@@ -20,7 +20,7 @@ import logging
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -30,6 +30,12 @@ import scipy.sparse as sp
 from moodrec.evaluation.metrics import evaluate_recommender
 from moodrec.evaluation.splits import cold_item_split, holdout_split
 from moodrec.evaluation.stats import summarise_models
+
+# the flows' light views of the config, re-exported here (the stage's whole interface)
+from moodrec.experiment.params import SplitConfig as SplitConfig
+from moodrec.experiment.params import export_users as export_users
+from moodrec.experiment.params import model_params as model_params
+from moodrec.experiment.params import model_tuning as model_tuning
 from moodrec.experiment.tuning import fit_model, tune_model
 from moodrec.features.content import load_item_features, write_features
 from moodrec.interactions.matrix import (
@@ -42,32 +48,13 @@ from moodrec.interactions.matrix import (
 from moodrec.interactions.ranking import RANKING_METRICS
 from moodrec.models import load_model
 from moodrec.models.base import ItemFeatures, Recommender
-from moodrec.models.config import RecommendConfig, TuningConfig
+from moodrec.models.config import TuningConfig
 from moodrec.report.recommend import metrics_markdown, metrics_summary
-from moodrec.stage_config import StageConfig
 from moodrec.storage import stage_outputs, write_parquet_atomic, write_text_atomic
 
 logger = logging.getLogger(__name__)
 
 SPLIT_PARTS = ("train", "validation", "test", "train_full")
-
-
-class SplitConfig(StageConfig):
-    """The fields of :class:`RecommendConfig` the split depends on (validated there).
-
-    The split task takes this narrow view so that its cache key changes only with them.
-    """
-
-    min_listeners: int
-    split: Literal["holdout", "cold_items"]
-    test_fraction: float
-    validation_fraction: float
-    cold_item_fraction: float
-    seed: int
-
-    @classmethod
-    def of(cls, cfg: RecommendConfig) -> SplitConfig:
-        return cls(**cfg.model_dump(include=set(cls.model_fields)))
 
 
 def build_split(
@@ -118,24 +105,6 @@ def build_split(
         "split": cfg.split,
     }
     return paths, summary
-
-
-def model_params(cfg: RecommendConfig, name: str) -> dict[str, Any]:
-    """Hyperparameters of ``name``: the deep config section of torch models (``deep.<name>``,
-    ``deep.rating`` for ``rating_*``) overlaid with ``params[name]``."""
-    section = name if name in type(cfg.deep).model_fields else None
-    if section is None and name.startswith("rating_"):
-        section = "rating" if "rating" in type(cfg.deep).model_fields else None
-    base = getattr(cfg.deep, section).model_dump(mode="json") if section else {}
-    return base | dict(cfg.params.get(name, {}))
-
-
-def model_tuning(cfg: RecommendConfig, name: str) -> TuningConfig:
-    """The tuning config narrowed to ``name``'s search space (empty when tuning is off), so
-    that editing another model's space keeps this model's fit cached."""
-    t = cfg.tuning
-    space = t.spaces.get(name, {}) if t.enabled else {}
-    return t.model_copy(update={"spaces": {name: space} if space else {}})
 
 
 @dataclass
@@ -365,13 +334,6 @@ def write_summary(
             ),
         }
     return paths, metrics_summary(table, ks), markdown
-
-
-def export_users(ingest_summary: dict[str, Any]) -> list[str]:
-    """The users of the one-user scrobble exports an ingest read (its summary's inputs)."""
-    return [
-        str(i["user"]) for i in ingest_summary.get("inputs", []) if i.get("kind") == "scrobbles"
-    ]
 
 
 def write_user_recommendations(

@@ -10,7 +10,7 @@ from prefect import flow
 from moodrec.catalogue import Catalogue
 from moodrec.config.schema import is_synthetic_source
 from moodrec.errors import CatalogueError
-from moodrec.evaluation import ablation
+from moodrec.evaluation.ablation_summary import family_label, variant_names
 from moodrec.flows.common import content_stage_refs, sandbox_world, stage_settings
 from moodrec.models.deep_config import DeepModelsConfig
 from moodrec.storage import DatasetRef
@@ -31,7 +31,7 @@ STAGE_FEATURES = ("track_genre_vectors", "track_clusters", "track_topics", "word
 def _variant_config(cfg: DeepModelsConfig, variant: str) -> DeepModelsConfig:
     """``cfg`` narrowed to one variant, so adding or renaming another keeps this one cached."""
     ab = cfg.ablation
-    families = {ablation.family_label(ab, f): f for f in ab.variants}
+    families = {family_label(ab, f): f for f in ab.variants}
     keep = {f: ab.variants[f] for f in ab.variants if f == families.get(variant) or f == "all"}
     narrowed = ab.model_copy(
         update={
@@ -125,7 +125,7 @@ def _run_variants(
     synthetic: bool,
 ) -> dict[str, Any]:
     """Fit and evaluate every variant on ``feats``; the table, published."""
-    variants = ablation.variant_names(cfg.ablation)
+    variants = variant_names(cfg.ablation)
     per_variant = []
     for variant in variants:
         res = run_checkpoint_task(

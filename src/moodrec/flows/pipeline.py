@@ -125,21 +125,40 @@ def planned_stages(
     return run, not_run
 
 
-#: stages whose flows fit or load recommenders (the model registry imports torch)
-MODEL_STAGES = frozenset({"train", "evaluate", "ablation", "session"})
+#: stage → the pure modules (and their libraries: gensim, scikit-learn, scipy, torch …) its
+#: tasks import when they compute; the flow modules themselves import none of them
+STAGE_LIBRARIES: dict[str, tuple[str, ...]] = {
+    "topics": ("moodrec.topics.stage", "moodrec.text.cleaning"),
+    "clusters": ("moodrec.clustering.stage",),
+    "genres": ("moodrec.genres.stage",),
+    "train": ("moodrec.experiment.stage",),
+    "evaluate": ("moodrec.experiment.stage",),
+    "ablation": ("moodrec.evaluation.ablation", "moodrec.report.ablation"),
+    "session": ("moodrec.session.stage",),
+}
 
 
-def preload_stages(skip: list[str], settings: Settings | None = None) -> None:
-    """Import the flow modules of the stages that will run (and the model registry when one
-    of them needs it), e.g. while a temporary Prefect server starts; otherwise each stage
-    imports its libraries when it begins."""
+def preload_stages(
+    skip: list[str], settings: Settings | None = None, *, libraries: bool = False
+) -> None:
+    """Import the flow modules of the stages that will run, e.g. while a temporary Prefect
+    server starts; with ``libraries`` (a run that will compute, such as a first one) also
+    the modules their tasks compute with (:data:`STAGE_LIBRARIES`, the configured models).
+
+    An unchanged re-run needs none of those libraries: every task is cached, so importing
+    them (seconds of CPU) would only slow it down.
+    """
     run, _ = planned_stages(skip, settings)
     for name in run:
         stage_flow(name)
-    if MODEL_STAGES.intersection(run):
-        from moodrec.models import load_models
+    if not libraries:
+        return
+    for module in dict.fromkeys(m for name in run for m in STAGE_LIBRARIES.get(name, ())):
+        importlib.import_module(module)
+    if settings is not None and {"train", "evaluate"}.intersection(run):
+        from moodrec.models import model_classes
 
-        load_models()
+        model_classes(settings.recommend.models)
 
 
 @flow(name="moodrec-pipeline", log_prints=False)

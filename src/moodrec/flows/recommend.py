@@ -3,20 +3,18 @@
 from __future__ import annotations
 
 import json
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import pandas as pd
 from prefect import flow
 
 from moodrec import progress
 from moodrec.catalogue import Catalogue
 from moodrec.config.schema import Settings, is_synthetic_source
 from moodrec.errors import ModelError
-from moodrec.experiment.stage import SplitConfig, export_users, model_params, model_tuning
+from moodrec.experiment.params import SplitConfig, export_users, model_params, model_tuning
 from moodrec.flows.common import content_stage_refs, sandbox_world, stage_settings
 from moodrec.flows.ingest import ingest_outputs
-from moodrec.models import load_models
-from moodrec.models.serving import recommend_for_user
+from moodrec.models import MODEL_MODULES, model_classes
 from moodrec.storage import DatasetRef, describe_file
 from moodrec.tasks.artifacts import publish_checkpoints
 from moodrec.tasks.checkpoints import run_checkpoint_task
@@ -30,6 +28,9 @@ from moodrec.tasks.recommend import (
     summarise_recommenders,
 )
 from moodrec.tasks.sandbox import world_dir
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 
 def _interim(
@@ -51,10 +52,11 @@ def _train(
     profile: str, settings: Settings, data_dir: str, overrides: dict[str, Any] | None
 ) -> dict[str, Any]:
     cfg = settings.recommend
-    registry = load_models()
-    unknown = [m for m in cfg.models if m not in registry]
+    unknown = [m for m in cfg.models if m not in MODEL_MODULES]
     if unknown:
-        raise ModelError(f"recommend.models: unknown {unknown}; registered {sorted(registry)}")
+        raise ModelError(f"recommend.models: unknown {unknown}; registered {sorted(MODEL_MODULES)}")
+    # only the configured models' modules: a cached stage of classical models imports no torch
+    registry = model_classes(cfg.models)
     interim = _interim(profile, settings, data_dir, overrides)
     split = run_checkpoint_task(
         build_recommend_split,
@@ -236,6 +238,8 @@ def recommend_user(
     ``recommend.serve_model``; run ``train_flow`` first). Returns ``rank, track_id, artist,
     title, score``. No Prefect run is created (a lookup, not a pipeline step).
     """
+    from moodrec.models.serving import recommend_for_user
+
     settings, data_dir = stage_settings(profile, overrides)
     name = model or settings.recommend.serve_model
     folder = Catalogue(data_dir).layer_dir("models") / name

@@ -1,8 +1,10 @@
 """Recommenders behind one ``Recommender`` contract (fit, recommend, score, save, load).
 
-Every model module is listed in :data:`MODEL_MODULES`; importing it registers its classes in
-``Recommender.registry`` by ``name``. Adding a model = adding its module here (one line): the
-contract tests (``tests/models/test_contract.py``), the flows and the benchmark pick it up.
+Every model is listed in :data:`MODEL_MODULES` by its registry name, with the module whose
+import registers its class in ``Recommender.registry``. Adding a model = adding its line here:
+the contract tests (``tests/models/test_contract.py``), the flows and the benchmark pick it up.
+A flow imports only the modules of the models it is configured with (:func:`model_classes`),
+so that a stage of classical models never imports torch.
 Saved models go to ``data/<profile>/models``, never into this package.
 """
 
@@ -10,34 +12,65 @@ from __future__ import annotations
 
 import functools
 import importlib
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
-MODEL_MODULES: tuple[str, ...] = (
-    "moodrec.models.popularity",
-    "moodrec.models.itemknn",
-    "moodrec.models.ease",
-    "moodrec.models.ials",
-    "moodrec.models.rp3beta",
-    "moodrec.models.blend",
-    "moodrec.models.blend_social_tags",
-    "moodrec.models.bpr",
-    "moodrec.models.neumf",
-    "moodrec.models.hybrid",
-    "moodrec.models.lightfm",
-    "moodrec.models.cb2cf",
-    "moodrec.models.rating",
-)
+#: registry name → the module that registers it
+MODEL_MODULES: dict[str, str] = {
+    "popularity": "moodrec.models.popularity",
+    "itemknn": "moodrec.models.itemknn",
+    "ease": "moodrec.models.ease",
+    "ials": "moodrec.models.ials",
+    "rp3beta": "moodrec.models.rp3beta",
+    "ease_ials": "moodrec.models.blend",
+    "blend_social_tags": "moodrec.models.blend_social_tags",
+    "bpr": "moodrec.models.bpr",
+    "neumf": "moodrec.models.neumf",
+    "hybrid": "moodrec.models.hybrid",
+    "lightfm": "moodrec.models.lightfm",
+    "cb2cf": "moodrec.models.cb2cf",
+    "rating_mf": "moodrec.models.rating",
+    "rating_deep": "moodrec.models.rating",
+}
+
+
+def _import_module(module: str) -> None:
+    try:
+        importlib.import_module(module)
+    except ModuleNotFoundError as exc:
+        if exc.name != module:
+            raise
 
 
 @functools.cache
 def _import_model_modules() -> None:
-    for module in MODEL_MODULES:
-        try:
-            importlib.import_module(module)
-        except ModuleNotFoundError as exc:
-            if exc.name != module:
-                raise
+    for module in dict.fromkeys(MODEL_MODULES.values()):
+        _import_module(module)
+
+
+def model_classes(names: Iterable[str]) -> dict[str, type]:
+    """The classes of the registered models ``names`` (name → class), importing only their
+    modules (a stage of classical models does not import torch).
+
+    Raises
+    ------
+    moodrec.errors.ModelError
+        When a name is not in :data:`MODEL_MODULES`.
+    """
+    from moodrec.errors import ModelError
+    from moodrec.models.base import Recommender
+
+    names = list(names)
+    unknown = [n for n in names if n not in MODEL_MODULES]
+    if unknown:
+        raise ModelError(f"unknown models {unknown}; registered {sorted(MODEL_MODULES)}")
+    for name in names:
+        _import_module(MODEL_MODULES[name])
+    missing = [n for n in names if n not in Recommender.registry]
+    if missing:
+        raise ModelError(f"models {missing}: their modules registered no such class")
+    return {n: Recommender.registry[n] for n in names}
 
 
 def load_models() -> dict[str, type]:

@@ -3,27 +3,26 @@
 Each variant task recomputes the (seeded, cheap) matrix and split from ``plays`` so that the
 tasks share nothing but fingerprinted files; the cache key covers the inputs' content, the
 models config and the variant name.
+
+The protocol's libraries (scipy, pandas, the models) are imported by each task when it runs,
+not with this module: an unchanged re-run, every task cached, never loads them.
 """
 
 from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import numpy as np
-import pandas as pd
-import pyarrow.parquet as pq
 from prefect import get_run_logger, task
 
 from moodrec.catalogue import Catalogue
-from moodrec.evaluation import ablation
-from moodrec.features.content import features_frame, features_from_frame, load_item_features
-from moodrec.features.stage_content import load_stage_features
 from moodrec.models.deep_config import DeepModelsConfig
-from moodrec.report.ablation import ablation_markdown, plot_ablation
 from moodrec.storage import DatasetRef, stage_outputs, write_parquet_atomic
 from moodrec.tasks.cache_policy import CHECKPOINT_CACHE
+
+if TYPE_CHECKING:
+    import numpy as np
 
 
 def _reports(data_dir: str) -> Path:
@@ -32,11 +31,17 @@ def _reports(data_dir: str) -> Path:
 
 def item_key(plays: DatasetRef) -> str:
     """The item column of a ``plays`` table: ``track_id``, or ``artist_id`` (HetRec)."""
+    import pyarrow.parquet as pq
+
     names = pq.ParquetFile(plays.path).schema_arrow.names
     return "track_id" if "track_id" in names else "artist_id"
 
 
 def _matrix(plays: DatasetRef, cfg: DeepModelsConfig) -> tuple[Any, np.ndarray, np.ndarray]:
+    import pandas as pd
+
+    from moodrec.evaluation import ablation
+
     key = item_key(plays)  # items are artists in an artist-level log (HetRec)
     frame = pd.read_parquet(plays.path, columns=["user_id", key, "plays"])
     frame = frame.rename(columns={key: "track_id"})
@@ -63,6 +68,8 @@ def assemble_features(
     ``stage_refs`` may hold ``track_genre_vectors``, ``track_clusters``, ``track_topics``.
     Returns ``{"refs", "summary" (link report), "groups" (group → columns)}``.
     """
+    from moodrec.features.content import features_frame, load_item_features
+
     _, _, track_ids = _matrix(plays, cfg)
     content = load_item_features(
         track_ids,
@@ -108,6 +115,9 @@ def assemble_stage_features_task(
     genres, clusters, topics; see :mod:`moodrec.features.stage_content`), never the sandbox
     truth → ``features/item_features.parquet``. Returns what :func:`assemble_features` does.
     """
+    from moodrec.features.content import features_frame
+    from moodrec.features.stage_content import load_stage_features
+
     _, _, ids = _matrix(plays, cfg)
     content = load_stage_features(
         ids,
@@ -149,6 +159,11 @@ def fit_evaluate_variant(
 
     Returns ``{"refs": {"ablation_<variant>": ref}, "fit_seconds": float}``.
     """
+    import pandas as pd
+
+    from moodrec.evaluation import ablation
+    from moodrec.features.content import features_from_frame
+
     matrix, _, _ = _matrix(plays, cfg)
     split = ablation.split_cold_warm(matrix, cfg.ablation)
     features = features_from_frame(pd.read_parquet(item_features.path), groups)
@@ -177,6 +192,11 @@ def summarise_ablation(
 
     Returns ``{"refs", "summary"}``; the summary holds NDCG means per variant and slice.
     """
+    import pandas as pd
+
+    from moodrec.evaluation import ablation
+    from moodrec.report.ablation import ablation_markdown, plot_ablation
+
     acfg = cfg.ablation
     per_user = pd.concat([pd.read_parquet(r.path) for r in per_variant], ignore_index=True)
     seconds = per_user.groupby("variant")["fit_seconds"].first().to_dict()

@@ -1,24 +1,21 @@
 """Prefect tasks of the genres and clusters stages: load inputs, call one pure function,
-register the written checkpoints."""
+register the written checkpoints.
+
+The stages' libraries (scikit-learn, scipy, networkx, pandas) are imported by each task when it
+runs, not with this module: an unchanged re-run, every task cached, never loads them.
+"""
 
 from __future__ import annotations
 
 from pathlib import Path
 from typing import Any
 
-import pandas as pd
 from prefect import get_run_logger, task
 
 from moodrec.catalogue import Catalogue
 from moodrec.clustering.config import ClusteringConfig
-from moodrec.clustering.stage import (
-    load_cluster_tracks,
-    load_enrich_cluster_tracks,
-    run_clusters_stage,
-)
 from moodrec.enrich.outputs import OPTIONAL_TRACK_INPUTS, TRACK_INPUTS
 from moodrec.genres.config import GenresConfig
-from moodrec.genres.stage import load_genre_source, load_tracks, run_genres_stage
 from moodrec.storage import DatasetRef
 from moodrec.tasks.cache_policy import CHECKPOINT_CACHE
 
@@ -42,6 +39,10 @@ def build_genre_maps(
     ``track_clusters`` (from ``clusters_flow``) adds "cluster" to the song map's colourings.
     Returns ``{"refs": {name: DatasetRef}, "summary": dict}``.
     """
+    import pandas as pd
+
+    from moodrec.genres.stage import load_genre_source, load_tracks, run_genres_stage
+
     logger = get_run_logger()
     truth = inputs.get("sandbox_truth_artists")
     truth_dir = Path(truth.path).parent if truth is not None else None
@@ -82,6 +83,14 @@ def cluster_tracks(
     ``track_topics`` beside the catalogue's ``tracks_ref``.
     Returns ``{"refs": {name: DatasetRef}, "summary": dict}``.
     """
+    import pandas as pd
+
+    from moodrec.clustering.stage import (
+        load_cluster_tracks,
+        load_enrich_cluster_tracks,
+        run_clusters_stage,
+    )
+
     logger = get_run_logger()
     if cfg.source == "enrich":
         paths = {k: Path(v.path) for k, v in (enrich or {}).items()}

@@ -1,19 +1,20 @@
 """Prefect tasks of the recommenders stage: each wraps one step of
 :mod:`moodrec.experiment.stage` (split, fit, features, evaluate, summarise), cached on its
-inputs' content fingerprints and its config, and registers what the step wrote."""
+inputs' content fingerprints and its config, and registers what the step wrote.
+
+The stage's libraries (scipy, pandas, the models) are imported by each task when it runs, not
+with this module: an unchanged re-run, every task cached, never loads them.
+"""
 
 from __future__ import annotations
 
 from pathlib import Path
 from typing import Any
 
-import pandas as pd
 from prefect import get_run_logger, task
 
 from moodrec.catalogue import Catalogue
-from moodrec.experiment import stage
-from moodrec.experiment.stage import SplitConfig
-from moodrec.features.content import read_features
+from moodrec.experiment.params import SplitConfig
 from moodrec.models.config import TuningConfig
 from moodrec.storage import DatasetRef
 from moodrec.tasks.cache_policy import CHECKPOINT_CACHE
@@ -31,6 +32,10 @@ def build_recommend_split(
 
     Returns ``{"refs": {...}, "summary": {...}}``.
     """
+    import pandas as pd
+
+    from moodrec.experiment import stage
+
     plays = pd.read_parquet(plays_ref.path, columns=["user_id", "track_id", "plays"])
     tracks = pd.read_parquet(tracks_ref.path, columns=["track_id"])
     out = Catalogue(data_dir).layer_dir("models") / "split"
@@ -52,6 +57,9 @@ def fit_recommender(
     """Tune (when ``tuning`` holds a space for ``name``), fit on train + validation, save to
     ``models/<name>/``. Returns ``{"refs": {...}, "summary": {"model", "params", "fit_s",
     "tuning_s"}}``."""
+    from moodrec.experiment import stage
+    from moodrec.features.content import read_features
+
     features = read_features(features_ref.path) if features_ref is not None else None
     split_dir = _split_dir(split_refs)
     fitted = stage.tune_and_fit(name, params, split_dir, tuning, weighting, features)
@@ -67,6 +75,8 @@ def build_recommend_features(
 ) -> dict[str, Any]:
     """Content features of every catalogue item (for content-aware models such as ``hybrid``):
     ``models/split/item_features.parquet`` + its group map. Returns refs and the link report."""
+    from moodrec.experiment import stage
+
     split_dir = Path(maps_ref.path).parent
     out, report = stage.build_features(split_dir, tracks_ref.path, truth_tracks_ref.path)
     refs = Catalogue(data_dir).register_many({"recommend_item_features": out})
@@ -79,6 +89,8 @@ def build_recommend_stage_features(
 ) -> dict[str, Any]:
     """Content features of every catalogue item of a real log from the content join, genres,
     clusters and topics checkpoints in ``stage_refs`` (their fingerprints key the cache)."""
+    from moodrec.experiment import stage
+
     split_dir = Path(maps_ref.path).parent
     out, report = stage.build_stage_features(
         split_dir, {k: Path(v.path) for k, v in stage_refs.items()}
@@ -99,6 +111,8 @@ def evaluate_saved_model(
 ) -> dict[str, Any]:
     """Full-ranking test metrics of a saved model → ``reports/recommend/<name>_per_user.parquet``;
     returns refs and mean metrics (users with at least ``min_test_items`` test items)."""
+    from moodrec.experiment import stage
+
     out = Catalogue(data_dir).layer_dir("reports") / "recommend" / f"{name}_per_user.parquet"
     model_dir = Path(model_refs[f"model_{name}"].path).parent
     path, summary = stage.evaluate_saved(model_dir, _split_dir(split_refs), ks, out, min_test_items)
@@ -119,6 +133,10 @@ def summarise_recommenders(
 ) -> dict[str, Any]:
     """Per-model mean ± 95 % CI table (Parquet + Markdown) with coverage, novelty, fit time;
     withheld (the reason in its place) when fewer than ``min_eval_users`` users count."""
+    import pandas as pd
+
+    from moodrec.experiment import stage
+
     per_user = {
         name: pd.read_parquet(ev["refs"][f"recommend_per_user_{name}"].path)
         for name, ev in evaluations.items()
@@ -152,6 +170,8 @@ def recommend_for_report(
     """Top-``k`` of each of ``users`` from the saved model → ``reports/recommendations.md``.
 
     ``tracks_ref`` (titles) is only part of the cache key."""
+    from moodrec.experiment import stage
+
     model_ref = model_refs[f"model_{name}"]
     cat = Catalogue(data_dir)
     out = cat.layer_dir("reports") / "recommendations.md"

@@ -1,23 +1,20 @@
 """Prefect task of the session stage: load sessions and features, run the pure stage,
-register the written checkpoints."""
+register the written checkpoints.
+
+The stage's libraries (torch, scipy, pandas) are imported when the task runs, not with this
+module: an unchanged re-run, the task cached, never loads them.
+"""
 
 from __future__ import annotations
 
 from pathlib import Path
 from typing import Any
 
-import pandas as pd
 from prefect import get_run_logger, task
 
 from moodrec.catalogue import Catalogue
-from moodrec.enrich.outputs import (
-    OPEN_MOOD_INPUTS,
-    session_features_from_enrich,
-    session_features_from_open,
-)
+from moodrec.enrich.outputs import OPEN_MOOD_INPUTS
 from moodrec.session.config import SessionConfig
-from moodrec.session.data import load_session_data, read_features_file, read_truth_features
-from moodrec.session.stage import run_session_stage
 from moodrec.storage import DatasetRef
 from moodrec.tasks.cache_policy import CHECKPOINT_CACHE
 
@@ -35,6 +32,12 @@ def run_session_task(
     ``truth_sessions`` (sandbox) or ``features_file``. Returns
     ``{"refs": {name: DatasetRef}, "summary": dict}``.
     """
+    import pandas as pd
+
+    from moodrec.enrich.outputs import session_features_from_enrich, session_features_from_open
+    from moodrec.session.data import load_session_data, read_features_file, read_truth_features
+    from moodrec.session.stage import run_session_stage
+
     logger = get_run_logger()
     features = None
     truth_sessions = None

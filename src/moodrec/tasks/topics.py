@@ -1,11 +1,14 @@
-"""Prefect tasks of the topic stage: lyrics input, cleaning, sweep chunks, final model, map."""
+"""Prefect tasks of the topic stage: lyrics input, cleaning, sweep chunks, final model, map.
+
+The stage's libraries (gensim, scikit-learn, pandas) are imported by each task when it runs,
+not with this module: an unchanged re-run, every task cached, never loads them.
+"""
 
 from __future__ import annotations
 
 from pathlib import Path
 from typing import Any
 
-import pandas as pd
 from prefect import get_run_logger, task
 from prefect.artifacts import create_progress_artifact
 from prefect.runtime import flow_run
@@ -16,9 +19,7 @@ from moodrec.content.config import ContentConfig
 from moodrec.storage import DatasetRef, write_parquet_atomic
 from moodrec.tasks.artifacts import profile_key
 from moodrec.tasks.cache_policy import CHECKPOINT_CACHE
-from moodrec.text.cleaning import clean_lyrics
 from moodrec.text.config import LyricsConfig
-from moodrec.topics import stage
 from moodrec.topics.config import TopicsConfig
 
 #: dataset name → (layer, file name) of everything the stage writes
@@ -67,6 +68,8 @@ def load_lyrics(
     or the enrich stage's ``lyrics_raw`` and ``track_features``; their fingerprints are in
     the cache key, so an edited file or a new enrich run is read again.
     """
+    from moodrec.topics import stage
+
     truth = Path(world.path).parent / "truth" if world is not None else None
     enrich = {k: Path(v.path) for k, v in (inputs or {}).items()}
     frame = stage.read_lyrics_table(cfg, truth, enrich, content)
@@ -78,6 +81,11 @@ def load_lyrics(
 @task(name="clean-lyrics", cache_policy=CHECKPOINT_CACHE, persist_result=True)
 def clean_lyrics_task(lyrics: DatasetRef, cfg: LyricsConfig, data_dir: str) -> dict[str, Any]:
     """Clean the lyrics table → ``lyrics_clean`` + ``lyrics_cleaning_report``."""
+    import pandas as pd
+
+    from moodrec.text.cleaning import clean_lyrics
+    from moodrec.topics import stage
+
     logger = get_run_logger()
     result = clean_lyrics(pd.read_parquet(lyrics.path), cfg)
     out = _paths(data_dir, "lyrics_clean", "lyrics_cleaning_report")
@@ -99,6 +107,8 @@ def topic_sweep_chunk(
     data_dir: str,
 ) -> dict[str, DatasetRef]:
     """Fit and score chunk ``chunk`` of sweep stage ``sweep_stage`` (a few models per task)."""
+    from moodrec.topics import stage
+
     languages, _ = stage.topic_languages(Path(clean.path), lcfg, tcfg)
     points = stage.sweep_points(tcfg, sweep_stage, [Path(r.path) for r in previous], languages)
     mine = stage.chunk_points(points, tcfg.n_sweep_tasks, chunk)
@@ -140,6 +150,8 @@ def fit_topics(
     data_dir: str,
 ) -> dict[str, Any]:
     """Choose each language's model from the sweep, refit it and write the checkpoints."""
+    from moodrec.topics import stage
+
     logger = get_run_logger()
     out = _paths(
         data_dir,
@@ -185,6 +197,8 @@ def map_topics(
     data_dir: str,
 ) -> dict[str, Any]:
     """Continuous topic embedding of tracks, its quality, Parquet + interactive HTML map."""
+    from moodrec.topics import stage
+
     names = ["topic_map", "topic_map_topics", "topic_map_html"]
     if tcfg.word2vec:
         names.append("word2vec_map")
