@@ -69,6 +69,44 @@ def test_importing_pure_modules_does_not_load_prefect() -> None:
     assert out.stdout.strip() == "False"
 
 
+#: libraries only a computing task needs (seconds of CPU to import): an unchanged re-run,
+#: every task cached, must not load them (benchmarks/results/pipeline.md)
+HEAVY_LIBRARIES = ("torch", "scipy", "sklearn", "gensim", "umap", "plotly", "networkx", "numba")
+
+
+def test_importing_the_flows_loads_no_heavy_library() -> None:
+    """Every flow module (the pipeline's stages imported as a run imports them) and the CLI,
+    in a fresh interpreter: the heavy libraries are imported by the tasks that compute."""
+    flows = sorted(_module_name(p) for p in (PKG / "flows").glob("*.py") if p.name != "__init__.py")
+    code = (
+        "import importlib, json, sys\n"
+        f"for m in {[*flows, 'moodrec.cli']!r}: importlib.import_module(m)\n"
+        "from moodrec.config.loader import load_settings\n"
+        "from moodrec.flows.pipeline import preload_stages\n"
+        "s = load_settings('demo')\n"
+        "preload_stages(s.orchestration.skip, s)\n"
+        f"heavy = {HEAVY_LIBRARIES!r}\n"
+        "print(json.dumps(sorted(k for k in sys.modules if k.split('.')[0] in heavy)))\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert len(flows) >= 10, flows
+    assert json.loads(out.stdout) == []
+
+
+def test_preloading_a_computing_run_loads_its_libraries() -> None:
+    """The other side: a run that computes gets its libraries while the server starts."""
+    code = (
+        "import sys\n"
+        "from moodrec.config.loader import load_settings\n"
+        "from moodrec.flows.pipeline import preload_stages\n"
+        "s = load_settings('demo')\n"
+        "preload_stages(s.orchestration.skip, s, libraries=True)\n"
+        "print('gensim' in sys.modules, 'sklearn' in sys.modules)\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.split() == ["True", "True"]
+
+
 # --- the import graph: no circle; configuration is a leaf -----------------------------------
 
 #: modules any config module may import besides other config modules

@@ -176,3 +176,37 @@ def test_a_new_service_is_one_routes_module_with_faults_for_free(world_index) ->
         third = httpx.get(f"{base}/x")
         assert third.status_code == 429 and third.headers["Retry-After"] == "3"
         assert fake.counts == {"echo": 3} and fake.throttled == {"echo": 1}
+
+
+def test_lazy_servers_index_and_serve_only_once_a_client_connects(world_dir) -> None:
+    """A cached enrich run sends no request: a lazy start binds the ports, and nothing else
+    (no world index, no serving threads) until the first connection, which it then answers."""
+    from moodrec.sandbox.servers import sandbox_servers
+
+    indexed = []
+    with sandbox_servers(world_dir / "truth", lazy=True) as srv:
+        real = srv._state._index
+        assert callable(real)
+
+        def counting_index():
+            indexed.append(1)
+            return real()
+
+        srv._state._index = counting_index
+        assert not srv.serving and indexed == []
+        # the port is bound already: the request waits in the backlog, then is answered
+        r = requests.get(f"{srv.url('lrclib')}/api/get", params={"track_name": "x"}, timeout=10)
+        assert r.status_code == 404
+        assert srv.serving and indexed == [1]
+        assert srv.counts["lrclib"] == 1
+
+
+def test_lazy_servers_never_contacted_stop_at_once(world_dir) -> None:
+    from moodrec.sandbox.servers import sandbox_servers
+
+    srv = sandbox_servers(world_dir / "truth", lazy=True).start()
+    url = srv.url("spotify")
+    srv.stop()
+    assert not srv.serving
+    with pytest.raises(requests.ConnectionError):
+        requests.get(f"{url}/v1/search", timeout=2)

@@ -9,7 +9,9 @@ batch with the per-key cache: only answers past their TTL go to the network agai
 In a sandbox run (``ingest.source: sandbox``) the flow itself starts the fake Spotify /
 Genius / LRCLIB servers of the sandbox world on free 127.0.0.1 ports for the duration of the
 run (behaviour and faults from ``enrich.sandbox_servers``), points the providers at them with
-the sandbox credentials, and stops them afterwards: no other set-up is needed.
+the sandbox credentials, and stops them afterwards: no other set-up is needed. They index the
+world and serve only from the first request on, so a re-run whose batches are all cached
+does not pay for them.
 """
 
 from __future__ import annotations
@@ -113,7 +115,8 @@ def _enrich(
 
             sandbox_world(settings, data_dir)
             truth = world_dir(data_dir, settings.sandbox) / "truth"
-            servers = stack.enter_context(sandbox_servers(truth, cfg.sandbox_servers))
+            # bound now, indexed and served from the first request: a cached run sends none
+            servers = stack.enter_context(sandbox_servers(truth, cfg.sandbox_servers, lazy=True))
             cfg = with_sandbox_dumps(cfg, world_dir(data_dir, settings.sandbox))
             cfg = with_base_urls(
                 cfg,

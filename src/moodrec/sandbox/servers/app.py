@@ -27,8 +27,10 @@ section (``enrich.sandbox_servers``) for flows and ``moodrec sandbox serve``.
 
 from __future__ import annotations
 
+import select
+import socket
 import threading
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from http.server import ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
@@ -90,25 +92,35 @@ class FakeServers:
         The API key the Last.fm API accepts (``None``: any non-empty key).
     services
         The services to start (default :data:`SERVICES`), e.g. a new one under test.
+    lazy
+        Bind the ports at :meth:`start` (the URLs are known, connections wait in the listen
+        backlog) but index the world (when ``index`` is a callable) and serve only once the
+        first client connects: a run whose answers are all cached costs neither.
     """
 
     def __init__(
         self,
-        index: WorldIndex,
+        index: WorldIndex | Callable[[], WorldIndex],
         modes: ServerModes | None = None,
         *,
         spotify_credentials: tuple[str, str] | None = None,
         genius_token: str | None = None,
         services: Mapping[str, Service] | None = None,
         lastfm_key: str | None = None,
+        lazy: bool = False,
     ) -> None:
         self._services = dict(SERVICES if services is None else services)
         self._state = ServerState(index, modes or ServerModes(), self._services)
         self._state.credentials = spotify_credentials
         self._state.genius_token = genius_token
         self._state.lastfm_key = lastfm_key
+        self._lazy = lazy
         self._servers: dict[str, ThreadingHTTPServer] = {}
         self._threads: list[threading.Thread] = []
+        self._serving = threading.Lock()  # held while the services start or stop
+        self._started = False
+        self._watcher: threading.Thread | None = None
+        self._wake: tuple[socket.socket, socket.socket] | None = None
 
     @property
     def modes(self) -> ServerModes:
@@ -158,8 +170,14 @@ class FakeServers:
         """Base URL of one service, e.g. ``http://127.0.0.1:43123``."""
         return self._state.bases[service]
 
+    @property
+    def serving(self) -> bool:
+        """Whether the services answer (a lazy start serves from the first connection on)."""
+        return self._started
+
     def start(self, ports: dict[str, int] | None = None) -> FakeServers:
-        """Bind (``ports`` per service, default a free one) and serve each in a daemon thread."""
+        """Bind (``ports`` per service, default a free one) and serve each in a daemon thread;
+        a lazy instance serves from the first connection on (:attr:`serving`)."""
         for service in self._services.values():
             port = (ports or {}).get(service.name, 0)
             handler = make_handler(service, self._state)
@@ -167,15 +185,38 @@ class FakeServers:
             server.daemon_threads = True
             self._servers[service.name] = server
             self._state.bases[service.name] = f"http://127.0.0.1:{server.server_address[1]}"
-            thread = threading.Thread(
-                target=server.serve_forever,
-                kwargs={"poll_interval": 0.05},
-                name=f"fake-{service.name}",
-            )
-            thread.daemon = True
-            thread.start()
-            self._threads.append(thread)
+        if not self._lazy:
+            self._serve()
+            return self
+        self._wake = socket.socketpair()
+        self._watcher = threading.Thread(target=self._serve_on_connect, name="fake-servers-lazy")
+        self._watcher.daemon = True
+        self._watcher.start()
         return self
+
+    def _serve_on_connect(self) -> None:
+        """Wait (no polling) for a connection on any port, or for :meth:`stop`; then serve."""
+        assert self._wake is not None
+        listening = [server.socket for server in self._servers.values()]
+        readable, _, _ = select.select([*listening, self._wake[0]], [], [])
+        if self._wake[0] not in readable:
+            self._serve()
+
+    def _serve(self) -> None:
+        with self._serving:
+            if self._started or not self._servers:
+                return
+            self._state.index  # noqa: B018 - index the world before the first answer
+            self._started = True  # before the first answer, which may come at once
+            for name, server in self._servers.items():
+                thread = threading.Thread(
+                    target=server.serve_forever,
+                    kwargs={"poll_interval": 0.05},
+                    name=f"fake-{name}",
+                )
+                thread.daemon = True
+                thread.start()
+                self._threads.append(thread)
 
     def stop(self) -> None:
         """Shut every service down, join its thread, forget the clients' pauses of its port.
@@ -185,14 +226,23 @@ class FakeServers:
         """
         from moodrec.providers.ratelimit import HOST_PAUSES
 
-        for server in self._servers.values():
-            server.shutdown()
-            server.server_close()
-            HOST_PAUSES.clear(f"127.0.0.1:{server.server_address[1]}")
-        for thread in self._threads:
-            thread.join(timeout=5)
-        self._servers.clear()
-        self._threads.clear()
+        if self._watcher is not None and self._wake is not None:
+            self._wake[1].send(b"x")
+            self._watcher.join(timeout=5)
+            for end in self._wake:
+                end.close()
+            self._watcher = self._wake = None
+        with self._serving:
+            for server in self._servers.values():
+                if self._started:  # shutdown() waits for serve_forever: only when it runs
+                    server.shutdown()
+                server.server_close()
+                HOST_PAUSES.clear(f"127.0.0.1:{server.server_address[1]}")
+            for thread in self._threads:
+                thread.join(timeout=5)
+            self._servers.clear()
+            self._threads.clear()
+            self._started = False
 
     def __enter__(self) -> FakeServers:
         return self.start()
@@ -206,14 +256,21 @@ def serve_world(truth_dir: Path, modes: ServerModes | None = None, **kwargs: Any
     return FakeServers(WorldIndex.from_truth(Path(truth_dir)), modes, **kwargs)
 
 
-def sandbox_servers(truth_dir: Path, cfg: FakeServersConfig | None = None) -> FakeServers:
-    """Fake servers (not yet started) of a world, accepting the sandbox credentials."""
+def sandbox_servers(
+    truth_dir: Path, cfg: FakeServersConfig | None = None, *, lazy: bool = False
+) -> FakeServers:
+    """Fake servers (not yet started) of a world, accepting the sandbox credentials; ``lazy``:
+    the world is indexed and served only once a client connects (see :class:`FakeServers`)."""
     cfg = cfg or FakeServersConfig()
-    index = WorldIndex.from_truth(Path(truth_dir), cfg.spotify_share, cfg.lrclib_share)
+
+    def index() -> WorldIndex:
+        return WorldIndex.from_truth(Path(truth_dir), cfg.spotify_share, cfg.lrclib_share)
+
     return FakeServers(
-        index,
+        index if lazy else index(),
         modes_from_config(cfg),
         spotify_credentials=(SANDBOX_SPOTIFY_ID, SANDBOX_SPOTIFY_SECRET),
         genius_token=SANDBOX_GENIUS_TOKEN,
         lastfm_key=SANDBOX_LASTFM_KEY,
+        lazy=lazy,
     )

@@ -19,7 +19,7 @@ import random
 import threading
 import time
 from collections import deque
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, fields
 from typing import Any
 
@@ -73,8 +73,16 @@ class ServerState:
     issued tokens, the Genius token). One lock guards all of it.
     """
 
-    def __init__(self, index: WorldIndex, modes: ServerModes, services: Iterable[str]) -> None:
-        self.index = index
+    def __init__(
+        self,
+        index: WorldIndex | Callable[[], WorldIndex],
+        modes: ServerModes,
+        services: Iterable[str],
+    ) -> None:
+        # a callable: the world is indexed when the first request needs it (a run whose
+        # answers are all cached never pays for it)
+        self._index = index
+        self._index_lock = threading.Lock()
         self.modes = modes
         self.lock = threading.Lock()
         self.counts: dict[str, int] = dict.fromkeys(services, 0)
@@ -92,6 +100,17 @@ class ServerState:
         self.genius_token: str | None = None
         self.lastfm_key: str | None = None
         self.bases: dict[str, str] = {}
+
+    @property
+    def index(self) -> WorldIndex:
+        """The world the services answer from (indexed on first use when given lazily)."""
+        index = self._index
+        if isinstance(index, WorldIndex):
+            return index
+        with self._index_lock:
+            if not isinstance(self._index, WorldIndex):
+                self._index = self._index()
+            return self._index
 
     def admit(self, service: str) -> tuple[int, float] | None:
         """Count one request; return ``(status, retry_after)`` for an injected fault, or None.
