@@ -15,6 +15,8 @@ the source line of a YAML syntax error (that line may hold one).
 
 from __future__ import annotations
 
+import copy
+import functools
 import os
 import typing
 from collections.abc import Mapping
@@ -117,6 +119,17 @@ def format_validation_error(exc: ValidationError, source: str) -> str:
     return "\n".join(lines)
 
 
+@functools.lru_cache(maxsize=16)
+def _parsed_yaml(text: str) -> Any:
+    return yaml.safe_load(text) or {}
+
+
+def _parse_yaml(text: str) -> Any:
+    """``text`` parsed as YAML, a fresh copy each call: a run loads its profile once per
+    stage and task, and PyYAML's pure-Python parser costs far more than the copy."""
+    return copy.deepcopy(_parsed_yaml(text))
+
+
 def load_settings(
     profile: str | Path = "demo",
     *,
@@ -153,7 +166,7 @@ def load_settings(
             f"moodrec init DIR copies the packaged ones into DIR/config for editing)"
         )
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+        data = _parse_yaml(path.read_text(encoding="utf-8"))
     except yaml.YAMLError as exc:
         raise ConfigError(f"{path}: not valid YAML: {yaml_problem(exc)}") from None
     if not isinstance(data, dict):

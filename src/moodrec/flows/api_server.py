@@ -61,8 +61,14 @@ EPHEMERAL_ENV = {
 #:   in ``PREFECT_HOME``'s database, not the event feed;
 #: - the task-run recorder writes up to 50 task-run events per transaction (at least once a
 #:   second, and all of them when the server stops) instead of one each: a stage's cached
-#:   task runs are a handful of writes, not one per event, each taking the SQLite write lock.
+#:   task runs are a handful of writes, not one per event, each taking the SQLite write lock;
+#: - block types are not registered at start: to decide whether they changed, Prefect first
+#:   imports every installed collection (``prefect_dask`` → ``distributed``: ~2.5 s of the
+#:   server's ~4 s of CPU before it answers) on every start. moodrec's runs use no block
+#:   document; a ``prefect server start`` on the same database registers them itself.
 TEMPORARY_SERVER_DEFAULTS = {
+    "PREFECT_SERVER_REGISTER_BLOCKS_ON_START": "false",
+    "PREFECT_SERVER_MEMOIZE_BLOCK_AUTO_REGISTRATION": "false",
     "PREFECT_SERVER_SERVICES_TRIGGERS_ENABLED": "false",
     "PREFECT_SERVER_SERVICES_EVENT_PERSISTER_ENABLED": "false",
     "PREFECT_SERVER_EVENTS_STREAM_OUT_ENABLED": "false",
