@@ -250,3 +250,19 @@ def test_server_environment_defaults_yield_to_the_users_settings(
     assert env["PREFECT_SERVER_SERVICES_TRIGGERS_ENABLED"].lower() == "true"  # the user's wins
     assert env["PREFECT__SERVER_EPHEMERAL"] == "1"
     assert "PREFECT_API_URL" not in env  # the server is the API
+
+
+def test_block_types_are_registered_only_by_a_server_with_the_ui(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Registering them imports every Prefect collection at each start; only the UI's Blocks
+    page shows them."""
+    from moodrec.flows.api_server import UI_BLOCK_TYPES, with_ui
+
+    for name in UI_BLOCK_TYPES:
+        monkeypatch.delenv(name, raising=False)
+    with temporary_settings({PREFECT_API_URL: "http://127.0.0.1:9/api"}):
+        env = server_environment()
+    assert all(env[name] == "false" for name in UI_BLOCK_TYPES)
+    ui_env = with_ui(env, "http://127.0.0.1:9/api")
+    assert not any(name in ui_env for name in UI_BLOCK_TYPES)  # Prefect's default: on
