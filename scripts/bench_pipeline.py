@@ -36,6 +36,8 @@ from pathlib import Path
 from typing import Any
 
 RESULTS = Path("benchmarks/results")
+#: the hand-written part of ``pipeline.md`` starts here; a new run keeps it
+NOTES_HEADING = "## Notes"
 
 
 def _task_states(
@@ -307,7 +309,11 @@ def main() -> int:
             "|---|---|",
             *[f"| {k} | {v} |" for k, v in states.items()],
         ]
-    (RESULTS / "pipeline.md").write_text("\n".join(lines) + "\n")
+    out = RESULTS / "pipeline.md"
+    # hand-written analysis below the tables (from NOTES_HEADING on) is kept
+    old = out.read_text() if out.is_file() else ""
+    notes = old[old.index(NOTES_HEADING) :] if NOTES_HEADING in old else ""
+    out.write_text("\n".join(lines) + "\n" + (f"\n{notes}" if notes else ""))
     return 0
 
 
