@@ -13,6 +13,8 @@ Writes ``benchmarks/results/ablation.json`` and ``ablation.md`` atomically after
 
 from __future__ import annotations
 
+import argparse
+import json
 import logging
 import os
 import platform
@@ -29,8 +31,8 @@ from moodrec.evaluation import ablation
 from moodrec.features.content import assemble_item_features
 from moodrec.ingest.config import IngestConfig
 from moodrec.ingest.lastfm1k import ingest_lastfm1k
-from moodrec.models.deep_config import DeepModelsConfig
-from moodrec.report.ablation import ablation_markdown
+from moodrec.models.deep_config import AblationConfig, DeepModelsConfig
+from moodrec.report.ablation import ablation_markdown, rq1_markdown
 from moodrec.sandbox.config import SandboxConfig
 from moodrec.sandbox.world import generate_world
 from moodrec.storage import write_json_atomic, write_text_atomic
@@ -90,49 +92,61 @@ def run_seed(seed: int, root: Path, deep: DeepModelsConfig) -> dict[str, Any]:
             {k: (round(v, 4) if isinstance(v, float) else v) for k, v in r.items()}
             for r in table.to_dict(orient="records")
         ],
-        "markdown": ablation_markdown(table, acfg.k, ablation.SLICES, None, answer),
     }
 
 
-def across_seeds(runs: list[dict[str, Any]], held_out: list[int]) -> list[str]:
-    """Mean NDCG per variant and slice over the held-out seeds, and how often each content
-    model's paired CI vs the reference excludes zero."""
-    rows = [
-        r | {"seed": run["seed"]}
-        for run in runs
-        if run["seed"] in held_out
-        for r in run["table"]
-        if r["metric"] == "ndcg"
-    ]
-    if not rows:
+def across_seeds(
+    runs: list[dict[str, Any]], held_out: list[int], acfg: AblationConfig
+) -> list[str]:
+    """The held-out seeds' RQ1 table, pooled over seeds (the seed is the unit: mean and t CI
+    over seeds, paired t-test over seeds), plus each seed's verdicts vs tuned iALS."""
+    tables = [pd.DataFrame(r["table"]) for r in runs if r["seed"] in held_out]
+    if not tables:
         return []
-    t = pd.DataFrame(rows)
-    slices = [s for s in ablation.SLICES if (t["slice"] == s).any()]
-    lines = [
-        f"## Held-out seeds {held_out}: mean NDCG@10 over seeds "
-        "(wins / ties / losses vs tuned iALS by the paired 95 % CI)",
+    pooled = ablation.pool_seeds(tables)
+    answer = ablation.rq1_answer(pooled, acfg)
+    caption = (
+        f"NDCG@{acfg.k}: mean over seeds of the per-seed means [95 % t CI over seeds]; Δ = mean "
+        f"per-seed paired difference vs tuned `{answer['reference']}` (* = its t CI over "
+        "seeds excludes 0; the seed is the unit, each a fresh world and split)."
+    )
+    lines = rq1_markdown(
+        pooled,
+        answer,
+        acfg.k,
+        ablation.SLICES,
+        title=f"Held-out seeds {held_out}: RQ1 pooled over {len(tables)} seeds",
+        caption=caption,
+    )
+    lines += [
+        "Per seed (paired bootstrap over users, 95 %): seeds where the CI of the difference vs "
+        "tuned iALS lies above / spans / lies below 0, per slice:",
         "",
-        "| variant | " + " | ".join(slices) + " |",
-        "|---|" + "---|" * len(slices),
+        "| variant | " + " | ".join(ablation.SLICES) + " |",
+        "|---|" + "---|" * len(ablation.SLICES),
     ]
-    for variant, grp in t.groupby("variant", sort=False):
+    nd = pd.concat(tables)
+    nd = nd[nd["metric"] == "ndcg"]
+    for variant, grp in nd.groupby("variant", sort=False):
+        if grp["diff_vs_ref"].isna().all():
+            continue
         cells = []
-        for sl in slices:
+        for sl in ablation.SLICES:
             g = grp[grp["slice"] == sl]
-            if g.empty:
-                cells.append("—")
-                continue
-            win = int((g["diff_ci_low"] > 0).sum())
-            loss = int((g["diff_ci_high"] < 0).sum())
-            tie = len(g) - win - loss if g["diff_vs_ref"].notna().any() else 0
-            wtl = f" ({win}/{tie}/{loss})" if g["diff_vs_ref"].notna().any() else ""
-            cells.append(f"{g['mean'].mean():.3f}{wtl}")
+            win, loss = int((g["diff_ci_low"] > 0).sum()), int((g["diff_ci_high"] < 0).sum())
+            cells.append(f"{win}/{len(g) - win - loss}/{loss}")
         lines.append(f"| {variant} | " + " | ".join(cells) + " |")
-    lines.append("")
-    return lines
+    return [*lines, ""]
 
 
-def write(runs: list[dict[str, Any]], machine: dict[str, Any], seeds: list[int]) -> None:
+def seed_markdown(run: dict[str, Any], k: int) -> str:
+    """One seed's ablation Markdown, rebuilt from its saved table and RQ1 answer."""
+    return ablation_markdown(pd.DataFrame(run["table"]), k, ablation.SLICES, None, run["rq1"])
+
+
+def write(
+    runs: list[dict[str, Any]], machine: dict[str, Any], seeds: list[int], acfg: AblationConfig
+) -> None:
     RESULTS.mkdir(parents=True, exist_ok=True)
     done = [r["seed"] for r in runs]
     held_out = [s for s in done if s != 42]
@@ -140,7 +154,7 @@ def write(runs: list[dict[str, Any]], machine: dict[str, Any], seeds: list[int])
         "machine": machine,
         "seeds_planned": seeds,
         "seeds_done": done,
-        "runs": [{k: v for k, v in r.items() if k != "markdown"} for r in runs],
+        "runs": runs,
     }
     write_json_atomic(RESULTS / "ablation.json", result)
     md = [
@@ -153,21 +167,39 @@ def write(runs: list[dict[str, Any]], machine: dict[str, Any], seeds: list[int])
         f"({machine['tuning_budget_s']} s per model). Machine: {machine['cpus']} shared CPUs, "
         f"load {machine['load_avg_1m_before']} before the run (wall times inflated).",
         "",
-        *across_seeds(runs, held_out),
+        *across_seeds(runs, held_out, acfg),
     ]
     for r in runs:
         md += [
             f"# Seed {r['seed']} ({r['matrix']['users']} users × {r['matrix']['items']} items, "
             f"{r['matrix']['pairs']} pairs; ablation {r['ablation_s']} s)",
             "",
-            r["markdown"].split("\n", 1)[1],
+            seed_markdown(r, acfg.k).split("\n", 1)[1],
         ]
     write_text_atomic(RESULTS / "ablation.md", "\n".join(md))
 
 
+def load_runs(path: Path) -> tuple[list[dict[str, Any]], dict[str, Any] | None]:
+    """Runs and machine record of an earlier ``ablation.json`` (``[]``, ``None`` when absent)."""
+    if not path.exists():
+        return [], None
+    saved = json.loads(path.read_text())
+    return saved["runs"], saved.get("machine")
+
+
 def main(argv: list[str]) -> None:
+    parser = argparse.ArgumentParser(prog="python -m benchmarks.bench_ablation")
+    parser.add_argument("seeds", nargs="*", type=int, default=list(DEFAULT_SEEDS))
+    parser.add_argument(
+        "--resume",
+        action="store_true",
+        help="keep the seeds already in ablation.json and run only the missing ones",
+    )
+    parser.add_argument(
+        "--render", action="store_true", help="rewrite ablation.md from ablation.json; run nothing"
+    )
+    args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
-    seeds = [int(a) for a in argv] or list(DEFAULT_SEEDS)
     deep = DeepModelsConfig()
     machine = {
         "load_avg_1m_before": round(os.getloadavg()[0], 2),
@@ -176,11 +208,21 @@ def main(argv: list[str]) -> None:
         "tuning_budget_s": deep.ablation.tuning_budget_s,
     }
     runs: list[dict[str, Any]] = []
+    seeds = list(args.seeds)
+    if args.resume or args.render:
+        runs, saved_machine = load_runs(RESULTS / "ablation.json")
+        machine = saved_machine or machine
+        seeds = list(dict.fromkeys([*(r["seed"] for r in runs), *seeds]))
+    if args.render:
+        write(runs, machine, seeds, deep.ablation)
+        return
     for seed in seeds:
+        if any(r["seed"] == seed for r in runs):
+            continue
         with tempfile.TemporaryDirectory() as tmp:
             runs.append(run_seed(seed, Path(tmp), deep))
         logger.info("seed %d: %s", seed, runs[-1]["rq1"]["sentence"])
-        write(runs, machine, seeds)
+        write(runs, machine, seeds, deep.ablation)
 
 
 if __name__ == "__main__":

@@ -185,3 +185,28 @@ def test_config_rejects_unknown_groups_and_no_reference() -> None:
         AblationConfig(variants={"x": ("lyrics",)})
     with pytest.raises(ValueError, match="reference model"):
         AblationConfig(reference_models=())
+
+
+def test_pool_seeds_takes_the_seed_as_unit() -> None:
+    def seed_table(ials: float, model: float) -> pd.DataFrame:
+        nan = float("nan")
+        rows = [("ials", ials, nan), ("cb2cf", model, model - ials)]
+        return pd.DataFrame(
+            [
+                {"variant": v, "slice": "cold", "metric": "ndcg", "mean": m, "ci_low": m,
+                 "ci_high": m, "diff_vs_ref": d, "diff_ci_low": d, "diff_ci_high": d,
+                 "n_users": 10, "p_value": nan, "p_bootstrap": nan, "fit_seconds": 1.0}
+                for v, m, d in rows
+            ]
+        )  # fmt: skip
+
+    pooled = ablation.pool_seeds([seed_table(0.0, 0.4), seed_table(0.0, 0.6)])
+    model = pooled.set_index("variant").loc["cb2cf"]
+    assert model["n_users"] == 2
+    assert model["mean"] == pytest.approx(0.5)
+    assert model["diff_vs_ref"] == pytest.approx(0.5)
+    # t interval with 1 degree of freedom: 0.5 ± 12.706 · 0.1414 / √2
+    assert model["diff_ci_low"] == pytest.approx(0.5 - 12.706 * 0.1, abs=1e-3)
+    assert np.isnan(pooled.set_index("variant").loc["ials", "diff_vs_ref"])
+    with pytest.raises(InputDataError):
+        ablation.pool_seeds([])

@@ -48,6 +48,7 @@ from moodrec.evaluation.ablation_split import (
 from moodrec.evaluation.ablation_summary import (
     baseline_name,
     family_label,
+    pool_seeds,
     reference_name,
     rq1_answer,
     summarise,
@@ -68,6 +69,7 @@ __all__ = [
     "family_label",
     "fit_variant",
     "make_model",
+    "pool_seeds",
     "rank_metrics",
     "reference_name",
     "rq1_answer",

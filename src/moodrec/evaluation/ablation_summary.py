@@ -9,6 +9,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from moodrec.errors import InputDataError
 from moodrec.evaluation.stats import bootstrap_ci, paired_comparison
 from moodrec.models.deep_config import AblationConfig
 
@@ -229,3 +230,69 @@ def rq1_answer(table: pd.DataFrame, cfg: AblationConfig) -> dict[str, Any]:
         "families_not_helping": not_helping,
         "sentence": sentence,
     }
+
+
+def _seed_interval(values: np.ndarray, level: float = 0.95) -> tuple[float, float, float, float]:
+    """Mean, Student-t CI over seeds and the one-sample t-test p-value against 0.
+
+    One value gives a zero-width interval and p = NaN; all values equal give p = 1 at 0 and 0
+    elsewhere (the t statistic is undefined for a zero spread).
+    """
+    from scipy import stats as sps
+
+    v = np.asarray(values, dtype=np.float64)
+    v = v[~np.isnan(v)]
+    if v.size == 0:
+        return (float("nan"),) * 4
+    mean = float(v.mean())
+    if v.size == 1:
+        return mean, mean, mean, float("nan")
+    sd = float(v.std(ddof=1))
+    if sd == 0.0:
+        return mean, mean, mean, 1.0 if mean == 0.0 else 0.0
+    half = float(sps.t.ppf(0.5 + level / 2, v.size - 1)) * sd / np.sqrt(v.size)
+    p = float(sps.ttest_1samp(v, 0.0).pvalue)
+    return mean, mean - half, mean + half, p
+
+
+def pool_seeds(tables: list[pd.DataFrame], level: float = 0.95) -> pd.DataFrame:
+    """One ablation table from several seeds' tables (each :func:`summarise`'s).
+
+    Each seed is a fresh world and split, so the unit of the pooled statistics is the seed:
+    ``mean`` is the mean over seeds of the per-seed means and ``ci_low``/``ci_high`` its
+    Student-t interval; ``diff_vs_ref`` (and ``diff_vs_base`` where present) is the mean over
+    seeds of the per-seed paired differences, with a t interval and a one-sample t-test
+    ``p_value`` (``p_base``) — a paired test over seeds. ``n_users`` is the number of seeds,
+    ``fit_seconds`` the mean. The columns are :func:`summarise`'s, so the table feeds
+    :func:`rq1_answer` and the report unchanged.
+    """
+    if not tables:
+        raise InputDataError("pool_seeds: no seed tables to pool")
+    stacked = pd.concat(tables, ignore_index=True)
+    has_base = "diff_vs_base" in stacked.columns
+    rows = []
+    for (variant, slice_name, metric), grp in stacked.groupby(
+        ["variant", "slice", "metric"], sort=False
+    ):
+        mean, lo, hi, _ = _seed_interval(grp["mean"].to_numpy(), level)
+        diff, dlo, dhi, p = _seed_interval(grp["diff_vs_ref"].to_numpy(), level)
+        row: dict[str, Any] = {
+            "variant": variant,
+            "slice": slice_name,
+            "metric": metric,
+            "n_users": len(grp),
+            "mean": mean,
+            "ci_low": lo,
+            "ci_high": hi,
+            "diff_vs_ref": diff,
+            "diff_ci_low": dlo,
+            "diff_ci_high": dhi,
+            "p_value": p,
+            "p_bootstrap": float("nan"),
+            "fit_seconds": float(grp["fit_seconds"].mean()),
+        }
+        if has_base:
+            bd, blo, bhi, bp = _seed_interval(grp["diff_vs_base"].to_numpy(), level)
+            row |= {"diff_vs_base": bd, "base_ci_low": blo, "base_ci_high": bhi, "p_base": bp}
+        rows.append(row)
+    return pd.DataFrame(rows)

@@ -11,7 +11,7 @@ from moodrec.errors import ModelError
 from moodrec.interactions.matrix import weight_matrix
 from moodrec.models.base import ItemFeatures, Recommender
 from moodrec.models.ease import EASE
-from moodrec.models.ials import IALS
+from moodrec.models.ials import IALS, IALSParams
 
 
 def _standardise(s: np.ndarray) -> np.ndarray:
@@ -51,7 +51,7 @@ class EASEIALSBlend(Recommender):
     """
 
     name = "ease_ials"
-    contract_params: ClassVar[dict[str, Any]] = IALS.contract_params | {"lambda_": 1.0}
+    contract_params: ClassVar[dict[str, Any]] = IALSParams.CONTRACT | {"lambda_": 1.0}
 
     def __init__(
         self,

@@ -35,7 +35,7 @@ from moodrec.interactions.ranking import exclude_items, hit_matrix, ranking_metr
 from moodrec.models.base import ItemFeatures, Recommender
 from moodrec.models.blend import parts_state, restore_parts
 from moodrec.models.ease import EASE
-from moodrec.models.ials import IALS
+from moodrec.models.ials import IALS, IALSParams
 from moodrec.models.saved import csr_arrays, csr_from
 
 logger = logging.getLogger(__name__)
@@ -83,7 +83,7 @@ class SocialTagBlend(Recommender):
 
     name = "blend_social_tags"
     uses_side_information = True
-    contract_params: ClassVar[dict[str, Any]] = IALS.contract_params | {
+    contract_params: ClassVar[dict[str, Any]] = IALSParams.CONTRACT | {
         "lambda_": 1.0,
         "min_users": 1,
         "ials_models": 1,
@@ -111,7 +111,7 @@ class SocialTagBlend(Recommender):
             raise ModelError(f"blend_social_tags: tag_rows must be >= 0, got {tag_rows}")
         if ials_models < 1:
             raise ModelError(f"blend_social_tags: ials_models must be >= 1, got {ials_models}")
-        template = IALS(**({"reg": 60.0} | ials_params))
+        ials = IALSParams(**({"reg": 60.0} | ials_params)).as_dict()
         self.ease = EASE(lambda_=lambda_, min_users=min_users)
         super().__init__(
             ease_weight=float(ease_weight),
@@ -124,12 +124,9 @@ class SocialTagBlend(Recommender):
             ease_weighting=ease_weighting,
             lambda_=float(lambda_),
             min_users=int(min_users),
-            **template.params,
+            **ials,
         )
-        seed = template.params["seed"]
-        self.ials = [
-            IALS(**(template.params | {"seed": seed + m})) for m in range(int(ials_models))
-        ]
+        self.ials = [IALS(**(ials | {"seed": ials["seed"] + m})) for m in range(int(ials_models))]
         self.graph: sp.csr_matrix | None = None
         self.item_tags: sp.csr_matrix | None = None
         self._selected: dict[str, Any] = {}

@@ -31,12 +31,10 @@ from moodrec.errors import ModelError
 from moodrec.interactions.ranking import exclude_items, hit_matrix, ranking_metrics, top_k
 from moodrec.models.base import ItemFeatures, Recommender
 from moodrec.models.content_input import content_matrix
-from moodrec.models.ials import IALS
+from moodrec.models.ials import IALS, IALSParams
 from moodrec.models.mips import IndexedFactorScoring
 
 logger = logging.getLogger(__name__)
-
-IALS_KEYS = ("factors", "reg", "alpha", "iterations", "cg_steps", "seed")
 
 
 def fit_ridge(x: np.ndarray, y: np.ndarray, lam: float) -> tuple[np.ndarray, np.ndarray]:
@@ -71,8 +69,8 @@ class CB2CF(IndexedFactorScoring, Recommender):
 
     Parameters
     ----------
-    factors, reg, alpha, iterations, cg_steps, seed
-        The iALS parameters (see :class:`~moodrec.models.ials.IALS`).
+    **ials_params
+        The iALS parameters (:class:`~moodrec.models.ials.IALSParams`).
     groups
         Candidate content groups (``None`` = every group of ``item_features``).
     select
@@ -103,22 +101,11 @@ class CB2CF(IndexedFactorScoring, Recommender):
 
     name = "cb2cf"
     scores_cold_items = True
-    contract_params: ClassVar[dict[str, Any]] = {
-        "factors": 2,
-        "reg": 0.01,
-        "alpha": 1.0,
-        "iterations": 30,
-    }
+    contract_params: ClassVar[dict[str, Any]] = IALSParams.CONTRACT
 
     def __init__(
         self,
         *,
-        factors: int = 64,
-        reg: float = 30.0,
-        alpha: float = 1.0,
-        iterations: int = 15,
-        cg_steps: int = 3,
-        seed: int = 0,
         groups: list[str] | tuple[str, ...] | None = None,
         select: bool = True,
         select_groups: bool = True,
@@ -131,18 +118,15 @@ class CB2CF(IndexedFactorScoring, Recommender):
         select_users: int = 1000,
         select_min_items: int = 20,
         cold_weight: float | None = 0.5,
+        **ials_params: Any,
     ) -> None:
         if not 0 < holdout_fraction < 1:
             raise ModelError("cb2cf: holdout_fraction must be in (0, 1)")
         if ridge < 0 or scale <= 0 or not ridge_grid or not scale_grid:
             raise ModelError("cb2cf: ridge >= 0, scale > 0 and non-empty grids are required")
+        ials = IALSParams(**ials_params)
         super().__init__(
-            factors=int(factors),
-            reg=float(reg),
-            alpha=float(alpha),
-            iterations=int(iterations),
-            cg_steps=int(cg_steps),
-            seed=int(seed),
+            **ials.as_dict(),
             groups=None if groups is None else [str(g) for g in groups],
             select=bool(select),
             select_groups=bool(select_groups),
@@ -156,12 +140,12 @@ class CB2CF(IndexedFactorScoring, Recommender):
             select_min_items=int(select_min_items),
             cold_weight=None if cold_weight is None else float(cold_weight),
         )
-        self.user_factors = np.zeros((0, factors), dtype=np.float32)
-        self.item_factors = np.zeros((0, factors), dtype=np.float32)
+        self.user_factors = np.zeros((0, ials.factors), dtype=np.float32)
+        self.item_factors = np.zeros((0, ials.factors), dtype=np.float32)
         self.selection: dict[str, Any] = {}
 
     def _ials(self) -> IALS:
-        return IALS(**{k: self.params[k] for k in IALS_KEYS})
+        return IALS(**{k: self.params[k] for k in IALSParams.names()})
 
     def _candidate_groups(self, item_features: ItemFeatures) -> list[str]:
         groups = self.params["groups"]

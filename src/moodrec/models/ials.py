@@ -11,6 +11,7 @@ from the previous factors (Takács et al. 2011, as in ``implicit``), so one iter
 from __future__ import annotations
 
 import logging
+from dataclasses import asdict, dataclass, fields
 from typing import Any, ClassVar
 
 import numpy as np
@@ -60,10 +61,12 @@ def _cg_solve(
     return x
 
 
-class IALS(IndexedFactorScoring, Recommender):
-    """Weighted matrix factorisation for implicit feedback (iALS).
+@dataclass(frozen=True)
+class IALSParams:
+    """The parameters of an iALS fit, shared by every model built on one (``ials``, ``cb2cf``,
+    the blends): one place for their names, defaults, types and checks.
 
-    Parameters
+    Attributes
     ----------
     factors
         Latent dimension.
@@ -77,39 +80,70 @@ class IALS(IndexedFactorScoring, Recommender):
         Conjugate-gradient steps per sweep and side.
     seed
         Seed of the factor initialisation (normal, std 0.01).
+
+    Raises
+    ------
+    ModelError
+        ``factors``, ``iterations`` or ``cg_steps`` below 1.
     """
 
-    name = "ials"
-    #: the contract matrix has rank 2 (two taste blocks)
-    contract_params: ClassVar[dict[str, Any]] = {
+    factors: int = 64
+    reg: float = 30.0
+    alpha: float = 1.0
+    iterations: int = 15
+    cg_steps: int = 3
+    seed: int = 0
+
+    #: a fast fit of the contract matrix, which has rank 2 (two taste blocks)
+    CONTRACT: ClassVar[dict[str, Any]] = {
         "factors": 2,
         "reg": 0.01,
         "alpha": 1.0,
         "iterations": 30,
     }
 
-    def __init__(
-        self,
-        *,
-        factors: int = 64,
-        reg: float = 30.0,
-        alpha: float = 1.0,
-        iterations: int = 15,
-        cg_steps: int = 3,
-        seed: int = 0,
-    ) -> None:
-        if factors < 1 or iterations < 1 or cg_steps < 1:
+    def __post_init__(self) -> None:
+        # JSON and YAML hand over 64.0 or "30": store the declared type (annotations are
+        # strings here, ``from __future__ import annotations``)
+        for f in fields(self):
+            cast = int if f.type == "int" else float
+            object.__setattr__(self, f.name, cast(getattr(self, f.name)))
+        if self.factors < 1 or self.iterations < 1 or self.cg_steps < 1:
             raise ModelError("ials: factors, iterations and cg_steps must be >= 1")
-        super().__init__(
-            factors=int(factors),
-            reg=float(reg),
-            alpha=float(alpha),
-            iterations=int(iterations),
-            cg_steps=int(cg_steps),
-            seed=int(seed),
-        )
-        self.user_factors = np.zeros((0, factors), dtype=np.float32)
-        self.item_factors = np.zeros((0, factors), dtype=np.float32)
+
+    @classmethod
+    def names(cls) -> tuple[str, ...]:
+        """The parameter names, in declaration order."""
+        return tuple(f.name for f in fields(cls))
+
+    @classmethod
+    def split(cls, params: dict[str, Any]) -> tuple[IALSParams, dict[str, Any]]:
+        """``(iALS parameters, the rest)`` of a model's keyword arguments."""
+        mine = {k: v for k, v in params.items() if k in cls.names()}
+        return cls(**mine), {k: v for k, v in params.items() if k not in mine}
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+class IALS(IndexedFactorScoring, Recommender):
+    """Weighted matrix factorisation for implicit feedback (iALS).
+
+    Parameters
+    ----------
+    **params
+        :class:`IALSParams` (``factors``, ``reg``, ``alpha``, ``iterations``, ``cg_steps``,
+        ``seed``).
+    """
+
+    name = "ials"
+    contract_params: ClassVar[dict[str, Any]] = IALSParams.CONTRACT
+
+    def __init__(self, **params: Any) -> None:
+        ials = IALSParams(**params)
+        super().__init__(**ials.as_dict())
+        self.user_factors = np.zeros((0, ials.factors), dtype=np.float32)
+        self.item_factors = np.zeros((0, ials.factors), dtype=np.float32)
 
     def _fit(
         self,

@@ -18,21 +18,33 @@ SLICE_TITLES = {
 }
 
 
-def rq1_markdown(table: pd.DataFrame, answer: dict, k: int, slices: Sequence[str]) -> list[str]:
+def rq1_markdown(
+    table: pd.DataFrame,
+    answer: dict,
+    k: int,
+    slices: Sequence[str],
+    title: str = "RQ1: do audio, genre and lyric features improve on collaborative filtering?",
+    caption: str | None = None,
+) -> list[str]:
     """The RQ1 answer: one NDCG table (variant × slice, Δ vs the reference) and one sentence.
 
-    ``answer`` is :func:`moodrec.evaluation.ablation_summary.rq1_answer`'s.
+    ``answer`` is :func:`moodrec.evaluation.ablation_summary.rq1_answer`'s; ``caption`` says
+    what the intervals are over (default: one run's users).
     """
     nd = table[table["metric"] == "ndcg"]
     slices = [s for s in slices if (nd["slice"] == s).any()]
     ref = answer.get("reference", "")
+    if caption is None:
+        caption = (
+            f"NDCG@{k}, mean [95 % CI] over users; Δ = paired difference vs tuned `{ref}` "
+            "(* = its 95 % CI excludes 0)."
+        )
     lines = [
-        "## RQ1: do audio, genre and lyric features improve on collaborative filtering?",
+        f"## {title}",
         "",
         answer.get("sentence", ""),
         "",
-        f"NDCG@{k}, mean [95 % CI] over users; Δ = paired difference vs tuned `{ref}` "
-        "(* = its 95 % CI excludes 0).",
+        caption,
         "",
         "| variant | " + " | ".join(slices) + " |",
         "|---|" + "---|" * len(slices),

@@ -24,6 +24,8 @@ from moodrec.tasks.cache_policy import CHECKPOINT_CACHE
 if TYPE_CHECKING:
     import numpy as np
 
+    from moodrec.features.content import ContentFeatures
+
 
 def _reports(data_dir: str) -> Path:
     return Catalogue(data_dir).layer_dir("reports") / "ablation"
@@ -54,6 +56,30 @@ def _safe(name: str) -> str:
     return "".join(c if c.isalnum() else "_" for c in name)
 
 
+def _write_content(content: ContentFeatures, item_ids: np.ndarray, data_dir: str) -> dict[str, Any]:
+    """Write the item features and the content link report of one feature assembly (staged:
+    both or neither); returns ``{"refs", "summary" (the link report), "groups" (group →
+    columns)}``."""
+    from moodrec.features.content import features_frame
+
+    cat = Catalogue(data_dir)
+    with stage_outputs(cat.layer_dir("features"), _reports(data_dir), label="features") as st:
+        out = {
+            "item_features": st.write_parquet(
+                features_frame(content, item_ids),
+                cat.layer_dir("features") / "item_features.parquet",
+            ),
+            "content_link_report": st.write_json(
+                _reports(data_dir) / "content_link.json", content.report
+            ),
+        }
+    return {
+        "refs": cat.register_many(out),
+        "summary": content.report,
+        "groups": content.features.groups,
+    }
+
+
 @task(name="ablation-item-features", cache_policy=CHECKPOINT_CACHE, persist_result=True)
 def assemble_features(
     plays: DatasetRef,
@@ -68,7 +94,7 @@ def assemble_features(
     ``stage_refs`` may hold ``track_genre_vectors``, ``track_clusters``, ``track_topics``.
     Returns ``{"refs", "summary" (link report), "groups" (group → columns)}``.
     """
-    from moodrec.features.content import features_frame, load_item_features
+    from moodrec.features.content import load_item_features
 
     _, _, track_ids = _matrix(plays, cfg)
     content = load_item_features(
@@ -80,28 +106,13 @@ def assemble_features(
         track_topics_path=getattr(stage_refs.get("track_topics"), "path", None),
         word2vec_path=getattr(stage_refs.get("word2vec_map"), "path", None),
     )
-    cat = Catalogue(data_dir)
-    with stage_outputs(cat.layer_dir("features"), _reports(data_dir), label="features") as st:
-        out = {
-            "item_features": st.write_parquet(
-                features_frame(content, track_ids),
-                cat.layer_dir("features") / "item_features.parquet",
-            ),
-            "content_link_report": st.write_json(
-                _reports(data_dir) / "content_link.json", content.report
-            ),
-        }
     get_run_logger().info(
         "content features: %d items, link rate %.3f, sources %s",
         content.report["n_items"],
         content.report["link_rate"],
         content.report["sources"],
     )
-    return {
-        "refs": cat.register_many(out),
-        "summary": content.report,
-        "groups": content.features.groups,
-    }
+    return _write_content(content, track_ids, data_dir)
 
 
 @task(name="ablation-stage-features", cache_policy=CHECKPOINT_CACHE, persist_result=True)
@@ -115,7 +126,6 @@ def assemble_stage_features_task(
     genres, clusters, topics; see :mod:`moodrec.features.stage_content`), never the sandbox
     truth → ``features/item_features.parquet``. Returns what :func:`assemble_features` does.
     """
-    from moodrec.features.content import features_frame
     from moodrec.features.stage_content import load_stage_features
 
     _, _, ids = _matrix(plays, cfg)
@@ -127,23 +137,8 @@ def assemble_stage_features_task(
         clusters=getattr(stage_refs.get("track_clusters"), "path", None),
         track_topics=getattr(stage_refs.get("track_topics"), "path", None),
     )
-    cat = Catalogue(data_dir)
-    with stage_outputs(cat.layer_dir("features"), _reports(data_dir), label="features") as st:
-        out = {
-            "item_features": st.write_parquet(
-                features_frame(content, ids),
-                cat.layer_dir("features") / "item_features.parquet",
-            ),
-            "content_link_report": st.write_json(
-                _reports(data_dir) / "content_link.json", content.report
-            ),
-        }
     get_run_logger().info("content available per group: %s", content.report["available"])
-    return {
-        "refs": cat.register_many(out),
-        "summary": content.report,
-        "groups": content.features.groups,
-    }
+    return _write_content(content, ids, data_dir)
 
 
 @task(name="ablation-variant", cache_policy=CHECKPOINT_CACHE, persist_result=True)
