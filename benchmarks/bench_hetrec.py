@@ -110,6 +110,21 @@ SPACES: dict[str, dict[str, list[Any]]] = {
     "lightfm": {"cf_dropout": [0.0, 0.3], "reg": [0.01, 0.03], "lr": [0.003, 0.01]},
     "cb2cf": {},
 }
+#: benchmark rows that are a registered model with fixed parameters (row → model, parameters);
+#: each takes over the seed's tuned iALS parameters like ``cb2cf`` (run ``ials`` first)
+VARIANTS: dict[str, tuple[str, dict[str, Any]]] = {
+    # iALS + tags, nothing else: tag side information in the factorisation (tag_rows > 0,
+    # collective factorisation) and/or the user-profile tag similarity (its weight chosen on
+    # validation inside fit); one iALS model, no EASE, no friends
+    "ials_tags": (
+        "blend_social_tags",
+        {"weighting": "raw", "parts": ["tags"], "ials_models": 1},
+    ),
+    # iALS with a wider search (Rendle et al. 2021: more factors want their own λ)
+    "ials_wide": ("ials", {"factors": 128, "iterations": 15}),
+}
+SPACES["ials_tags"] = {"tag_rows": [0.3, 0.0, 1.0]}
+SPACES["ials_wide"] = {"weighting": ["bm25"], "reg": [60.0, 120.0, 30.0], "alpha": [1.0, 3.0]}
 #: models the benchmark never runs (the MLP hybrid's sandbox groups; the rating view)
 SKIP = {"hybrid", "rating_mf", "rating_deep"}
 #: iALS parameters cb2cf takes over from the seed's tuned iALS (run ``ials`` before ``cb2cf``)
@@ -138,8 +153,12 @@ def run(data: Path, seeds: list[int], models: list[str], budget_s: float) -> dic
     interactions = read_user_artists(data)
     counts = interactions.counts
     hetrec_side = None
-    content = [m for m in models if getattr(registry.get(m), "scores_cold_items", False)]
-    if content or any(getattr(registry.get(m), "uses_side_information", False) for m in models):
+
+    def klass(row: str) -> Any:
+        return registry.get(VARIANTS.get(row, (row, {}))[0])
+
+    content = [m for m in models if getattr(klass(m), "scores_cold_items", False)]
+    if content or any(getattr(klass(m), "uses_side_information", False) for m in models):
         hetrec_side = read_hetrec_side(data.parent, interactions.user_ids, interactions.item_ids)
     per_seed: dict[str, list[dict[str, Any]]] = {m: [] for m in models}
     for seed in seeds:
@@ -153,20 +172,24 @@ def run(data: Path, seeds: list[int], models: list[str], budget_s: float) -> dic
             feats_val = tag_features(tags_val, seed) if tags_val is not None else None
             feats_test = tag_features(tags_test, seed) if tags_test is not None else None
         for name in models:
-            if name not in registry:
+            model_name, fixed = VARIANTS.get(name, (name, {}))
+            if model_name not in registry:
                 continue
-            base = dict(BASE.get(name, {}))
-            accepted = set(registry[name]().params) | {"weighting"}
-            base = {k: v for k, v in base.items() if k in accepted}
+            accepted = set(registry[model_name]().params) | {"weighting"}
+            base = {k: v for k, v in (BASE.get(name, {}) | fixed).items() if k in accepted}
             if "seed" in accepted:
                 base["seed"] = seed
-            if name == "cb2cf" and "ials" in best_by_model:
-                # the mapping sits on top of *tuned* iALS: this seed's chosen parameters
+            if name in ("cb2cf", "ials_tags") and "ials" in best_by_model:
+                # content on top of *tuned* iALS: this seed's chosen parameters (a blend fits
+                # raw counts and weights them for iALS itself)
                 ials_best = best_by_model["ials"]
-                base |= {k: ials_best[k] for k in IALS_TUNED if k in ials_best}
+                tuned_ials = {k: ials_best[k] for k in IALS_TUNED if k in ials_best}
+                if model_name == "blend_social_tags":
+                    tuned_ials["ials_weighting"] = tuned_ials.pop("weighting", "bm25")
+                base |= tuned_ials
             # friends and tags; tag assignments of held-out pairs withheld (validation + test
             # while tuning, test for the final fit)
-            uses_side = hetrec_side is not None and registry[name].uses_side_information
+            uses_side = hetrec_side is not None and registry[model_name].uses_side_information
             side_val = hetrec_side.side_for(split.train, counts) if uses_side else None
             side_test = hetrec_side.side_for(split.train_full, counts) if uses_side else None
             tuned = {"best_params": base, "trials": 0, "tuning_s": 0.0}
@@ -175,7 +198,7 @@ def run(data: Path, seeds: list[int], models: list[str], budget_s: float) -> dic
             if space is not None:
                 start = time.perf_counter()
                 result = tune_model(
-                    name,
+                    model_name,
                     split.train,
                     split.validation,
                     space,
@@ -193,7 +216,7 @@ def run(data: Path, seeds: list[int], models: list[str], budget_s: float) -> dic
                     "tuning_s": time.perf_counter() - start,
                 }
             model, fit_s = fit_model(
-                name,
+                model_name,
                 tuned["best_params"],
                 split.train_full,
                 side=side_test,

@@ -98,6 +98,18 @@ def test_without_side_information_it_is_a_pure_cf_blend() -> None:
     assert set(model._part_scores(np.arange(2))) == {"ials", "ease"}
 
 
+def test_parts_limit_the_blend_to_tags_and_save_load(tmp_path: Path) -> None:
+    train, side = small()
+    model = SocialTagBlend(search_weights=False, parts=["tags"], ease_weight=0.4, **FAST)
+    model.fit(train, side=side)
+    assert set(model._part_scores(np.arange(2))) == {"ials", "tags"}
+    assert model.params["ease_weight"] == 0.0 and model.params["social_weight"] == 0.0
+    loaded = Recommender.load(model.save(tmp_path / "m"))
+    np.testing.assert_allclose(loaded.score(np.arange(6)), model.score(np.arange(6)), atol=1e-5)
+    with pytest.raises(ModelError, match="unknown part"):
+        SocialTagBlend(parts=["lyrics"])
+
+
 def test_side_information_of_the_wrong_shape_raises() -> None:
     train, _ = small()
     bad = SideInformation(user_graph=sp.csr_matrix((3, 3)))

@@ -78,7 +78,11 @@ class SocialTagBlend(Recommender):
     """iALS + EASE + friends + tags, z-scored per user and mixed (see the module doc).
 
     Fit it on raw counts (``weighting="raw"``); each CF part re-weights the matrix itself
-    (``ials_weighting``, ``ease_weighting``). Other keywords are iALS parameters.
+    (``ials_weighting``, ``ease_weighting``). ``parts`` names the non-iALS parts the blend may
+    use (``ease``, ``social``, ``tags``; a part left out keeps weight 0 and is not searched):
+    ``["tags"]`` is iALS with tag side information plus tag similarity, a content model with
+    no second CF model and no friends. Other keywords are iALS parameters
+    (:class:`~moodrec.models.ials.IALSParams`; ``reg`` 60 by default here).
     """
 
     name = "blend_social_tags"
@@ -102,9 +106,14 @@ class SocialTagBlend(Recommender):
         min_users: int = 2,
         ials_weighting: str = "bm25",
         ease_weighting: str = "binary",
+        parts: list[str] | tuple[str, ...] = SIDE_PARTS,
         **ials_params: Any,
     ) -> None:
+        unknown = sorted(set(parts) - set(SIDE_PARTS))
+        if unknown:
+            raise ModelError(f"blend_social_tags: unknown part(s) {unknown}; have {SIDE_PARTS}")
         weights = {"ease": ease_weight, "social": social_weight, "tags": tags_weight}
+        weights = {part: (w if part in parts else 0.0) for part, w in weights.items()}
         if min(weights.values()) < 0:
             raise ModelError(f"blend_social_tags: weights must be >= 0, got {weights}")
         if tag_rows < 0:
@@ -114,9 +123,10 @@ class SocialTagBlend(Recommender):
         ials = IALSParams(**({"reg": 60.0} | ials_params)).as_dict()
         self.ease = EASE(lambda_=lambda_, min_users=min_users)
         super().__init__(
-            ease_weight=float(ease_weight),
-            social_weight=float(social_weight),
-            tags_weight=float(tags_weight),
+            ease_weight=float(weights["ease"]),
+            social_weight=float(weights["social"]),
+            tags_weight=float(weights["tags"]),
+            parts=[part for part in SIDE_PARTS if part in parts],
             search_weights=bool(search_weights),
             ials_models=int(ials_models),
             tag_rows=float(tag_rows),
@@ -153,9 +163,11 @@ class SocialTagBlend(Recommender):
             # keep the real users only: the tag rows served the item factors
             model.user_factors = model.user_factors[: self.n_users]
             model.n_users, model._seen = self.n_users, ials_train
-        self.ease.fit(weight_matrix(train, p["ease_weighting"]))
-        self.graph = None if side is None or side.user_graph is None else side.user_graph
-        if side is not None and side.item_tags is not None:
+        if "ease" in p["parts"]:
+            self.ease.fit(weight_matrix(train, p["ease_weighting"]))
+        use_graph = side is not None and side.user_graph is not None and "social" in p["parts"]
+        self.graph = side.user_graph if use_graph else None
+        if side is not None and side.item_tags is not None and "tags" in p["parts"]:
             self.item_tags = _tfidf_rows(side.item_tags)
         else:
             self.item_tags = None
@@ -183,7 +195,7 @@ class SocialTagBlend(Recommender):
         best = ndcg(weights)
         for _ in range(2):
             for part in SIDE_PARTS:
-                if part not in parts:
+                if part not in parts or part not in self.params["parts"]:
                     continue
                 for value in WEIGHT_GRID:
                     trial = weights | {part: value}
@@ -207,7 +219,8 @@ class SocialTagBlend(Recommender):
         seen = self._seen_matrix()[users]
         ials = sum(standardise_unseen(m.score(users), seen) for m in self.ials) / len(self.ials)
         parts = {"ials": np.asarray(ials, dtype=np.float32)}
-        parts["ease"] = standardise_unseen(self.ease.score(users), seen)
+        if "ease" in self.params["parts"]:
+            parts["ease"] = standardise_unseen(self.ease.score(users), seen)
         binary = sp.csr_matrix(self._seen_matrix(), dtype=np.float32, copy=True)
         binary.data[:] = 1.0
         if self.graph is not None:
@@ -237,6 +250,8 @@ class SocialTagBlend(Recommender):
         parts = {
             f"ials{m}": (model, self.params["ials_weighting"]) for m, model in enumerate(self.ials)
         }
+        if "ease" not in self.params["parts"]:
+            return parts
         return parts | {"ease": (self.ease, self.params["ease_weighting"])}
 
     def _state(self) -> dict[str, np.ndarray]:
