@@ -319,11 +319,3 @@ class CB2CF(IndexedFactorScoring, Recommender):
             "scale": s["scale"],
             "select": False,
         }
-
-    def _state(self) -> dict[str, np.ndarray]:
-        return {"user_factors": self.user_factors, "item_factors": self.item_factors}
-
-    def _restore(self, arrays: dict[str, np.ndarray]) -> None:
-        self.user_factors = arrays["user_factors"]
-        self.item_factors = arrays["item_factors"]
-        self._reset_index()

@@ -171,11 +171,3 @@ class IALS(IndexedFactorScoring, Recommender):
         self.user_factors = x.astype(np.float32)
         self.item_factors = y.astype(np.float32)
         self._reset_index()
-
-    def _state(self) -> dict[str, np.ndarray]:
-        return {"user_factors": self.user_factors, "item_factors": self.item_factors}
-
-    def _restore(self, arrays: dict[str, np.ndarray]) -> None:
-        self.user_factors = arrays["user_factors"]
-        self.item_factors = arrays["item_factors"]
-        self._reset_index()

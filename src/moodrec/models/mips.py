@@ -226,7 +226,7 @@ class IndexedFactorScoring:
     At ``index_min_items`` items or more, ``recommend`` over the whole catalogue searches a
     :class:`FactorIndex` per user (built on first use or by ``prepare_serving``) instead of
     scoring every item; the result is the brute-force one. Subclasses call
-    :meth:`_reset_index` whenever their item factors change.
+    :meth:`_reset_index` whenever their item factors change; the factors are what they save.
     """
 
     #: catalogues at least this large use the index (below it one matrix product is faster)
@@ -246,6 +246,15 @@ class IndexedFactorScoring:
 
     def prepare_serving(self) -> None:
         self.factor_index()
+
+    # the saved state is the two factor matrices (``SavedModel._state`` / ``_restore``)
+    def _state(self) -> dict[str, np.ndarray]:
+        return {"user_factors": self.user_factors, "item_factors": self.item_factors}
+
+    def _restore(self, arrays: dict[str, np.ndarray]) -> None:
+        self.user_factors = arrays["user_factors"]
+        self.item_factors = arrays["item_factors"]
+        self._reset_index()
 
     def score(self, users: np.ndarray, items: np.ndarray | None = None) -> np.ndarray:
         self._check_fitted()  # type: ignore[attr-defined]
