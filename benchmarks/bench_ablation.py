@@ -136,6 +136,66 @@ def across_seeds(
             win, loss = int((g["diff_ci_low"] > 0).sum()), int((g["diff_ci_high"] < 0).sum())
             cells.append(f"{win}/{len(g) - win - loss}/{loss}")
         lines.append(f"| {variant} | " + " | ".join(cells) + " |")
+    return [*lines, "", *requirements(tables, pooled, acfg)]
+
+
+def requirements(
+    tables: list[pd.DataFrame], pooled: pd.DataFrame, acfg: AblationConfig
+) -> list[str]:
+    """Issue 18's three sandbox requirements, each met or not, from the pooled table (the
+    seed as unit) and the per-seed paired tests."""
+    ref = ablation.reference_name(acfg)
+    nd = pooled[pooled["metric"] == "ndcg"].set_index(["variant", "slice"])
+    per_seed = pd.concat(tables)
+    per_seed = per_seed[per_seed["metric"] == "ndcg"]
+
+    def ci(row: pd.Series, col: str = "diff") -> str:
+        low, high = (
+            ("diff_ci_low", "diff_ci_high") if col == "diff" else ("base_ci_low", "base_ci_high")
+        )
+        value = row["diff_vs_ref"] if col == "diff" else row["diff_vs_base"]
+        return f"{value:+.3f} [{row[low]:+.3f}, {row[high]:+.3f}]"
+
+    def seeds_where(variant: str, slice_name: str, col: str, sign: int = 1) -> int:
+        """Seeds whose ``col`` is above 0 (``sign`` -1: below 0)."""
+        g = per_seed[(per_seed["variant"] == variant) & (per_seed["slice"] == slice_name)]
+        return int((sign * g[col] > 0).sum())
+
+    n = len(tables)
+    content = [ablation.family_label(acfg, "all"), *acfg.content_models]
+    lines = ["## Issue 18's sandbox requirements (held-out seeds; Δ [95 % t CI over seeds])", ""]
+    warm_ok = []
+    for v in content:
+        r = nd.loc[(v, "warm")]
+        ok = r["diff_ci_low"] > 0 or (r["diff_ci_low"] <= 0 <= r["diff_ci_high"])
+        warm_ok.append(ok)
+        lines.append(
+            f"- warm, `{v}` vs tuned `{ref}`: Δ {ci(r)} → "
+            f"{'met (within the CI or above)' if ok else 'not met (below)'}; "
+            f"below on {seeds_where(v, 'warm', 'diff_ci_high', -1)} of {n} seeds by the "
+            "per-user paired CI."
+        )
+    pop = nd.loc[("popularity", "cold")]["mean"]
+    for v in content:
+        r = nd.loc[(v, "cold")]
+        beats = r["diff_ci_low"] > 0 and r["ci_low"] > pop
+        lines.append(
+            f"- cold vs the whole catalogue, `{v}`: {r['mean']:.3f} [{r['ci_low']:.3f}, "
+            f"{r['ci_high']:.3f}] vs `{ref}` {nd.loc[(ref, 'cold')]['mean']:.3f} (Δ {ci(r)}) and "
+            f"popularity {pop:.3f} → {'met' if beats else 'not met'}; above iALS on "
+            f"{seeds_where(v, 'cold', 'diff_ci_low')} of {n} seeds by the per-user paired CI."
+        )
+    base = ablation.baseline_name(acfg)
+    for fam in ("audio", "genre"):
+        v = ablation.family_label(acfg, fam)
+        if (v, "cold") not in nd.index or "diff_vs_base" not in nd.columns:
+            continue
+        r = nd.loc[(v, "cold")]
+        lines.append(
+            f"- `{fam}` helps on cold items: `{v}` − `{base}` = {ci(r, 'base')} → "
+            f"{'met' if r['base_ci_low'] > 0 else 'not met'}; per-user paired CI above 0 on "
+            f"{seeds_where(v, 'cold', 'base_ci_low')} of {n} seeds."
+        )
     return [*lines, ""]
 
 
