@@ -213,6 +213,7 @@ def run(data: Path, seeds: list[int], models: list[str], budget_s: float) -> dic
                     "best_params": result.best_params,
                     "validation_ndcg@20": result.best_score,
                     "trials": len(result.trials),
+                    "trial_table": json.loads(result.trials.to_json(orient="records")),
                     "tuning_s": time.perf_counter() - start,
                 }
             model, fit_s = fit_model(
