@@ -20,6 +20,9 @@ Usage::
 
     .venv/bin/python -m benchmarks.bench_hetrec [--data PATH] [--seeds 1 2 3 42]
         [--models popularity itemknn ease ials bpr neumf] [--budget 60]
+    # seeds side by side (one process each), then one table:
+    .venv/bin/python -m benchmarks.bench_hetrec --seeds 1 --models ials bpr --out /tmp/s1
+    .venv/bin/python -m benchmarks.bench_hetrec --combine /tmp/s1/hetrec.json /tmp/s2/hetrec.json
 
 Writes ``benchmarks/results/hetrec.json`` and ``hetrec.md``.
 """
@@ -245,7 +248,12 @@ def run(data: Path, seeds: list[int], models: list[str], budget_s: float) -> dic
                 f"params {tuned['best_params']}",
                 flush=True,
             )
-    summary = {}
+    return {"per_seed": per_seed, "summary": summarise(per_seed)}
+
+
+def summarise(per_seed: dict[str, list[dict[str, Any]]]) -> dict[str, Any]:
+    """Mean ± std over seeds of each model's metrics and times."""
+    summary: dict[str, Any] = {}
     for name, rows in per_seed.items():
         if not rows:
             continue
@@ -257,7 +265,25 @@ def run(data: Path, seeds: list[int], models: list[str], budget_s: float) -> dic
             for metric in ("ndcg@20", "recall@20", "hr@20", "mrr@20", "fit_s", "tuning_s")
         }
         summary[name]["reference_ndcg@20"] = REFERENCE.get(name)
-    return {"per_seed": per_seed, "summary": summary}
+    return summary
+
+
+def combine(base: dict[str, Any], parts: list[dict[str, Any]], seeds: list[int]) -> dict[str, Any]:
+    """``base`` (a ``hetrec.json``) with the per-seed rows of ``parts`` (runs of some seeds
+    and models each) put in: a part's (model, seed) row replaces the base's; the summary is
+    recomputed over ``seeds``."""
+    per_seed = {m: list(rows) for m, rows in base["per_seed"].items()}
+    for part in parts:
+        for name, rows in part["per_seed"].items():
+            for row in rows:
+                kept = [r for r in per_seed.get(name, []) if r["seed"] != row["seed"]]
+                per_seed[name] = [*kept, row]
+    per_seed = {
+        m: sorted((r for r in rows if r["seed"] in seeds), key=lambda r: seeds.index(r["seed"]))
+        for m, rows in per_seed.items()
+    }
+    models = list(dict.fromkeys([*base.get("models", []), *per_seed]))
+    return base | {"per_seed": per_seed, "summary": summarise(per_seed), "models": models}
 
 
 def markdown(result: dict[str, Any], seeds: list[int]) -> str:
@@ -313,6 +339,23 @@ def markdown(result: dict[str, Any], seeds: list[int]) -> str:
                 f"[{v['ci'][0]:+.4f}, {v['ci'][1]:+.4f}]{star} | {v['p_wilcoxon']:.2g} |"
             )
         lines.append("")
+    searched = [
+        (name, r) for name, rows in result["per_seed"].items() for r in rows if r.get("trial_table")
+    ]
+    if searched:
+        lines += [
+            "Validation NDCG@20 of every trial run within the budget (the searched parameters "
+            "→ score; the best is refitted on train and tested once):",
+            "",
+        ]
+        for name, r in searched:
+            trials = "; ".join(
+                ", ".join(f"{k[6:]}={v}" for k, v in t.items() if k.startswith("param_"))
+                + f" → {t['ndcg@20']:.4f}"
+                for t in r["trial_table"]
+            )
+            lines.append(f"- {name} seed {r['seed']} ({r['tuning_s']:.0f} s): {trials}")
+        lines.append("")
     lines.append("Best parameters per seed:")
     lines.append("")
     for name, rows in result["per_seed"].items():
@@ -331,7 +374,21 @@ def main() -> None:
     parser.add_argument(
         "--merge", action="store_true", help="add these models to an existing hetrec.json"
     )
+    parser.add_argument(
+        "--combine",
+        type=Path,
+        nargs="+",
+        help="run nothing: put the rows of these hetrec.json files (runs of single seeds, run "
+        "side by side) into --out's hetrec.json and rewrite hetrec.md",
+    )
     args = parser.parse_args()
+    if args.combine:
+        target = args.out / "hetrec.json"
+        parts = [json.loads(p.read_text()) for p in args.combine]
+        result = combine(json.loads(target.read_text()), parts, args.seeds)
+        target.write_text(json.dumps(result, indent=2, default=float))
+        (args.out / "hetrec.md").write_text(markdown(result, args.seeds))
+        return
     models = args.models or [m for m in load_models() if m not in SKIP]
     start = time.perf_counter()
     result = run(args.data, args.seeds, models, args.budget)
