@@ -328,7 +328,7 @@ def markdown(report: dict[str, Any]) -> str:
             "",
             f"Session model `{ses['model']}` (sampled softmax, 512 negatives, 1 epoch): "
             f"{ses['timed_epoch_s']} s on {ses['sessions_timed']:,} of {ses['sessions_total']:,} "
-            f"synthetic 20-play sessions ({ses['share']:.0%}), i.e. about "
+            f"synthetic 20-play sessions ({ses['share']:.1%}), i.e. about "
             f"**{ses['s_per_epoch_extrapolated']} s per full epoch** (extrapolated linearly); "
             f"peak RSS {ses['peak_rss_mb']} MB.",
         ]
