@@ -226,10 +226,16 @@ def session_features_from_enrich(
             f"track features: no track in {features_path} has valence and energy (configure "
             "a provider that gives them, e.g. enrich.acousticbrainz_dump)"
         )
+    return _named_by_catalogue(catalogue, feats)
+
+
+def _named_by_catalogue(catalogue: pd.DataFrame, per_track: pd.DataFrame) -> pd.DataFrame:
+    """``per_track`` (keyed by ``track_id``) with the catalogue's artist and track names (and
+    MBID when it has one) in place of the id: what the session stage joins plays on."""
     cols = ["track_id", "artist_name", "track_name"]
     if "track_mbid" in catalogue.columns:
         cols.append("track_mbid")
-    out = catalogue[cols].merge(feats, on="track_id", how="inner")
+    out = catalogue[cols].merge(per_track, on="track_id", how="inner")
     return out.drop(columns=["track_id"]).reset_index(drop=True)
 
 
@@ -289,11 +295,7 @@ def session_features_from_open(
             f"open moods: no track of {tracks_path} has enough evidence ({min_evidence}) for "
             "valence and energy (configure enrich.acousticbrainz_dump, lastfm_tags or deezer)"
         )
-    cols = ["track_id", "artist_name", "track_name"]
-    if "track_mbid" in catalogue.columns:
-        cols.append("track_mbid")
-    out = catalogue[cols].merge(pred, on="track_id", how="inner")
-    return out.drop(columns=["track_id"]).reset_index(drop=True)
+    return _named_by_catalogue(catalogue, pred)
 
 
 def lyrics_from_enrich(
