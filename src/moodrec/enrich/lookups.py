@@ -23,6 +23,7 @@ from moodrec.providers.spotify import SpotifyProvider
 
 logger = logging.getLogger(__name__)
 T = TypeVar("T")
+R = TypeVar("R")
 Row = dict[str, Any]
 
 
@@ -85,6 +86,20 @@ def map_rows(fn: Callable[[Any], T], items: list[Any], workers: int) -> list[T]:
         raise
     pool.shutdown()
     return [f.result() for f in futures]
+
+
+def map_status_rows(
+    fn: Callable[[Any], tuple[list[R], R | None]], items: list[Any], workers: int
+) -> tuple[list[R], list[R]]:
+    """:func:`map_rows` of a lookup that returns (status rows, an optional data row): all
+    status rows, and the data rows that were found, in ``items`` order."""
+    status: list[R] = []
+    found: list[R] = []
+    for rows_out, row in map_rows(fn, items, workers):
+        status += rows_out
+        if row is not None:
+            found.append(row)
+    return status, found
 
 
 def cached_many(

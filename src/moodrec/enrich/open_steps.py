@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from moodrec.enrich.lookups import BatchContext, Row, ask, map_rows, open_key
+from moodrec.enrich.lookups import BatchContext, Row, ask, map_rows, map_status_rows, open_key
 from moodrec.providers.base import LookupResult, ProviderError
 
 
@@ -208,10 +208,4 @@ def track_audio(b: BatchContext) -> tuple[list[Row], list[Row]]:
             "album_genres": genres,
         }
 
-    status: list[Row] = []
-    audio: list[Row] = []
-    for rows_out, row in map_rows(one, b.rows, b.cfg.workers):
-        status += rows_out
-        if row is not None:
-            audio.append(row)
-    return status, audio
+    return map_status_rows(one, b.rows, b.cfg.workers)

@@ -19,6 +19,7 @@ from moodrec.enrich.lookups import (
     ask,
     cached_many,
     map_rows,
+    map_status_rows,
     status_row,
     track_key,
 )
@@ -258,10 +259,4 @@ def lyrics(b: BatchContext) -> tuple[list[Row], list[Row]]:
                 }
         return out, None
 
-    status: list[Row] = []
-    lyrics: list[Row] = []
-    for rows_out, row in map_rows(lyrics_one, b.rows, b.cfg.workers):
-        status += rows_out
-        if row is not None:
-            lyrics.append(row)
-    return status, lyrics
+    return map_status_rows(lyrics_one, b.rows, b.cfg.workers)

@@ -66,15 +66,22 @@ def write_model_files(
     return out
 
 
-def _read_meta(path: Path, schema_version: int) -> dict[str, Any]:
-    if not path.is_file():
-        raise ModelLoadError(f"{path}: missing (not a saved model folder?)")
+def read_json_object(path: Path, what: str = "the saved model") -> dict[str, Any]:
+    """A model folder's JSON metadata file as a dict; :class:`ModelLoadError` naming the file
+    when it cannot be read, is not JSON or is not an object."""
     try:
         meta = json.loads(path.read_text())
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise ModelLoadError(f"{path}: cannot read the saved model ({exc})") from exc
+        raise ModelLoadError(f"{path}: cannot read {what} ({exc})") from exc
     if not isinstance(meta, dict):
         raise ModelLoadError(f"{path}: expected a JSON object, got {type(meta).__name__}")
+    return meta
+
+
+def _read_meta(path: Path, schema_version: int) -> dict[str, Any]:
+    if not path.is_file():
+        raise ModelLoadError(f"{path}: missing (not a saved model folder?)")
+    meta = read_json_object(path)
     if meta.get("schema_version") != schema_version:
         raise ModelLoadError(
             f"{path}: schema_version {meta.get('schema_version')!r}, expected {schema_version}"

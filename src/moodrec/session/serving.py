@@ -10,7 +10,6 @@ call a recommendation takes a few milliseconds.
 from __future__ import annotations
 
 import functools
-import json
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -18,7 +17,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from moodrec.errors import ModelLoadError, MoodrecError
+from moodrec.errors import MoodrecError
+from moodrec.models.saved import read_json_object
 from moodrec.session.base import SessionRecommender
 from moodrec.session.data import timestamps_seconds
 from moodrec.session.models import MoodAwareRecommender
@@ -64,13 +64,7 @@ class SessionServer:
         meta_path = folder / SERVING_JSON
         if not meta_path.is_file():
             raise ServingError(f"{meta_path}: no session model; run the session stage first")
-        try:
-            meta = json.loads(meta_path.read_text())
-        except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-            raise ModelLoadError(f"{meta_path}: cannot read the serving metadata ({exc})") from exc
-        if not isinstance(meta, dict):
-            raise ModelLoadError(f"{meta_path}: expected a JSON object")
-        self.meta: dict[str, Any] = meta
+        self.meta: dict[str, Any] = read_json_object(meta_path, "the serving metadata")
         model = SessionRecommender.load(folder)
         if not isinstance(model, MoodAwareRecommender):
             raise ServingError(f"{folder}: holds a {model.name}, not the mood-aware model")
