@@ -7,12 +7,14 @@ the next start (all new files, never a mix); a success leaves no staging folder.
 
 from __future__ import annotations
 
+import inspect
 import os
 import signal
 import subprocess
 import sys
 import textwrap
 import threading
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -21,21 +23,39 @@ from hypothesis import strategies as st
 
 import moodrec.storage as storage
 from moodrec.errors import CatalogueError
-from moodrec.storage import STAGING_DIR, recover_staged, stage_outputs
+from moodrec.storage import (
+    STAGING_DIR,
+    StagedOutputs,
+    recover_staged,
+    stage_outputs,
+    with_stage_outputs,
+)
+from tests.staging import snapshot
 
 NAMES = ["a.json", "b.parquet", "sub/c.txt", "sub/deep/d.bin", "e.md"]
 
+_previous = st.dictionaries(st.sampled_from(NAMES), st.binary(max_size=64))
 _outputs = st.dictionaries(st.sampled_from(NAMES), st.binary(max_size=64), min_size=1)
 _settings = settings(
     max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
 )
 
 
-def snapshot(root: Path) -> dict[str, bytes]:
-    """Every file under ``root`` (hidden ones included) → its bytes."""
-    return {
-        str(p.relative_to(root)): p.read_bytes() for p in sorted(root.rglob("*")) if p.is_file()
-    }
+@dataclass(frozen=True)
+class Change:
+    """A stage run over a folder: what was there, what it writes, where it is cut short."""
+
+    previous: dict[str, bytes]
+    new: dict[str, bytes]
+    #: where the stage is cut short: an index into ``new`` (0 to len(new) - 1)
+    cut: int
+
+
+@st.composite
+def _changes(draw: st.DrawFn) -> Change:
+    new = draw(_outputs, label="new")
+    cut = draw(st.integers(0, len(new) - 1), label="cut")
+    return Change(draw(_previous, label="previous"), new, cut)
 
 
 def _write(root: Path, files: dict[str, bytes]) -> None:
@@ -52,7 +72,7 @@ def _fresh(tmp_path_factory: pytest.TempPathFactory, previous: dict[str, bytes])
 
 
 @_settings
-@given(previous=st.dictionaries(st.sampled_from(NAMES), st.binary(max_size=64)), new=_outputs)
+@given(previous=_previous, new=_outputs)
 def test_success_moves_every_file_and_leaves_no_staging_folder(
     tmp_path_factory: pytest.TempPathFactory, previous: dict[str, bytes], new: dict[str, bytes]
 ) -> None:
@@ -68,24 +88,16 @@ def test_success_moves_every_file_and_leaves_no_staging_folder(
 
 
 @_settings
-@given(
-    previous=st.dictionaries(st.sampled_from(NAMES), st.binary(max_size=64)),
-    new=_outputs,
-    data=st.data(),
-)
+@given(change=_changes())
 def test_an_exception_after_any_staged_file_leaves_the_folder_as_it_was(
-    tmp_path_factory: pytest.TempPathFactory,
-    previous: dict[str, bytes],
-    new: dict[str, bytes],
-    data: st.DataObject,
+    tmp_path_factory: pytest.TempPathFactory, change: Change
 ) -> None:
-    root = _fresh(tmp_path_factory, previous)
+    root = _fresh(tmp_path_factory, change.previous)
     before = snapshot(root)
-    fail_after = data.draw(st.integers(1, len(new)), label="fail_after")
     with pytest.raises(RuntimeError, match="stage failed"), stage_outputs(root) as staging:
-        for i, (name, payload) in enumerate(new.items(), start=1):
+        for i, (name, payload) in enumerate(change.new.items()):
             staging.write_bytes(root / name, payload)
-            if i == fail_after:
+            if i == change.cut:  # the stage fails after writing its (cut + 1)-th file
                 raise RuntimeError("stage failed")
     assert snapshot(root) == before
     assert not (root / STAGING_DIR).exists()
@@ -96,26 +108,18 @@ class _Killed(BaseException):
 
 
 @_settings
-@given(
-    previous=st.dictionaries(st.sampled_from(NAMES), st.binary(max_size=64)),
-    new=_outputs,
-    data=st.data(),
-)
+@given(change=_changes(), data=st.data())
 def test_a_commit_cut_short_is_completed_by_the_next_start(
-    tmp_path_factory: pytest.TempPathFactory,
-    previous: dict[str, bytes],
-    new: dict[str, bytes],
-    data: st.DataObject,
+    tmp_path_factory: pytest.TempPathFactory, change: Change, data: st.DataObject
 ) -> None:
-    root = _fresh(tmp_path_factory, previous)
-    cut_after = data.draw(st.integers(0, len(new) - 1), label="moves_done")
+    root = _fresh(tmp_path_factory, change.previous)
     real_replace = os.replace
     moves = 0
 
     def replace(src: str | Path, dst: str | Path) -> None:
         nonlocal moves
         if STAGING_DIR not in Path(dst).parts:  # a move into place, not a write in staging
-            if moves == cut_after:
+            if moves == change.cut:  # the process dies after this many moves into place
                 raise _Killed
             moves += 1
         real_replace(src, dst)
@@ -123,14 +127,14 @@ def test_a_commit_cut_short_is_completed_by_the_next_start(
     with pytest.MonkeyPatch.context() as mp:
         mp.setattr(storage.os, "replace", replace)
         with pytest.raises(_Killed):
-            _write(root, new)
+            _write(root, change.new)
     # a mix of old and new files is on disk now; the next stage to start there (or in a
     # folder below) completes it
     assert (root / STAGING_DIR).is_dir()
     later = data.draw(st.sampled_from([root, root / "reports"]), label="next stage's root")
     with stage_outputs(later, label="next"):
         pass
-    assert snapshot(root) == {**previous, **new}
+    assert snapshot(root) == {**change.previous, **change.new}
     assert not (root / STAGING_DIR).exists()
 
 
@@ -265,3 +269,36 @@ def test_an_output_outside_the_root_is_refused(tmp_path: Path) -> None:
     ):
         staging.write_text(tmp_path / "b" / "x.txt", "no")
     assert not (tmp_path / "b").exists()
+
+
+@with_stage_outputs("test", dirs=lambda root, sub, **_: [root / sub])
+def _decorated_stage(
+    staging: StagedOutputs,
+    root: Path,
+    files: dict[str, bytes],
+    sub: str = "out",
+    fail: bool = False,
+) -> dict[str, Path]:
+    """Stages ``files`` under ``root/sub``, then fails when asked to."""
+    written = {name: staging.write_bytes(root / sub / name, data) for name, data in files.items()}
+    if fail:
+        raise RuntimeError("stage failed")
+    return written
+
+
+def test_a_decorated_stage_writes_all_or_none(tmp_path: Path) -> None:
+    files = {"a.json": b"a", "sub/c.txt": b"c"}
+    with pytest.raises(RuntimeError, match="stage failed"):
+        _decorated_stage(tmp_path, files, fail=True)
+    assert snapshot(tmp_path) == {}
+    # the folders come from the call's arguments by name, defaults included
+    assert _decorated_stage(root=tmp_path, files=files) == {n: tmp_path / "out" / n for n in files}
+    assert snapshot(tmp_path) == {f"out/{n}": data for n, data in files.items()}
+
+
+def test_a_decorated_stage_is_called_without_its_staging() -> None:
+    assert list(inspect.signature(_decorated_stage).parameters) == ["root", "files", "sub", "fail"]
+    assert _decorated_stage.__name__ == "_decorated_stage"
+    assert (
+        _decorated_stage.__doc__ == "Stages ``files`` under ``root/sub``, then fails when asked to."
+    )

@@ -7,24 +7,26 @@ input never leaves a half-written checkpoint where a good one was.
 A stage with several outputs writes them through :func:`stage_outputs`: every file goes to
 a staging folder beside the outputs first and all of them are renamed into place only at
 the end, so a failed stage leaves the previous outputs as they were, never a mix of old and
-new files.
+new files. A stage function decorated with :func:`with_stage_outputs` runs inside one.
 """
 
 from __future__ import annotations
 
 import contextlib
 import fcntl
+import functools
 import hashlib
+import inspect
 import json
 import logging
 import os
 import shutil
 import tempfile
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Concatenate, ParamSpec, TypeVar
 
 import pyarrow as pa
 import pyarrow.parquet as pq
@@ -32,6 +34,9 @@ import pyarrow.parquet as pq
 from moodrec.errors import CatalogueError
 
 logger = logging.getLogger(__name__)
+
+P = ParamSpec("P")
+R = TypeVar("R")
 
 _CHUNK = 1 << 22  # 4 MiB reads keep hashing I/O-bound
 
@@ -367,6 +372,47 @@ def stage_outputs(*dirs: Path | str, label: str = "stage") -> Iterator[StagedOut
         _open_stages().remove(staged)
         os.close(fd)
         _remove_empty(root / STAGING_DIR)
+
+
+def with_stage_outputs(
+    label: str, dirs: Callable[..., Iterable[Path | str]]
+) -> Callable[[Callable[Concatenate[StagedOutputs, P], R]], Callable[P, R]]:
+    """Make a stage body ``f(staging, *args)`` the function ``f(*args)``, written all or none.
+
+    Each call opens :func:`stage_outputs` over ``dirs(**arguments)`` (the call's arguments
+    by name, defaults included) and runs the body with the yielded :class:`StagedOutputs`
+    first, so a stage states its parameters once instead of in a public wrapper and again
+    in a private body::
+
+        @with_stage_outputs("ingest", dirs=lambda out_dir, **_: [out_dir])
+        def write_tables(staging: StagedOutputs, frame: pd.DataFrame, out_dir: Path) -> Path:
+            return staging.write_parquet(frame, out_dir / "table.parquet")
+
+        write_tables(frame, out_dir)  # the signature callers see has no ``staging``
+
+    Parameters
+    ----------
+    label
+        The stage's name (:func:`stage_outputs`).
+    dirs
+        The folders the stage writes into, from the call's arguments.
+    """
+
+    def decorate(body: Callable[Concatenate[StagedOutputs, P], R]) -> Callable[P, R]:
+        signature = inspect.signature(body)
+        public = signature.replace(parameters=list(signature.parameters.values())[1:])
+
+        @functools.wraps(body)
+        def stage(*args: P.args, **kwargs: P.kwargs) -> R:
+            call = public.bind(*args, **kwargs)
+            call.apply_defaults()
+            with stage_outputs(*dirs(**call.arguments), label=label) as staging:
+                return body(staging, *args, **kwargs)
+
+        stage.__signature__ = public  # type: ignore[attr-defined]
+        return stage
+
+    return decorate
 
 
 def fingerprint_file(path: Path | str) -> str:

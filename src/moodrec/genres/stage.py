@@ -37,7 +37,7 @@ from moodrec.genres.sources import (
     read_spotify_artist_genres,
     read_spotify_tracks,
 )
-from moodrec.storage import StagedOutputs, stage_outputs
+from moodrec.storage import StagedOutputs, with_stage_outputs
 
 logger = logging.getLogger(__name__)
 
@@ -152,7 +152,9 @@ class GenresStageResult:
     report: dict[str, Any]
 
 
+@with_stage_outputs("genres", dirs=lambda layer_dirs, **_: layer_dirs.values())
 def run_genres_stage(
+    staging: StagedOutputs,
     table: pd.DataFrame,
     tracks: pd.DataFrame | None,
     cfg: GenresConfig,
@@ -163,6 +165,8 @@ def run_genres_stage(
 
     Parameters
     ----------
+    staging
+        Passed by :func:`~moodrec.storage.with_stage_outputs`, not by callers.
     table
         Tidy ``artist, genre, weight`` table (not modified).
     tracks
@@ -175,20 +179,8 @@ def run_genres_stage(
     clusters
         Optional ``track_id, cluster`` to colour the map by.
 
-    The outputs are written all or none (:func:`~moodrec.storage.stage_outputs`).
+    The outputs are written all or none (:func:`~moodrec.storage.with_stage_outputs`).
     """
-    with stage_outputs(*layer_dirs.values(), label="genres") as staging:
-        return _genres_stage(table, tracks, cfg, layer_dirs, clusters, staging)
-
-
-def _genres_stage(
-    table: pd.DataFrame,
-    tracks: pd.DataFrame | None,
-    cfg: GenresConfig,
-    layer_dirs: dict[str, Path],
-    clusters: pd.DataFrame | None,
-    staging: StagedOutputs,
-) -> GenresStageResult:
     out: dict[str, Path] = {}
     steps = progress.Steps("genres: steps", genres_stage_steps(cfg, tracks is not None))
 

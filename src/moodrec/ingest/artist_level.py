@@ -25,7 +25,7 @@ from moodrec.ingest.hetrec import ingest_hetrec
 from moodrec.ingest.lastfm1k import _write_rejects as write_rejects
 from moodrec.ingest.reader import NAME_COLUMNS, ParsedLog
 from moodrec.ingest.sessions import rate_plays
-from moodrec.storage import StagedOutputs, stage_outputs
+from moodrec.storage import StagedOutputs, with_stage_outputs
 
 logger = logging.getLogger(__name__)
 
@@ -44,7 +44,9 @@ def _write_parquet(df: pl.DataFrame, path: Path) -> Path:
     return path
 
 
+@with_stage_outputs("ingest", dirs=lambda out_dir, **_: [out_dir])
 def write_artist_level(
+    staging: StagedOutputs,
     parsed: ParsedLog,
     dups: int,
     infos: list[dict[str, Any]],
@@ -56,6 +58,8 @@ def write_artist_level(
 
     Parameters
     ----------
+    staging
+        Passed by :func:`~moodrec.storage.with_stage_outputs`, not by callers.
     parsed
         The timestamped inputs' events (exact duplicates already dropped, ``dups`` of them).
     infos
@@ -79,19 +83,6 @@ def write_artist_level(
     InputDataError
         A user name in both HetRec and another input.
     """
-    with stage_outputs(out_dir, label="ingest") as staging:
-        return _build_artist_level(parsed, dups, infos, hetrec, cfg, out_dir, staging)
-
-
-def _build_artist_level(
-    parsed: ParsedLog,
-    dups: int,
-    infos: list[dict[str, Any]],
-    hetrec: Path | None,
-    cfg: IngestConfig,
-    out_dir: Path,
-    staging: StagedOutputs,
-) -> tuple[dict[str, Path], dict[str, Any]]:
     # --- the event inputs, per (user, raw artist fields); the combos' track fields dropped
     names = parsed.combos.select(
         pl.col("key").cast(pl.UInt32).alias("combo"), "artist_mbid", "artist_name"

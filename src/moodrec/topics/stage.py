@@ -17,7 +17,12 @@ import pandas as pd
 from moodrec.content.config import ContentConfig, ContentSource
 from moodrec.domain import topic_share_columns
 from moodrec.errors import InputDataError, ModelFitError
-from moodrec.storage import StagedOutputs, stage_outputs, write_parquet_atomic
+from moodrec.storage import (
+    StagedOutputs,
+    stage_outputs,
+    with_stage_outputs,
+    write_parquet_atomic,
+)
 from moodrec.text.cleaning import UNDETERMINED
 from moodrec.text.config import LyricsConfig
 from moodrec.topics.config import TopicsConfig
@@ -305,7 +310,9 @@ def _language_summary(
     }
 
 
+@with_stage_outputs("topics", dirs=lambda out, **_: (p.parent for p in out.values()))
 def fit_final(
+    staging: StagedOutputs,
     clean_path: Path,
     sweep_paths: list[Path],
     lcfg: LyricsConfig,
@@ -339,18 +346,6 @@ def fit_final(
     ModelFitError
         A modelled language has no sweep rows.
     """
-    with stage_outputs(*(p.parent for p in out.values()), label="topics") as staging:
-        return _fit_final(clean_path, sweep_paths, lcfg, tcfg, out, staging)
-
-
-def _fit_final(
-    clean_path: Path,
-    sweep_paths: list[Path],
-    lcfg: LyricsConfig,
-    tcfg: TopicsConfig,
-    out: dict[str, Path],
-    staging: StagedOutputs,
-) -> dict[str, Any]:
     languages, skipped = topic_languages(clean_path, lcfg, tcfg)
     frames = [pd.read_parquet(p) for p in sweep_paths]
     sweep = pd.concat([f for f in frames if len(f)], ignore_index=True)
@@ -434,7 +429,9 @@ def _fit_final(
     }
 
 
+@with_stage_outputs("topic-map", dirs=lambda out, **_: (p.parent for p in out.values()))
 def build_topic_map(
+    staging: StagedOutputs,
     track_topics: Path,
     lyrics_input: Path,
     clean_path: Path,
@@ -448,27 +445,8 @@ def build_topic_map(
     ``out`` maps ``topic_map``, ``topic_map_topics``, ``topic_map_html`` (and
     ``word2vec_map`` when ``tcfg.word2vec``, plus ``word2vec_map_html`` and
     ``topic_map_quality`` (the returned quality as JSON) when those keys are given). All
-    are written or none (:func:`~moodrec.storage.stage_outputs`).
+    are written or none (:func:`~moodrec.storage.with_stage_outputs`).
     """
-    with stage_outputs(*(p.parent for p in out.values()), label="topic-map") as staging:
-        quality = _build_topic_map(
-            track_topics, lyrics_input, clean_path, lcfg, tcfg, topics_path, out, staging
-        )
-        if "topic_map_quality" in out:
-            staging.write_json(out["topic_map_quality"], quality)
-    return quality
-
-
-def _build_topic_map(
-    track_topics: Path,
-    lyrics_input: Path,
-    clean_path: Path,
-    lcfg: LyricsConfig,
-    tcfg: TopicsConfig,
-    topics_path: Path,
-    out: dict[str, Path],
-    staging: StagedOutputs,
-) -> dict[str, Any]:
     tt = pd.read_parquet(track_topics)
     cols = topic_share_columns(tt)
     # one topic space over every language's topics (block-diagonal: a track's weight lies on
@@ -529,6 +507,8 @@ def _build_topic_map(
                 topic_map_html(w2v_tracks, w2v.topics, labels, w2v_title),
             )
         quality["word2vec_centroids"] = w2v.quality
+    if "topic_map_quality" in out:
+        staging.write_json(out["topic_map_quality"], quality)
     return quality
 
 
