@@ -3,6 +3,7 @@ stays up after the run until Ctrl-C; without ``--ui`` no address or run link is 
 
 from __future__ import annotations
 
+import contextlib
 import os
 import queue
 import re
@@ -11,6 +12,7 @@ import subprocess
 import sys
 import threading
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -43,62 +45,91 @@ def _profile(tmp_path: Path, ingest: dict | None = None) -> Path:
     return profile
 
 
-def _start(
-    tmp_path: Path, *args: str, ingest: dict | None = None
-) -> tuple[subprocess.Popen[str], queue.Queue]:
-    """``moodrec run`` in a subprocess; its stdout and stderr lines arrive on the queue as
-    ``(stream, line)``, ``(stream, None)`` at the end of each."""
-    env = {
-        **os.environ,
-        "PYTHONPATH": str(REPO / "src"),
-        "PREFECT_HOME": str(tmp_path / "prefect"),
-    }
-    env.pop("PREFECT_API_URL", None)
-    env.pop("PREFECT_UI_URL", None)
-    proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "moodrec.cli",
-            "run",
-            "--profile",
-            str(_profile(tmp_path, ingest)),
-            *args,
-        ],
-        cwd=tmp_path,
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    lines: queue.Queue = queue.Queue()
+class _Run:
+    """``moodrec run`` in a subprocess; its stdout and stderr lines are read as they come
+    (every line read is kept in :attr:`seen`)."""
 
-    def pump(name: str, stream) -> None:
+    def __init__(self, tmp_path: Path, *args: str, ingest: dict | None = None) -> None:
+        env = {
+            **os.environ,
+            "PYTHONPATH": str(REPO / "src"),
+            "PREFECT_HOME": str(tmp_path / "prefect"),
+        }
+        env.pop("PREFECT_API_URL", None)
+        env.pop("PREFECT_UI_URL", None)
+        self.proc = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "moodrec.cli",
+                "run",
+                "--profile",
+                str(_profile(tmp_path, ingest)),
+                *args,
+            ],
+            cwd=tmp_path,
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        self.seen: list[str] = []
+        self._queue: queue.Queue = queue.Queue()  # (stream, line), (stream, None) at its end
+        self._ended = 0
+        for name, stream in (("out", self.proc.stdout), ("err", self.proc.stderr)):
+            threading.Thread(target=self._pump, args=(name, stream), daemon=True).start()
+
+    def _pump(self, name: str, stream) -> None:
         for line in stream:
-            lines.put((name, line))
-        lines.put((name, None))
+            self._queue.put((name, line))
+        self._queue.put((name, None))
 
-    for name, stream in (("out", proc.stdout), ("err", proc.stderr)):
-        threading.Thread(target=pump, args=(name, stream), daemon=True).start()
-    return proc, lines
+    def _lines(self) -> Iterator[str]:
+        """The lines as they come, until both streams end (or WAIT_S passes)."""
+        deadline = time.monotonic() + WAIT_S
+        while time.monotonic() < deadline and self._ended < 2:
+            try:
+                _, line = self._queue.get(timeout=5)
+            except queue.Empty:
+                continue
+            if line is None:
+                self._ended += 1
+                continue
+            self.seen.append(line)
+            yield line
+
+    def until(self, pattern: str) -> re.Match[str]:
+        """Read lines until one matches ``pattern``."""
+        for line in self._lines():
+            if match := re.search(pattern, line):
+                return match
+        raise AssertionError(f"no line matching {pattern!r}:\n{self.tail()}")
+
+    def rest(self) -> str:
+        """Everything the command printed, once it has ended."""
+        for _ in self._lines():
+            pass
+        return "".join(self.seen)
+
+    def interrupt(self) -> int:
+        """Ctrl-C, and the exit status."""
+        self.proc.send_signal(signal.SIGINT)
+        return self.proc.wait(timeout=WAIT_S)
+
+    def tail(self) -> str:
+        return "".join(self.seen)[-3000:]
 
 
-def _until(lines: queue.Queue, seen: list[str], pattern: str) -> re.Match[str]:
-    """Read lines until one matches ``pattern`` (every line read is kept in ``seen``)."""
-    deadline = time.monotonic() + WAIT_S
-    ended = 0
-    while time.monotonic() < deadline and ended < 2:
-        try:
-            _, line = lines.get(timeout=5)
-        except queue.Empty:
-            continue
-        if line is None:
-            ended += 1
-            continue
-        seen.append(line)
-        if match := re.search(pattern, line):
-            return match
-    raise AssertionError(f"no line matching {pattern!r}:\n{''.join(seen)[-3000:]}")
+@contextlib.contextmanager
+def _running(tmp_path: Path, *args: str, ingest: dict | None = None) -> Iterator[_Run]:
+    """A :class:`_Run`, killed on the way out if it is still running."""
+    run = _Run(tmp_path, *args, ingest=ingest)
+    try:
+        yield run
+    finally:
+        if run.proc.poll() is None:
+            run.proc.kill()
+            run.proc.wait()
 
 
 def _get(url: str) -> int:
@@ -111,24 +142,17 @@ def _get(url: str) -> int:
 @pytest.mark.slow
 @pytest.mark.heavy  # a whole `moodrec run` in a subprocess, with its own server
 def test_run_with_ui_serves_the_ui_at_the_printed_address_until_ctrl_c(tmp_path: Path) -> None:
-    proc, lines = _start(tmp_path, "--ui")
-    seen: list[str] = []
-    try:
-        address = _until(lines, seen, ADDRESS.pattern).group(1)
+    with _running(tmp_path, "--ui") as run:
+        address = run.until(ADDRESS.pattern).group(1)
         assert address.startswith("http://127.0.0.1:")
         assert _get(address + "/") == 200  # at the start, while the run runs
-        _until(lines, seen, "press Ctrl-C to stop it")
+        run.until("press Ctrl-C to stop it")
         # the summary names it again, and the server is still up after the run
-        assert [m.group(1) for m in map(ADDRESS.search, seen) if m] == [address, address]
+        assert [m.group(1) for m in map(ADDRESS.search, run.seen) if m] == [address, address]
         assert _get(address + "/") == 200
         assert _get(address + "/api/health") == 200
-        proc.send_signal(signal.SIGINT)
-        rc = proc.wait(timeout=WAIT_S)
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait()
-    assert rc == 0, "".join(seen)[-3000:]
+        rc = run.interrupt()
+    assert rc == 0, run.tail()
     import httpx
 
     with pytest.raises(httpx.TransportError):  # the server went with the command
@@ -139,41 +163,21 @@ def test_run_with_ui_serves_the_ui_at_the_printed_address_until_ctrl_c(tmp_path:
 @pytest.mark.heavy  # a whole `moodrec run` in a subprocess, with its own server
 def test_a_failed_run_keeps_the_ui_up_to_look_at_it(tmp_path: Path) -> None:
     missing = {"source": "lastfm1k", "log_path": str(tmp_path / "missing.tsv")}
-    proc, lines = _start(tmp_path, "--ui", ingest=missing)
-    seen: list[str] = []
-    try:
-        address = _until(lines, seen, ADDRESS.pattern).group(1)
-        _until(lines, seen, r"^error: .*missing\.tsv does not exist")
-        _until(lines, seen, "press Ctrl-C to stop it")
+    with _running(tmp_path, "--ui", ingest=missing) as run:
+        address = run.until(ADDRESS.pattern).group(1)
+        run.until(r"^error: .*missing\.tsv does not exist")
+        run.until("press Ctrl-C to stop it")
         assert _get(address + "/") == 200
-        proc.send_signal(signal.SIGINT)
-        rc = proc.wait(timeout=WAIT_S)
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait()
-    assert rc == 2, "".join(seen)[-3000:]
+        rc = run.interrupt()
+    assert rc == 2, run.tail()
 
 
 @pytest.mark.slow
 @pytest.mark.heavy  # a whole `moodrec run` in a subprocess, with its own server
 def test_run_without_ui_prints_no_link(tmp_path: Path) -> None:
-    proc, lines = _start(tmp_path)
-    seen: list[str] = []
-    try:
-        rc = proc.wait(timeout=WAIT_S)
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait()
-    ended = 0
-    while ended < 2:
-        _, line = lines.get(timeout=60)
-        if line is None:
-            ended += 1
-        else:
-            seen.append(line)
-    text = "".join(seen)
+    with _running(tmp_path) as run:
+        rc = run.proc.wait(timeout=WAIT_S)
+    text = run.rest()
     assert rc == 0, text[-3000:]
     assert "data folder:" in text  # the run did finish and print its summary
     assert "http://" not in text and "https://" not in text
