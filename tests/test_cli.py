@@ -11,7 +11,8 @@ import pytest
 import typer
 from typer.testing import CliRunner
 
-from moodrec.cli import EXIT_INCOMPLETE, _exit_if_incomplete, app
+from moodrec.cli import EXIT_INCOMPLETE, app
+from moodrec.cli.common import exit_if_incomplete
 
 runner = CliRunner()
 
@@ -104,9 +105,9 @@ def test_a_run_that_left_batches_not_done_exits_non_zero() -> None:
         "not_done": [{"batch": "b1", "reason": "rate limited"}],
         "summary": {"tracks": {"enriched": 64, "planned": 128}},
     }
-    _exit_if_incomplete({"ingest": {"refs": {}}, "enrich": {**enrich, "complete": True}})
+    exit_if_incomplete({"ingest": {"refs": {}}, "enrich": {**enrich, "complete": True}})
     with pytest.raises(typer.Exit) as err:
-        _exit_if_incomplete({"ingest": {"refs": {}}, "enrich": enrich})
+        exit_if_incomplete({"ingest": {"refs": {}}, "enrich": enrich})
     assert err.value.exit_code == EXIT_INCOMPLETE
 
 

@@ -1,0 +1,5 @@
+"""``python -m moodrec.cli``: the ``moodrec`` command."""
+
+from moodrec.cli import main
+
+main()
