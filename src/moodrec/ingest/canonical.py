@@ -94,43 +94,65 @@ def _codes(col: str) -> pl.Expr:
     return pl.when(pl.col(col).is_not_null()).then(pl.col(col).hash())
 
 
+def _smallest_per_key(df: pl.DataFrame, by: list[str], value: str) -> pl.DataFrame:
+    """One row per ``by`` key with its smallest ``value``.
+
+    A string ``min`` per group is slow (a quarter of the whole canonicalisation), and
+    most keys have one row: only the keys that repeat are aggregated.
+    """
+    repeated = df.select(by).is_duplicated()
+    ties = df.filter(repeated).group_by(by).agg(pl.col(value).min())
+    return pl.concat([df.filter(~repeated).select(*by, value), ties])
+
+
 def _most_frequent(df: pl.DataFrame, by: list[str], code: str, value: str) -> pl.DataFrame:
     """Per ``by`` key, the ``value`` of the ``code`` with most events (ties → smallest value)."""
     counts = df.group_by([*by, code]).agg(pl.col(value).first(), pl.col("n").sum())
-    return (
-        counts.filter(pl.col("n") == pl.col("n").max().over(by))
-        .group_by(by)
-        .agg(pl.col(value).min(), pl.col(code).sort_by(value).first())
-    )
+    best = counts.filter(pl.col("n") == pl.col("n").max().over(by))
+    return _smallest_per_key(best, by, value)
 
 
-def _dense_by_first(df: pl.DataFrame, key: str, out: str) -> pl.DataFrame:
-    """Ids dense from 0 for the distinct ``key`` values, in order of first appearance."""
-    ids = (
-        df.group_by(key)
-        .agg(pl.col("first").min())
-        .sort("first")
-        .with_row_index(out)
-        .select(key, pl.col(out).cast(pl.Int32))
+def _dense_ids(keys: pl.Series, out: str) -> pl.Series:
+    """Int32 ids dense from 0 for the distinct ``keys``, in order of first appearance."""
+    firsts = keys.arg_unique().sort()  # the first row of each distinct key, in row order
+    ids = pl.DataFrame(
+        [keys.gather(firsts), pl.int_range(0, firsts.len(), dtype=pl.Int32, eager=True).alias(out)]
     )
-    return df.join(ids, on=key, how="left")
+    return keys.to_frame().join(ids, on=keys.name, how="left", maintain_order="left")[out]
+
+
+def _filled(df: pl.DataFrame, col: str, fill: pl.DataFrame, by: list[str]) -> pl.Series:
+    """``df[col]`` with its nulls taken from ``fill`` (``by`` → ``col``) where ``by`` matches.
+
+    Only the rows with a null are joined (a few percent of them): the result is the
+    same as a left join of every row followed by a coalesce.
+    """
+    missing = df[col].is_null().arg_true()
+    if missing.len() == 0 or fill.height == 0:
+        return df[col]
+    got = df.select(by).gather(missing).join(fill, on=by, how="left", maintain_order="left")[col]
+    return df[col].clone().scatter(missing, got)
 
 
 def _display(df: pl.DataFrame, by: str, name: str) -> pl.DataFrame:
-    """Display name (most frequent; ties → smallest) and sorted other spellings per id."""
+    """Display name (most frequent; ties → smallest) and sorted other spellings per id.
+
+    One row per id, sorted by id.
+    """
     counts = df.group_by(by, f"{name}_code").agg(pl.col(name).first(), pl.col("n").sum())
-    best = (
-        counts.filter(pl.col("n") == pl.col("n").max().over(by))
-        .group_by(by)
-        .agg(pl.col(name).min())
-    )
+    best = _smallest_per_key(counts.filter(pl.col("n") == pl.col("n").max().over(by)), [by], name)
+    # only ids spelt more than one way have other spellings
     others = (
-        counts.join(best, on=[by, name], how="anti")
+        counts.filter(pl.col(by).is_duplicated())
+        .join(best.rename({name: "_best"}), on=by, how="left")
+        .filter(pl.col(name) != pl.col("_best"))
         .group_by(by)
         .agg(pl.col(name).sort().alias("name_variants"))
     )
-    return best.join(others, on=by, how="left").with_columns(
-        pl.col("name_variants").fill_null(pl.lit([], dtype=pl.List(pl.String)))
+    return (
+        best.join(others, on=by, how="left")
+        .with_columns(pl.col("name_variants").fill_null(pl.lit([], dtype=pl.List(pl.String))))
+        .sort(by)
     )
 
 
@@ -173,93 +195,116 @@ def canonicalise(combos: pl.DataFrame) -> Canonical:
     -------
     Canonical
     """
-    df = combos.with_row_index("first").with_columns(
-        pl.col("n").cast(pl.Int64),
+    # every column below stays in input order (row i = combination i), so no join may
+    # reorder the rows: the ids come from order of first appearance
+    df = combos.select(
+        "artist_mbid",
         pl.col("artist_name").fill_null(""),
+        "track_mbid",
         pl.col("track_name").fill_null(""),
-    )
-    df = df.with_columns(
-        normalise_names(df["artist_name"]).alias("artist_norm"),
-        normalise_names(df["track_name"]).alias("track_norm"),
+        pl.col("n").cast(pl.Int64),
     ).with_columns(
-        _codes("artist_norm").alias("an"),
-        _codes("track_norm").alias("tn"),
         _codes("artist_mbid").alias("am"),
         _codes("track_mbid").alias("tm"),
-        _codes("artist_name").alias("artist_name_code"),
-        _codes("track_name").alias("track_name_code"),
+        pl.col("artist_name").hash().alias("artist_name_code"),
+        pl.col("track_name").hash().alias("track_name_code"),
     )
+    # a few spellings cover many combinations: normalise each distinct artist spelling once
+    # (its name code stands for it, as in _display) and keep two codes of the result
+    firsts = df["artist_name_code"].arg_unique()
+    norm = normalise_names(df["artist_name"].gather(firsts))
+    spellings = pl.DataFrame([df["artist_name_code"].gather(firsts), norm.alias("norm")]).select(
+        "artist_name_code",
+        pl.col("norm").hash().alias("an"),
+        (pl.lit("\x00") + pl.col("norm")).hash().alias("_name_key"),
+    )
+    df = pl.concat(
+        [
+            df,
+            df.select("artist_name_code")
+            .join(spellings, on="artist_name_code", how="left", maintain_order="left")
+            .drop("artist_name_code"),
+        ],
+        how="horizontal",
+    )
+    track_norm = normalise_names(df["track_name"])
+    df = df.with_columns(track_norm.hash().alias("tn"))
     # --- artists: MBID, else the MBID most seen with the normalised name, else the name
     fill = _most_frequent(df.filter(pl.col("am").is_not_null()), ["an"], "am", "artist_mbid")
-    df = df.join(
-        fill.rename({"am": "am_fill", "artist_mbid": "artist_mbid_fill"}), on="an", how="left"
-    ).with_columns(
-        pl.coalesce("artist_mbid", "artist_mbid_fill").alias("artist_mbid_c"),
-        # identity: the (filled) MBID, else the normalised name (NUL cannot be in an MBID)
-        pl.coalesce("artist_mbid", "artist_mbid_fill", pl.lit("\x00") + pl.col("artist_norm"))
-        .hash()
-        .alias("akey"),
-    )
-    df = _dense_by_first(df, "akey", "artist_id")
-    artists = (
-        _display(df, "artist_id", "artist_name")
-        .join(
-            df.group_by("artist_id").agg(
-                pl.col("artist_mbid_c").first().alias("artist_mbid"),
-                pl.col("n").sum().alias("n_events"),
-            ),
-            on="artist_id",
+    df = df.with_columns(_filled(df, "artist_mbid", fill, ["an"]).alias("artist_mbid_c"))
+    # identity: the (filled) MBID, else the normalised name (NUL cannot be in an MBID)
+    akey = df.select(
+        pl.when(pl.col("artist_mbid_c").is_not_null())
+        .then(pl.col("artist_mbid_c").hash())
+        .otherwise(pl.col("_name_key"))
+    ).to_series()
+    df = df.with_columns(_dense_ids(akey.alias("akey"), "artist_id"))
+    artist_totals = (
+        df.group_by("artist_id")
+        .agg(
+            pl.col("artist_mbid_c").first().alias("artist_mbid"),
+            pl.col("n").sum().alias("n_events"),
         )
         .sort("artist_id")
-        .select("artist_id", "artist_mbid", "artist_name", "name_variants", "n_events")
     )
+    artists = pl.concat(
+        [_display(df, "artist_id", "artist_name"), artist_totals.drop("artist_id")],
+        how="horizontal",
+    ).select("artist_id", "artist_mbid", "artist_name", "name_variants", "n_events")
     # --- tracks: MBID, else the MBID most seen with (artist, normalised title), else that
     by = ["artist_id", "tn"]
     fill = _most_frequent(df.filter(pl.col("tm").is_not_null()), by, "tm", "track_mbid")
-    df = df.join(
-        fill.rename({"tm": "tm_fill", "track_mbid": "track_mbid_fill"}), on=by, how="left"
-    ).with_columns(
-        pl.coalesce("track_mbid", "track_mbid_fill").alias("track_mbid_c"),
-        pl.coalesce(
-            "track_mbid",
-            "track_mbid_fill",
-            pl.concat_str(
-                pl.lit("\x00"), pl.col("artist_id").cast(pl.String), pl.lit("\x00"), "track_norm"
-            ),
+    df = df.with_columns(_filled(df, "track_mbid", fill, by).alias("track_mbid_c"))
+    tkey = df["track_mbid_c"].hash()
+    no_mbid = df["track_mbid_c"].is_null().arg_true()
+    if no_mbid.len():
+        title_key = pl.concat_str(
+            pl.lit("\x00"), pl.col("artist_id").cast(pl.String), pl.lit("\x00"), "track_norm"
+        ).hash()
+        keyed = pl.DataFrame(
+            [df["artist_id"].gather(no_mbid), track_norm.gather(no_mbid).alias("track_norm")]
         )
-        .hash()
-        .alias("tkey"),
-    )
-    df = _dense_by_first(df, "tkey", "track_id")
+        tkey = tkey.scatter(no_mbid, keyed.select(title_key).to_series())
+    df = df.with_columns(_dense_ids(tkey.alias("tkey"), "track_id"))
     # a track MBID seen with several artists belongs to its most frequent one
+    pair = (pl.col("track_id").cast(pl.Int64) * (1 << 32) + pl.col("artist_id")).alias("_pair")
     track_artist = (
-        df.group_by("track_id", "artist_id")
+        df.group_by(pair)
         .agg(pl.col("n").sum())
+        .select(
+            (pl.col("_pair") // (1 << 32)).cast(pl.Int32).alias("track_id"),
+            (pl.col("_pair") % (1 << 32)).cast(pl.Int32).alias("artist_id"),
+            "n",
+        )
         .filter(pl.col("n") == pl.col("n").max().over("track_id"))
         .group_by("track_id")
         .agg(pl.col("artist_id").min())
-    )
-    tracks = (
-        _display(df, "track_id", "track_name")
-        .join(
-            df.group_by("track_id").agg(
-                pl.col("track_mbid_c").first().alias("track_mbid"),
-                pl.col("n").sum().alias("n_events"),
-            ),
-            on="track_id",
-        )
-        .join(track_artist, on="track_id")
-        .join(artists.select("artist_id", "artist_name"), on="artist_id", how="left")
         .sort("track_id")
-        .select(
-            "track_id",
-            "track_mbid",
-            "artist_id",
-            "artist_name",
-            "track_name",
-            "name_variants",
-            "n_events",
+    )
+    track_totals = (
+        df.group_by("track_id")
+        .agg(
+            pl.col("track_mbid_c").first().alias("track_mbid"), pl.col("n").sum().alias("n_events")
         )
+        .sort("track_id")
+    )
+    tracks = pl.concat(
+        [
+            _display(df, "track_id", "track_name"),
+            track_totals.drop("track_id"),
+            track_artist.select(
+                "artist_id", artists["artist_name"].gather(track_artist["artist_id"])
+            ),
+        ],
+        how="horizontal",
+    ).select(
+        "track_id",
+        "track_mbid",
+        "artist_id",
+        "artist_name",
+        "track_name",
+        "name_variants",
+        "n_events",
     )
     missing_a = pl.col("artist_mbid").is_null()
     missing_t = pl.col("track_mbid").is_null()
@@ -276,7 +321,7 @@ def canonicalise(combos: pl.DataFrame) -> Canonical:
         .alias("filled_track_mbid"),
     ).row(0, named=True)
     return Canonical(
-        key_map=df.select("artist_id", "track_id", "first").sort("first").drop("first"),
+        key_map=df.select("artist_id", "track_id"),
         artists=artists,
         tracks=tracks,
         stats={k: int(v or 0) for k, v in stats.items()},

@@ -334,16 +334,22 @@ def _build_and_write(
                 _write_parquet, events, staging.path(out_dir / "events.parquet"), stats_meta
             )
         }
-        sessions = build_sessions(events)
-        lap("sessions")
+        # each table is written (beside the remaining work, into the staging folder) as soon
+        # as it is built, and only the writer keeps it: the plays' temporaries and the
+        # sessions are never in memory together (the full-size peak, issue 22)
         plays = build_plays(events, cfg)
         lap("plays")
         listeners = plays.group_by("track_id").len("n_listeners")
+        jobs["plays"] = pool.submit(_write_parquet, plays, staging.path(out_dir / "plays.parquet"))
+        del plays
+        sessions = build_sessions(events)
+        lap("sessions")
+        jobs["sessions"] = pool.submit(
+            _write_parquet, sessions, staging.path(out_dir / "sessions.parquet")
+        )
         tracks = canon.tracks.join(listeners, on="track_id", how="left").with_columns(
             pl.col("n_listeners").fill_null(0).cast(pl.Int64)
         )
-        users_out = _users_table(users, profiles)
-
         summary = summarize_events(
             events,
             sessions,
@@ -351,18 +357,16 @@ def _build_and_write(
             n_artists=canon.artists.height,
             mbid_stats=canon.stats,
         )
+        n_events, n_sessions = events.height, sessions.height
+        del events, sessions
         lap("summary")
         logger.debug("build steps: %s", lap.report())
         t_build = time.perf_counter()
 
-        # writes run beside the remaining work, into the staging folder; the tables replace
-        # the old ones only once every one of them is written
         for name, table in [
             ("tracks", tracks),
             ("artists", canon.artists),
-            ("users", users_out),
-            ("plays", plays),
-            ("sessions", sessions),
+            ("users", _users_table(users, profiles)),
         ]:
             jobs[name] = pool.submit(
                 _write_parquet, table, staging.path(out_dir / f"{name}.parquet")
@@ -370,15 +374,16 @@ def _build_and_write(
         jobs["rejects"] = pool.submit(
             _write_rejects, parsed.rejects, staging.path(out_dir / "rejects.tsv")
         )
-        # the files are moved into place when write_canonical's staging block ends
-        outputs = {name: out_dir / job.result().name for name, job in jobs.items()}
+        # the tables replace the old ones only once every one of them is written: the files
+        # are moved into place when write_canonical's staging block ends
+        outputs = {name: out_dir / jobs[name].result().name for name in OUTPUT_NAMES}
     t_end = time.perf_counter()
     logger.info(
         "ingested %s: %d lines, %d events, %d rejected in %.1fs "
         "(read %.1fs, build %.1fs, write %.1fs)",
         source,
         parsed.n_lines,
-        events.height,
+        n_events,
         len(parsed.rejects),
         t_end - t0,
         t_read - t0,
@@ -389,12 +394,12 @@ def _build_and_write(
         out_dir=out_dir,
         outputs=outputs,
         n_lines=parsed.n_lines,
-        n_events=events.height,
+        n_events=n_events,
         n_rejected=len(parsed.rejects),
         n_users=users.height,
         n_tracks=tracks.height,
         n_artists=canon.artists.height,
-        n_sessions=sessions.height,
+        n_sessions=n_sessions,
         summary=summary,
     )
 
