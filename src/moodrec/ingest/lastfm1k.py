@@ -285,24 +285,29 @@ def _build_and_write(
     with ThreadPoolExecutor(max_workers=3) as pool:
         # canonical ids (small tables, partly single-threaded) overlap the event sort
         canon_job = pool.submit(canonicalise, parsed.combos)
+        # users from the categorical codes: a count per code and one row to name it (no
+        # hash group-by over every event), then user categorical codes -> dense user ids
+        # through a small lookup array
+        codes = parsed.events["user"].to_physical().to_numpy()
+        counts = np.bincount(codes)
+        present = np.flatnonzero(counts)
+        a_row = np.zeros(counts.size, dtype=np.int64)
+        a_row[codes] = np.arange(codes.size)  # some row of each code: all share its name
         users = (
-            parsed.events.group_by("user")
-            .len("n_events")
-            .with_columns(pl.col("user").cast(pl.String))
+            pl.DataFrame(
+                [
+                    parsed.events["user"].gather(a_row[present]).cast(pl.String),
+                    pl.Series("n_events", counts[present], dtype=pl.Int64),
+                    pl.Series("code", present, dtype=pl.Int64),
+                ]
+            )
             .sort("user")
             .with_row_index("user_id")
-            .with_columns(pl.col("user_id").cast(pl.Int32), pl.col("n_events").cast(pl.Int64))
+            .with_columns(pl.col("user_id").cast(pl.Int32))
         )
-        # user categorical codes -> dense user ids through a small lookup array
-        ucode_map = (
-            parsed.events.select(pl.col("user").unique())
-            .with_columns(pl.col("user").cast(pl.String).alias("name"))
-            .join(users.select(pl.col("user").alias("name"), "user_id"), on="name")
-            .select(pl.col("user").to_physical().alias("code"), "user_id")
-        )
-        lookup = np.zeros(int(ucode_map["code"].max() or 0) + 1, dtype=np.int32)
-        lookup[ucode_map["code"].to_numpy()] = ucode_map["user_id"].to_numpy()
-        codes = parsed.events["user"].to_physical().to_numpy()
+        lookup = np.zeros(counts.size, dtype=np.int32)
+        lookup[users["code"].to_numpy()] = users["user_id"].to_numpy()
+        users = users.drop("code")
         events = (
             pl.DataFrame(
                 [
@@ -339,7 +344,8 @@ def _build_and_write(
         # sessions are never in memory together (the full-size peak, issue 22)
         plays = build_plays(events, cfg)
         lap("plays")
-        listeners = plays.group_by("track_id").len("n_listeners")
+        # plays has one row per (user, track): a track's rows count its listeners
+        listeners = np.bincount(plays["track_id"].to_numpy(), minlength=canon.tracks.height)
         jobs["plays"] = pool.submit(_write_parquet, plays, staging.path(out_dir / "plays.parquet"))
         del plays
         sessions = build_sessions(events)
@@ -347,11 +353,11 @@ def _build_and_write(
         jobs["sessions"] = pool.submit(
             _write_parquet, sessions, staging.path(out_dir / "sessions.parquet")
         )
-        tracks = canon.tracks.join(listeners, on="track_id", how="left").with_columns(
-            pl.col("n_listeners").fill_null(0).cast(pl.Int64)
-        )
+        # canon.tracks has ids 0..n-1 in order
+        tracks = canon.tracks.with_columns(pl.Series("n_listeners", listeners, dtype=pl.Int64))
         summary = summarize_events(
-            events,
+            # sorted by user: its per-user counts take polars' sorted path, not a hash
+            events.with_columns(pl.col("user_id").set_sorted()),
             sessions,
             n_tracks=tracks.height,
             n_artists=canon.artists.height,
