@@ -174,3 +174,44 @@ def test_real_hetrec_side_information(shared_data: Path) -> None:
     )
     assert test_side.item_tags.sum() == full.sum() - tagged.multiply(held_out > 0).sum()
     assert side.item_tags.sum() < test_side.item_tags.sum()
+
+
+def test_friend_cols_pull_friends_user_factors_together(tmp_path: Path) -> None:
+    train, side = small()
+    # users 0 and 5 share no item; make them friends
+    side = SideInformation(
+        user_graph=friends_graph(np.array([0]), np.array([5]), 6), item_tags=side.item_tags
+    )
+    fast = FAST | {"reg": 1.0, "iterations": 15}
+
+    def fitted(friend_cols: float) -> SocialTagBlend:
+        model = SocialTagBlend(
+            search_weights=False, parts=["social", "tags"], friend_cols=friend_cols, **fast
+        )
+        return model.fit(train, side=side)
+
+    def cosine(model: SocialTagBlend) -> float:
+        x = model.ials[0].user_factors
+        return float(x[0] @ x[5] / (np.linalg.norm(x[0]) * np.linalg.norm(x[5])))
+
+    model = fitted(5.0)
+    ials = model.ials[0]
+    # the pseudo rows and columns served the fit only: the model has the real shape
+    assert ials.user_factors.shape[0] == train.shape[0]
+    assert ials.item_factors.shape[0] == train.shape[1] == model.score(np.arange(6)).shape[1]
+    assert cosine(model) > cosine(fitted(0.0)) + 0.5
+    loaded = Recommender.load(model.save(tmp_path / "m"))
+    assert loaded.params["friend_cols"] == 5.0
+    np.testing.assert_allclose(loaded.score(np.arange(6)), model.score(np.arange(6)), atol=1e-5)
+    with pytest.raises(ModelError, match="friend_cols"):
+        SocialTagBlend(friend_cols=-1.0)
+
+
+def test_ease_part_only_without_tag_rows_ignores_side_information() -> None:
+    """The pure-CF iALS + EASE row of the benchmark: side information given but unused."""
+    train, side = small()
+    params = {"search_weights": False, "parts": ["ease"], "tag_rows": 0.0, "ease_weight": 0.4}
+    with_side = SocialTagBlend(**params, **FAST).fit(train, side=side)
+    without = SocialTagBlend(**params, **FAST).fit(train)
+    assert set(with_side._part_scores(np.arange(2))) == {"ials", "ease"}
+    np.testing.assert_array_equal(with_side.score(np.arange(6)), without.score(np.arange(6)))

@@ -7,6 +7,12 @@ standardised per user over the items the user has not seen (``z``):
             fitted with one pseudo-user row per tag appended to the matrix (its items =
             the items carrying the tag, value ``tag_rows · mean(value) · log(1 + count)``),
             so that items sharing tags get similar factors (collective factorisation).
+            With ``friend_cols > 0`` one pseudo-item column per user is appended too (its
+            users = the user and the user's friends, value ``friend_cols · mean(value)``),
+            so that friends get similar user factors: the social side of the
+            factorisation, as in SoRec (Ma, Yang, Lyu & King 2008), which factorises the
+            user–item and the user–user matrices with shared user factors (here with
+            self-links, so that two friends share a column and not only common friends).
 ``EASE``    EASE on the items with at least ``min_users`` training users.
 ``social``  how many of the user's friends have the item in *their training row* (friends'
             held-out items never enter: the model only knows the training matrix).
@@ -102,6 +108,7 @@ class SocialTagBlend(Recommender):
         search_weights: bool = True,
         ials_models: int = 3,
         tag_rows: float = 0.3,
+        friend_cols: float = 0.0,
         lambda_: float = 100.0,
         min_users: int = 2,
         ials_weighting: str = "bm25",
@@ -118,6 +125,8 @@ class SocialTagBlend(Recommender):
             raise ModelError(f"blend_social_tags: weights must be >= 0, got {weights}")
         if tag_rows < 0:
             raise ModelError(f"blend_social_tags: tag_rows must be >= 0, got {tag_rows}")
+        if friend_cols < 0:
+            raise ModelError(f"blend_social_tags: friend_cols must be >= 0, got {friend_cols}")
         if ials_models < 1:
             raise ModelError(f"blend_social_tags: ials_models must be >= 1, got {ials_models}")
         ials = IALSParams(**({"reg": 60.0} | ials_params)).as_dict()
@@ -130,6 +139,7 @@ class SocialTagBlend(Recommender):
             search_weights=bool(search_weights),
             ials_models=int(ials_models),
             tag_rows=float(tag_rows),
+            friend_cols=float(friend_cols),
             ials_weighting=ials_weighting,
             ease_weighting=ease_weighting,
             lambda_=float(lambda_),
@@ -158,11 +168,23 @@ class SocialTagBlend(Recommender):
                 p["tag_rows"] * float(ials_train.data.mean())
             )
             ials_input = sp.csr_matrix(sp.vstack([ials_train, tag_users]))
+        if side is not None and side.user_graph is not None and p["friend_cols"] > 0:
+            # column j = user j's ego network (j and j's friends): two friends share two
+            # columns, users with friends in common share theirs
+            ego = side.user_graph + sp.identity(self.n_users, format="csr")
+            friends = sp.csr_matrix(ego, dtype=np.float32)
+            friends.data[:] = np.float32(p["friend_cols"] * float(ials_train.data.mean()))
+            # the tag rows (if any) have no friends
+            friends.resize((ials_input.shape[0], self.n_users))
+            ials_input = sp.csr_matrix(sp.hstack([ials_input, friends]))
         for model in self.ials:
             model.fit(ials_input)
-            # keep the real users only: the tag rows served the item factors
+            # keep the real users and items only: the tag rows served the item factors, the
+            # friend columns the user factors
             model.user_factors = model.user_factors[: self.n_users]
-            model.n_users, model._seen = self.n_users, ials_train
+            model.item_factors = model.item_factors[: self.n_items]
+            model.n_users, model.n_items, model._seen = self.n_users, self.n_items, ials_train
+            model._reset_index()
         if "ease" in p["parts"]:
             self.ease.fit(weight_matrix(train, p["ease_weighting"]))
         use_graph = side is not None and side.user_graph is not None and "social" in p["parts"]
