@@ -445,6 +445,15 @@ def markdown(result: dict[str, Any], seeds: list[int]) -> str:
     return "\n".join(lines) + "\n"
 
 
+def hand_written_notes(md: Path) -> str:
+    """The hand-written sections of an existing ``hetrec.md`` (from its first ``## `` heading
+    on; the generated part has none), so that ``--combine`` keeps them; ``""`` when none."""
+    if not md.is_file():
+        return ""
+    _, sep, notes = md.read_text().partition("\n## ")
+    return "\n## " + notes if sep else ""
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data", type=Path, default=DEFAULT_DATA)
@@ -481,7 +490,8 @@ def main() -> None:
         parts = [json.loads(p.read_text()) for p in args.combine]
         result = combine(json.loads(target.read_text()), parts, args.seeds)
         target.write_text(json.dumps(result, indent=2, default=float))
-        (args.out / "hetrec.md").write_text(markdown(result, args.seeds))
+        md = args.out / "hetrec.md"
+        md.write_text(markdown(result, args.seeds) + hand_written_notes(md))
         return
     models = args.models or [m for m in load_models() if m not in SKIP]
     start = time.perf_counter()

@@ -2,8 +2,17 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
-from benchmarks.bench_hetrec import BASE, SPACES, VARIANTS, combine, markdown
+from benchmarks.bench_hetrec import (
+    BASE,
+    SPACES,
+    VARIANTS,
+    combine,
+    hand_written_notes,
+    markdown,
+)
 
 from moodrec.models import create_model
 
@@ -64,3 +73,12 @@ def test_second_references_survive_combine_and_reach_the_markdown() -> None:
     text = markdown(result, [1])
     assert "| union | 1 | 0.3100 | +0.0200" in text
     assert "| union (vs `ials_wide`) | 1 | 0.3100 | +0.0150" in text
+
+
+def test_combine_keeps_the_hand_written_sections(tmp_path: Path) -> None:
+    md = tmp_path / "hetrec.md"
+    assert hand_written_notes(md) == ""
+    md.write_text("# generated\n\n| table |\n\n## Notes\n\nby hand\n\n## More\n")
+    assert hand_written_notes(md) == "\n## Notes\n\nby hand\n\n## More\n"
+    md.write_text("# generated only\n")
+    assert hand_written_notes(md) == ""
