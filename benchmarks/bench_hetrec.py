@@ -182,11 +182,24 @@ VARIANTS |= {
         {"weighting": "raw", "parts": ["social", "tags"], "tag_rows": 0.3} | WIDE_IALS,
     ),
 }
+# Issue 18, third step (best18), written down after the validation trials of ials_xwide on
+# seeds 1 and 2 (reg 120 → 0.173, reg 240 → 0.090 vs reg 60 → 0.229 validation NDCG@20: the
+# grid was centred on the wrong side) and after their test scores (0.3000, 0.3012). Both
+# rows are pure CF and choose reg on validation only.
+VARIANTS |= {
+    # ials_wide's own registered grid (reg 60/120/30 × alpha 1/3), run to the end: the
+    # earlier runs got only its first point under load
+    "ials_wide_searched": ("ials", {"factors": 128, "iterations": 15}),
+    # 256 factors with reg at and below 60
+    "ials_xwide_lowreg": ("ials", {"factors": 256, "iterations": 20}),
+}
 SPACES["ials_wide_tags"] = {}
 SPACES["ials_xwide"] = {"weighting": ["bm25"], "reg": [120.0, 60.0, 240.0], "alpha": [1.0]}
 SPACES["ials_wide_sorec_tags"] = {"friend_cols": [0.3, 1.0]}
 SPACES["ials_tags"] = {"tag_rows": [0.3, 0.0, 1.0]}
 SPACES["ials_wide"] = {"weighting": ["bm25"], "reg": [60.0, 120.0, 30.0], "alpha": [1.0, 3.0]}
+SPACES["ials_wide_searched"] = SPACES["ials_wide"]
+SPACES["ials_xwide_lowreg"] = {"weighting": ["bm25"], "reg": [60.0, 30.0, 15.0], "alpha": [1.0]}
 #: models the benchmark never runs (the MLP hybrid's sandbox groups; the rating view)
 SKIP = {"hybrid", "rating_mf", "rating_deep"}
 #: iALS parameters cb2cf takes over from the seed's tuned iALS (run ``ials`` before ``cb2cf``)
