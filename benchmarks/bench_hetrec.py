@@ -48,6 +48,7 @@ from moodrec.experiment.tuning import fit_model, tune_model
 from moodrec.interactions.matrix import read_user_artists
 from moodrec.models import load_models
 from moodrec.models.base import ItemFeatures
+from moodrec.models.blend_social_tags import SIDE_PARTS
 from moodrec.models.deep_config import SEARCH_SPACES
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -206,6 +207,24 @@ SKIP = {"hybrid", "rating_mf", "rating_deep"}
 IALS_TUNED = ("weighting", "factors", "reg", "alpha", "iterations")
 #: dimensions of the tag content features
 TAG_DIMS = 32
+
+
+def side_information_used(row: str) -> str | None:
+    """Which HetRec side information a benchmark row uses (``"friends + tags"``, ``"tags"``,
+    ``"friends"``), ``None`` for pure collaborative filtering."""
+    model_name, fixed = VARIANTS.get(row, (row, {}))
+    if model_name in ("lightfm", "cb2cf"):
+        return "tags"  # item content features
+    if model_name != "blend_social_tags":
+        return None
+    parts = fixed.get("parts", SIDE_PARTS)
+    space = SPACES.get(row, {})
+    tag_rows = space.get("tag_rows", [fixed.get("tag_rows", 0.3)])
+    tags = "tags" in parts or any(v > 0 for v in tag_rows)
+    friend_cols = space.get("friend_cols", [fixed.get("friend_cols", 0.0)])
+    friends = "social" in parts or any(v > 0 for v in friend_cols)
+    used = [name for name, on in (("friends", friends), ("tags", tags)) if on]
+    return " + ".join(used) or None
 
 
 def tag_features(item_tags: sp.csr_matrix, seed: int) -> ItemFeatures:
@@ -402,11 +421,17 @@ def markdown(result: dict[str, Any], seeds: list[int]) -> str:
             f"{'' if ref is None else f'{ref:.4f}'} | {fmt('fit_s', 1)} | {fmt('tuning_s', 1)} |"
         )
     lines.append("")
+    side_rows = [
+        f"`{name}` ({used})"
+        for name, _ in ordered
+        if (used := side_information_used(name)) is not None
+    ]
     lines.append(
-        "`blend_social_tags` also uses HetRec's side information: the friends graph (friends' "
-        "training rows only) and artist tags (tag assignments of held-out user–artist pairs "
-        "withheld); its part weights are chosen on validation inside `fit`. Every other row is "
-        "pure collaborative filtering on `user_artists.dat`."
+        "Rows that also use HetRec's side information, the friends graph (friends' training "
+        "rows only) and/or artist tags (tag assignments of held-out user–artist pairs "
+        f"withheld): {', '.join(side_rows) or 'none'}; their part weights are chosen on "
+        "validation inside `fit`. Every other row is pure collaborative filtering on "
+        "`user_artists.dat`."
     )
     lines.append("")
     paired = [

@@ -12,6 +12,7 @@ from benchmarks.bench_hetrec import (
     combine,
     hand_written_notes,
     markdown,
+    side_information_used,
 )
 
 from moodrec.models import create_model
@@ -82,3 +83,11 @@ def test_combine_keeps_the_hand_written_sections(tmp_path: Path) -> None:
     assert hand_written_notes(md) == "\n## Notes\n\nby hand\n\n## More\n"
     md.write_text("# generated only\n")
     assert hand_written_notes(md) == ""
+
+
+def test_side_information_of_each_row() -> None:
+    assert side_information_used("ials_wide_tags") == "tags"
+    assert side_information_used("ials_wide_sorec_tags") == "friends + tags"
+    assert side_information_used("blend_social_tags") == "friends + tags"
+    for pure in ("ials", "ials_wide", "ials_xwide", "ials_wide_ease", "ease_ials", "bpr"):
+        assert side_information_used(pure) is None, pure
