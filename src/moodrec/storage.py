@@ -449,6 +449,10 @@ class DatasetRef:
         return asdict(self)
 
 
+#: read-modify-write of a manifest by the threads of this process, one at a time
+_MANIFEST_WRITE = threading.RLock()
+
+
 class Manifest:
     """``manifest.json`` in a data folder: dataset name → path, fingerprint, rows.
 
@@ -478,21 +482,27 @@ class Manifest:
 
     def set_provenance(self, provenance: dict[str, Any]) -> None:
         """Record the provenance of the run that wrote this folder (datasets kept)."""
-        data = self._read()
-        data["provenance"] = provenance
-        write_json_atomic(self.path, data)
+        with _MANIFEST_WRITE:
+            data = self._read()
+            data["provenance"] = provenance
+            write_json_atomic(self.path, data)
 
     def record(self, refs: list[DatasetRef]) -> None:
-        """Add or replace entries, then rewrite the manifest atomically (provenance kept)."""
-        data = self._read()
-        datasets = dict(data.get("datasets", {}))
-        for ref in refs:
-            entry = ref.to_dict()
-            p = Path(ref.path)
-            with contextlib.suppress(ValueError):
-                entry["path"] = str(p.resolve().relative_to(self.root.resolve()))
-            datasets[ref.name] = entry
-        write_json_atomic(self.path, {**data, "datasets": datasets})
+        """Add or replace entries, then rewrite the manifest atomically (provenance kept).
+
+        Tasks running in threads of one process (concurrent task runs) record in turn, so
+        none loses another's entries between its read and its write.
+        """
+        with _MANIFEST_WRITE:
+            data = self._read()
+            datasets = dict(data.get("datasets", {}))
+            for ref in refs:
+                entry = ref.to_dict()
+                p = Path(ref.path)
+                with contextlib.suppress(ValueError):
+                    entry["path"] = str(p.resolve().relative_to(self.root.resolve()))
+                datasets[ref.name] = entry
+            write_json_atomic(self.path, {**data, "datasets": datasets})
 
     def get(self, name: str) -> DatasetRef:
         datasets = self.load()

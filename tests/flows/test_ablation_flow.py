@@ -63,3 +63,28 @@ def test_ablation_flow_writes_table_plot_and_caches(harness, config_env, tmp_pat
     # unchanged re-run: served from the cache, same files
     again = ablation_flow(profile="tiny", overrides=overrides)
     assert again["refs"] == refs
+
+
+def test_variants_in_worker_processes_give_the_sequential_table(
+    harness, config_env, tmp_path: Path
+) -> None:
+    """Variants fitted side by side in worker processes (a torch content model among them)
+    give the table of the same variants fitted one after another in the flow's process."""
+    tables = {}
+    for workers in (1, 2):
+        data_dir = tmp_path / f"workers{workers}"
+        overrides = _overrides(data_dir)
+        ablation = overrides["recommend"]["deep"]["ablation"]
+        ablation["content_models"] = ["lightfm"]
+        ablation["reference_models"] = ["ials", "popularity"]
+        overrides["recommend"]["deep"]["lightfm"] = {"epochs": 3, "batch_size": 128}
+        overrides["orchestration"] = {"process_workers": workers}
+        ingest_flow(profile="tiny", overrides={"paths": {"data_dir": str(data_dir)}})
+        result = ablation_flow(profile="tiny", overrides=overrides)
+        tables[workers] = (
+            pd.read_parquet(result["refs"]["ablation_table"].path)
+            .drop(columns="fit_seconds")
+            .sort_values(["variant", "slice", "metric"], ignore_index=True)
+        )
+    assert set(tables[2]["variant"]) == {"ials", "popularity", "cb2cf:none", "cb2cf:all", "lightfm"}
+    pd.testing.assert_frame_equal(tables[1], tables[2])

@@ -9,6 +9,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from moodrec.errors import ModelError
+from moodrec.interactions import ranking
 from moodrec.interactions.ranking import top_k
 
 
@@ -68,3 +69,37 @@ def test_a_huge_k_is_capped_at_the_number_of_items(
 def test_k_must_be_an_integer_of_at_least_one(k: object) -> None:
     with pytest.raises(ModelError, match="k must be an integer >= 1"):
         top_k(np.zeros(5), k)  # type: ignore[arg-type]
+
+
+@settings(max_examples=80, deadline=None)
+@given(
+    st.integers(1, 400),
+    st.integers(1, 6),
+    st.integers(1, 30),
+    st.integers(1, 20),
+    st.floats(0.0, 0.95),
+    st.integers(0, 2**16),
+)
+def test_many_rows_at_once_equal_row_by_row(
+    n: int, n_rows: int, k: int, levels: int, p_inf: float, seed: int
+) -> None:
+    """The batched path (small catalogues, several rows per partition) and the row-by-row
+    path rank every row the same, ties and ``-inf`` included, across block boundaries."""
+    rng = np.random.default_rng(seed)
+    s = rng.integers(0, levels, (n_rows, n)).astype(np.float64)
+    s[rng.random(s.shape) < p_inf] = -np.inf
+    batched_block = ranking.BATCHED_BLOCK
+    try:
+        ranking.BATCHED_BLOCK = 2 * n  # two rows per block: blocks end mid-matrix
+        idx_b, val_b = top_k(s, k)
+        ranking.BATCHED_MAX_ITEMS, max_items = 0, ranking.BATCHED_MAX_ITEMS
+        try:
+            idx_r, val_r = top_k(s, k)
+        finally:
+            ranking.BATCHED_MAX_ITEMS = max_items
+    finally:
+        ranking.BATCHED_BLOCK = batched_block
+    np.testing.assert_array_equal(idx_b, idx_r)
+    np.testing.assert_array_equal(val_b, val_r)
+    for r in range(n_rows):
+        np.testing.assert_array_equal(idx_b[r], brute(s[r], k))

@@ -43,6 +43,7 @@ from moodrec.evaluation.ablation_split import (
     AblationSplit,
     build_matrix,
     rank_metrics,
+    read_plays_matrix,
     split_cold_warm,
 )
 from moodrec.evaluation.ablation_summary import (
@@ -52,6 +53,7 @@ from moodrec.evaluation.ablation_summary import (
     reference_name,
     rq1_answer,
     summarise,
+    uses_reference_params,
     variant_names,
 )
 from moodrec.interactions.ranking import RANKING_METRICS
@@ -66,16 +68,19 @@ __all__ = [
     "baseline_name",
     "build_matrix",
     "evaluate_variant",
+    "evaluate_variant_files",
     "family_label",
     "fit_variant",
     "make_model",
     "pool_seeds",
     "rank_metrics",
+    "read_plays_matrix",
     "reference_name",
     "rq1_answer",
     "run_ablation",
     "split_cold_warm",
     "summarise",
+    "uses_reference_params",
     "variant_names",
 ]
 
@@ -238,6 +243,9 @@ def fit_variant(
     References are tuned on warm validation; family variants use the family model on the
     tuned reference's parameters with the family's groups; content models search their
     groups (:func:`_group_candidates`) and ``cfg.spaces`` within the budget.
+    ``reference_params`` are the tuned reference's (:func:`evaluate_variant` returns them);
+    ``None`` tunes the reference again when the variant needs them
+    (:func:`uses_reference_params`), so pass them on when fitting more than one variant.
     """
     cfg = deep.ablation
     families = {family_label(cfg, f): g for f, g in cfg.variants.items()}
@@ -247,8 +255,9 @@ def fit_variant(
             name, base, cfg.spaces.get(name, {}), split, features, cfg, False
         )
         return model, params
-    if reference_params is None:
+    if reference_params is None and uses_reference_params(name, cfg):
         reference_params = tuned_reference_params(split, features, deep)
+    reference_params = reference_params or {}
     if name in families:
         groups = _available_groups(features, families[name])
         if families[name] and not groups:
@@ -325,6 +334,29 @@ def evaluate_variant(
     means = per_user.groupby("slice")["ndcg"].mean().round(4).to_dict()
     logger.info("ablation %s: %.1f s, NDCG@%d %s", name, secs, deep.ablation.k, means)
     return per_user, secs, params
+
+
+def evaluate_variant_files(
+    name: str,
+    plays_path: str,
+    features_path: str,
+    groups: dict[str, list[str]],
+    deep: DeepModelsConfig,
+    reference_params: dict[str, Any] | None = None,
+) -> tuple[pd.DataFrame, float, dict[str, Any]] | None:
+    """:func:`evaluate_variant` on the matrix of an ingest ``plays`` file and the item
+    features of ``features_path`` (``groups``: group → columns), both read here.
+
+    A module-level function of paths and plain values, so a worker process can run it
+    (:func:`moodrec.orchestration.processes.run_in_worker`); the split is rebuilt from its
+    seed, the same in every process.
+    """
+    from moodrec.features.content import features_from_frame
+
+    matrix, _, _ = read_plays_matrix(plays_path, deep.ablation)
+    split = split_cold_warm(matrix, deep.ablation)
+    features = features_from_frame(pd.read_parquet(features_path), groups)
+    return evaluate_variant(name, split, features, deep, reference_params)
 
 
 def run_ablation(

@@ -120,6 +120,22 @@ def _per_user_holdout(
     return part(~test_mask), part(test_mask)
 
 
+def read_plays_matrix(
+    plays_path: str, cfg: AblationConfig
+) -> tuple[sp.csr_matrix, np.ndarray, np.ndarray]:
+    """:func:`build_matrix` of an ingest ``plays`` Parquet file, weighted and ordered per
+    ``cfg``; the items are the ``track_id`` column, or ``artist_id`` in an artist-level log
+    (HetRec), under the name ``track_id``."""
+    import pyarrow.parquet as pq
+
+    names = pq.ParquetFile(plays_path).schema_arrow.names
+    key = "track_id" if "track_id" in names else "artist_id"
+    frame = pd.read_parquet(plays_path, columns=["user_id", key, "plays"])
+    frame = frame.rename(columns={key: "track_id"})
+    shuffle = cfg.seed if cfg.shuffle_items else None
+    return build_matrix(frame, cfg.weighting, cfg.min_item_users, shuffle)
+
+
 def split_cold_warm(matrix: sp.csr_matrix, cfg: AblationConfig) -> AblationSplit:
     """Hold out cold test and cold validation items, then a per-user share of the rest.
 

@@ -30,6 +30,16 @@ def variant_names(cfg: AblationConfig) -> list[str]:
     ]
 
 
+def uses_reference_params(name: str, cfg: AblationConfig) -> bool:
+    """Whether variant ``name`` builds on the tuned reference's parameters: the family
+    variants of the ``cb2cf`` family model and the ``cb2cf`` content model (iALS + a
+    content mapping). The others tune themselves, so they need not wait for the reference."""
+    families = {family_label(cfg, f) for f in cfg.variants}
+    if name in cfg.reference_models:
+        return False
+    return (name in families and cfg.family_model == "cb2cf") or name == "cb2cf"
+
+
 def reference_name(cfg: AblationConfig) -> str:
     """The variant every paired test compares against (the tuned CF model)."""
     return cfg.reference_models[0]

@@ -10,9 +10,15 @@ from prefect import flow
 from moodrec.catalogue import Catalogue
 from moodrec.config.schema import is_synthetic_source
 from moodrec.errors import CatalogueError
-from moodrec.evaluation.ablation_summary import family_label, variant_names
+from moodrec.evaluation.ablation_summary import (
+    family_label,
+    reference_name,
+    uses_reference_params,
+    variant_names,
+)
 from moodrec.flows.common import content_stage_refs, sandbox_world, stage_settings
 from moodrec.models.deep_config import DeepModelsConfig
+from moodrec.orchestration.processes import resolve_workers, worker_processes
 from moodrec.storage import DatasetRef
 from moodrec.tasks.ablation import (
     assemble_features,
@@ -21,7 +27,7 @@ from moodrec.tasks.ablation import (
     summarise_ablation,
 )
 from moodrec.tasks.artifacts import publish_checkpoints
-from moodrec.tasks.checkpoints import register_raw_input, run_checkpoint_task
+from moodrec.tasks.checkpoints import refs_intact, register_raw_input, run_checkpoint_task
 from moodrec.tasks.sandbox import world_dir
 
 #: optional stage outputs that replace the world's planted content when present
@@ -124,21 +130,55 @@ def _run_variants(
     feats: dict[str, Any],
     synthetic: bool,
 ) -> dict[str, Any]:
-    """Fit and evaluate every variant on ``feats``; the table, published."""
+    """Fit and evaluate every variant on ``feats``; the table, published.
+
+    The reference is tuned once: the variants that build on its parameters get them from
+    its task (so a family never tunes it again). With more than one worker
+    (``orchestration.process_workers``) the variants run concurrently, each fit in a worker
+    process; the results do not depend on the order (each fit is seeded on its own).
+    """
     variants = variant_names(cfg.ablation)
-    per_variant = []
-    for variant in variants:
-        res = run_checkpoint_task(
-            fit_evaluate_variant,
+    reference = reference_name(cfg.ablation)
+    workers = resolve_workers(settings.orchestration.process_workers)
+
+    def args(variant: str, reference_params: dict[str, Any] | None) -> tuple[Any, ...]:
+        return (
             plays,
             feats["refs"]["item_features"],
             feats["groups"],
             _variant_config(cfg, variant),
             variant,
             data_dir,
-            data_dir=data_dir,
+            reference_params,
         )
-        per_variant.extend(res["refs"].values())
+
+    dependent = [v for v in variants if uses_reference_params(v, cfg.ablation)]
+    independent = [v for v in variants if v not in dependent]
+    results: dict[str, dict[str, Any]] = {}
+    with worker_processes(min(workers, len(variants))) as n:
+        if n <= 1:  # in table order, one after another
+            for variant in variants:
+                params = results[reference]["params"] if variant in dependent else None
+                results[variant] = run_checkpoint_task(
+                    fit_evaluate_variant, *args(variant, params), data_dir=data_dir
+                )
+        else:
+            # the reference first, then the slowest-first rest of those that need nothing
+            # from it; the dependent ones once its parameters are known
+            first = [reference, *[v for v in independent if v != reference][::-1]]
+            futures = {v: fit_evaluate_variant.submit(*args(v, None)) for v in first}
+            results[reference] = _checked(futures[reference], args(reference, None), data_dir)
+            params = results[reference]["params"]
+            futures |= {v: fit_evaluate_variant.submit(*args(v, params)) for v in dependent}
+            for v in variants:
+                if v not in results:
+                    results[v] = _checked(
+                        futures[v], args(v, params if v in dependent else None), data_dir
+                    )
+    per_variant = []
+    for variant in variants:  # table order, whatever order they finished in
+        Catalogue(data_dir).manifest.record(list(results[variant]["refs"].values()))
+        per_variant.extend(results[variant]["refs"].values())
     result = run_checkpoint_task(
         summarise_ablation,
         per_variant,
@@ -157,3 +197,11 @@ def _run_variants(
         "summary": summary,
         "table": result["table"],
     }
+
+
+def _checked(future: Any, args: tuple[Any, ...], data_dir: str) -> dict[str, Any]:
+    """A submitted variant's result; a cache hit whose files changed since runs again."""
+    result: dict[str, Any] = future.result()
+    if not refs_intact(result["refs"]):
+        result = run_checkpoint_task(fit_evaluate_variant, *args, data_dir=data_dir)
+    return result

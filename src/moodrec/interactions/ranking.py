@@ -65,6 +65,35 @@ def check_k(k: int, n_items: int) -> int:
     return int(min(k, n_items))
 
 
+#: rows of at most this many items are ranked many rows at a time (:func:`_top_k_block`);
+#: longer ones row by row, where the two-pass candidate search beats a partition
+BATCHED_MAX_ITEMS = 50_000
+#: scores per block of rows ranked at once (a partitioned copy and a mask of that size)
+BATCHED_BLOCK = 1 << 21
+
+
+def _top_k_block(block: np.ndarray, k: int, out_i: np.ndarray, out_v: np.ndarray) -> None:
+    """:func:`top_k` of the rows of ``block`` (no NaN) into the first rows of ``out_i`` and
+    ``out_v``, all rows at once: one partition finds each row's k-th largest value, every
+    finite entry at or above it is a candidate (boundary ties included), and one sort by
+    (row, score descending, index) orders them; the first ``k`` of each row are kept."""
+    n_items = block.shape[1]
+    if k < n_items:
+        kth = np.partition(block, n_items - k, axis=1)[:, n_items - k]
+        mask = block >= kth[:, None]
+        mask &= block > -np.inf
+    else:
+        mask = block > -np.inf
+    rows, cols = np.nonzero(mask)
+    vals = block[rows, cols]
+    order = np.lexsort((cols, -vals, rows))
+    rows, cols, vals = rows[order], cols[order], vals[order]
+    rank = np.arange(rows.size) - np.searchsorted(rows, rows)
+    keep = rank < k
+    out_i[rows[keep], rank[keep]] = cols[keep]
+    out_v[rows[keep], rank[keep]] = vals[keep]
+
+
 def top_k(scores: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
     """Indices and values of the ``k`` highest scores per row, ties broken by lower index.
 
@@ -95,6 +124,11 @@ def top_k(scores: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
     out_i = np.full((n_rows, kk), -1, dtype=np.int64)
     out_v = np.full((n_rows, kk), -np.inf, dtype=np.float64)
     if kk == 0:
+        return (out_i[0], out_v[0]) if one_d else (out_i, out_v)
+    if n_items <= BATCHED_MAX_ITEMS and not np.isnan(s).any():
+        step = max(1, BATCHED_BLOCK // n_items)
+        for start in range(0, n_rows, step):
+            _top_k_block(s[start : start + step], kk, out_i[start:], out_v[start:])
         return (out_i[0], out_v[0]) if one_d else (out_i, out_v)
     for r in range(n_rows):
         row = s[r]

@@ -115,6 +115,10 @@ class OrchestrationConfig(StageConfig):
     #: runner gives the parallelism, one thread each avoids oversubscribed, spinning cores;
     #: ``None`` keeps the libraries' defaults (one thread per core each)
     native_threads: int | None = Field(default=1, ge=1)
+    #: worker processes of a stage that fits independent models side by side (the
+    #: ablation's variants, each fit in one process with ``native_threads`` threads);
+    #: ``None`` = the cores this process may use, 1 = one after another in the flow's process
+    process_workers: int | None = Field(default=None, ge=1)
     dask: DaskConfig = DaskConfig()
     deployments: DeploymentsConfig = DeploymentsConfig()
     report: ReportConfig = ReportConfig()

@@ -40,16 +40,10 @@ def item_key(plays: DatasetRef) -> str:
 
 
 def _matrix(plays: DatasetRef, cfg: DeepModelsConfig) -> tuple[Any, np.ndarray, np.ndarray]:
-    import pandas as pd
+    from moodrec.evaluation.ablation_split import read_plays_matrix
 
-    from moodrec.evaluation import ablation
-
-    key = item_key(plays)  # items are artists in an artist-level log (HetRec)
-    frame = pd.read_parquet(plays.path, columns=["user_id", key, "plays"])
-    frame = frame.rename(columns={key: "track_id"})
-    ab = cfg.ablation
-    shuffle = ab.seed if ab.shuffle_items else None
-    return ablation.build_matrix(frame, ab.weighting, ab.min_item_users, shuffle)
+    # items are artists in an artist-level log (HetRec)
+    return read_plays_matrix(plays.path, cfg.ablation)
 
 
 def _safe(name: str) -> str:
@@ -149,31 +143,53 @@ def fit_evaluate_variant(
     cfg: DeepModelsConfig,
     variant: str,
     data_dir: str,
+    reference_params: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     """Fit one variant (or reference model) and write its per-user metrics.
 
-    Returns ``{"refs": {"ablation_<variant>": ref}, "fit_seconds": float}``.
+    ``reference_params`` are the tuned reference's parameters (the reference variant's
+    ``params``) for the variants that build on them
+    (:func:`moodrec.evaluation.ablation.uses_reference_params`); ``None`` there tunes the
+    reference again. The fit runs in a worker process when the flow opened some
+    (:func:`moodrec.orchestration.processes.worker_processes`).
+
+    Returns ``{"refs": {"ablation_<variant>": ref}, "fit_seconds": float, "params": dict}``
+    (``params``: what the variant chose, e.g. the tuned reference's hyperparameters).
     """
-    import pandas as pd
-
     from moodrec.evaluation import ablation
-    from moodrec.features.content import features_from_frame
+    from moodrec.orchestration.processes import run_in_worker
 
-    matrix, _, _ = _matrix(plays, cfg)
-    split = ablation.split_cold_warm(matrix, cfg.ablation)
-    features = features_from_frame(pd.read_parquet(item_features.path), groups)
-    res = ablation.evaluate_variant(variant, split, features, cfg)
+    res = run_in_worker(
+        ablation.evaluate_variant_files,
+        variant,
+        plays.path,
+        item_features.path,
+        groups,
+        cfg,
+        reference_params,
+    )
     if res is None:  # the features lack this variant's content
         get_run_logger().info("%s: skipped (no such content in the features)", variant)
-        return {"refs": {}, "fit_seconds": 0.0}
-    per_user, seconds, _ = res
+        return {"refs": {}, "fit_seconds": 0.0, "params": {}}
+    per_user, seconds, params = res
     name = f"ablation_{_safe(variant)}"
     path = write_parquet_atomic(
         per_user.assign(fit_seconds=seconds), _reports(data_dir) / f"{name}.parquet"
     )
     means = per_user.groupby("slice")["ndcg"].mean().round(4).to_dict()
     get_run_logger().info("%s: fit %.1f s, NDCG@%d %s", variant, seconds, cfg.ablation.k, means)
-    return {"refs": Catalogue(data_dir).register_many({name: path}), "fit_seconds": seconds}
+    return {
+        "refs": Catalogue(data_dir).register_many({name: path}),
+        "fit_seconds": seconds,
+        "params": _jsonable(params),
+    }
+
+
+def _jsonable(params: dict[str, Any]) -> dict[str, Any]:
+    """``params`` as JSON values (numpy scalars → Python), for the result and cache keys."""
+    return json.loads(
+        json.dumps(params, default=lambda v: v.item() if hasattr(v, "item") else str(v))
+    )
 
 
 @task(name="ablation-table", cache_policy=CHECKPOINT_CACHE, persist_result=True)
