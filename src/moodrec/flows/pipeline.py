@@ -17,6 +17,7 @@ from __future__ import annotations
 import contextlib
 import importlib
 import logging
+import resource
 import time
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
@@ -275,15 +276,23 @@ def _now() -> str:
     return datetime.now(UTC).isoformat(timespec="seconds")
 
 
+def _cpu_seconds() -> float:
+    """CPU seconds of this process (all threads) and of its children that have ended (a
+    stage's worker processes, :mod:`moodrec.orchestration.processes`)."""
+    children = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return time.process_time() + children.ru_utime + children.ru_stime
+
+
 @contextlib.contextmanager
 def _timed(timings: dict[str, dict[str, float]], name: str) -> Iterator[None]:
-    """Record the wall and process CPU seconds (all threads) of one stage in ``timings``."""
-    wall, cpu = time.perf_counter(), time.process_time()
+    """Record the wall and CPU seconds (all threads, ended child processes included) of
+    one stage in ``timings``."""
+    wall, cpu = time.perf_counter(), _cpu_seconds()
     try:
         yield
     finally:
         timings[name] = {
             "wall_s": round(time.perf_counter() - wall, 2),
-            "cpu_s": round(time.process_time() - cpu, 2),
+            "cpu_s": round(_cpu_seconds() - cpu, 2),
         }
         logger.info("stage %s: %s", name, timings[name])

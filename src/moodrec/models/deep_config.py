@@ -183,7 +183,8 @@ class AblationConfig(StageConfig):
     content_models: tuple[str, ...] = ("lightfm", "hybrid")
     # plain CF recommenders; the first is the reference of the paired tests (tuned)
     reference_models: tuple[str, ...] = ("ials", "popularity")
-    # validation search per model (wall-clock seconds; the first trial always runs)
+    # validation search per model (CPU seconds of the fitting process, so a busy machine
+    # or variants fitted side by side try the same trials; the first trial always runs)
     tuning_budget_s: float = Field(default=60.0, gt=0)
     spaces: dict[str, dict[str, list[Any]]] = Field(
         default_factory=lambda: {
