@@ -12,6 +12,7 @@ from moodrec.errors import CatalogueError
 from moodrec.storage import (
     Manifest,
     atomic_path,
+    describe_file,
     fingerprint_file,
     write_parquet_atomic,
     write_text_atomic,
@@ -71,3 +72,24 @@ def test_corrupt_manifest_is_a_clear_error(tmp_path: Path) -> None:
     (tmp_path / "manifest.json").write_text("{not json")
     with pytest.raises(CatalogueError, match=r"manifest\.json"):
         Catalogue(tmp_path).ref("events")
+
+
+def test_manifest_records_from_threads_lose_no_entry(tmp_path: Path) -> None:
+    """Concurrent task runs (threads of one process) record their outputs in turn."""
+    import threading
+
+    manifest = Manifest(tmp_path)
+    files = []
+    for i in range(16):
+        f = tmp_path / f"d{i}.json"
+        f.write_text(str(i))
+        files.append(f)
+    threads = [
+        threading.Thread(target=manifest.record, args=([describe_file(f"d{i}", f)],))
+        for i, f in enumerate(files)
+    ]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert set(manifest.load()) == {f"d{i}" for i in range(16)}
