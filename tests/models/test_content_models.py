@@ -6,8 +6,9 @@ import numpy as np
 import pytest
 
 from moodrec.errors import ModelError
+from moodrec.models import cb2cf
 from moodrec.models.base import ItemFeatures, Recommender
-from moodrec.models.cb2cf import CB2CF, fit_ridge
+from moodrec.models.cb2cf import CB2CF, fit_ials_factors, fit_ridge
 from moodrec.models.content_input import content_matrix
 from moodrec.models.ials import IALS
 from moodrec.models.lightfm import LightFMRecommender
@@ -71,6 +72,34 @@ def test_cb2cf_keeps_ials_on_warm_items_and_maps_cold_ones() -> None:
     # the refit with the selected parameters reproduces the mapping without selecting again
     again = CB2CF(**(IALS_PARAMS | chosen)).fit(data.train, item_features=data.features)
     np.testing.assert_allclose(again.item_factors, model.item_factors, rtol=1e-5, atol=1e-6)
+
+
+def test_kept_ials_fits_equal_new_ones() -> None:
+    """A cb2cf fit reuses this process's last iALS fits of the same parameters and matrix
+    (the ablation's families): the factors are the ones a new fit gives, the matrix content
+    (not the object) is the key, and what the caller gets is its own copy."""
+    data = planted(seed=1)
+    cb2cf._IALS_FITS.clear()
+    params = IALS(**IALS_PARAMS).params
+    fresh = IALS(**IALS_PARAMS).fit(data.train)
+    user, _ = fit_ials_factors(params, data.train)
+    assert len(cb2cf._IALS_FITS) == 1
+    user[:] = 0.0  # the caller's copy: the kept fit is untouched
+    again_user, again_item = fit_ials_factors(params, data.train.copy())
+    assert len(cb2cf._IALS_FITS) == 1  # same content, other object: a hit
+    np.testing.assert_array_equal(again_user, fresh.user_factors)
+    np.testing.assert_array_equal(again_item, fresh.item_factors)
+    changed = data.train.copy()
+    changed.data[0] += 1.0
+    other_user, _ = fit_ials_factors(params, changed)
+    assert len(cb2cf._IALS_FITS) == 2
+    assert not np.array_equal(other_user, fresh.user_factors)
+    # a second cb2cf fit (all hits) gives the first one's model exactly
+    first = CB2CF(**IALS_PARAMS).fit(data.train, item_features=data.features)
+    second = CB2CF(**IALS_PARAMS).fit(data.train, item_features=data.features)
+    np.testing.assert_array_equal(first.item_factors, second.item_factors)
+    np.testing.assert_array_equal(first.user_factors, second.user_factors)
+    assert len(cb2cf._IALS_FITS) == 2  # at most the last two fits are kept
 
 
 def test_cb2cf_without_features_is_ials_and_rejects_unknown_groups() -> None:

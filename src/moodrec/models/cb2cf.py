@@ -21,7 +21,10 @@ is returned by :meth:`selected_params`, so a refit without validation data reuse
 
 from __future__ import annotations
 
+import hashlib
 import logging
+import threading
+from collections import OrderedDict
 from typing import Any, ClassVar
 
 import numpy as np
@@ -35,6 +38,41 @@ from moodrec.models.ials import IALS, IALSParams
 from moodrec.models.mips import IndexedFactorScoring
 
 logger = logging.getLogger(__name__)
+
+
+#: factors of this process's last iALS fits, by (parameters, training matrix): the ablation's
+#: family variants each fit ``cb2cf`` with one set of iALS parameters on one split, so each
+#: would refit the same two iALS models (the training matrix and its pseudo-cold copy). The
+#: fit is deterministic, so a hit returns what a new fit would; large fits are not kept.
+_IALS_FITS: OrderedDict[tuple[Any, ...], tuple[np.ndarray, np.ndarray]] = OrderedDict()
+_IALS_FITS_LOCK = threading.Lock()
+_IALS_FITS_KEPT = 2
+_IALS_FITS_MAX_VALUES = 1 << 23  # factor values (float32) of a fit worth keeping: 32 MB
+
+
+def fit_ials_factors(params: dict[str, Any], train: sp.csr_matrix) -> tuple[np.ndarray, np.ndarray]:
+    """``(user_factors, item_factors)`` of an :class:`~moodrec.models.ials.IALS` fit of
+    ``train`` with ``params``: from the last fits of this process when one had the same
+    parameters and matrix content, else a new fit (copies either way)."""
+    m = sp.csr_matrix(train, dtype=np.float32, copy=True)
+    m.sort_indices()
+    digest = hashlib.blake2b(digest_size=16)
+    for part in (np.asarray(m.shape, np.int64), m.indptr, m.indices, m.data):
+        digest.update(np.ascontiguousarray(part).tobytes())
+    key = (tuple(sorted(params.items())), digest.hexdigest())
+    with _IALS_FITS_LOCK:
+        hit = _IALS_FITS.get(key)
+        if hit is not None:
+            _IALS_FITS.move_to_end(key)
+            return hit[0].copy(), hit[1].copy()
+    model = IALS(**params).fit(train)
+    user, item = model.user_factors, model.item_factors
+    if (user.shape[0] + item.shape[0]) * user.shape[1] <= _IALS_FITS_MAX_VALUES:
+        with _IALS_FITS_LOCK:
+            _IALS_FITS[key] = (user.copy(), item.copy())
+            while len(_IALS_FITS) > _IALS_FITS_KEPT:
+                _IALS_FITS.popitem(last=False)
+    return user.copy(), item.copy()
 
 
 def fit_ridge(x: np.ndarray, y: np.ndarray, lam: float) -> tuple[np.ndarray, np.ndarray]:
@@ -144,8 +182,8 @@ class CB2CF(IndexedFactorScoring, Recommender):
         self.item_factors = np.zeros((0, ials.factors), dtype=np.float32)
         self.selection: dict[str, Any] = {}
 
-    def _ials(self) -> IALS:
-        return IALS(**{k: self.params[k] for k in IALSParams.names()})
+    def _ials_params(self) -> dict[str, Any]:
+        return {k: self.params[k] for k in IALSParams.names()}
 
     def _candidate_groups(self, item_features: ItemFeatures) -> list[str]:
         groups = self.params["groups"]
@@ -224,10 +262,10 @@ class CB2CF(IndexedFactorScoring, Recommender):
             return {"groups": candidates, "ridge": p["ridge"], "scale": p["scale"]}
         if users.size > p["select_users"]:
             users = np.sort(rng.choice(users, size=p["select_users"], replace=False))
-        sim = self._ials().fit(sim_train)
+        sim_user, sim_item = fit_ials_factors(self._ials_params(), sim_train)
         fit_items = np.flatnonzero(~is_hold & (np.diff(sim_train.tocsc().indptr) > 0))
-        pu = sim.user_factors[users].astype(np.float64)
-        base = sim.item_factors.astype(np.float64)
+        pu = sim_user[users].astype(np.float64)
+        base = sim_item.astype(np.float64)
         seen, rel_cold, rel_warm = sim_train[users], truth_cold[users], truth_warm[users]
 
         warm_scores = pu @ base[~is_hold].T
@@ -289,8 +327,7 @@ class CB2CF(IndexedFactorScoring, Recommender):
         item_features: ItemFeatures | None,
     ) -> None:
         p = self.params
-        model = self._ials().fit(train)
-        user, item = model.user_factors, model.item_factors.copy()
+        user, item = fit_ials_factors(self._ials_params(), train)
         self.selection = {}
         if item_features is not None:
             candidates = self._candidate_groups(item_features)
