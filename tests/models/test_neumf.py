@@ -9,6 +9,7 @@ import pytest
 import torch
 
 from moodrec.evaluation.ablation import rank_metrics
+from moodrec.models import neumf
 from moodrec.models.base import Recommender
 from moodrec.models.neumf import NeuMF
 from tests.models.planted import planted
@@ -78,3 +79,16 @@ def test_neumf_can_start_as_a_gmf_dot_product(data) -> None:
         dot = net.gmf_user(users) @ net.gmf_item(items).T
         np.testing.assert_allclose(net.score_grid(users, items).numpy(), dot.numpy(), atol=1e-5)
     assert _beats_popularity_twice(NeuMF(**FAST, start_as_gmf=True).fit(data.train), data)
+
+
+def test_neumf_grid_scores_in_small_blocks_equal_one_block(data, monkeypatch) -> None:
+    m = NeuMF(batch_size=64, epochs=2, mlp_layers=[16, 8]).fit(data.train)
+    users, items = torch.arange(7), torch.arange(data.train.shape[1])
+    with torch.no_grad():
+        whole = m._net.score_grid(users, items).numpy()
+        # blocks of 5 pairs: several users per block when few items, item blocks otherwise
+        monkeypatch.setattr(neumf, "_MLP_BLOCK", 5)
+        blocks = m._net.score_grid(users, items).numpy()
+        few = m._net.score_grid(users, items[:2]).numpy()
+    np.testing.assert_allclose(blocks, whole, rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(few, whole[:, :2], rtol=1e-5, atol=1e-6)

@@ -15,7 +15,12 @@ from moodrec.models.deep_config import SEARCH_SPACES, BPRConfig, HybridConfig, N
 from moodrec.models.factor import BiasedFactors, squared_norms
 from moodrec.models.hybrid import HybridRecommender
 from moodrec.models.saved import read_model_files
-from moodrec.models.torch_utils import bpr_batches, hardest_negatives, negative_weights
+from moodrec.models.torch_utils import (
+    bpr_batches,
+    hardest_negatives,
+    ndcg_at_k,
+    negative_weights,
+)
 from tests.models.planted import planted
 
 
@@ -148,3 +153,38 @@ def test_search_spaces_name_valid_values_with_the_defaults_first() -> None:
             assert values[0] == getattr(default, field), (name, field)
             for v in values:
                 configs[name](**{field: v})  # raises on an unknown field or invalid value
+
+
+def _ndcg_by_full_sort(scores, truth, seen, k):
+    """NDCG@k the slow, obvious way: sort every row by (-score, index)."""
+    s = np.array(scores, dtype=np.float64)
+    s[np.isnan(s)] = -np.inf
+    if seen is not None:
+        s[seen.toarray() != 0] = -np.inf
+    kk = min(k, s.shape[1])
+    disc = 1.0 / np.log2(np.arange(2, kk + 2))
+    out = np.full(s.shape[0], np.nan)
+    for r in range(s.shape[0]):
+        rel = truth.indices[truth.indptr[r] : truth.indptr[r + 1]]
+        if rel.size:
+            top = np.lexsort((np.arange(s.shape[1]), -s[r]))[:kk]
+            top = top[np.isfinite(s[r, top])]
+            out[r] = (np.isin(top, rel) * disc[: top.size]).sum() / disc[: min(kk, rel.size)].sum()
+    return out
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_ndcg_at_k_ranks_ties_by_the_lower_index_like_a_full_sort(dtype) -> None:
+    rng = np.random.default_rng(3)
+    for trial in range(40):
+        n, m, k = int(rng.integers(1, 12)), int(rng.integers(1, 40)), int(rng.integers(1, 15))
+        # few distinct values: ties everywhere, at the top-k boundary included
+        scores = rng.integers(0, 4, (n, m)).astype(dtype)
+        scores[rng.random((n, m)) < 0.1] = -np.inf
+        scores[rng.random((n, m)) < 0.05] = np.nan
+        truth = sp.random(n, m, density=0.3, format="csr", random_state=trial)
+        seen = sp.random(n, m, density=0.3, format="csr", random_state=100 + trial)
+        for s in (seen, None):
+            np.testing.assert_allclose(
+                ndcg_at_k(scores, truth, s, k), _ndcg_by_full_sort(scores, truth, s, k)
+            )

@@ -135,6 +135,13 @@ def ndcg_at_k(
 ) -> np.ndarray:
     """NDCG@k per row of ``truth`` (binary gain, log2 discount, ideal over ``min(k, |test|)``).
 
+    The ranking takes the ``k`` highest scores per row, ties broken by the lower item index
+    (boundary ties included); ``-inf`` and NaN scores are never ranked. Vectorised: one
+    ``torch.topk`` per call, an exact tie pass only for the rare rows whose ``k``-th score is
+    tied with an item outside the top ``k``. Validation runs this every epoch, so it must
+    cost little next to an epoch of training (issue 18: a per-row Python loop over
+    ``argpartition`` was two thirds of a BPR fit on HetRec).
+
     Parameters
     ----------
     scores
@@ -151,27 +158,45 @@ def ndcg_at_k(
     ndarray
         ``(n_rows,)`` float; rows without relevant items are NaN.
     """
-    s = np.array(scores, dtype=np.float64, copy=True)
+    # float32 scores stay float32 (the same values and order as float64, half the memory)
+    dtype = np.float32 if np.asarray(scores).dtype == np.float32 else np.float64
+    s = np.array(scores, dtype=dtype, copy=True)
+    n_rows, n_items = s.shape
+    s[np.isnan(s)] = -np.inf
     if seen is not None:
-        rows = np.repeat(np.arange(s.shape[0]), np.diff(seen.indptr))
+        rows = np.repeat(np.arange(n_rows), np.diff(seen.indptr))
         s[rows, seen.indices] = -np.inf
-    kk = min(k, s.shape[1])
-    # top kk by argpartition (O(n_items) per row), then a stable sort of (-score, index)
-    part = np.argpartition(-s, kk - 1, axis=1)[:, :kk] if kk < s.shape[1] else None
-    out = np.full(s.shape[0], np.nan)
+    out = np.full(n_rows, np.nan)
+    kk = min(k, n_items)
+    n_rel = np.diff(truth.indptr)
+    if kk == 0 or n_rows == 0:
+        return out
+    vals_t, top_t = torch.topk(torch.from_numpy(s), kk, dim=1)
+    vals, top = vals_t.numpy().copy(), top_t.numpy().astype(np.int64)
+    # torch.topk breaks ties arbitrarily: rows where an item outside the top kk ties with
+    # the kk-th score take their candidates from the whole row instead
+    last = vals[:, -1]
+    tied = np.flatnonzero(np.isfinite(last) & ((s >= last[:, None]).sum(1) > kk))
+    for r in tied:
+        cand = np.flatnonzero(s[r] >= last[r])
+        cand = cand[np.lexsort((cand, -s[r, cand]))][:kk]
+        top[r], vals[r] = cand, s[r, cand]
+    # best first, equal scores by the lower index (lexsort: the last key is the primary one)
+    order = np.lexsort((top, -vals), axis=1)
+    top = np.take_along_axis(top, order, 1)
+    ranked = np.isfinite(np.take_along_axis(vals, order, 1))
+    # hits: (row, item) keys of the ranking looked up among the sorted keys of ``truth``
+    t = sp.csr_matrix(truth, copy=True)
+    t.sort_indices()
+    keys = np.repeat(np.arange(n_rows, dtype=np.int64), n_rel) * n_items + t.indices
+    query = np.arange(n_rows, dtype=np.int64)[:, None] * n_items + top
+    pos = np.minimum(np.searchsorted(keys, query), max(keys.size - 1, 0))
+    hits = (keys[pos] == query) & ranked if keys.size else np.zeros(query.shape, bool)
     discounts = 1.0 / np.log2(np.arange(2, kk + 2))
-    for r in range(s.shape[0]):
-        rel = truth.indices[truth.indptr[r] : truth.indptr[r + 1]]
-        if rel.size == 0:
-            continue
-        row = s[r]
-        cand = np.arange(row.size) if part is None else part[r]
-        top = cand[np.lexsort((cand, -row[cand]))]
-        top = top[np.isfinite(row[top])]
-        hits = np.isin(top, rel)
-        dcg = float((hits * discounts[: top.size]).sum())
-        idcg = float(discounts[: min(kk, rel.size)].sum())
-        out[r] = dcg / idcg
+    ideal = np.concatenate([[0.0], np.cumsum(discounts)])
+    has = n_rel > 0
+    dcg = (hits * discounts).sum(1)
+    out[has] = dcg[has] / ideal[np.minimum(kk, n_rel[has])]
     return out
 
 
@@ -325,6 +350,10 @@ def make_optimisers(module: torch.nn.Module, lr: float) -> list[torch.optim.Opti
     return opts
 
 
+#: scores per validation block (users × items)
+VALIDATION_CHUNK = 1_000_000
+
+
 def validation_ndcg(
     score_users: Callable[[np.ndarray], np.ndarray],
     users: np.ndarray,
@@ -332,9 +361,13 @@ def validation_ndcg(
     train: sp.csr_matrix,
     k: int,
 ) -> float:
-    """Mean NDCG@k of ``users`` on ``validation``, scored in chunks of ~16M scores."""
+    """Mean NDCG@k of ``users`` on ``validation``, scored in chunks of ~1M scores.
+
+    Small chunks keep the score block (4 MB) and its masks in the CPU cache; 16M-score
+    blocks spent most of their time allocating and first-touching fresh memory, every epoch.
+    """
     n_items = train.shape[1]
-    step = max(1, 16_000_000 // max(n_items, 1))
+    step = max(1, VALIDATION_CHUNK // max(n_items, 1))
     values = []
     for start in range(0, users.size, step):
         u = users[start : start + step]
