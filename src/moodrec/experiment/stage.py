@@ -144,7 +144,9 @@ def tune_and_fit(
     space = tuning.spaces.get(name, {}) if tuning.enabled else {}
     if space and validation.nnz:
         start = time.perf_counter()
-        search = tuning.model_dump(include={"k", "budget_s", "max_trials", "strategy", "seed"})
+        search = tuning.model_dump(
+            include={"k", "budget_s", "budget_clock", "max_trials", "strategy", "seed"}
+        )
         result = tune_model(
             name,
             train,

@@ -17,8 +17,10 @@ class TuningConfig(StageConfig):
 
     enabled: bool = False
     strategy: Literal["grid", "random"] = "grid"
-    # wall-clock budget per model in seconds; trials stop once it is spent (the first runs)
+    # budget per model in seconds; trials stop once it is spent (the first runs)
     budget_s: float = Field(default=60.0, gt=0)
+    # what the budget counts: CPU seconds of the process (robust to machine load) or wall
+    budget_clock: Literal["cpu", "wall"] = "cpu"
     max_trials: int = Field(default=20, ge=1)
     k: int = Field(default=20, ge=1)
     seed: int = Field(default=0, ge=0)
