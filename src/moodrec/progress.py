@@ -12,6 +12,7 @@ empty list. Listeners run in the emitting thread and must be quick and never rai
 from __future__ import annotations
 
 import contextlib
+import contextvars
 import logging
 import threading
 from collections.abc import Callable, Iterable, Iterator
@@ -31,7 +32,8 @@ class ProgressEvent:
     ``kind="stage"``: stage ``name`` changed to ``status`` (``detail``: why skipped, or the
     stage's key number when done). ``kind="step"``: ``done`` of ``total`` units of the long
     piece of work ``name`` (e.g. ``"train bpr: epochs"``) inside the running stage
-    (``detail``: what it is doing now, e.g. ``"UMAP 2D"``).
+    (``detail``: what it is doing now, e.g. ``"UMAP 2D"``; ``stage``: the stage it belongs
+    to when known, :func:`in_stage`, as stages may run side by side).
     """
 
     kind: EventKind
@@ -40,11 +42,30 @@ class ProgressEvent:
     done: int = 0
     total: int | None = None
     detail: str = ""
+    stage: str = ""
 
 
 Listener = Callable[[ProgressEvent], None]
 _listeners: list[Listener] = []
 _lock = threading.Lock()
+#: the stage whose work the current thread (or task, with a copied context) is doing
+_stage: contextvars.ContextVar[str] = contextvars.ContextVar("moodrec_stage", default="")
+
+
+@contextlib.contextmanager
+def in_stage(name: str) -> Iterator[None]:
+    """The body does stage ``name``'s work: its step events say so (``ProgressEvent.stage``),
+    here and in threads started with a copy of this context (Prefect's task runner)."""
+    token = _stage.set(name)
+    try:
+        yield
+    finally:
+        _stage.reset(token)
+
+
+def current_stage() -> str:
+    """The stage set by the innermost :func:`in_stage` of this context ("" outside one)."""
+    return _stage.get()
 
 
 def emit(event: ProgressEvent) -> None:
@@ -61,7 +82,11 @@ def emit(event: ProgressEvent) -> None:
 def step(name: str, done: int, total: int | None = None, detail: str = "") -> None:
     """Report ``done`` of ``total`` units of the long piece of work ``name`` (``detail``:
     what it is doing now)."""
-    emit(ProgressEvent(kind="step", name=name, done=done, total=total, detail=detail))
+    emit(
+        ProgressEvent(
+            kind="step", name=name, done=done, total=total, detail=detail, stage=_stage.get()
+        )
+    )
 
 
 class Steps:

@@ -25,7 +25,7 @@ from rich.progress_bar import ProgressBar
 from rich.table import Table
 from rich.text import Text
 
-from moodrec.progress import ProgressEvent, listening
+from moodrec.progress import ProgressEvent, current_stage, listening
 
 _FINISHED = re.compile(r"Finished in state (\w+)")
 _ICONS = {"waiting": "·", "running": "▶", "done": "✓", "failed": "✗", "skipped": "–"}
@@ -73,17 +73,23 @@ class RunView:
                 elif event.status in {"done", "failed"} and row.started is not None:
                     row.seconds = time.monotonic() - row.started
                     row.steps.clear()
-            elif event.kind == "step" and self._current is not None:
-                self.rows[self._current].steps[event.name] = (
-                    event.done,
-                    event.total,
-                    event.detail,
-                )
+            elif event.kind == "step":
+                # stages may run side by side: the event names its own when it knows it
+                row = self._row_of(event.stage)
+                if row is not None:
+                    row.steps[event.name] = (event.done, event.total, event.detail)
 
-    def on_task_finished(self, state: str) -> None:
+    def _row_of(self, stage: str) -> StageRow | None:
+        """The row of ``stage``, else of the stage that started last (under ``_lock``)."""
+        if stage in self.rows:
+            return self.rows[stage]
+        return self.rows[self._current] if self._current is not None else None
+
+    def on_task_finished(self, state: str, stage: str = "") -> None:
         with self._lock:
-            if self._current is not None:
-                self.rows[self._current].tasks[state] += 1
+            row = self._row_of(stage)
+            if row is not None:
+                row.tasks[state] += 1
 
     def _tasks(self, row: StageRow) -> str:
         n = sum(row.tasks.values())
@@ -146,8 +152,8 @@ class _TaskStates(logging.Handler):
 
     def emit(self, record: logging.LogRecord) -> None:
         match = _FINISHED.match(record.getMessage())
-        if match:
-            self.view.on_task_finished(match.group(1))
+        if match:  # logged in the task's thread, in the context of its stage
+            self.view.on_task_finished(match.group(1), current_stage())
 
 
 class _WarningsOnce(logging.Handler):

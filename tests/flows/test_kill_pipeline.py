@@ -131,7 +131,13 @@ def test_killed_run_resumes_from_checkpoints(harness, config_env, tmp_path: Path
     n_genres = _genres_runs()
 
     data_dir = tmp_path / "killed"
-    overrides = {"paths": {"data_dir": str(data_dir)}, **FAST}
+    # one stage after another, so that the stages before genres (FINISHED) are the ones
+    # done when it starts (side by side, enrich and session need not wait for genres)
+    overrides = {
+        "paths": {"data_dir": str(data_dir)},
+        **FAST,
+        "orchestration": {"concurrent_stages": False},
+    }
     env = {
         **os.environ,
         "PREFECT_API_URL": str(PREFECT_API_URL.value()),

@@ -8,7 +8,7 @@ from typing import Any
 from prefect import flow
 
 from moodrec.catalogue import Catalogue
-from moodrec.config.schema import is_synthetic_source
+from moodrec.config.schema import Settings, is_synthetic_source
 from moodrec.errors import CatalogueError
 from moodrec.evaluation.ablation_summary import (
     family_label,
@@ -120,6 +120,13 @@ def ablation_flow(profile: str = "demo", overrides: dict[str, Any] | None = None
         data_dir=data_dir,
     )
     return _run_variants(settings, data_dir, cfg, plays, feats, synthetic)
+
+
+def fits_in_process(settings: Settings) -> bool:
+    """Whether the ablation fits its variants in the calling process (one worker process
+    configured, or one variant), not in worker processes (:func:`_run_variants`)."""
+    variants = variant_names(settings.recommend.deep.ablation)
+    return min(resolve_workers(settings.orchestration.process_workers), len(variants)) <= 1
 
 
 def _run_variants(

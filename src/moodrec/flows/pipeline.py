@@ -1,15 +1,21 @@
-"""``pipeline_flow``: the whole pipeline, one stage flow after another, then the report.
+"""``pipeline_flow``: the whole pipeline, every stage flow as soon as its inputs are done,
+then the report.
 
-Stages run in the order of ``moodrec.orchestration.config.STAGE_NAMES``; each one listed in
-``orchestration.skip`` is left out (its report section says so). Adding a stage is one line
-in ``STAGE_FLOWS``: its flow takes ``(profile, overrides)`` and returns
-``{"data_dir", "synthetic", "refs", "summary"}``.
+Stages are listed in the order of ``moodrec.orchestration.config.STAGE_NAMES``; each one in
+``orchestration.skip`` is left out (its report section says so). A stage starts once the
+stages whose outputs it reads are done (``moodrec.orchestration.dependencies``), so
+independent ones run side by side in threads of this process, each a subflow of the
+pipeline's flow run (``moodrec.orchestration.schedule``); ``orchestration.concurrent_stages:
+false`` runs them one after another in the listed order. The outputs are the same either
+way. Adding a stage is one line in ``STAGE_FLOWS`` (its flow takes ``(profile, overrides)``
+and returns ``{"data_dir", "synthetic", "refs", "summary"}``) and one in ``stage_needs``.
 
 While the stages run, native thread pools are capped (``orchestration.native_threads``), a
 progress artifact ``<profile>-pipeline-progress`` counts the stages done, and each stage's
-wall and CPU seconds go to ``<data_dir>/reports/pipeline_timings.json``. The data folder's
-``run.json`` and the manifest's ``provenance`` say which configuration made its outputs; a
-folder holding another configuration's outputs is refused unless ``replace`` (``moodrec.runs``).
+wall and CPU seconds go to ``<data_dir>/reports/pipeline_timings.json`` (:func:`_timing_records`
+says what the CPU seconds of stages that overlapped hold). The data folder's ``run.json``
+and the manifest's ``provenance`` say which configuration made its outputs; a folder holding
+another configuration's outputs is refused unless ``replace`` (``moodrec.runs``).
 """
 
 from __future__ import annotations
@@ -18,6 +24,7 @@ import contextlib
 import importlib
 import logging
 import resource
+import threading
 import time
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
@@ -35,7 +42,9 @@ from moodrec.flows.report import report_flow, stage_summary
 from moodrec.ingest.listens import resolve_item_level
 from moodrec.locking import data_folder_lock
 from moodrec.orchestration.config import STAGE_NAMES, StageName
+from moodrec.orchestration.dependencies import exclusive_resources, run_alone, stage_needs
 from moodrec.orchestration.params import RunOptions, options_overrides
+from moodrec.orchestration.schedule import run_stages
 from moodrec.orchestration.threads import limit_native_threads
 from moodrec.report.headline import key_number
 from moodrec.runs import check_data_folder, point_latest, provenance, write_run_record
@@ -209,7 +218,7 @@ def pipeline_flow(
     settings.check_real_inputs(run)  # before any work, not when the stage is reached
     check_data_folder(data_dir, settings, replace=replace)
     results: dict[str, Any] = {}
-    timings: dict[str, dict[str, float]] = {}
+    clock = _StageClock()
     todo = [*run, *(["report"] if orch.runs("report") else [])]
     progress = create_progress_artifact(
         0.0,
@@ -230,26 +239,43 @@ def pipeline_flow(
     with writer, limit_native_threads(orch.native_threads), no_subflow_heartbeat:
         started = _now()
         write_run_record(data_dir, settings, started=started, finished=None)
-        for i, name in enumerate(run):
+
+        def run_stage(name: str) -> dict[str, Any]:  # in a thread of its own when concurrent
             stage = stage_flow(name)
             runner = task_runner_for(name, orch)
             if runner is not None:
                 stage = stage.with_options(task_runner=runner)
             logger.info("stage %s", name)
             events.stage(name, "running")
-            with _timed(timings, name), _failing(name):
-                results[name] = stage(profile, overrides)
-            events.stage(name, "done", key_number(name, stage_summary(results[name])))
-            update_progress_artifact(progress, 100.0 * (i + 1) / len(todo))
+            with clock.timed(name), _failing(name), events.in_stage(name):
+                result: dict[str, Any] = stage(profile, overrides)
+            events.stage(name, "done", key_number(name, stage_summary(result)))
+            return result
+
+        def stage_done(name: str, result: dict[str, Any]) -> None:  # in this thread
+            results[name] = result
+            update_progress_artifact(progress, 100.0 * len(results) / len(todo))
+
+        in_process = "ablation" in run and _ablation_in_process(settings)
+        done = run_stages(
+            run,
+            run_stage,
+            needs=stage_needs(settings),
+            concurrent=orch.concurrent_stages,
+            exclusive=exclusive_resources(settings, ablation_in_process=in_process),
+            alone=run_alone(settings, ablation_in_process=in_process),
+            on_done=stage_done,
+        )
+        results = dict(done)  # pipeline order, whatever order they ended in
         if orch.runs("report"):
             events.stage("report", "running")
-            with _timed(timings, "report"), _failing("report"):
+            with clock.timed("report"), _failing("report"), events.in_stage("report"):
                 results["report"] = report_flow(profile, overrides, stages=results, not_run=not_run)
             events.stage("report", "done", "report.html written")
             update_progress_artifact(progress, 100.0)
     write_json_atomic(
         Catalogue(data_dir).layer_dir("reports") / TIMINGS_FILE,
-        [{"stage": name, **t} for name, t in timings.items()],
+        clock.records([*run, "report"]),
     )
     finished = _now()
     Catalogue(data_dir).manifest.set_provenance(
@@ -262,13 +288,21 @@ def pipeline_flow(
     return results
 
 
+def _ablation_in_process(settings: Settings) -> bool:
+    from moodrec.flows.ablation import fits_in_process
+
+    return fits_in_process(settings)
+
+
 @contextlib.contextmanager
 def _failing(name: str) -> Iterator[None]:
-    """Tell the progress listeners that stage ``name`` failed (the error propagates)."""
+    """Tell the progress listeners that stage ``name`` failed (the error propagates, with a
+    note naming the stage)."""
     try:
         yield
     except BaseException as exc:
         events.stage(name, "failed", str(exc).splitlines()[0] if str(exc) else type(exc).__name__)
+        exc.add_note(f"(in the pipeline's {name} stage)")
         raise
 
 
@@ -283,16 +317,54 @@ def _cpu_seconds() -> float:
     return time.process_time() + children.ru_utime + children.ru_stime
 
 
-@contextlib.contextmanager
-def _timed(timings: dict[str, dict[str, float]], name: str) -> Iterator[None]:
-    """Record the wall and CPU seconds (all threads, ended child processes included) of
-    one stage in ``timings``."""
-    wall, cpu = time.perf_counter(), _cpu_seconds()
-    try:
-        yield
-    finally:
-        timings[name] = {
-            "wall_s": round(time.perf_counter() - wall, 2),
-            "cpu_s": round(_cpu_seconds() - cpu, 2),
-        }
-        logger.info("stage %s: %s", name, timings[name])
+class _StageClock:
+    """Wall and CPU seconds of each stage, from whichever thread runs it."""
+
+    def __init__(self) -> None:
+        self._timings: dict[str, dict[str, float]] = {}
+        self._spans: dict[str, tuple[float, float]] = {}
+        self._lock = threading.Lock()
+
+    @contextlib.contextmanager
+    def timed(self, name: str) -> Iterator[None]:
+        """Time stage ``name``, run in the body (in the calling thread)."""
+        wall, cpu, own = time.perf_counter(), _cpu_seconds(), time.thread_time()
+        try:
+            yield
+        finally:
+            end = time.perf_counter()
+            timing = {
+                "wall_s": round(end - wall, 2),
+                "cpu_s": round(_cpu_seconds() - cpu, 2),
+                "thread_cpu_s": round(time.thread_time() - own, 2),
+            }
+            with self._lock:
+                self._timings[name], self._spans[name] = timing, (wall, end)
+            logger.info("stage %s: %s", name, timing)
+
+    def records(self, order: list[str]) -> list[dict[str, Any]]:
+        """One record per timed stage, in ``order``.
+
+        ``cpu_s`` is the CPU time of this whole process (every thread) and of its child
+        processes that ended, while the stage ran: the stage's own when it ran alone, and
+        also its neighbours' for a stage that overlapped others (``overlapped_with`` names
+        them; a thread's share of the process's CPU time cannot be told apart afterwards,
+        and a worker process's is known only once it ended). ``thread_cpu_s`` is the CPU time
+        of the stage's own thread: what it computed in place, not its task runner's threads
+        or its worker processes.
+        """
+        with self._lock:
+            spans, timings = dict(self._spans), dict(self._timings)
+        out = []
+        for name in [n for n in order if n in timings]:
+            start, end = spans[name]
+            overlapped = [
+                other
+                for other in order
+                if other != name
+                and other in spans
+                and spans[other][0] < end
+                and start < spans[other][1]
+            ]
+            out.append({"stage": name, **timings[name], "overlapped_with": overlapped})
+        return out

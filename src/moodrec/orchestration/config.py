@@ -119,6 +119,10 @@ class OrchestrationConfig(StageConfig):
     #: ablation's variants, each fit in one process with ``native_threads`` threads);
     #: ``None`` = the cores this process may use, 1 = one after another in the flow's process
     process_workers: int | None = Field(default=None, ge=1)
+    #: run stages whose inputs do not depend on each other at the same time (threads of the
+    #: pipeline's process, :mod:`moodrec.orchestration.schedule`); ``False`` runs them one
+    #: after another in pipeline order. Same outputs either way.
+    concurrent_stages: bool = True
     dask: DaskConfig = DaskConfig()
     deployments: DeploymentsConfig = DeploymentsConfig()
     report: ReportConfig = ReportConfig()

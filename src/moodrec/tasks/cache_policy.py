@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from prefect.cache_policies import TASK_SOURCE, CachePolicy
+from prefect.locking.memory import MemoryLockManager
 from pydantic import BaseModel
 
 from moodrec.storage import DatasetRef
@@ -86,6 +87,15 @@ def with_file_stat(inputs: dict[str, Any]) -> dict[str, Any] | None:
 
 #: content of inputs + the task's own source code (a code change invalidates the cache)
 CHECKPOINT_CACHE = ContentKey() + TASK_SOURCE
+
+
+def shared_by_stages(policy: CachePolicy) -> CachePolicy:
+    """``policy`` for a task that stages running side by side may call with the same inputs
+    (the sandbox world, a raw input several stages fingerprint): a second caller waits for
+    the first one's result (one lock per cache key in this process, ``SERIALIZABLE``) instead
+    of computing it again and writing the same result record at the same time."""
+    return policy.configure(isolation_level="SERIALIZABLE", lock_manager=MemoryLockManager())
+
 
 #: publishing artifacts of checkpoints: keyed on the checkpoints (by fingerprint) and the
 #: task's source, not on a stage summary (it holds per-run counters such as requests sent):

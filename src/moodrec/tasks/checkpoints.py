@@ -13,7 +13,7 @@ from prefect.cache_policies import TASK_SOURCE
 from moodrec.catalogue import Catalogue
 from moodrec.errors import CatalogueError, InputDataError
 from moodrec.storage import DatasetRef, fingerprint_file
-from moodrec.tasks.cache_policy import ContentKey, with_file_stat
+from moodrec.tasks.cache_policy import ContentKey, shared_by_stages, with_file_stat
 
 R = TypeVar("R")
 
@@ -62,7 +62,7 @@ def run_checkpoint_task(
 
 @task(
     name="register-raw-input",
-    cache_policy=ContentKey(key_inputs=with_file_stat) + TASK_SOURCE,
+    cache_policy=shared_by_stages(ContentKey(key_inputs=with_file_stat) + TASK_SOURCE),
     persist_result=True,
 )
 def register_raw_input(name: str, path: str, data_dir: str) -> DatasetRef:

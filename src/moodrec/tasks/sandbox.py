@@ -10,7 +10,7 @@ from moodrec.catalogue import Catalogue
 from moodrec.sandbox.config import SandboxConfig
 from moodrec.sandbox.world import generate_world
 from moodrec.storage import DatasetRef
-from moodrec.tasks.cache_policy import CHECKPOINT_CACHE
+from moodrec.tasks.cache_policy import CHECKPOINT_CACHE, shared_by_stages
 
 #: names under which a generated world is recorded in the manifest
 WORLD_DATASETS = ("sandbox_log", "sandbox_profile", "sandbox_world")
@@ -21,7 +21,11 @@ def world_dir(data_dir: Path | str, cfg: SandboxConfig) -> Path:
     return Catalogue(data_dir).raw_dir("sandbox", f"{cfg.profile}-seed{cfg.seed}")
 
 
-@task(name="generate-sandbox-world", cache_policy=CHECKPOINT_CACHE, persist_result=True)
+@task(
+    name="generate-sandbox-world",
+    cache_policy=shared_by_stages(CHECKPOINT_CACHE),
+    persist_result=True,
+)
 def generate_sandbox_world(cfg: SandboxConfig, data_dir: str) -> dict[str, DatasetRef]:
     """Generate (deterministically) the sandbox world and register its log and profile file."""
     logger = get_run_logger()
