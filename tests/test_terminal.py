@@ -90,3 +90,23 @@ def test_named_steps_show_a_bar_and_what_runs_now() -> None:
         progress.stage("genres", "done", "120 genres")
         done = _text(view.render())
     assert "genres: steps" not in done  # bars go with the stage
+
+
+def test_steps_and_tasks_go_to_their_own_stage_when_stages_run_side_by_side() -> None:
+    view = RunView("moodrec run · tiny")
+    with progress.listening(view.on_event):
+        progress.stage("enrich", "running")
+        progress.stage("session", "running")  # started last, enrich still running
+
+        def enrich_work() -> None:
+            with progress.in_stage("enrich"):
+                progress.step("enrich: tracks", 64, 128)
+                view.on_task_finished("Completed", progress.current_stage())
+
+        worker = threading.Thread(target=enrich_work)
+        worker.start()
+        worker.join()
+    assert view.rows["enrich"].steps == {"enrich: tracks": (64, 128, "")}
+    assert view.rows["enrich"].tasks["Completed"] == 1
+    assert view.rows["session"].steps == {} and not view.rows["session"].tasks
+    assert progress.current_stage() == ""  # the stage was this worker's only

@@ -257,10 +257,13 @@ def pipeline_flow(
             update_progress_artifact(progress, 100.0 * len(results) / len(todo))
 
         in_process = "ablation" in run and _ablation_in_process(settings)
+        known = stage_needs(settings)
+        # a stage the table does not know yet waits for every stage listed before it
+        needs = {name: known.get(name, frozenset(run[:i])) for i, name in enumerate(run)}
         done = run_stages(
             run,
             run_stage,
-            needs=stage_needs(settings),
+            needs=needs,
             concurrent=orch.concurrent_stages,
             exclusive=exclusive_resources(settings, ablation_in_process=in_process),
             alone=run_alone(settings, ablation_in_process=in_process),
