@@ -175,3 +175,19 @@ def test_a_step_may_only_need_earlier_steps() -> None:
         check_order(["a"], {"a": {"a"}})
     with pytest.raises(ScheduleError):
         run_stages(["a", "b"], str, needs={"a": {"b"}}, concurrent=False)
+
+
+def test_at_most_max_running_steps_at_a_time() -> None:
+    log = Log()
+    meet = threading.Barrier(2, timeout=WAIT_S)  # a and b run together: both wait here
+
+    def body(name: str) -> None:
+        if name in ("a", "b"):
+            meet.wait()
+
+    run_stages(["a", "b", "c"], log.step(body), needs={}, max_running=2)
+    running = 0
+    for entry in log.entries:
+        running += 1 if entry.startswith("start:") else -1
+        assert running <= 2
+    assert log.before("end:a", "start:c") or log.before("end:b", "start:c")

@@ -44,6 +44,7 @@ from moodrec.locking import data_folder_lock
 from moodrec.orchestration.config import STAGE_NAMES, StageName
 from moodrec.orchestration.dependencies import exclusive_resources, run_alone, stage_needs
 from moodrec.orchestration.params import RunOptions, options_overrides
+from moodrec.orchestration.processes import resolve_workers
 from moodrec.orchestration.schedule import run_stages
 from moodrec.orchestration.threads import limit_native_threads
 from moodrec.report.headline import key_number
@@ -267,6 +268,7 @@ def pipeline_flow(
             concurrent=orch.concurrent_stages,
             exclusive=exclusive_resources(settings, ablation_in_process=in_process),
             alone=run_alone(settings, ablation_in_process=in_process),
+            max_running=resolve_workers(orch.max_concurrent_stages),
             on_done=stage_done,
         )
         results = dict(done)  # pipeline order, whatever order they ended in

@@ -123,6 +123,11 @@ class OrchestrationConfig(StageConfig):
     #: pipeline's process, :mod:`moodrec.orchestration.schedule`); ``False`` runs them one
     #: after another in pipeline order. Same outputs either way.
     concurrent_stages: bool = True
+    #: with ``concurrent_stages``, at most this many stages at a time (the earliest ready in
+    #: pipeline order first); ``None`` = the cores this process may use. More stages than
+    #: cores slow the longest chain of stages (topics → clusters → genres → ablation) by as
+    #: much as the others gain (GIL and cores shared); measured in benchmarks/results/pipeline.md
+    max_concurrent_stages: int | None = Field(default=None, ge=1)
     dask: DaskConfig = DaskConfig()
     deployments: DeploymentsConfig = DeploymentsConfig()
     report: ReportConfig = ReportConfig()

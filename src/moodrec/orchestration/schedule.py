@@ -63,6 +63,7 @@ def run_stages(
     concurrent: bool = True,
     exclusive: Mapping[str, Collection[str]] | None = None,
     alone: Collection[str] = (),
+    max_running: int | None = None,
     on_done: Callable[[str, R], None] | None = None,
 ) -> dict[str, R]:
     """``run(name)`` for every step of ``order``; the results by name, in ``order``.
@@ -82,6 +83,9 @@ def run_stages(
         Step → resources it holds while it runs; two steps holding one never overlap.
     alone
         Steps that run with no other step beside them.
+    max_running
+        At most this many steps at a time (``None``: no limit); the earliest ready ones
+        in ``order`` start first.
     on_done
         Called in the calling thread with each step's name and result as it ends.
 
@@ -108,6 +112,8 @@ def run_stages(
     failure: tuple[str, BaseException] | None = None
 
     def ready(name: str) -> bool:
+        if max_running is not None and len(running) >= max_running:
+            return False
         if any(n not in results for n in inputs[name]):
             return False
         if running and (name in alone or any(n in alone for n in running)):
@@ -131,7 +137,7 @@ def run_stages(
     while True:
         if failure is None:
             for name in [n for n in pending if ready(n)]:
-                if ready(name):  # an exclusive step started just before may block it now
+                if ready(name):  # a step started just before may block it now
                     pending.remove(name)
                     start(name)
         if not running:
