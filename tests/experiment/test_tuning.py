@@ -9,7 +9,8 @@ import pytest
 
 from moodrec.errors import ModelError
 from moodrec.evaluation.splits import per_user_holdout
-from moodrec.experiment.tuning import budget_clock_of, candidate_params, tune_model
+from moodrec.experiment.tuning import candidate_params, tune_model
+from moodrec.models.budget import budget_clock_of
 from tests.models.test_classical import random_matrix
 
 

@@ -59,6 +59,7 @@ from moodrec.evaluation.ablation_summary import (
 from moodrec.interactions.ranking import RANKING_METRICS
 from moodrec.models import create_model, load_models
 from moodrec.models.base import ItemFeatures, Recommender
+from moodrec.models.budget import within_budget
 from moodrec.models.deep_config import AblationConfig, DeepModelsConfig
 
 #: the ablation's whole interface, in one place for its callers (split, protocol, table)
@@ -183,12 +184,9 @@ def tune_variant(
     """
     keys = list(space)
     grid = [dict(zip(keys, v, strict=True)) for v in itertools.product(*space.values())] or [{}]
-    start = time.process_time()
     best: tuple[float, Recommender, dict[str, Any]] | None = None
     rows: list[dict[str, Any]] = []
-    for trial in grid:
-        if rows and time.process_time() - start >= cfg.tuning_budget_s:
-            break
+    for trial in within_budget(grid, cfg.tuning_budget_s, "cpu", label=f"ablation tuning {name}"):
         params = base | trial
         t0 = time.perf_counter()
         try:

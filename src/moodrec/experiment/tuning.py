@@ -32,6 +32,7 @@ from moodrec.evaluation.metrics import evaluate_recommender
 from moodrec.interactions.matrix import weight_matrix
 from moodrec.models import create_model
 from moodrec.models.base import ItemFeatures, Recommender, SideInformation
+from moodrec.models.budget import within_budget
 
 logger = logging.getLogger(__name__)
 
@@ -67,29 +68,6 @@ def fit_model(
         side=side,
     )
     return model, time.perf_counter() - start
-
-
-#: the clocks a search budget can be counted on (name → seconds function)
-BUDGET_CLOCKS: dict[str, Callable[[], float]] = {
-    "cpu": time.process_time,
-    "wall": time.perf_counter,
-}
-
-
-def budget_clock_of(clock: str | Callable[[], float]) -> Callable[[], float]:
-    """The seconds function of ``clock``: a name of :data:`BUDGET_CLOCKS`, or a callable
-    (tests inject one that does not depend on timing).
-
-    Raises
-    ------
-    ModelError
-        When the name is unknown.
-    """
-    if callable(clock):
-        return clock
-    if clock not in BUDGET_CLOCKS:
-        raise ModelError(f"tuning: unknown budget clock {clock!r} ({', '.join(BUDGET_CLOCKS)})")
-    return BUDGET_CLOCKS[clock]
 
 
 def candidate_params(
@@ -174,12 +152,8 @@ def tune_model(
     base = dict(base_params or {})
     rows: list[dict[str, Any]] = []
     best: tuple[float, dict[str, Any]] | None = None
-    clock = budget_clock_of(budget_clock)
-    start = clock()
-    for trial in candidate_params(space, strategy=strategy, max_trials=max_trials, seed=seed):
-        if rows and clock() - start >= budget_s:
-            logger.info("tuning %s: budget %.0fs spent after %d trials", name, budget_s, len(rows))
-            break
+    trials = candidate_params(space, strategy=strategy, max_trials=max_trials, seed=seed)
+    for trial in within_budget(trials, budget_s, budget_clock, label=f"tuning {name}"):
         params = base | trial
         row: dict[str, Any] = {"model": name, **{f"param_{k_}": v for k_, v in trial.items()}}
         cpu_start = time.process_time()
