@@ -16,6 +16,7 @@ from prefect.client.orchestration import get_client
 from prefect.settings import (
     PREFECT_API_DATABASE_CONNECTION_URL,
     PREFECT_API_URL,
+    PREFECT_FLOWS_HEARTBEAT_FREQUENCY,
     PREFECT_HOME,
     PREFECT_LOCAL_STORAGE_PATH,
     temporary_settings,
@@ -102,6 +103,8 @@ def test_temporary_server_runs_flows_and_is_stopped(tmp_path: Path) -> None:
         with prefect_api(lambda: order.append("preload")) as url:
             assert url.startswith("http://127.0.0.1:") and url.endswith("/api")
             assert PREFECT_API_URL.value() == url
+            # nothing reads heartbeats on a server without automations
+            assert PREFECT_FLOWS_HEARTBEAT_FREQUENCY.value() is None
             state = _probe(41, return_state=True)
             assert state.result() == 42
             with get_client(sync_client=True) as client:
@@ -134,6 +137,29 @@ def test_server_start_is_serialised_by_a_lock_in_prefect_home(
     ):
         probe("body")
     assert held_while == ["start", "preload", "wait_healthy", "body: not held"]
+
+
+@pytest.mark.parametrize(
+    ("environment", "heartbeats"),
+    [
+        ({}, False),  # the temporary server's defaults: no automations
+        ({"PREFECT_SERVER_SERVICES_TRIGGERS_ENABLED": "true"}, True),
+        ({"PREFECT_FLOWS_HEARTBEAT_FREQUENCY": "60"}, True),
+    ],
+)
+def test_flow_runs_send_heartbeats_only_where_something_reads_them(
+    monkeypatch: pytest.MonkeyPatch, environment: dict[str, str], heartbeats: bool
+) -> None:
+    for name in ("PREFECT_SERVER_SERVICES_TRIGGERS_ENABLED", "PREFECT_FLOWS_HEARTBEAT_FREQUENCY"):
+        monkeypatch.delenv(name, raising=False)
+    for name, value in environment.items():
+        monkeypatch.setenv(name, value)
+    server = TemporaryServer()
+    server.env = server_environment()  # what start() hands the server process
+    # Prefect read its settings from the environment at import: set this one as it would be
+    set_here = "PREFECT_FLOWS_HEARTBEAT_FREQUENCY" in environment
+    with temporary_settings({PREFECT_FLOWS_HEARTBEAT_FREQUENCY: 60} if set_here else {}):
+        assert server.wants_heartbeats() is heartbeats
 
 
 def test_a_server_that_exits_is_reported() -> None:

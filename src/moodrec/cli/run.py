@@ -14,6 +14,7 @@ from moodrec.cli.common import (
     echo_withheld,
     exit_if_incomplete,
     fail,
+    loading_modules,
     writer_lock,
 )
 from moodrec.cli.ui import current_ui_url, keep_ui_up, ui_links
@@ -73,7 +74,7 @@ def run(
         fail(MoodrecError(f"--log-level {log_level!r}: allowed {', '.join(LOG_LEVELS)}"))
     overrides: dict[str, Any] = {"sandbox": {"seed": seed}} if seed is not None else {}
     # SIGINT/SIGTERM: the current task is cancelled, the server stops, exit 130/143 (≤ 8 s)
-    with stop_on_signals() as stopped:
+    with stop_on_signals() as stopped, loading_modules() as modules_loaded:
         try:
             settings = load_settings(profile, overrides=overrides)  # bad config fails first
             settings.check_real_inputs()
@@ -91,6 +92,7 @@ def run(
                 record = read_run_record(settings.paths.data_dir) or {}
                 computes = record.get("finished") is None
                 preload_stages(settings.orchestration.skip, settings, libraries=computes)
+                modules_loaded()
 
             title = f"moodrec run · {settings.profile} · {run_id(settings)}"
             level = getattr(logging, log_level.upper()) if log_level else None

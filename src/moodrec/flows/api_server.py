@@ -220,6 +220,7 @@ class TemporaryServer:
         self.port = port or free_port()
         self.ui = ui
         self.process: subprocess.Popen[bytes] | None = None
+        self.env: dict[str, str] = {}
 
     @property
     def api_url(self) -> str:
@@ -237,6 +238,7 @@ class TemporaryServer:
         env = server_environment()
         if self.ui:
             env = with_ui(env, self.api_url)
+        self.env = env
         args = [
             sys.executable,
             "-c",
@@ -262,6 +264,19 @@ class TemporaryServer:
         atexit.register(self.stop)
         logger.info("starting a temporary Prefect server on %s", self.api_url)
         return self
+
+    def wants_heartbeats(self) -> bool:
+        """Whether flow runs against this server should send heartbeats: only when the
+        settings ask for them explicitly or the server runs automations (triggers).
+
+        Heartbeats let a long-lived server's automation mark the runs of a process that died
+        as crashed. A temporary server lives exactly as long as its command and, by default,
+        runs no automations, so nothing reads them; and each flow run's heartbeat thread
+        sleeps in 1 s steps and is joined when the run ends, up to 1 s (0.5 s on average) at
+        the end of every run.
+        """
+        triggers = self.env.get("PREFECT_SERVER_SERVICES_TRIGGERS_ENABLED", "true")
+        return heartbeat_frequency_set() or triggers.strip().lower() not in {"false", "0"}
 
     def wait_healthy(self, timeout_s: float = 60.0) -> None:
         """Block until ``/health`` answers 200; restart once on another port if the chosen
@@ -313,6 +328,7 @@ def prefect_api(preload: Callable[[], object] | None = None, *, ui: bool = False
     """
     from prefect.settings import (
         PREFECT_API_URL,
+        PREFECT_FLOWS_HEARTBEAT_FREQUENCY,
         PREFECT_UI_URL,
         get_current_settings,
         temporary_settings,
@@ -333,9 +349,11 @@ def prefect_api(preload: Callable[[], object] | None = None, *, ui: bool = False
             if preload is not None:
                 preload()
             server.wait_healthy()
-        urls = {PREFECT_API_URL: server.api_url}
+        urls: dict[Any, Any] = {PREFECT_API_URL: server.api_url}
         if server.ui_url is not None:
             urls[PREFECT_UI_URL] = server.ui_url
+        if not server.wants_heartbeats():
+            urls[PREFECT_FLOWS_HEARTBEAT_FREQUENCY] = None
         with temporary_settings(urls):
             try:
                 yield server.api_url
@@ -343,6 +361,14 @@ def prefect_api(preload: Callable[[], object] | None = None, *, ui: bool = False
                 drain_prefect_workers()
     finally:
         server.stop()
+
+
+def heartbeat_frequency_set() -> bool:
+    """Whether ``PREFECT_FLOWS_HEARTBEAT_FREQUENCY`` is set (environment, ``.env``, profile)."""
+    from prefect.settings import PREFECT_FLOWS_HEARTBEAT_FREQUENCY, get_current_settings
+
+    names = get_current_settings().to_environment_variables(exclude_unset=True)
+    return PREFECT_FLOWS_HEARTBEAT_FREQUENCY.name in names
 
 
 def server_start_lock(timeout_s: float = 300.0) -> contextlib.AbstractContextManager[bool]:
