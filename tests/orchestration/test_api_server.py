@@ -19,6 +19,7 @@ from prefect.settings import (
     PREFECT_FLOWS_HEARTBEAT_FREQUENCY,
     PREFECT_HOME,
     PREFECT_LOCAL_STORAGE_PATH,
+    PREFECT_UI_URL,
     temporary_settings,
 )
 
@@ -88,7 +89,7 @@ def test_configured_api_is_used_and_nothing_is_started() -> None:
     loaded: list[str] = []
     configured = temporary_settings({PREFECT_API_URL: "http://127.0.0.1:9/api"})
     with configured, prefect_api(lambda: loaded.append("x")) as url:
-        assert url == "http://127.0.0.1:9/api"
+        assert url == "http://127.0.0.1:9/api" and not url.temporary
     assert loaded == ["x"]
 
 
@@ -105,6 +106,8 @@ def test_temporary_server_runs_flows_and_is_stopped(tmp_path: Path) -> None:
             assert PREFECT_API_URL.value() == url
             # nothing reads heartbeats on a server without automations
             assert PREFECT_FLOWS_HEARTBEAT_FREQUENCY.value() is None
+            assert PREFECT_UI_URL.value() == ""  # no UI: Prefect prints no run links
+            assert url.temporary
             state = _probe(41, return_state=True)
             assert state.result() == 42
             with get_client(sync_client=True) as client:
@@ -117,26 +120,90 @@ def test_temporary_server_runs_flows_and_is_stopped(tmp_path: Path) -> None:
         httpx.get(f"{url}/health", timeout=2.0)
 
 
-def test_server_start_is_serialised_by_a_lock_in_prefect_home(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+@pytest.mark.slow
+def test_a_server_sets_up_its_database_only_while_holding_the_start_lock(
+    tmp_path: Path,
 ) -> None:
-    """From start until the server answers, the start lock in PREFECT_HOME is held (a second
-    command's start waits): concurrent first starts never create one database together."""
-    held_while: list[str] = []
+    """The server process takes the start lock in its PREFECT_HOME before it creates the
+    database and gives it up once its start-up is over: concurrent first starts never create
+    one database together (the race itself: the two-first-starts test below)."""
+    home = tmp_path / "home"
+    lock = home / INIT_LOCK_NAME
+    with temporary_settings({PREFECT_HOME: home}, restore_defaults={PREFECT_API_URL}):
+        server = TemporaryServer()
+        try:
+            with waiting_file_lock(lock, timeout_s=0) as taken:
+                assert taken
+                server.start()
+                assert server.process is not None
+                process = psutil.Process(server.process.pid)
+                deadline = time.monotonic() + 180  # generous: a busy machine
+                while str(lock) not in {f.path for f in process.open_files()}:
+                    assert server.process.poll() is None, "the server exited"
+                    assert time.monotonic() < deadline, "the server never reached the lock"
+                    time.sleep(0.2)
+                # it waits on the lock: no database yet, nothing answers
+                assert not (home / "prefect.db").exists()
+                with pytest.raises(httpx.TransportError):
+                    httpx.get(f"{server.api_url}/health", timeout=2.0)
+            server.wait_healthy(timeout_s=180)
+            assert (home / "prefect.db").is_file()
+            with waiting_file_lock(lock, timeout_s=0) as free:
+                assert free, "the started server still holds the start lock"
+        finally:
+            server.stop()
 
-    def probe(step: str) -> None:
-        with waiting_file_lock(tmp_path / INIT_LOCK_NAME, timeout_s=0) as free:
-            held_while.append(step if not free else f"{step}: not held")
 
-    monkeypatch.setattr(TemporaryServer, "start", lambda self: probe("start") or self)
-    monkeypatch.setattr(TemporaryServer, "wait_healthy", lambda self: probe("wait_healthy"))
-    monkeypatch.setattr(TemporaryServer, "stop", lambda self: None)
-    with (
-        temporary_settings({PREFECT_HOME: tmp_path}, restore_defaults={PREFECT_API_URL}),
-        prefect_api(lambda: probe("preload")),
-    ):
-        probe("body")
-    assert held_while == ["start", "preload", "wait_healthy", "body: not held"]
+#: a command's process that has not loaded Prefect: when does prefect_api start the server,
+#: and is the API it yields the temporary server?
+EARLY_START = """
+import sys
+from moodrec.flows import api_server
+
+loaded_at_start, servers = [], []
+start = api_server.TemporaryServer.start
+def recording_start(self):
+    loaded_at_start.append("prefect.settings" in sys.modules)
+    servers.append(self)
+    return start(self)
+api_server.TemporaryServer.start = recording_start
+with api_server.prefect_api() as url:
+    print(loaded_at_start, url.temporary, url)
+print("server running after:", [s.process is not None for s in servers])
+"""
+
+
+def _run_early_start(cwd: Path, home: Path) -> str:
+    env = {k: v for k, v in os.environ.items() if k != "PREFECT_API_URL"}
+    env |= {"PYTHONPATH": str(REPO / "src"), "PREFECT_HOME": str(home)}
+    done = subprocess.run(
+        [sys.executable, "-c", EARLY_START],
+        cwd=cwd,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    return done.stdout
+
+
+@pytest.mark.slow
+def test_a_command_starts_the_server_before_it_loads_prefect(tmp_path: Path) -> None:
+    first, after = _run_early_start(tmp_path, tmp_path / "home").splitlines()
+    loaded, temporary, url = first.split(" ")
+    assert (loaded, temporary) == ("[False]", "True") and url.startswith("http://127.0.0.1:")
+    assert after == "server running after: [False]"
+
+
+def test_an_api_named_in_a_dotenv_file_stops_the_early_server_unused(tmp_path: Path) -> None:
+    # Prefect reads .env in the working directory: the API is only known once it is loaded
+    (tmp_path / ".env").write_text("PREFECT_API_URL=http://127.0.0.1:9/api\n")
+    out = _run_early_start(tmp_path, tmp_path / "home")
+    assert out.splitlines() == [
+        "[False] False http://127.0.0.1:9/api",
+        "server running after: [False]",
+    ]
 
 
 @pytest.mark.parametrize(

@@ -17,7 +17,7 @@ from moodrec.cli.common import (
     loading_modules,
     writer_lock,
 )
-from moodrec.cli.ui import current_ui_url, keep_ui_up, ui_links
+from moodrec.cli.ui import current_ui_url, keep_ui_up
 from moodrec.errors import MoodrecError
 
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
@@ -96,17 +96,15 @@ def run(
 
             title = f"moodrec run · {settings.profile} · {run_id(settings)}"
             level = getattr(logging, log_level.upper()) if log_level else None
-            with (
-                contextlib.ExitStack() as writing,
-                ui_links(keep=ui) as configured_ui,
-            ):
+            with contextlib.ExitStack() as writing:
                 writing.enter_context(writer_lock(settings.paths.data_dir))
-                with prefect_api(preload, ui=ui):
-                    ui_url = configured_ui or (current_ui_url() if ui else None)
+                with prefect_api(preload, ui=ui) as api:
+                    # a configured server's UI, the temporary server's with --ui, else none
+                    ui_url = current_ui_url()
                     if ui_url:
                         typer.echo(f"Prefect UI: {ui_url}")
                     # the temporary server's UI outlives the run, failed or not, until Ctrl-C
-                    waits = ui and ui_wait and not configured_ui
+                    waits = ui and ui_wait and api.temporary
                     from moodrec.flows.pipeline import pipeline_flow
 
                     failure: MoodrecError | None = None

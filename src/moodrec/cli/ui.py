@@ -1,11 +1,10 @@
-"""The Prefect UI of ``moodrec run``: its address, the run links Prefect prints, and keeping
-the temporary server's UI up after the run until Ctrl-C."""
+"""The Prefect UI of ``moodrec run``: its address, and keeping the temporary server's UI up
+after the run until Ctrl-C. (Whether Prefect prints run links is decided with the server:
+:func:`moodrec.flows.api_server.prefect_api`.)"""
 
 from __future__ import annotations
 
-import contextlib
 import sys
-from collections.abc import Iterator
 from typing import Any
 
 import typer
@@ -45,21 +44,3 @@ def keep_ui_up(ui_url: str | None) -> None:
         if wakeup != -1:
             signal.set_wakeup_fd(wakeup, warn_on_full_buffer=False)
     typer.echo("stopping the Prefect server", err=True)
-
-
-@contextlib.contextmanager
-def ui_links(keep: bool = False) -> Iterator[str | None]:
-    """The Prefect UI's address when ``PREFECT_API_URL`` names a server; None when the
-    command starts a temporary one. Without ``keep`` (``--ui``) that one has no UI: Prefect
-    then prints no "View at" links, which would not open."""
-    from prefect.settings import PREFECT_UI_URL, get_current_settings, temporary_settings
-
-    current = get_current_settings()
-    if current.api.url:
-        yield current.ui_url or None
-        return
-    if keep:  # the temporary server serves a UI and names it (flows.api_server.prefect_api)
-        yield None
-        return
-    with temporary_settings({PREFECT_UI_URL: ""}):
-        yield None

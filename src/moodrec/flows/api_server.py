@@ -5,17 +5,20 @@ runs: the command first imports Prefect's whole server package (FastAPI, SQLAlch
 models; ≈ 4 s), then starts the same package again in a subprocess and waits for it (≈ 4 s),
 and only then starts the flow. :func:`prefect_api` starts that subprocess — the command line
 Prefect uses (``uvicorn prefect.server.api.server:create_app`` with the UI off and the
-ephemeral-server settings) — *before* the command imports its flows and their libraries, so
-the server boots while they load, and the command itself never imports the server package.
-The flows then run against it exactly as against Prefect's own temporary server (same
-database under ``PREFECT_HOME``, same result store), and it is stopped when the command ends.
+ephemeral-server settings) — *before* the command loads Prefect, its flows and their
+libraries, so the server boots while they load, and the command itself never imports the
+server package. The flows then run against it exactly as against Prefect's own temporary
+server (same database under ``PREFECT_HOME``, same result store), and it is stopped when the
+command ends. Where ``PREFECT_API_URL`` turns out to be set in a profile or ``.env`` (read
+once Prefect is loaded), that early server is stopped unused.
 
 The server dies with the command even when the command cannot stop it (``kill -9``): it runs
 in the command's process group, asks the kernel for a SIGTERM when its parent dies (Linux
 ``prctl(PR_SET_PDEATHSIG)``, when started from the main thread) and, everywhere, a watchdog
 thread in it exits once its parent is gone. Two commands starting servers on one fresh
-``PREFECT_HOME`` would both create its database at once ("index … already exists"): the
-start-up is serialised by a file lock in ``PREFECT_HOME`` until the server answers.
+``PREFECT_HOME`` would both create its database at once ("index … already exists"): each
+server process holds a file lock in its ``PREFECT_HOME`` from before it sets up the database
+until its start-up is over (:func:`serving_app`).
 
 ``moodrec run --ui`` starts it as ``prefect server start`` would, with its UI
 (:func:`with_ui`): the built UI ships inside the prefect package, and the server serves it at
@@ -31,6 +34,7 @@ from __future__ import annotations
 
 import atexit
 import contextlib
+import importlib.util
 import logging
 import os
 import socket
@@ -80,6 +84,8 @@ TEMPORARY_SERVER_DEFAULTS = {
 _PORT_IN_USE = 3
 #: serialises server start-ups (and so database creation) on one PREFECT_HOME
 INIT_LOCK_NAME = ".moodrec-server-start.lock"
+#: how long a server process waits for another's start-up before going on without the lock
+START_LOCK_TIMEOUT_S = 300.0
 
 #: the server process's entry point: die with the parent (argv[1]: the parent's pid; argv[2]:
 #: "1" when started from the parent's main thread), then run uvicorn with the other arguments
@@ -199,18 +205,74 @@ def free_port() -> int:
 
 def server_environment() -> dict[str, str]:
     """The temporary server's environment: :data:`TEMPORARY_SERVER_DEFAULTS`, then this
-    process's environment and Prefect settings, then Prefect's ephemeral-server switches;
-    never ``PREFECT_API_URL`` (the server is the API)."""
-    from prefect.settings import get_current_settings
+    process's environment, Prefect's ephemeral-server switches and the Prefect settings this
+    process holds; never ``PREFECT_API_URL`` (the server is the API).
 
-    env = {
-        **TEMPORARY_SERVER_DEFAULTS,
-        **os.environ,
-        **EPHEMERAL_ENV,
-        **get_current_settings().to_environment_variables(exclude_unset=True),
-    }
+    A process that has not loaded Prefect's settings yet holds none beyond its environment:
+    the server reads the same profile, ``.env`` and ``prefect.toml`` itself (same environment,
+    same working directory), so they are not read here (which would load Prefect, ≈ 0.65 s).
+    """
+    env = {**TEMPORARY_SERVER_DEFAULTS, **os.environ, **EPHEMERAL_ENV}
+    if prefect_settings_loaded():
+        from prefect.settings import get_current_settings
+
+        env |= get_current_settings().to_environment_variables(exclude_unset=True)
     env.pop("PREFECT_API_URL", None)
     return env
+
+
+def prefect_settings_loaded() -> bool:
+    """Whether this process has loaded Prefect's settings (and so may hold settings, e.g.
+    from ``temporary_settings``, that its environment does not show)."""
+    return "prefect.settings" in sys.modules
+
+
+def _site_of(package: str) -> str:
+    """The folder ``package`` is installed in, without importing it."""
+    spec = importlib.util.find_spec(package)
+    if spec is None or not spec.submodule_search_locations:
+        raise ApiServerError(f"cannot start a Prefect server: {package} is not installed")
+    return str(Path(next(iter(spec.submodule_search_locations))).parent)
+
+
+def serving_app() -> Any:
+    """The server process's ASGI app (its uvicorn factory): Prefect's ``create_app()``,
+    holding the start lock in ``PREFECT_HOME`` from before the app is made until its
+    start-up (database creation and migrations, services) is over.
+
+    Prefect's server package is imported before the lock is taken, so servers starting
+    together import it side by side and only set up the database one at a time.
+    """
+    from prefect.server.api.server import create_app
+    from prefect.settings import get_current_settings
+
+    from moodrec.locking import waiting_file_lock
+
+    held = contextlib.ExitStack()
+    home = Path(get_current_settings().home).expanduser()
+    held.enter_context(waiting_file_lock(home / INIT_LOCK_NAME, timeout_s=START_LOCK_TIMEOUT_S))
+    try:
+        app = create_app()
+    except BaseException:
+        held.close()
+        raise
+
+    async def releasing_after_start_up(scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] != "lifespan":
+            await app(scope, receive, send)
+            return
+
+        async def send_and_release(message: Any) -> None:
+            if message["type"] in {"lifespan.startup.complete", "lifespan.startup.failed"}:
+                held.close()
+            await send(message)
+
+        try:
+            await app(scope, receive, send_and_release)
+        finally:
+            held.close()
+
+    return releasing_after_start_up
 
 
 class TemporaryServer:
@@ -232,9 +294,8 @@ class TemporaryServer:
         return f"http://127.0.0.1:{self.port}" if self.ui else None
 
     def start(self) -> TemporaryServer:
-        """Start the server process and return at once (see :meth:`wait_healthy`)."""
-        import prefect
-
+        """Start the server process and return at once (see :meth:`wait_healthy`); loads
+        none of Prefect in this process."""
         env = server_environment()
         if self.ui:
             env = with_ui(env, self.api_url)
@@ -246,9 +307,9 @@ class TemporaryServer:
             str(os.getpid()),
             "1" if threading.current_thread() is threading.main_thread() else "0",
             "--app-dir",
-            str(Path(prefect.__file__).parent.parent),
+            _site_of("prefect"),
             "--factory",
-            "prefect.server.api.server:create_app",
+            "moodrec.flows.api_server:serving_app",
             "--host",
             "127.0.0.1",
             "--port",
@@ -317,50 +378,74 @@ class TemporaryServer:
             process.wait()
 
 
+class ApiUrl(str):
+    """The Prefect API URL a command talks to (a ``str``), and whether it is the command's
+    own temporary server (:func:`prefect_api`)."""
+
+    temporary: bool
+
+    def __new__(cls, url: str, *, temporary: bool) -> ApiUrl:
+        self = super().__new__(cls, url)
+        self.temporary = temporary
+        return self
+
+
 @contextlib.contextmanager
-def prefect_api(preload: Callable[[], object] | None = None, *, ui: bool = False) -> Iterator[str]:
+def prefect_api(
+    preload: Callable[[], object] | None = None, *, ui: bool = False
+) -> Iterator[ApiUrl]:
     """Run the body against the configured Prefect API, or against a temporary server
     started before ``preload`` (the command's imports) runs and stopped at the end.
 
-    ``ui``: the temporary server serves the Prefect UI too, and ``PREFECT_UI_URL`` names it
-    in the body (Prefect's "View at" links then open); raises :class:`ApiServerError` when
-    the prefect package has no built UI. Yields the API URL.
-    """
-    from prefect.settings import (
-        PREFECT_API_URL,
-        PREFECT_FLOWS_HEARTBEAT_FREQUENCY,
-        PREFECT_UI_URL,
-        get_current_settings,
-        temporary_settings,
-    )
+    In a process that has not loaded Prefect yet and has no ``PREFECT_API_URL`` in its
+    environment, the server is started before Prefect is loaded (≈ 0.65 s earlier); should
+    Prefect's settings then name an API after all (a profile, ``.env``), it is stopped unused.
 
-    configured = get_current_settings().api.url
-    if configured:
-        if preload is not None:
-            preload()
-        yield str(configured)
-        return
-    if ui:
-        ui_assets()
-    server = TemporaryServer(ui=ui)
+    ``ui``: the temporary server serves the Prefect UI too, and ``PREFECT_UI_URL`` names it
+    in the body (Prefect's "View at" links then open); without ``ui`` ``PREFECT_UI_URL`` is
+    empty in the body, so Prefect prints no links, which would not open. Raises
+    :class:`ApiServerError` when the prefect package has no built UI. Yields the API URL.
+    """
+    early = "PREFECT_API_URL" not in os.environ and not prefect_settings_loaded()
+    server = TemporaryServer(ui=ui).start() if early and not ui else None
     try:
-        with server_start_lock():
-            server.start()
+        from prefect.settings import (
+            PREFECT_API_URL,
+            PREFECT_FLOWS_HEARTBEAT_FREQUENCY,
+            PREFECT_UI_URL,
+            get_current_settings,
+            temporary_settings,
+        )
+
+        configured = get_current_settings().api.url
+        if configured:
+            if server is not None:
+                server.stop()  # named in a profile or .env: not needed after all
             if preload is not None:
                 preload()
-            server.wait_healthy()
-        urls: dict[Any, Any] = {PREFECT_API_URL: server.api_url}
-        if server.ui_url is not None:
-            urls[PREFECT_UI_URL] = server.ui_url
+            yield ApiUrl(str(configured), temporary=False)
+            return
+        if server is None:
+            if ui:
+                ui_assets()
+            server = TemporaryServer(ui=ui).start()
+        if preload is not None:
+            preload()
+        server.wait_healthy()
+        urls: dict[Any, Any] = {
+            PREFECT_API_URL: server.api_url,
+            PREFECT_UI_URL: server.ui_url or "",
+        }
         if not server.wants_heartbeats():
             urls[PREFECT_FLOWS_HEARTBEAT_FREQUENCY] = None
         with temporary_settings(urls):
             try:
-                yield server.api_url
+                yield ApiUrl(server.api_url, temporary=True)
             finally:
                 drain_prefect_workers()
     finally:
-        server.stop()
+        if server is not None:
+            server.stop()
 
 
 def heartbeat_frequency_set() -> bool:
@@ -369,17 +454,6 @@ def heartbeat_frequency_set() -> bool:
 
     names = get_current_settings().to_environment_variables(exclude_unset=True)
     return PREFECT_FLOWS_HEARTBEAT_FREQUENCY.name in names
-
-
-def server_start_lock(timeout_s: float = 300.0) -> contextlib.AbstractContextManager[bool]:
-    """A file lock in ``PREFECT_HOME`` held from a server's start until it answers, so that
-    concurrent first starts do not create the same database at once."""
-    from prefect.settings import get_current_settings
-
-    from moodrec.locking import waiting_file_lock
-
-    home = Path(get_current_settings().home).expanduser()
-    return waiting_file_lock(home / INIT_LOCK_NAME, timeout_s=timeout_s)
 
 
 def drain_prefect_workers(timeout_s: float = 10.0) -> None:
