@@ -39,7 +39,7 @@ from moodrec.ingest.config import IngestConfig
 from moodrec.ingest.reader import ParsedLog, Reject, read_log
 from moodrec.ingest.sessions import assign_sessions, build_plays, build_sessions
 from moodrec.ingest.summary import MBID_STATS_KEY, summarize_events
-from moodrec.storage import StagedOutputs, stage_outputs
+from moodrec.storage import StagedOutputs, with_stage_outputs
 
 logger = logging.getLogger(__name__)
 
@@ -186,45 +186,6 @@ def ingest_lastfm1k(
     return write_canonical(parsed, out_dir, cfg, profiles=profiles, source=log_path, t0=t0)
 
 
-def write_canonical(
-    parsed: ParsedLog,
-    out_dir: Path,
-    cfg: IngestConfig,
-    profiles: pl.DataFrame | None = None,
-    source: Path | str = "<memory>",
-    t0: float | None = None,
-) -> IngestResult:
-    """Build and write the canonical tables from an already parsed log.
-
-    Other listening-log formats (personal scrobble exports, ...) reuse the Last.fm 1K
-    canonicalisation by building a :class:`~moodrec.ingest.reader.ParsedLog` and calling
-    this function.
-
-    Parameters
-    ----------
-    parsed
-        Events (``user`` Categorical, ``ts``, ``combo``), distinct name combinations and
-        rejected lines, as :func:`~moodrec.ingest.reader.read_log` returns them.
-    out_dir
-        Output folder (created).
-    cfg
-        Session gap, rating range and confidence parameters.
-    profiles
-        Optional :func:`read_profiles` frame joined onto ``users``.
-    source
-        The input, for log messages only.
-    t0
-        ``time.perf_counter()`` at the start of the read (timing log only).
-
-    Returns
-    -------
-    IngestResult
-    """
-    out_dir = Path(out_dir)
-    with stage_outputs(out_dir, label="ingest") as staging:
-        return _build_and_write(parsed, out_dir, staging, cfg, profiles, source, t0)
-
-
 def _sort_events(events: pl.DataFrame, n_users: int) -> pl.DataFrame:
     """Events sorted by ``user_id, ts``, file order on ties, whatever the input order.
 
@@ -270,15 +231,43 @@ def _sort_events(events: pl.DataFrame, n_users: int) -> pl.DataFrame:
     return events.sort("user_id", "ts", maintain_order=True)
 
 
-def _build_and_write(
+@with_stage_outputs("ingest", dirs=lambda out_dir, **_: [out_dir])
+def write_canonical(
+    staging: StagedOutputs,
     parsed: ParsedLog,
     out_dir: Path,
-    staging: StagedOutputs,
     cfg: IngestConfig,
-    profiles: pl.DataFrame | None,
-    source: Path | str,
-    t0: float | None,
+    profiles: pl.DataFrame | None = None,
+    source: Path | str = "<memory>",
+    t0: float | None = None,
 ) -> IngestResult:
+    """Build and write the canonical tables from an already parsed log.
+
+    Other listening-log formats (personal scrobble exports, ...) reuse the Last.fm 1K
+    canonicalisation by building a :class:`~moodrec.ingest.reader.ParsedLog` and calling
+    this function.
+
+    Parameters
+    ----------
+    parsed
+        Events (``user`` Categorical, ``ts``, ``combo``), distinct name combinations and
+        rejected lines, as :func:`~moodrec.ingest.reader.read_log` returns them.
+    out_dir
+        Output folder (created).
+    cfg
+        Session gap, rating range and confidence parameters.
+    profiles
+        Optional :func:`read_profiles` frame joined onto ``users``.
+    source
+        The input, for log messages only.
+    t0
+        ``time.perf_counter()`` at the start of the read (timing log only).
+
+    Returns
+    -------
+    IngestResult
+    """
+    out_dir = Path(out_dir)
     t_read = time.perf_counter()
     t0 = t_read if t0 is None else t0
     lap = _Laps()
@@ -381,7 +370,7 @@ def _build_and_write(
             _write_rejects, parsed.rejects, staging.path(out_dir / "rejects.tsv")
         )
         # the tables replace the old ones only once every one of them is written: the files
-        # are moved into place when write_canonical's staging block ends
+        # are moved into place when the stage's staging block ends (with_stage_outputs)
         outputs = {name: out_dir / jobs[name].result().name for name in OUTPUT_NAMES}
     t_end = time.perf_counter()
     logger.info(
