@@ -74,6 +74,7 @@ class _Run:
             text=True,
         )
         self.seen: list[str] = []
+        self._returned: set[int] = set()  # lines until() returned
         self._queue: queue.Queue = queue.Queue()  # (stream, line), (stream, None) at its end
         self._ended = 0
         for name, stream in (("out", self.proc.stdout), ("err", self.proc.stderr)):
@@ -99,9 +100,16 @@ class _Run:
             yield line
 
     def until(self, pattern: str) -> re.Match[str]:
-        """Read lines until one matches ``pattern``."""
+        """The first line matching ``pattern`` that no earlier call returned, among the lines
+        read so far or, failing that, the next ones. stdout and stderr are read by two
+        threads, so lines of the two streams may be read in either order."""
+        for i, line in enumerate(self.seen):
+            if i not in self._returned and (match := re.search(pattern, line)):
+                self._returned.add(i)
+                return match
         for line in self._lines():
             if match := re.search(pattern, line):
+                self._returned.add(len(self.seen) - 1)
                 return match
         raise AssertionError(f"no line matching {pattern!r}:\n{self.tail()}")
 
@@ -132,6 +140,10 @@ def _running(tmp_path: Path, *args: str, ingest: dict | None = None) -> Iterator
             run.proc.wait()
 
 
+def _addresses(lines: list[str]) -> list[str]:
+    return [m.group(1) for m in map(ADDRESS.search, lines) if m]
+
+
 def _get(url: str) -> int:
     import httpx
 
@@ -148,7 +160,8 @@ def test_run_with_ui_serves_the_ui_at_the_printed_address_until_ctrl_c(tmp_path:
         assert _get(address + "/") == 200  # at the start, while the run runs
         run.until("press Ctrl-C to stop it")
         # the summary names it again, and the server is still up after the run
-        assert [m.group(1) for m in map(ADDRESS.search, run.seen) if m] == [address, address]
+        assert run.until(ADDRESS.pattern).group(1) == address
+        assert _addresses(run.seen) == [address, address]
         assert _get(address + "/") == 200
         assert _get(address + "/api/health") == 200
         rc = run.interrupt()
