@@ -128,8 +128,10 @@ def test_a_server_sets_up_its_database_only_while_holding_the_start_lock(
     database and gives it up once its start-up is over: concurrent first starts never create
     one database together (the race itself: the two-first-starts test below)."""
     home = tmp_path / "home"
-    lock = home / INIT_LOCK_NAME
-    with temporary_settings({PREFECT_HOME: home}, restore_defaults={PREFECT_API_URL}):
+    lock, db = home / INIT_LOCK_NAME, home / "prefect.db"
+    # the database named, in case another test's settings (a harness) name another one
+    database = {PREFECT_API_DATABASE_CONNECTION_URL: f"sqlite+aiosqlite:///{db}"}
+    with temporary_settings({PREFECT_HOME: home, **database}, restore_defaults={PREFECT_API_URL}):
         server = TemporaryServer()
         try:
             with waiting_file_lock(lock, timeout_s=0) as taken:
@@ -143,11 +145,11 @@ def test_a_server_sets_up_its_database_only_while_holding_the_start_lock(
                     assert time.monotonic() < deadline, "the server never reached the lock"
                     time.sleep(0.2)
                 # it waits on the lock: no database yet, nothing answers
-                assert not (home / "prefect.db").exists()
+                assert not db.exists()
                 with pytest.raises(httpx.TransportError):
                     httpx.get(f"{server.api_url}/health", timeout=2.0)
             server.wait_healthy(timeout_s=180)
-            assert (home / "prefect.db").is_file()
+            assert db.is_file()
             with waiting_file_lock(lock, timeout_s=0) as free:
                 assert free, "the started server still holds the start lock"
         finally:
