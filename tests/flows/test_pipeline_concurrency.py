@@ -14,8 +14,10 @@ from prefect.client.orchestration import get_client
 from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterParentTaskRunId
 
 from moodrec import progress
+from moodrec.config.loader import load_settings
 from moodrec.errors import MoodrecError
 from moodrec.flows.pipeline import STAGE_FLOWS, TIMINGS_FILE, pipeline_flow
+from tests.flows.conftest import TinyRun
 from tests.flows.test_kill_pipeline import FAST, _manifest, _tables
 
 pytestmark = pytest.mark.slow
@@ -35,22 +37,22 @@ def _stage_subflows(flow_run_id: Any) -> set[str]:
 
 
 def test_concurrent_and_sequential_stages_make_the_same_outputs(
-    harness, config_env, tmp_path: Path
+    tiny_run: TinyRun, config_env, tmp_path: Path
 ) -> None:
-    runs = {}
-    for concurrent in (True, False):
-        data_dir = tmp_path / ("concurrent" if concurrent else "sequential")
-        overrides = {
-            "paths": {"data_dir": str(data_dir)},
-            **FAST,
-            "orchestration": {"concurrent_stages": concurrent},
-        }
-        state = pipeline_flow(profile="tiny", overrides=overrides, return_state=True)
-        assert state.is_completed()
-        runs[concurrent] = (data_dir, state)
-    (side, side_state), (seq, _) = runs[True], runs[False]
+    # side by side: the session's shared run (tests/flows/conftest.py), the default
+    shared = load_settings("tiny", overrides=tiny_run.overrides)
+    assert shared.orchestration.concurrent_stages is True
+    side, side_flow_run_id = tiny_run.snapshot, tiny_run.flow_run_id
+    # one after another: the same settings in a folder of its own
+    seq = tmp_path / "sequential"
+    overrides = {
+        **tiny_run.overrides,
+        "paths": {"data_dir": str(seq)},
+        "orchestration": {"concurrent_stages": False},
+    }
+    assert pipeline_flow(profile="tiny", overrides=overrides, return_state=True).is_completed()
     # every stage ran as a subflow of the pipeline's run, from whichever thread
-    assert _stage_subflows(side_state.state_details.flow_run_id) >= {*STAGE_FLOWS, "report"}
+    assert _stage_subflows(side_flow_run_id) >= {*STAGE_FLOWS, "report"}
     # the same datasets, the same tables (timing columns aside)
     assert set(_manifest(side)) == set(_manifest(seq))
     got, want = _tables(side), _tables(seq)

@@ -8,12 +8,18 @@ from pathlib import Path
 import pandas as pd
 import pytest
 from prefect.client.orchestration import get_client
-from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterParentTaskRunId
+from prefect.client.schemas.filters import (
+    ArtifactFilter,
+    ArtifactFilterFlowRunId,
+    FlowRunFilter,
+    FlowRunFilterParentTaskRunId,
+)
+from prefect.client.schemas.sorting import ArtifactSort
 
 from moodrec.flows.pipeline import STAGE_FLOWS, pipeline_flow
 from moodrec.orchestration.config import STAGE_NAMES
 from moodrec.report.checkpoints import SYNTHETIC_BANNER
-from tests.flows.test_kill_pipeline import FAST
+from tests.flows.conftest import TinyRun
 
 pytestmark = pytest.mark.slow
 
@@ -37,17 +43,56 @@ def _task_states(flow_run_id) -> dict[str, list[str]]:
         return states
 
 
-def test_pipeline_runs_caches_and_publishes(harness, config_env, tmp_path: Path) -> None:
-    data_dir = tmp_path / "data"
-    # No injected service faults here: a batch left with a key in error is (rightly) redone by
-    # the next plain run (tests/flows/test_enrich_flow.py checks that), and this test checks
-    # that an unchanged, fully settled run is served from the cache.
-    no_faults = {"sandbox_servers": {"error_rate": 0.0, "reset_rate": 0.0}}
-    overrides = {"paths": {"data_dir": str(data_dir)}, **FAST, "enrich": no_faults}
+def _flow_run_tree(flow_run_id) -> list:
+    """The ids of the flow run and of all its subflow runs."""
+    with get_client(sync_client=True) as client:
+        todo, found = [flow_run_id], []
+        while todo:
+            fr = todo.pop()
+            found.append(fr)
+            task_runs = client.read_task_runs(flow_run_filter=FlowRunFilter(id={"any_": [fr]}))
+            if task_runs:
+                children = client.read_flow_runs(
+                    flow_run_filter=FlowRunFilter(
+                        parent_task_run_id=FlowRunFilterParentTaskRunId(
+                            any_=[t.id for t in task_runs]
+                        )
+                    )
+                )
+                todo.extend(c.id for c in children)
+    return found
 
-    state = pipeline_flow(profile="tiny", overrides=overrides, return_state=True)
-    assert state.is_completed()
-    results = state.result()
+
+def _latest_artifacts(flow_run_ids: list) -> dict:
+    """Key → the newest artifact of that key made by one of ``flow_run_ids``."""
+    latest: dict = {}
+    with get_client(sync_client=True) as client:
+        while True:
+            page = client.read_artifacts(
+                artifact_filter=ArtifactFilter(
+                    flow_run_id=ArtifactFilterFlowRunId(any_=flow_run_ids)
+                ),
+                sort=ArtifactSort.CREATED_DESC,
+                offset=sum(len(v) for v in latest.values()),
+                limit=100,
+            )
+            for a in page:
+                latest.setdefault(a.key, []).append(a)
+            if len(page) < 100:
+                break
+    return {key: arts[0] for key, arts in latest.items() if key}
+
+
+def test_pipeline_runs_caches_and_publishes(tiny_run: TinyRun, config_env) -> None:
+    # The session's shared run (tests/flows/conftest.py), re-run here in its own folder.
+    # It has no injected service faults: a batch left with a key in error is (rightly) redone
+    # by the next plain run (tests/flows/test_enrich_flow.py checks that), and this test
+    # checks that an unchanged, fully settled run is served from the cache.
+    assert tiny_run.overrides["enrich"] == {
+        "sandbox_servers": {"error_rate": 0.0, "reset_rate": 0.0}
+    }
+    data_dir, overrides = tiny_run.data_dir, tiny_run.overrides
+    results = tiny_run.results
     profile_report = results["profile"]["refs"]["profile_report"].path
     assert Path(profile_report).read_text().splitlines()[0] == SYNTHETIC_BANNER
     result = results["ingest"]
@@ -63,7 +108,7 @@ def test_pipeline_runs_caches_and_publishes(harness, config_env, tmp_path: Path)
     manifest = json.loads((data_dir / "manifest.json").read_text())["datasets"]
     for name in ("events", "tracks", "artists", "users", "plays", "sessions", "rejects"):
         assert manifest[name]["fingerprint"] == refs[name].fingerprint
-    first = _task_states(state.state_details.flow_run_id)
+    first = _task_states(tiny_run.flow_run_id)
     # ingested once; the session stage's own ingest call is served from the cache
     assert sorted(first["ingest-lastfm1k"]) == ["Cached", "Completed"]
     # the world is generated once; later stages that read it get it from cache
@@ -97,9 +142,14 @@ def test_pipeline_runs_caches_and_publishes(harness, config_env, tmp_path: Path)
     assert state3.result()["ingest"]["refs"]["plays"].fingerprint == refs["plays"].fingerprint
 
     # artifacts with stable keys; the report says the data is synthetic in its first line
-    with get_client(sync_client=True) as client:
-        # the latest of each key: the session's one Prefect API holds other tests' too
-        arts = {a.key: a for a in client.read_latest_artifacts() if a.key}
+    # the latest of each key made by these three runs: the session's one Prefect API holds
+    # other tests' too (runs of the tiny profile with other stages skipped among them)
+    runs = [
+        tiny_run.flow_run_id,
+        state2.state_details.flow_run_id,
+        state3.state_details.flow_run_id,
+    ]
+    arts = _latest_artifacts([fr for run in runs for fr in _flow_run_tree(run)])
     assert {"tiny-ingest-checkpoints", "tiny-ingest-summary", "tiny-ingest-report"} <= set(arts)
     report = arts["tiny-ingest-report"].data
     assert report.splitlines()[0] == SYNTHETIC_BANNER
@@ -136,7 +186,9 @@ def test_pipeline_runs_caches_and_publishes(harness, config_env, tmp_path: Path)
     from moodrec.config.loader import available_profiles
 
     prefixes = tuple(f"{p}-" for p in available_profiles())
-    assert all(key.startswith(prefixes) for key in arts), sorted(arts)
+    with get_client(sync_client=True) as client:
+        every = {a.key for a in client.read_latest_artifacts() if a.key}
+    assert all(key.startswith(prefixes) for key in every), sorted(every)
     assert progress["tiny-pipeline-progress"].data == 100.0
 
 
