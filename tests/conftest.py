@@ -1,5 +1,5 @@
-"""Shared fixtures: paths to the repo, its config profiles, the shared real data, and the
-session's one temporary Prefect API."""
+"""Shared fixtures: paths to the repo, its config profiles, the shared real data, the
+session's one temporary Prefect API, and the demo sandbox world (generated once)."""
 
 from __future__ import annotations
 
@@ -40,6 +40,19 @@ def config_env(monkeypatch: pytest.MonkeyPatch) -> Path:
     """Point profile lookup at the repo's config/ whatever the working directory."""
     monkeypatch.setenv("MOODREC_CONFIG_DIR", str(REPO / "config"))
     return REPO / "config"
+
+
+@pytest.fixture(scope="session")
+def demo_truth(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The planted truth (tracks, genres, lyrics, topics) of the demo sandbox world, seed 42,
+    generated once per session (~3 s of CPU) for the clustering, genre and topic tests that
+    read it: read it, never write it."""
+    from moodrec.sandbox.config import SandboxConfig
+    from moodrec.sandbox.world import generate_world
+
+    out = tmp_path_factory.mktemp("demo-world")
+    generate_world(SandboxConfig(profile="demo", seed=42), out)
+    return out / "truth"
 
 
 @pytest.fixture(scope="session")

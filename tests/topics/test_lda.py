@@ -127,10 +127,9 @@ def test_topic_map_quality(tiny_model, tiny_corpus) -> None:
 
 @pytest.mark.slow
 @pytest.mark.heavy
-def test_demo_sweep_recovers_planted_topics(tmp_path: Path) -> None:
+def test_demo_sweep_recovers_planted_topics(demo_truth: Path) -> None:
     """The full default sweep (k 4–12 then priors) on the demo lyrics; ~1.5 min on 2 cores."""
-    generate_world(SandboxConfig(profile="demo", seed=42), tmp_path)
-    lyr = pd.read_parquet(tmp_path / "truth/lyrics.parquet")
+    lyr = pd.read_parquet(demo_truth / "lyrics.parquet")
     lc, tc = LyricsConfig(), TopicsConfig()
     clean = clean_lyrics(pd.DataFrame({"track_id": lyr["track_id"], "text": lyr["raw"]}), lc)
     ok = clean.frame[clean.frame["status"] == "ok"]
@@ -139,7 +138,7 @@ def test_demo_sweep_recovers_planted_topics(tmp_path: Path) -> None:
     k = select_model(first, tc).k
     sweep = pd.concat([first, run_sweep(corpus, sweep_plan(tc, best_k=k), tc)])
     chosen = select_model(sweep, tc)
-    planted = json.loads((tmp_path / "truth/topics.json").read_text())["topics"]
+    planted = json.loads((demo_truth / "topics.json").read_text())["topics"]
     assert abs(chosen.k - len(planted)) <= 1, sweep[["model", "c_v"]]
     model = fit_lda(corpus.bow, corpus, chosen, tc)
     norm = _Normaliser("en", lc)
