@@ -22,6 +22,16 @@ REPO = Path(__file__).resolve().parents[1]
 SHARED_DATA = REPO.parent / "shared" / "data"
 
 
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """The heavy tests run last (a stable sort: the others keep their order).
+
+    ``make test`` runs the whole suite as one session, so the expensive session fixtures
+    (the Prefect API, the tiny pipeline run, the demo world) and the imports of collection
+    are paid once, and a failure in the main suite still shows before the long tests run.
+    """
+    items.sort(key=lambda item: item.get_closest_marker("heavy") is not None)
+
+
 @pytest.fixture
 def repo_root() -> Path:
     return REPO

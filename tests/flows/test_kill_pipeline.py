@@ -16,7 +16,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 import pytest
@@ -30,6 +30,9 @@ from prefect.client.schemas.filters import (
 from prefect.settings import PREFECT_API_URL, PREFECT_LOCAL_STORAGE_PATH
 
 from moodrec.flows.pipeline import pipeline_flow
+
+if TYPE_CHECKING:
+    from tests.flows.conftest import TinyRun
 
 pytestmark = [pytest.mark.slow, pytest.mark.heavy]
 
@@ -125,9 +128,9 @@ def _tables(data_dir: Path) -> dict[str, pd.DataFrame]:
     return out
 
 
-def test_killed_run_resumes_from_checkpoints(harness, config_env, tmp_path: Path) -> None:
-    reference = {"paths": {"data_dir": str(tmp_path / "reference")}, **FAST}
-    assert pipeline_flow(profile="tiny", overrides=reference, return_state=True).is_completed()
+def test_killed_run_resumes_from_checkpoints(tiny_run: TinyRun, config_env, tmp_path: Path) -> None:
+    # the uninterrupted run to compare with: the session's shared run (tests/flows/conftest.py)
+    reference = tiny_run.snapshot
     n_genres = _genres_runs()
 
     data_dir = tmp_path / "killed"
@@ -181,8 +184,8 @@ def test_killed_run_resumes_from_checkpoints(harness, config_env, tmp_path: Path
         assert (data_dir / path).stat().st_mtime_ns == mtimes[name], name
         assert after[name]["fingerprint"] == fingerprint, name
     # and the run ends with the outputs of the uninterrupted one
-    assert set(_manifest(data_dir)) == set(_manifest(tmp_path / "reference"))
-    got, want = _tables(data_dir), _tables(tmp_path / "reference")
+    assert set(_manifest(data_dir)) == set(_manifest(reference))
+    got, want = _tables(data_dir), _tables(reference)
     assert len(want) > 40
     for name, frame in want.items():
         pd.testing.assert_frame_equal(got[name], frame, obj=name)

@@ -128,15 +128,18 @@ def test_topic_map_quality(tiny_model, tiny_corpus) -> None:
 @pytest.mark.slow
 @pytest.mark.heavy
 def test_demo_sweep_recovers_planted_topics(demo_truth: Path) -> None:
-    """The full default sweep (k 4–12 then priors) on the demo lyrics; ~1.5 min on 2 cores."""
+    """The full default sweep (k 4–12 then priors) on the demo lyrics; ~1 min on 2 cores."""
     lyr = pd.read_parquet(demo_truth / "lyrics.parquet")
     lc, tc = LyricsConfig(), TopicsConfig()
     clean = clean_lyrics(pd.DataFrame({"track_id": lyr["track_id"], "text": lyr["raw"]}), lc)
     ok = clean.frame[clean.frame["status"] == "ok"]
     corpus = build_corpus(ok["track_id"].to_numpy(), list(ok["tokens"]), lc)
-    first = run_sweep(corpus, sweep_plan(tc), tc)
+    # in the processes the topics stage would use (the available cores); the sweep table does
+    # not depend on their number (test_parallel_sweep_equals_serial_sweep)
+    jobs = lda.sweep_jobs(tc)
+    first = run_sweep(corpus, sweep_plan(tc), tc, jobs=jobs)
     k = select_model(first, tc).k
-    sweep = pd.concat([first, run_sweep(corpus, sweep_plan(tc, best_k=k), tc)])
+    sweep = pd.concat([first, run_sweep(corpus, sweep_plan(tc, best_k=k), tc, jobs=jobs)])
     chosen = select_model(sweep, tc)
     planted = json.loads((demo_truth / "topics.json").read_text())["topics"]
     assert abs(chosen.k - len(planted)) <= 1, sweep[["model", "c_v"]]
