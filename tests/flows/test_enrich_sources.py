@@ -18,6 +18,7 @@ from moodrec.flows.enrich import enrich_flow
 from moodrec.flows.genres import clusters_flow, genres_flow
 from moodrec.flows.ingest import ingest_flow
 from moodrec.flows.topics import topics_flow
+from tests.flows.test_kill_pipeline import FAST
 
 pytestmark = pytest.mark.slow
 
@@ -35,6 +36,8 @@ def test_topics_clusters_genres_read_the_enrich_tables(harness, config_env, tmp_
             }
         },
         "lyrics": {"source": "enrich"},
+        # a small sweep: what is checked is where the lyrics come from, not the model chosen
+        "topics": FAST["topics"],
         "clustering": {"source": "enrich", "methods": ["kmeans", "gmm"], "bootstrap_rounds": 0},
         "genres": {"source": "enrich"},
     }
