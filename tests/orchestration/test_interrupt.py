@@ -18,6 +18,13 @@ import signal, sys, threading, time
 from moodrec.orchestration.interrupt import RunInterrupted, stop_on_signals
 
 threading.Thread(target=time.sleep, args=(600,)).start()  # non-daemon: blocks a normal exit
+if sys.argv[1] == "full-stderr":
+    # a thread still writing (a stage logging) blocks in a write to a stderr pipe that nobody
+    # reads, holding the stream's lock: no write of the timer's may wait on it
+    def flood():
+        while True:
+            sys.stderr.write("x" * 4096)
+    threading.Thread(target=flood).start()
 with stop_on_signals(grace_s=1.0):
     if sys.argv[1] == "foreign":
         # another handler took over (as Prefect does for SIGTERM during a flow) and the
@@ -33,6 +40,9 @@ with stop_on_signals(grace_s=1.0):
 
 
 def _run_and_signal(mode: str, signum: int) -> tuple[int, float, str]:
+    """Run :data:`CHILD` in ``mode``, signal it once it is ready; its exit status, seconds
+    from signal to exit and output. stderr is read only after the exit (as a supervisor
+    that collects it at the end would)."""
     env = {**os.environ, "PYTHONPATH": str(REPO / "src")}
     proc = subprocess.Popen(
         [sys.executable, "-c", CHILD, mode],
@@ -63,5 +73,11 @@ def test_signal_interrupts_and_exits_with_its_status(signum: int, status: int) -
 
 def test_a_hanging_foreign_handler_still_ends_within_the_grace() -> None:
     rc, elapsed, _ = _run_and_signal("foreign", signal.SIGTERM)
+    assert rc == 143
+    assert elapsed < 30
+
+
+def test_the_timer_ends_the_process_while_stderr_is_a_full_pipe() -> None:
+    rc, elapsed, _ = _run_and_signal("full-stderr", signal.SIGTERM)
     assert rc == 143
     assert elapsed < 30

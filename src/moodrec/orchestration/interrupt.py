@@ -11,7 +11,9 @@ them), so the first signal also arms a timer: if the process has not ended ``gra
 later it exits with the same status. A second signal exits at once. The timer is armed from
 the signal's wakeup byte (``signal.set_wakeup_fd``), so it runs even while another handler
 is installed (Prefect swaps in its own SIGTERM handler while a flow runs and unwinds the
-flow before passing the signal on).
+flow before passing the signal on). The timer's own messages are written from threads it does
+not wait for: stderr may be a pipe nobody reads until the command ends, full of what the
+stopping threads logged.
 """
 
 from __future__ import annotations
@@ -23,7 +25,7 @@ import signal
 import sys
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from types import FrameType
 
 logger = logging.getLogger(__name__)
@@ -49,17 +51,30 @@ class RunInterrupted(KeyboardInterrupt):
 
 
 def _force_exit(grace_s: float, status: int) -> None:
-    # logged here, not in the handler: the main thread may be inside a write to the very
-    # stream the handler would write to (a reentrant write raises instead of stopping)
-    logger.warning(
-        "%s received: stopping the run (at most %gs)", signal.Signals(status - 128).name, grace_s
-    )
+    # Every write here happens in a thread of its own that the exit does not wait for (more
+    # than a second): stderr may be a full pipe that nobody reads (a supervisor, a test),
+    # and a thread still running the stage may hold the stream's lock while blocked on it.
+    # The warning is logged here, not in the handler: the main thread may be inside a write
+    # to the very stream the handler would write to (a reentrant write raises instead).
+    name = signal.Signals(status - 128).name
+    _in_background(logger.warning, "%s received: stopping the run (at most %gs)", name, grace_s)
     time.sleep(grace_s)
+    _in_background(_last_words, f"moodrec: still running {grace_s:g}s after the signal; exiting\n")
+    os._exit(status)
+
+
+def _in_background(fn: Callable[..., object], *args: object, wait_s: float = 1.0) -> None:
+    """Run ``fn(*args)`` in a daemon thread, waiting for it at most ``wait_s``."""
+    thread = threading.Thread(target=fn, args=args, name="moodrec-exit-write", daemon=True)
+    thread.start()
+    thread.join(wait_s)
+
+
+def _last_words(message: str) -> None:
     with contextlib.suppress(Exception):
-        sys.stderr.write(f"moodrec: still running {grace_s:g}s after the signal; exiting\n")
+        sys.stderr.write(message)
         sys.stderr.flush()
         sys.stdout.flush()
-    os._exit(status)
 
 
 @contextlib.contextmanager
@@ -74,6 +89,11 @@ def stop_on_signals(grace_s: float = 8.0) -> Iterator[dict[str, int | None]]:
 
     def arm(signum: int) -> None:
         if armed.acquire(blocking=False):
+            # Stage threads still inside a request go on logging while the process stops,
+            # after the API server is gone: their records are dropped quietly instead of a
+            # traceback each from the API's log handler ("can't register atexit after
+            # shutdown"), which filled a 64 KB stderr pipe.
+            logging.raiseExceptions = False
             threading.Thread(
                 target=_force_exit,
                 args=(grace_s, exit_status(signum)),
