@@ -213,6 +213,7 @@ def test_an_api_named_in_a_dotenv_file_stops_the_early_server_unused(tmp_path: P
     [
         ({}, False),  # the temporary server's defaults: no automations
         ({"PREFECT_SERVER_SERVICES_TRIGGERS_ENABLED": "true"}, True),
+        ({"PREFECT_SERVER_SERVICES_TRIGGERS_ENABLED": "off"}, False),  # as pydantic reads it
         ({"PREFECT_FLOWS_HEARTBEAT_FREQUENCY": "60"}, True),
     ],
 )

@@ -5,6 +5,7 @@ datasets and the exit status of a run that left work not done."""
 from __future__ import annotations
 
 import contextlib
+import gc
 import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -70,8 +71,6 @@ def loading_modules() -> Iterator[Callable[[], None]]:
     modules' objects, which live until exit anyway. A test process calling the commands is
     left alone: its heap would only grow from one test to the next.
     """
-    import gc
-
     paused = PROCESS["entry_point"] and gc.isenabled()
     if paused:
         gc.disable()

@@ -336,8 +336,11 @@ class TemporaryServer:
         sleeps in 1 s steps and is joined when the run ends, up to 1 s (0.5 s on average) at
         the end of every run.
         """
+        from pydantic import TypeAdapter
+
+        # read as Prefect's settings read it (pydantic: "false", "0", "off", "no", ...)
         triggers = self.env.get("PREFECT_SERVER_SERVICES_TRIGGERS_ENABLED", "true")
-        return heartbeat_frequency_set() or triggers.strip().lower() not in {"false", "0"}
+        return heartbeat_frequency_set() or TypeAdapter(bool).validate_python(triggers.strip())
 
     def wait_healthy(self, timeout_s: float = 60.0) -> None:
         """Block until ``/health`` answers 200; restart once on another port if the chosen

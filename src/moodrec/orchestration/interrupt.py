@@ -51,13 +51,16 @@ class RunInterrupted(KeyboardInterrupt):
 
 
 def _force_exit(grace_s: float, status: int) -> None:
-    # Every write here happens in a thread of its own that the exit does not wait for (more
-    # than a second): stderr may be a full pipe that nobody reads (a supervisor, a test),
-    # and a thread still running the stage may hold the stream's lock while blocked on it.
+    # Every write here happens in a thread of its own that the exit does not wait for (the
+    # last one at most a second): stderr may be a full pipe that nobody reads (a supervisor,
+    # a test), and a thread still running the stage may hold the stream's lock while blocked
+    # on it.
     # The warning is logged here, not in the handler: the main thread may be inside a write
     # to the very stream the handler would write to (a reentrant write raises instead).
     name = signal.Signals(status - 128).name
-    _in_background(logger.warning, "%s received: stopping the run (at most %gs)", name, grace_s)
+    _in_background(
+        logger.warning, "%s received: stopping the run (at most %gs)", name, grace_s, wait_s=0
+    )
     time.sleep(grace_s)
     _in_background(_last_words, f"moodrec: still running {grace_s:g}s after the signal; exiting\n")
     os._exit(status)
